@@ -1,0 +1,609 @@
+"""The continuity plan as typed, immutable models: every section of the reference plan.
+
+The models check each value on its own (types, ranges, formats). Checks that need
+the whole plan (references between sections, cycles, relocations) live in
+`plan.rules`. Field docstrings are the plan-format reference; docs/plan-format.md
+is written from the same words.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from standby.plan.fields import (
+    ClockTime,
+    Email,
+    Id,
+    Minutes,
+    Money,
+    Phone,
+    PlanDate,
+    PositiveMinutes,
+    Seconds,
+    Share,
+    Text,
+    VersionText,
+)
+
+ComponentKind = Literal[
+    "sip_trunk", "sbc", "acd", "ivr", "crm", "wfm", "dialler", "recording",
+    "identity", "vpn", "network", "power", "other",
+]
+SiteKind = Literal["office", "home", "partner"]
+Classification = Literal["interruption", "partial", "total", "degraded"]
+StakeholderKind = Literal[
+    "leadership", "regulator", "first_responders", "customers", "vendors", "employees",
+]
+Channel = Literal["email", "sms", "status_page", "ivr_message", "webhook"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+DrillOutcome = Literal["passed", "partial", "failed"]
+
+
+class Section(BaseModel):
+    """Base of every plan model: unknown keys are errors, values never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Organisation(Section):
+    """Who the plan is for and how often it is reviewed."""
+
+    name: Text = Field(description="The contact centre's name, as people say it.")
+    timezone: str = Field(
+        "UTC", description="IANA time zone of the centre (forecasts, shifts, rotations)."
+    )
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of costs.")
+    plan_reviewed: PlanDate | None = Field(None, description="When the plan was last reviewed.")
+    review_every_months: int = Field(12, gt=0, description="How often the plan must be reviewed.")
+    interruption_max_minutes: Minutes = Field(
+        5, description="An outage over within this many minutes is an interruption."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone: use an IANA name such as 'Europe/London'"
+            ) from None
+        return value
+
+
+class Support(Section):
+    """How to reach a vendor's support desk."""
+
+    phone: Phone | None = Field(None, description="Support phone number.")
+    email: Email | None = Field(None, description="Support email address.")
+    hours: str | None = Field(None, description="When support answers, such as '24x7' or 'business'.")
+
+
+class Vendor(Section):
+    """A supplier whose service the centre depends on."""
+
+    id: Id = Field(description="Unique id of the vendor.")
+    name: Text = Field(description="The vendor's name and what it supplies.")
+    support: Support = Field(default_factory=Support, description="How to reach their support.")
+    contingency_plan_reviewed: PlanDate | None = Field(
+        None, description="When the centre last reviewed the vendor's own contingency plan."
+    )
+    review_every_months: int = Field(
+        12, gt=0, description="How often the vendor's contingency plan must be reviewed."
+    )
+
+
+class AnyOf(Section):
+    """A redundancy group: the dependency holds while at least one member is available."""
+
+    any_of: list[Id] = Field(min_length=1, description="Component ids, any one of which is enough.")
+
+
+def _dependency_tag(value: Any) -> str:
+    return "any-of-group" if isinstance(value, dict | AnyOf) else "component-id"
+
+
+Dependency = Annotated[
+    Annotated[Id, Tag("component-id")] | Annotated[AnyOf, Tag("any-of-group")],
+    Discriminator(_dependency_tag),
+]
+"""A component id that must be available, or an {any_of: [...]} group."""
+
+
+class ProbeBase(Section):
+    """Settings every interval probe shares."""
+
+    interval_s: Seconds = Field(30, description="Seconds between checks.")
+    timeout_s: Seconds = Field(5, description="Seconds before a check counts as failed.")
+    failures_to_down: int = Field(3, ge=1, description="Consecutive failures before down.")
+    successes_to_up: int = Field(2, ge=1, description="Consecutive successes before up again.")
+
+
+class HttpProbe(ProbeBase):
+    """An HTTP(S) request whose reply must match."""
+
+    type: Literal["http"]
+    target: str = Field(pattern=r"^https?://\S+$", description="The URL to request.")
+    method: Literal["GET", "HEAD", "POST"] = Field("GET", description="HTTP method.")
+    expect_status: int = Field(200, ge=100, le=599, description="The status a healthy reply has.")
+    keyword: str | None = Field(None, description="Text a healthy reply's body contains.")
+    json_field: str | None = Field(
+        None, description="Dotted path of a JSON field to check, such as 'status.db'."
+    )
+    json_value: str | int | float | bool | None = Field(
+        None, description="The value json_field must have."
+    )
+    cert_warn_days: int = Field(
+        14, ge=0, description="Warn this many days before the TLS certificate expires."
+    )
+
+
+class TcpProbe(ProbeBase):
+    """A TCP connection that must open."""
+
+    type: Literal["tcp"]
+    target: str = Field(pattern=r"^\S+:[0-9]{1,5}$", description="host:port to connect to.")
+
+
+class DnsProbe(ProbeBase):
+    """A DNS query that must be answered."""
+
+    type: Literal["dns"]
+    target: Text = Field(description="The name to resolve.")
+    record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS"] = Field(
+        "A", description="The record type to ask for."
+    )
+    expect: list[str] | None = Field(None, description="Answers that must all be present.")
+    resolver: str | None = Field(
+        None, pattern=r"^\S+(:[0-9]{1,5})?$", description="host[:port] of the resolver to ask."
+    )
+
+
+class SipOptionsProbe(ProbeBase):
+    """A SIP OPTIONS request (RFC 3261) that must be answered."""
+
+    type: Literal["sip_options"]
+    target: str = Field(
+        pattern=r"^sips?:\S+$", description="SIP URI; ';transport=tcp' selects TCP, else UDP."
+    )
+    accept_codes: list[int] = Field(
+        default_factory=lambda: [200], description="Reply codes that count as healthy."
+    )
+
+
+class HeartbeatProbe(Section):
+    """The platform posts to /api/v1/heartbeats/{component}; silence means down."""
+
+    type: Literal["heartbeat"]
+    every_s: Seconds = Field(description="How often a heartbeat is expected.")
+
+
+class MetricProbe(Section):
+    """A pushed metric checked over a window against bounds: the outage nobody reported."""
+
+    type: Literal["metric"]
+    metric: Id | str = Field(description="Metric name as posted to /api/v1/metrics.")
+    window_s: Seconds = Field(300, description="Seconds of values averaged.")
+    above: float | None = Field(None, description="Down while the average is above this.")
+    below: float | None = Field(None, description="Down while the average is below this.")
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> MetricProbe:
+        if self.above is None and self.below is None:
+            raise ValueError("a metric probe needs a bound: 'above', 'below' or both")
+        return self
+
+
+Probe = Annotated[
+    HttpProbe | TcpProbe | DnsProbe | SipOptionsProbe | HeartbeatProbe | MetricProbe,
+    Field(discriminator="type"),
+]
+
+
+class Component(Section):
+    """Something the contact centre runs on: a trunk, the ACD, the CRM, a WAN link."""
+
+    id: Id = Field(description="Unique id of the component.")
+    name: Text = Field(description="What people call it.")
+    kind: ComponentKind = Field("other", description="What sort of component it is.")
+    vendor: Id | None = Field(None, description="Vendor id of who supplies it.")
+    version: VersionText | None = Field(None, description="The version running.")
+    end_of_life: PlanDate | None = Field(None, description="When the version stops being supported.")
+    depends_on: list[Dependency] = Field(
+        default_factory=list, description="What it needs: component ids and {any_of: [...]} groups."
+    )
+    probe: Probe | None = Field(None, description="How Standby checks it.")
+    notes: str | None = Field(None, description="Anything the on-call engineer should know.")
+
+
+class Site(Section):
+    """Where agents work: an office, home working, or an overflow partner."""
+
+    id: Id = Field(description="Unique id of the site.")
+    name: Text = Field(description="The site's name.")
+    kind: SiteKind = Field("office", description="office, home or partner.")
+    seats: int = Field(ge=0, description="How many agents can work there at once.")
+    activation_minutes: Minutes = Field(
+        0, description="Minutes before a standby site can take agents or calls."
+    )
+    vendor: Id | None = Field(None, description="Vendor id, for a partner site.")
+    depends_on: list[Dependency] = Field(default_factory=list, description="What the site needs.")
+    queues: list[Id] | None = Field(
+        None, description="Queues the site is able to take; omitted means any."
+    )
+
+
+class Degradation(Section):
+    """A component whose loss slows a queue's handling without stopping it."""
+
+    component: Id = Field(description="Component id.")
+    aht_factor: float = Field(gt=0, description="Handling time is multiplied by this while it is down.")
+
+
+class ServiceLevel(Section):
+    """The queue's service-level target: a share of calls answered within a time."""
+
+    answer_within_s: Seconds = Field(description="The threshold in seconds.")
+    target: Share = Field(description="The share of calls to answer within it.")
+
+
+class Forecast(Section):
+    """Calls offered per interval through the day, from a start time."""
+
+    interval_minutes: int = Field(
+        30, description="Length of each interval: 5, 10, 15, 20, 30 or 60 minutes."
+    )
+    start: ClockTime = Field(description="Start of the first interval, \"HH:MM\".")
+    calls: list[Annotated[float, Field(ge=0)]] = Field(
+        min_length=1, description="Calls offered in each interval."
+    )
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _divides_hour(cls, value: int) -> int:
+        if value not in (5, 10, 15, 20, 30, 60):
+            raise ValueError(f"interval_minutes must be 5, 10, 15, 20, 30 or 60, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_day(self) -> Forecast:
+        end = self.start + self.interval_minutes * len(self.calls)
+        if end > 24 * 60:
+            raise ValueError(
+                f"the forecast has {len(self.calls)} intervals of {self.interval_minutes} minutes"
+                f" from {self.start // 60:02d}:{self.start % 60:02d}, which runs"
+                f" {end - 24 * 60} minutes past midnight; at most"
+                f" {(24 * 60 - self.start) // self.interval_minutes} fit the day"
+            )
+        return self
+
+
+class Queue(Section):
+    """What customers call about: its dependencies, service level, demand and value."""
+
+    id: Id = Field(description="Unique id of the queue.")
+    name: Text = Field(description="The queue's name.")
+    depends_on: list[Dependency] = Field(
+        default_factory=list, description="Calls reach the queue only while all of these are up."
+    )
+    degraded_by: list[Degradation] = Field(
+        default_factory=list, description="Components whose loss slows handling."
+    )
+    service_level: ServiceLevel = Field(description="The service-level target.")
+    aht_s: Seconds = Field(description="Average handling time in seconds.")
+    patience_s: Seconds | None = Field(
+        None, description="Mean seconds a caller waits before hanging up; omitted means no abandonment."
+    )
+    retry_share: Share = Field(0, description="Share of callers who give up and call again.")
+    vulnerable_share: Share = Field(0, description="Share of callers who are vulnerable customers.")
+    value_per_call: Money = Field(0, description="Cost of a call not answered, in the plan's currency.")
+    forecast: Forecast | None = Field(None, description="Calls offered through the day.")
+
+
+class Shift(Section):
+    """When a team works, in the plan's time zone."""
+
+    start: ClockTime = Field(description="Start, \"HH:MM\".")
+    end: ClockTime = Field(description="End, \"HH:MM\" (\"24:00\" for midnight).")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Shift:
+        if self.end <= self.start:
+            raise ValueError(
+                f"the shift ends at {self.end // 60:02d}:{self.end % 60:02d}, not after it starts"
+                f" at {self.start // 60:02d}:{self.start % 60:02d}"
+            )
+        return self
+
+
+class Team(Section):
+    """A group of agents at a site, with their skills in priority order."""
+
+    id: Id = Field(description="Unique id of the team.")
+    site: Id = Field(description="Site id where the team normally works.")
+    queues: list[Id] = Field(min_length=1, description="Queue ids the team answers, in priority order.")
+    agents: int = Field(ge=0, description="Agents on shift.")
+    shift: Shift = Field(description="When they work.")
+    hourly_cost: Money = Field(0, description="Cost of one agent for one hour.")
+    home_capable: Share = Field(0, description="Share of the team who can work from home.")
+
+
+class Person(Section):
+    """Someone named in rotations, escalations and stakeholder groups."""
+
+    id: Id = Field(description="Unique id of the person.")
+    name: Text = Field(description="Full name.")
+    role: str | None = Field(None, description="Their job, such as 'platform engineer'.")
+    email: Email | None = Field(None, description="Email address.")
+    phone: Phone | None = Field(None, description="Mobile number for SMS and calls.")
+
+
+class Handoff(Section):
+    """When an on-call rotation passes to the next person."""
+
+    weekday: Weekday = Field("monday", description="Day of the handoff.")
+    time: ClockTime = Field(description="Time of the handoff, \"HH:MM\", in the plan's time zone.")
+
+
+class Rotation(Section):
+    """An on-call rotation."""
+
+    id: Id = Field(description="Unique id of the rotation.")
+    members: list[Id] = Field(min_length=1, description="Person ids, in turn.")
+    handoff: Handoff = Field(description="When the turn passes.")
+    length_days: int = Field(7, gt=0, description="Days each turn lasts.")
+    start: PlanDate | None = Field(
+        None, description="Date the first member's first turn began; omitted means 2026-01-05."
+    )
+
+
+class EscalationLevel(Section):
+    """One level of an escalation policy."""
+
+    notify: list[str] = Field(
+        min_length=1,
+        description="Who is paged: person ids, 'rotation:ID' or 'stakeholder:ID'.",
+    )
+    ack_within_minutes: PositiveMinutes = Field(
+        description="Minutes to acknowledge before the next level is paged."
+    )
+
+
+class EscalationPolicy(Section):
+    """Who is paged, in what order, until someone acknowledges."""
+
+    id: Id = Field(description="Unique id of the policy.")
+    levels: list[EscalationLevel] = Field(min_length=1, description="Levels, first paged first.")
+    repeat: int = Field(0, ge=0, description="Times the whole policy repeats if nobody acknowledges.")
+    default: bool = Field(False, description="The policy used when a component names none.")
+
+
+class Contact(Section):
+    """Someone outside the plan's people, such as a regulator's desk."""
+
+    name: Text = Field(description="Who they are.")
+    email: Email | None = Field(None, description="Email address.")
+    phone: Phone | None = Field(None, description="Phone number.")
+
+
+class Stakeholder(Section):
+    """A group told about outages: when, how and how often."""
+
+    id: Id = Field(description="Unique id of the group.")
+    kind: StakeholderKind = Field(description="What sort of audience it is.")
+    members: list[Id] = Field(default_factory=list, description="Person ids in the group.")
+    contacts: list[Contact] = Field(default_factory=list, description="Outside contacts.")
+    teams: list[Id] = Field(default_factory=list, description="Team ids whose agents are told.")
+    channels: list[Channel] = Field(default_factory=list, description="How they are told.")
+    notify_on: list[Classification] = Field(
+        default_factory=lambda: ["partial", "total"],
+        description="Classifications of outage they are told about.",
+    )
+    queues: list[Id] | None = Field(
+        None, description="Only outages touching these queues; omitted means all."
+    )
+    within_minutes: PositiveMinutes | None = Field(
+        None, description="Minutes from detection by which they must be told."
+    )
+    update_every_minutes: PositiveMinutes | None = Field(
+        None, description="Minutes between updates while the outage lasts."
+    )
+
+
+class Trigger(Section):
+    """When a continuity strategy applies."""
+
+    site_down: Id | None = Field(None, description="Site id whose loss triggers it.")
+    capacity_below: Share | None = Field(
+        None, description="Share of planned agents still able to work, below which it triggers."
+    )
+    outage: list[Classification] | None = Field(
+        None, description="Outage classifications that trigger it."
+    )
+    component_down: Id | None = Field(None, description="Component id whose loss triggers it.")
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Trigger:
+        if all(
+            v is None for v in (self.site_down, self.capacity_below, self.outage, self.component_down)
+        ):
+            raise ValueError(
+                "a trigger needs a condition: site_down, capacity_below, outage or component_down"
+            )
+        return self
+
+
+class Relocation(Section):
+    """Moving agents or calls to another site."""
+
+    from_: Id | None = Field(None, alias="from", description="Site id agents move from; omitted means any.")
+    to: Id = Field(description="Site id that takes the agents or calls.")
+    queues: list[Id] | None = Field(
+        None, description="Queues that move; omitted means every queue the target site can take."
+    )
+
+
+class Action(Section):
+    """Something a strategy does: call a webhook or set the IVR's outage message."""
+
+    webhook: str | None = Field(None, pattern=r"^https?://\S+$", description="URL to POST to.")
+    body: dict[str, Any] | None = Field(None, description="JSON body of the webhook.")
+    ivr_message: str | None = Field(None, description="Message the IVR plays to callers.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Action:
+        kinds = [k for k in ("webhook", "ivr_message") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("an action is either {webhook: URL, body: {...}} or {ivr_message: TEXT}")
+        if self.body is not None and self.webhook is None:
+            raise ValueError("'body' belongs to a webhook action")
+        return self
+
+
+class Strategy(Section):
+    """A continuity strategy: what the centre does to keep answering."""
+
+    id: Id = Field(description="Unique id of the strategy.")
+    name: Text = Field(description="What it does, in a few words.")
+    when: Trigger = Field(description="When it applies.")
+    relocate: Relocation | None = Field(None, description="Agents or calls moved.")
+    actions: list[Action] = Field(default_factory=list, description="Webhooks and IVR messages.")
+    runbook: list[Text] = Field(default_factory=list, description="Steps a person ticks off.")
+    automatic: bool = Field(
+        False, description="Run at once when triggered; otherwise proposed to the commander."
+    )
+
+
+class ImpactTolerance(Section):
+    """How long a queue may be out before the harm is intolerable."""
+
+    queue: Id = Field(description="Queue id.")
+    max_outage_minutes: PositiveMinutes = Field(description="Longest tolerable outage, minutes.")
+    max_unanswered_calls: int | None = Field(
+        None, ge=0, description="Most calls that may go unanswered."
+    )
+
+
+class Drill(Section):
+    """One exercise of the plan."""
+
+    date: PlanDate = Field(description="When it was held.")
+    kind: Text = Field(description="What was exercised, such as 'home-working'.")
+    outcome: DrillOutcome = Field(description="passed, partial or failed.")
+    notes: str | None = Field(None, description="What was learnt.")
+
+
+class Drills(Section):
+    """How often the plan is exercised, and the record of exercises."""
+
+    every_months: int = Field(6, gt=0, description="Months between drills.")
+    history: list[Drill] = Field(default_factory=list, description="Drills held.")
+
+
+class CompensationCondition(Section):
+    """Which customers a compensation rule covers."""
+
+    outage_minutes_over: Minutes | None = Field(
+        None, description="Customers of a queue down longer than this."
+    )
+    queues: list[Id] | None = Field(None, description="Only these queues; omitted means all.")
+    missed_callback: bool | None = Field(None, description="Customers whose callback was missed.")
+    vulnerable: bool | None = Field(None, description="Only vulnerable customers.")
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> CompensationCondition:
+        if self.outage_minutes_over is None and not self.missed_callback:
+            raise ValueError("a compensation rule needs outage_minutes_over or missed_callback: true")
+        return self
+
+
+class Offer(Section):
+    """What a customer is offered."""
+
+    kind: Literal["credit", "refund", "voucher", "gesture"] = Field(description="Kind of offer.")
+    amount: Money = Field(description="Amount in the plan's currency.")
+
+
+class CompensationRule(Section):
+    """A rule: customers who meet the condition are offered the offer."""
+
+    id: Id | None = Field(None, description="Optional id of the rule.")
+    when: CompensationCondition = Field(description="Who it covers.")
+    offer: Offer = Field(description="What they are offered.")
+
+
+class Plan(Section):
+    """A contact centre's continuity plan."""
+
+    organisation: Organisation = Field(description="Who the plan is for.")
+    vendors: list[Vendor] = Field(default_factory=list, description="Suppliers.")
+    components: list[Component] = Field(default_factory=list, description="What the centre runs on.")
+    sites: list[Site] = Field(default_factory=list, description="Where agents work.")
+    queues: list[Queue] = Field(default_factory=list, description="What customers call about.")
+    teams: list[Team] = Field(default_factory=list, description="Who answers.")
+    people: list[Person] = Field(default_factory=list, description="People named in the plan.")
+    rotations: list[Rotation] = Field(default_factory=list, description="On-call rotations.")
+    escalation_policies: list[EscalationPolicy] = Field(
+        default_factory=list, description="Who is paged in what order."
+    )
+    stakeholders: list[Stakeholder] = Field(default_factory=list, description="Who is told what.")
+    strategies: list[Strategy] = Field(default_factory=list, description="Continuity strategies.")
+    impact_tolerances: list[ImpactTolerance] = Field(
+        default_factory=list, description="How long each queue may be out."
+    )
+    drills: Drills = Field(default_factory=Drills, description="Exercises of the plan.")
+    compensation: list[CompensationRule] = Field(
+        default_factory=list, description="Compensation rules."
+    )
+
+    @cached_property
+    def components_by_id(self) -> dict[str, Component]:
+        """Components keyed by id."""
+        return {c.id: c for c in self.components}
+
+    @cached_property
+    def sites_by_id(self) -> dict[str, Site]:
+        """Sites keyed by id."""
+        return {s.id: s for s in self.sites}
+
+    @cached_property
+    def queues_by_id(self) -> dict[str, Queue]:
+        """Queues keyed by id."""
+        return {q.id: q for q in self.queues}
+
+    @cached_property
+    def vendors_by_id(self) -> dict[str, Vendor]:
+        """Vendors keyed by id."""
+        return {v.id: v for v in self.vendors}
+
+    @cached_property
+    def teams_by_id(self) -> dict[str, Team]:
+        """Teams keyed by id."""
+        return {t.id: t for t in self.teams}
+
+    @cached_property
+    def people_by_id(self) -> dict[str, Person]:
+        """People keyed by id."""
+        return {p.id: p for p in self.people}
+
+
+# Sections that are lists of records with ids, in file order; used by the loader and rules.
+LIST_SECTIONS: dict[str, type[Section]] = {
+    "vendors": Vendor,
+    "components": Component,
+    "sites": Site,
+    "queues": Queue,
+    "teams": Team,
+    "people": Person,
+    "rotations": Rotation,
+    "escalation_policies": EscalationPolicy,
+    "stakeholders": Stakeholder,
+    "strategies": Strategy,
+    "impact_tolerances": ImpactTolerance,
+    "compensation": CompensationRule,
+}
+SINGLE_SECTIONS: dict[str, type[Section]] = {"organisation": Organisation, "drills": Drills}
