@@ -4,7 +4,9 @@ StandbyError
 ├── PlanInvalid        a plan failed to load or validate; carries every problem found
 ├── ConfigError        a STANDBY_* setting is missing or malformed
 ├── StorageError       the database could not be reached or migrated
-└── NotFound           a record asked for by id does not exist
+├── NotFound           a record asked for by id does not exist
+├── InvalidInput       a value given to a service is malformed (unknown role, empty password)
+└── Conflict           a record with that name already exists
 """
 
 from __future__ import annotations
@@ -48,3 +50,11 @@ class StorageError(StandbyError):
 
 class NotFound(StandbyError):
     """A record asked for by id does not exist."""
+
+
+class InvalidInput(StandbyError):
+    """A value given to a service is malformed; the message says which and what is allowed."""
+
+
+class Conflict(StandbyError):
+    """A record with that name or key already exists."""

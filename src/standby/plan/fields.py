@@ -38,13 +38,13 @@ Id = Annotated[
 
 def _parse_clock_time(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"expected a time of day as \"HH:MM\" in quotes, got {value!r}")
+        raise ValueError(f'expected a time of day as "HH:MM" in quotes, got {value!r}')
     match = _HHMM_RE.match(value.strip())
     if not match:
-        raise ValueError(f"{value!r} is not a time of day: write it as \"HH:MM\", such as \"08:30\"")
+        raise ValueError(f'{value!r} is not a time of day: write it as "HH:MM", such as "08:30"')
     hours, minutes = int(match.group(1)), int(match.group(2))
     if hours == 24 and minutes != 0:
-        raise ValueError(f"{value!r} is past the end of the day; the latest time is \"24:00\"")
+        raise ValueError(f'{value!r} is past the end of the day; the latest time is "24:00"')
     return hours * 60 + minutes
 
 
@@ -99,7 +99,7 @@ def _check_phone(value: str) -> str:
     if not _PHONE_RE.match(value.strip()) or sum(c.isdigit() for c in value) < 6:
         raise ValueError(
             f"{value!r} is not a phone number: use digits with an optional leading +,"
-            " such as \"+44 20 7946 0100\""
+            ' such as "+44 20 7946 0100"'
         )
     return value
 

@@ -30,13 +30,29 @@ from standby.plan.fields import (
 )
 
 ComponentKind = Literal[
-    "sip_trunk", "sbc", "acd", "ivr", "crm", "wfm", "dialler", "recording",
-    "identity", "vpn", "network", "power", "other",
+    "sip_trunk",
+    "sbc",
+    "acd",
+    "ivr",
+    "crm",
+    "wfm",
+    "dialler",
+    "recording",
+    "identity",
+    "vpn",
+    "network",
+    "power",
+    "other",
 ]
 SiteKind = Literal["office", "home", "partner"]
 Classification = Literal["interruption", "partial", "total", "degraded"]
 StakeholderKind = Literal[
-    "leadership", "regulator", "first_responders", "customers", "vendors", "employees",
+    "leadership",
+    "regulator",
+    "first_responders",
+    "customers",
+    "vendors",
+    "employees",
 ]
 Channel = Literal["email", "sms", "status_page", "ivr_message", "webhook"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -53,9 +69,7 @@ class Organisation(Section):
     """Who the plan is for and how often it is reviewed."""
 
     name: Text = Field(description="The contact centre's name, as people say it.")
-    timezone: str = Field(
-        "UTC", description="IANA time zone of the centre (forecasts, shifts, rotations)."
-    )
+    timezone: str = Field("UTC", description="IANA time zone of the centre (forecasts, shifts, rotations).")
     currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of costs.")
     plan_reviewed: PlanDate | None = Field(None, description="When the plan was last reviewed.")
     review_every_months: int = Field(12, gt=0, description="How often the plan must be reviewed.")
@@ -134,9 +148,7 @@ class HttpProbe(ProbeBase):
     json_field: str | None = Field(
         None, description="Dotted path of a JSON field to check, such as 'status.db'."
     )
-    json_value: str | int | float | bool | None = Field(
-        None, description="The value json_field must have."
-    )
+    json_value: str | int | float | bool | None = Field(None, description="The value json_field must have.")
     cert_warn_days: int = Field(
         14, ge=0, description="Warn this many days before the TLS certificate expires."
     )
@@ -232,9 +244,7 @@ class Site(Section):
     )
     vendor: Id | None = Field(None, description="Vendor id, for a partner site.")
     depends_on: list[Dependency] = Field(default_factory=list, description="What the site needs.")
-    queues: list[Id] | None = Field(
-        None, description="Queues the site is able to take; omitted means any."
-    )
+    queues: list[Id] | None = Field(None, description="Queues the site is able to take; omitted means any.")
 
 
 class Degradation(Section):
@@ -254,10 +264,8 @@ class ServiceLevel(Section):
 class Forecast(Section):
     """Calls offered per interval through the day, from a start time."""
 
-    interval_minutes: int = Field(
-        30, description="Length of each interval: 5, 10, 15, 20, 30 or 60 minutes."
-    )
-    start: ClockTime = Field(description="Start of the first interval, \"HH:MM\".")
+    interval_minutes: int = Field(30, description="Length of each interval: 5, 10, 15, 20, 30 or 60 minutes.")
+    start: ClockTime = Field(description='Start of the first interval, "HH:MM".')
     calls: list[Annotated[float, Field(ge=0)]] = Field(
         min_length=1, description="Calls offered in each interval."
     )
@@ -307,8 +315,8 @@ class Queue(Section):
 class Shift(Section):
     """When a team works, in the plan's time zone."""
 
-    start: ClockTime = Field(description="Start, \"HH:MM\".")
-    end: ClockTime = Field(description="End, \"HH:MM\" (\"24:00\" for midnight).")
+    start: ClockTime = Field(description='Start, "HH:MM".')
+    end: ClockTime = Field(description='End, "HH:MM" ("24:00" for midnight).')
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Shift:
@@ -346,7 +354,7 @@ class Handoff(Section):
     """When an on-call rotation passes to the next person."""
 
     weekday: Weekday = Field("monday", description="Day of the handoff.")
-    time: ClockTime = Field(description="Time of the handoff, \"HH:MM\", in the plan's time zone.")
+    time: ClockTime = Field(description='Time of the handoff, "HH:MM", in the plan\'s time zone.')
 
 
 class Rotation(Section):
@@ -390,6 +398,10 @@ class Contact(Section):
     phone: Phone | None = Field(None, description="Phone number.")
 
 
+def _partial_and_total() -> list[Classification]:
+    return ["partial", "total"]
+
+
 class Stakeholder(Section):
     """A group told about outages: when, how and how often."""
 
@@ -400,7 +412,7 @@ class Stakeholder(Section):
     teams: list[Id] = Field(default_factory=list, description="Team ids whose agents are told.")
     channels: list[Channel] = Field(default_factory=list, description="How they are told.")
     notify_on: list[Classification] = Field(
-        default_factory=lambda: ["partial", "total"],
+        default_factory=_partial_and_total,
         description="Classifications of outage they are told about.",
     )
     queues: list[Id] | None = Field(
@@ -421,16 +433,12 @@ class Trigger(Section):
     capacity_below: Share | None = Field(
         None, description="Share of planned agents still able to work, below which it triggers."
     )
-    outage: list[Classification] | None = Field(
-        None, description="Outage classifications that trigger it."
-    )
+    outage: list[Classification] | None = Field(None, description="Outage classifications that trigger it.")
     component_down: Id | None = Field(None, description="Component id whose loss triggers it.")
 
     @model_validator(mode="after")
     def _has_condition(self) -> Trigger:
-        if all(
-            v is None for v in (self.site_down, self.capacity_below, self.outage, self.component_down)
-        ):
+        if all(v is None for v in (self.site_down, self.capacity_below, self.outage, self.component_down)):
             raise ValueError(
                 "a trigger needs a condition: site_down, capacity_below, outage or component_down"
             )
@@ -483,9 +491,7 @@ class ImpactTolerance(Section):
 
     queue: Id = Field(description="Queue id.")
     max_outage_minutes: PositiveMinutes = Field(description="Longest tolerable outage, minutes.")
-    max_unanswered_calls: int | None = Field(
-        None, ge=0, description="Most calls that may go unanswered."
-    )
+    max_unanswered_calls: int | None = Field(None, ge=0, description="Most calls that may go unanswered.")
 
 
 class Drill(Section):
@@ -556,9 +562,7 @@ class Plan(Section):
         default_factory=list, description="How long each queue may be out."
     )
     drills: Drills = Field(default_factory=Drills, description="Exercises of the plan.")
-    compensation: list[CompensationRule] = Field(
-        default_factory=list, description="Compensation rules."
-    )
+    compensation: list[CompensationRule] = Field(default_factory=list, description="Compensation rules.")
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:

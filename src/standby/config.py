@@ -1,0 +1,226 @@
+"""Settings: the STANDBY_* environment variables, checked once, held in a frozen record.
+
+Every setting is listed in `SETTINGS` with its variable, default and help text, so the
+operations guide and a test can check that none is undocumented. Nothing here runs at
+import time: `Settings.from_env()` reads the environment when an edge (the CLI, the
+server) asks, and `ensure_secret_key()` is the one function that touches the disk.
+
+Relative paths (`STANDBY_DATA_DIR`, `STANDBY_PLAN`) are relative to the working
+directory of the process; the default data directory is `./data`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from standby.errors import ConfigError
+from standby.store.engine import normalise_database_url
+
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Standby keeps its data, where it listens, and how it reaches the outside world."""
+
+    database_url: str
+    data_dir: Path = DEFAULT_DATA_DIR
+    plan_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # None until ensure_secret_key() fills it from the data directory.
+    secret_key: str | None = None
+    admin_password: str | None = None
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+    sms_url: str | None = None
+    sms_from: str | None = None
+    public_url: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every STANDBY_* variable; a bad value raises ConfigError naming it.
+
+        An empty variable counts as unset, so `STANDBY_PLAN=` in a unit file means no plan.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for doc in SETTINGS:
+            raw = env.get(doc.env, "").strip()
+            if not raw:
+                continue
+            try:
+                values[doc.name] = doc.parse(raw)
+            except (ValueError, ConfigError) as exc:
+                raise ConfigError(f"{doc.env}={raw!r}: {exc}") from None
+        if "database_url" not in values:
+            data_dir: Path = values.get("data_dir", DEFAULT_DATA_DIR)
+            values["database_url"] = default_database_url(data_dir)
+        return cls(**values)
+
+    @property
+    def base_url(self) -> str:
+        """The address links in messages point to: STANDBY_PUBLIC_URL, else host and port."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The SQLite file `standby.db` in the data directory, as an absolute SQLAlchemy URL."""
+    # Absolute, so a later chdir (a daemon, a test) cannot point the server at another file.
+    return f"sqlite+pysqlite:///{(data_dir / 'standby.db').absolute()}"
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Settings with a secret key: the one given, else the one kept in DATA_DIR/secret_key.
+
+    The key is generated on first use and written with mode 0600, so a restart keeps
+    sessions and signed links valid. Several servers behind a load balancer must share
+    one key: set STANDBY_SECRET_KEY on each of them.
+    """
+    if settings.secret_key:
+        return settings
+    path = settings.data_dir / SECRET_KEY_FILE
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key = _read_or_create_key(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the secret key in {path}: {exc.strerror}") from None
+    return dataclasses.replace(settings, secret_key=key)
+
+
+def _read_or_create_key(path: Path) -> str:
+    key = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when two processes start at once, one writes and the other reads its key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing = path.read_text(encoding="utf-8").strip()
+        if len(existing) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{path} holds no usable secret key (fewer than {MIN_SECRET_KEY_LENGTH}"
+                " characters); delete it to have a new one generated, or set STANDBY_SECRET_KEY"
+            ) from None
+        return existing
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ValueError("expected a port number between 1 and 65535") from None
+    if not 1 <= port <= 65535:
+        raise ValueError("expected a port number between 1 and 65535")
+    return port
+
+
+def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw)
+        if parts.scheme.lower() not in schemes or not parts.hostname:
+            raise ValueError(f"expected a URL such as {schemes[0]}://host[:port]/...")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ValueError("the port in the URL is not a number between 0 and 65535") from None
+        return raw.rstrip("/") if schemes[0].startswith("http") else raw
+
+    return parse
+
+
+def _address(raw: str) -> str:
+    _, address = parseaddr(raw)
+    if "@" not in address:
+        raise ValueError("expected an email address, such as 'Standby <standby@example.org>'")
+    return raw
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(
+            f"the key is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters,"
+            " such as the output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return raw
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    """One setting: its variable, the Settings field it fills, its default and help text."""
+
+    env: str
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = dataclasses.field(default=_text, repr=False, compare=False)
+
+
+SETTINGS: list[SettingDoc] = [
+    SettingDoc(
+        "STANDBY_DATABASE_URL", "database_url", "SQLite file standby.db in STANDBY_DATA_DIR",
+        "The database: sqlite:///PATH for one machine, or postgresql://USER:PASSWORD@HOST/DB"
+        " for several servers and workers.",
+        normalise_database_url,
+    ),
+    SettingDoc(
+        "STANDBY_DATA_DIR", "data_dir", "./data (relative to the working directory)",
+        "Where Standby keeps its SQLite database and generated secret key.", Path,
+    ),
+    SettingDoc(
+        "STANDBY_PLAN", "plan_path", "none",
+        "The continuity plan (YAML) that `standby serve` loads at start.", Path,
+    ),
+    SettingDoc("STANDBY_HOST", "host", "127.0.0.1", "The address the web server listens on."),
+    SettingDoc("STANDBY_PORT", "port", "8080", "The port the web server listens on.", _port),
+    SettingDoc(
+        "STANDBY_SECRET_KEY", "secret_key", "generated once and kept in DATA_DIR/secret_key",
+        "Signs sessions and links; at least 32 characters. Set the same key on every server"
+        " behind a load balancer.",
+        _secret,
+    ),
+    SettingDoc(
+        "STANDBY_ADMIN_PASSWORD", "admin_password", "generated and printed once",
+        "The password of the first user, `admin`, created when no administrator exists.",
+    ),
+    SettingDoc(
+        "STANDBY_SMTP_URL", "smtp_url", "none (email is not sent)",
+        "The mail server, such as smtp://127.0.0.1:1025 or smtps://user:password@mail.example.",
+        _url(("smtp", "smtps")),
+    ),
+    SettingDoc(
+        "STANDBY_SMTP_FROM", "smtp_from", "none",
+        "The sender of Standby's email, such as 'Standby <standby@example.org>'.", _address,
+    ),
+    SettingDoc(
+        "STANDBY_SMS_URL", "sms_url", "none (SMS is not sent)",
+        "The SMS gateway's HTTP endpoint.", _url(("https", "http")),
+    ),
+    SettingDoc(
+        "STANDBY_SMS_FROM", "sms_from", "none",
+        "The sender id or number that SMS messages come from.",
+    ),
+    SettingDoc(
+        "STANDBY_PUBLIC_URL", "public_url", "http://HOST:PORT",
+        "The address that links in messages point to, such as https://standby.example.org.",
+        _url(("https", "http")),
+    ),
+]

@@ -1,0 +1,1 @@
+"""Storage: engines and the unit of work (`engine`), tables (`tables`), migrations (`migrations`)."""
