@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from standby.access.service import MIN_PASSWORD_LENGTH
 from standby.errors import ConfigError
 from standby.store.engine import normalise_database_url
 
@@ -159,6 +160,12 @@ def _secret(raw: str) -> str:
     return raw
 
 
+def _admin_password(raw: str) -> str:
+    if len(raw) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    return raw
+
+
 def _text(raw: str) -> str:
     return raw
 
@@ -200,6 +207,7 @@ SETTINGS: list[SettingDoc] = [
     SettingDoc(
         "STANDBY_ADMIN_PASSWORD", "admin_password", "generated and printed once",
         "The password of the first user, `admin`, created when no administrator exists.",
+        _admin_password,
     ),
     SettingDoc(
         "STANDBY_SMTP_URL", "smtp_url", "none (email is not sent)",

@@ -16,10 +16,11 @@ informs nobody and takes long to draw. Nothing here reads the clock or the datab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from standby.plan.layering import Box, Spacing, layered
 from standby.plan.schema import AnyOf, Plan
 
 NodeKind = Literal["component", "site", "queue", "junction", "group"]
@@ -34,7 +35,6 @@ JUNCTION_WIDTH = 50.0
 JUNCTION_HEIGHT = 20.0
 COLUMN_GAP = 64.0
 NODE_GAP = 14.0
-DUMMY_GAP = 6.0
 MARGIN = 24.0
 HEADER = 30.0
 
@@ -43,16 +43,20 @@ class AvailabilityView(Protocol):
     """What the map needs to know of effective availability: the ids that are available."""
 
     @property
-    def components(self) -> frozenset[str]: ...  # noqa: D102
+    def components(self) -> frozenset[str]:
+        """Components effectively available."""
 
     @property
-    def sites(self) -> frozenset[str]: ...  # noqa: D102
+    def sites(self) -> frozenset[str]:
+        """Sites available."""
 
     @property
-    def queues_reachable(self) -> frozenset[str]: ...  # noqa: D102
+    def queues_reachable(self) -> frozenset[str]:
+        """Queues calls can reach."""
 
     @property
-    def queues_answered(self) -> frozenset[str]: ...  # noqa: D102
+    def queues_answered(self) -> frozenset[str]:
+        """Queues reachable and answered by some available site."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ class Layout:
 @dataclass
 class _Vertex:
     id: str
-    kind: NodeKind | Literal["dummy"]
+    kind: NodeKind
     rank: int
     label: str = ""
     detail: str = ""
@@ -185,204 +189,355 @@ def worst(tones: Iterable[str]) -> Tone:
     return best
 
 
-# --- the layered layout -----------------------------------------------------------------
+# --- what is drawn -----------------------------------------------------------------------
+
+MAX_SITES = 30
+MAX_QUEUES = 30
+_Entry = str | AnyOf
+_Closure = tuple[frozenset[str], frozenset[frozenset[str]]]  # certainly needed, any_of needed
+
+
+def component_depths(plan: Plan) -> dict[str, int]:
+    """Each component's dependency depth: 0 with no dependencies, else one more than its deepest."""
+    known = plan.components_by_id
+    needs = {c.id: [d for d in dependency_ids(c.depends_on) if d in known] for c in plan.components}
+    dependents: dict[str, list[str]] = {cid: [] for cid in needs}
+    waiting = {cid: len(ds) for cid, ds in needs.items()}
+    for cid, ds in needs.items():
+        for d in ds:
+            dependents[d].append(cid)
+    depth = {cid: 0 for cid in needs}
+    ready = [cid for cid in needs if waiting[cid] == 0]
+    done: set[str] = set()
+    while ready:  # Kahn's algorithm: iterative, so a 5,000-long chain cannot hit the recursion limit
+        cid = ready.pop()
+        done.add(cid)
+        for x in dependents[cid]:
+            depth[x] = max(depth[x], depth[cid] + 1)
+            waiting[x] -= 1
+            if waiting[x] == 0:
+                ready.append(x)
+    stuck = max(depth.values(), default=0) + 1
+    return {cid: depth[cid] if cid in done else stuck for cid in needs}  # a cycle: put it last
+
+
+@dataclass(frozen=True)
+class _Status:
+    states: Mapping[str, str]
+    availability: AvailabilityView | None
+
+    def tone(self, component_id: str) -> Tone:
+        state = self.states.get(component_id, "unknown")
+        return worst([state]) if state in _SEVERITY else "unknown"
+
+    def component_ok(self, component_id: str) -> bool:
+        return self.availability is None or component_id in self.availability.components
+
+    def site_ok(self, site_id: str) -> bool:
+        return self.availability is None or site_id in self.availability.sites
+
+    def queue_tone(self, queue_id: str) -> Tone:
+        if self.availability is None or queue_id in self.availability.queues_answered:
+            return "up"
+        return "degraded" if queue_id in self.availability.queues_reachable else "down"
+
+
+_QUEUE_WORDS = {"up": "answered", "degraded": "reachable, not answered", "down": "unreachable"}
+
+
+def _full_graph(
+    plan: Plan,
+    depths: Mapping[str, int],
+    states: Mapping[str, str],
+    availability: AvailabilityView | None,
+) -> _Graph:
+    status = _Status(states, availability)
+    closures = _closures(plan, depths)
+    graph = _Graph()
+    dropped = 0
+    for c in sorted(plan.components, key=lambda c: depths[c.id]):
+        depth = depths[c.id]
+        tone, ok = status.tone(c.id), status.component_ok(c.id)
+        impacted = not ok and tone != "down"
+        graph.add(
+            _Vertex(
+                f"component:{c.id}", "component", 2 * depth, label=c.id,
+                detail=f"{c.kind.replace('_', ' ')} · {tone}", tone=tone, available=ok,
+                impacted=impacted, heading="Runs on" if depth == 0 else f"Depth {depth}",
+                title=f"{c.name}: {tone}" + ("; unavailable through a dependency" if impacted else ""),
+            )
+        )
+    for c in sorted(plan.components, key=lambda c: depths[c.id]):
+        dropped += _attach(graph, f"component:{c.id}", 2 * depths[c.id], c.depends_on, closures, status)
+    site_rank = 2 * (max(depths.values(), default=-1) + 2)
+    dropped += _add_sites_and_queues(
+        graph, plan, status, site_rank, lambda cid: f"component:{cid}", closures
+    )
+    if dropped:
+        graph.notes.append(
+            f"{dropped} dependencies that follow from others are not drawn"
+            " (the components table lists every one)."
+        )
+    return graph
+
+
+def _closures(plan: Plan, depths: Mapping[str, int]) -> dict[str, _Closure]:
+    """What each component needs, transitively: the components for certain, and the any_of groups."""
+    out: dict[str, _Closure] = {}
+    for c in sorted(plan.components, key=lambda c: depths[c.id]):
+        plain: set[str] = set()
+        groups: set[frozenset[str]] = set()
+        for entry in c.depends_on:
+            if isinstance(entry, AnyOf):
+                groups.add(frozenset(entry.any_of))
+            elif entry in out:
+                plain.add(entry)
+                plain |= out[entry][0]
+                groups |= out[entry][1]
+        out[c.id] = (frozenset(plain), frozenset(groups))
+    return out
+
+
+def _reduce(entries: Iterable[_Entry], closures: Mapping[str, _Closure]) -> list[_Entry]:
+    """The entries not implied by another entry (a transitive reduction, any_of aware)."""
+    unique: dict[str | frozenset[str], _Entry] = {}
+    for entry in entries:
+        unique.setdefault(frozenset(entry.any_of) if isinstance(entry, AnyOf) else entry, entry)
+    kept: list[_Entry] = []
+    for key, entry in unique.items():
+        implied = False
+        for other in unique:
+            if other == key or not isinstance(other, str) or other not in closures:
+                continue
+            plain, groups = closures[other]
+            if isinstance(key, frozenset):
+                implied = bool(key & plain) or any(g <= key for g in groups)
+            else:
+                implied = key in plain
+            if implied:
+                break
+        if not implied:
+            kept.append(entry)
+    return kept
+
+
+def _attach(
+    graph: _Graph,
+    target: str,
+    rank: int,
+    entries: list[_Entry],
+    closures: Mapping[str, _Closure] | None,
+    status: _Status,
+) -> int:
+    """Draw `target`'s dependencies (reduced when `closures` is given); return how many were left out."""
+    kept = _reduce(entries, closures) if closures is not None else list(entries)
+    for index, entry in enumerate(kept):
+        if isinstance(entry, AnyOf):
+            junction = f"{target}:any-of-{index}"
+            live = [m for m in entry.any_of if status.component_ok(m)]
+            graph.add(
+                _Vertex(
+                    junction, "junction", rank - 1, label="any of",
+                    detail=f"{len(live)} of {len(entry.any_of)} up",
+                    tone="up" if live else "down", available=bool(live),
+                    members=tuple(entry.any_of), width=JUNCTION_WIDTH, height=JUNCTION_HEIGHT,
+                    title="needs any one of: " + ", ".join(entry.any_of),
+                )
+            )
+            for member in entry.any_of:
+                graph.link(f"component:{member}", junction)
+            graph.link(junction, target)
+        else:
+            graph.link(f"component:{entry}", target)
+    return len(entries) - len(kept)
+
+
+def _add_sites_and_queues(
+    graph: _Graph,
+    plan: Plan,
+    status: _Status,
+    rank: int,
+    component_key: Callable[[str], str],
+    closures: Mapping[str, _Closure] | None,
+) -> int:
+    """Sites in the column at `rank`, queues two ranks later; grouped when there are too many."""
+    dropped = 0
+    agents: dict[str, int] = {}
+    for team in plan.teams:
+        agents[team.site] = agents.get(team.site, 0) + team.agents
+    site_key: dict[str, str] = {}
+    if len(plan.sites) > MAX_SITES:
+        by_kind: dict[str, list[str]] = {}
+        for s in plan.sites:
+            by_kind.setdefault(s.kind, []).append(s.id)
+        for kind, ids in by_kind.items():
+            live = [i for i in ids if status.site_ok(i)]
+            key = f"group:site:{kind}"
+            graph.add(
+                _Vertex(
+                    key, "group", rank, label=f"{len(ids):,} {kind} sites",
+                    detail=f"{len(live):,} available", heading="Sites", members=tuple(ids),
+                    tone="up" if len(live) == len(ids) else "degraded" if live else "down",
+                    available=len(live) == len(ids), title=", ".join(ids[:20]),
+                )
+            )
+            site_key.update(dict.fromkeys(ids, key))
+        graph.notes.append(f"{len(plan.sites):,} sites are drawn as {len(by_kind)} groups by kind.")
+    else:
+        for s in plan.sites:
+            ok = status.site_ok(s.id)
+            seats = f"{s.seats} seats"
+            detail = (
+                f"{seats} · {agents[s.id]} agents" if s.id in agents
+                else f"{seats} · standby {s.activation_minutes:g} min" if s.activation_minutes
+                else seats
+            )
+            site_key[s.id] = f"site:{s.id}"
+            graph.add(
+                _Vertex(
+                    site_key[s.id], "site", rank, label=s.id, detail=detail,
+                    tone="up" if ok else "down", available=ok, heading="Sites",
+                    title=f"{s.name}: {'available' if ok else 'unavailable'}",
+                )
+            )
+    queue_key: dict[str, str] = {}
+    if len(plan.queues) > MAX_QUEUES:
+        by_tone: dict[Tone, list[str]] = {}
+        for q in plan.queues:
+            by_tone.setdefault(status.queue_tone(q.id), []).append(q.id)
+        for tone, ids in by_tone.items():
+            key = f"group:queue:{tone}"
+            graph.add(
+                _Vertex(
+                    key, "group", rank + 2, label=f"{len(ids):,} queues", detail=_QUEUE_WORDS[tone],
+                    tone=tone, available=tone == "up", heading="Queues", members=tuple(ids),
+                    title=", ".join(ids[:20]),
+                )
+            )
+            queue_key.update(dict.fromkeys(ids, key))
+        graph.notes.append(f"{len(plan.queues):,} queues are drawn as groups by whether answered.")
+    else:
+        for q in plan.queues:
+            tone = status.queue_tone(q.id)
+            queue_key[q.id] = f"queue:{q.id}"
+            level = q.service_level
+            graph.add(
+                _Vertex(
+                    queue_key[q.id], "queue", rank + 2, label=q.id,
+                    detail=f"{level.target:.0%} in {level.answer_within_s:g} s · {_QUEUE_WORDS[tone]}",
+                    tone=tone, available=tone == "up", heading="Queues",
+                    title=f"{q.name}: {_QUEUE_WORDS[tone]}",
+                )
+            )
+    grouped = closures is None
+    for s in plan.sites:
+        if grouped or site_key[s.id].startswith("group:"):
+            for dep in dependency_ids(s.depends_on):
+                graph.link(component_key(dep), site_key[s.id])
+        else:
+            dropped += _attach(graph, site_key[s.id], rank, s.depends_on, closures, status)
+    for q in plan.queues:
+        if grouped or queue_key[q.id].startswith("group:"):
+            for dep in dependency_ids(q.depends_on):
+                graph.link(component_key(dep), queue_key[q.id])
+        else:
+            dropped += _attach(graph, queue_key[q.id], rank + 2, q.depends_on, closures, status)
+    for team in plan.teams:
+        for queue in team.queues:
+            if team.site in site_key and queue in queue_key:
+                graph.link(site_key[team.site], queue_key[queue], dashed=True)
+    return dropped
+
+
+def _collapsed_graph(
+    plan: Plan,
+    depths: Mapping[str, int],
+    states: Mapping[str, str],
+    availability: AvailabilityView | None,
+    max_depth: int,
+) -> _Graph:
+    status = _Status(states, availability)
+    graph = _Graph()
+    deepest = max(depths.values(), default=0)
+    buckets = min(deepest + 1, max_depth)
+    span: dict[int, list[int]] = {}
+    for depth in sorted(set(depths.values())):
+        span.setdefault(depth * buckets // (deepest + 1), []).append(depth)
+    members: dict[str, list[str]] = {}
+    group_of: dict[str, str] = {}
+    for c in sorted(plan.components, key=lambda c: depths[c.id]):
+        key = f"group:{depths[c.id] * buckets // (deepest + 1)}:{c.kind}"
+        members.setdefault(key, []).append(c.id)
+        group_of[c.id] = key
+    for key, ids in members.items():
+        bucket, kind = int(key.split(":")[1]), key.split(":")[2]
+        tones = [status.tone(i) for i in ids]
+        counts = {t: tones.count(t) for t in sorted(set(tones), key=lambda t: -_SEVERITY[t])}
+        live = [i for i in ids if status.component_ok(i)]
+        lo, hi = span[bucket][0], span[bucket][-1]
+        graph.add(
+            _Vertex(
+                key, "group", 2 * bucket, label=f"{len(ids):,} {kind.replace('_', ' ')}",
+                detail=" · ".join(f"{n:,} {t}" for t, n in list(counts.items())[:2]),
+                tone=worst(tones), available=len(live) == len(ids),
+                impacted=any(not status.component_ok(i) and status.tone(i) != "down" for i in ids),
+                members=tuple(ids), heading=f"Depth {lo}" if lo == hi else f"Depth {lo}-{hi}",
+                title=f"{len(ids):,} {kind} components: " + ", ".join(ids[:20])
+                + (", ..." if len(ids) > 20 else ""),
+            )
+        )
+    for c in plan.components:
+        for dep in dependency_ids(c.depends_on):
+            if dep in group_of:
+                graph.link(group_of[dep], group_of[c.id])
+    _add_sites_and_queues(
+        graph, plan, status, 2 * (buckets + 1), lambda cid: group_of.get(cid, ""), None
+    )
+    graph.notes.insert(
+        0,
+        f"{len(plan.components):,} components are drawn as {len(members):,} groups by dependency"
+        " depth and kind, with any_of groups as plain lines; the components table lists each one.",
+    )
+    return graph
+
+
+# --- placing it ---------------------------------------------------------------------------
 
 
 def _place(graph: _Graph, collapsed: bool) -> Layout:
-    ranks = sorted({v.rank for v in graph.vertices.values()})
-    column_of = {rank: index for index, rank in enumerate(ranks)}
-    columns: list[list[str]] = [[] for _ in ranks]
-    for vertex in graph.vertices.values():
-        columns[column_of[vertex.rank]].append(vertex.id)
-    vertices = dict(graph.vertices)
-    preds: dict[str, list[str]] = {vid: [] for vid in vertices}
-    succs: dict[str, list[str]] = {vid: [] for vid in vertices}
-    chains: list[tuple[str, str, bool, list[str]]] = []
-    for (source, target), dashed in graph.edges.items():
-        start, end = column_of[vertices[source].rank], column_of[vertices[target].rank]
-        if end <= start:
-            continue  # only a cycle could do this, and the plan's rules reject cycles
-        chain = [source]
-        for col in range(start + 1, end):
-            dummy = f"{source}>{target}#{col}"
-            vertices[dummy] = _Vertex(dummy, "dummy", ranks[col], width=0.0, height=0.0)
-            preds[dummy], succs[dummy] = [], []
-            columns[col].append(dummy)
-            chain.append(dummy)
-        chain.append(target)
-        for a, b in zip(chain, chain[1:], strict=False):
-            succs[a].append(b)
-            preds[b].append(a)
-        chains.append((source, target, dashed, chain))
-
-    _order(columns, preds, succs)
-    ys = _vertical_positions(columns, vertices, preds, succs)
-
-    xs: list[float] = []
-    widths: list[float] = []
-    x = MARGIN
-    for col in columns:
-        width = max((vertices[v].width for v in col), default=JUNCTION_WIDTH) or JUNCTION_WIDTH
-        xs.append(x)
-        widths.append(width)
-        x += width + COLUMN_GAP
-    total_width = x - COLUMN_GAP + MARGIN
-
+    vertices = graph.vertices
+    placement = layered(
+        [Box(v.id, v.rank, v.width, v.height) for v in vertices.values()],
+        list(graph.edges),
+        Spacing(column_gap=COLUMN_GAP, box_gap=NODE_GAP, left=MARGIN, top=MARGIN + HEADER),
+    )
+    headings: dict[int, str] = {}
     nodes: list[Node] = []
-    centre: dict[str, tuple[float, float]] = {}
-    for index, col in enumerate(columns):
-        for vid in col:
-            v = vertices[vid]
-            cx = xs[index] + widths[index] / 2
-            centre[vid] = (cx, ys[vid])
-            if v.kind == "dummy":
-                continue
-            nodes.append(
-                Node(
-                    id=v.id, kind=v.kind, label=v.label, detail=v.detail, tone=v.tone,
-                    available=v.available, impacted=v.impacted, x=cx - v.width / 2,
-                    y=ys[vid] - v.height / 2, width=v.width, height=v.height, column=index,
-                    title=v.title, members=v.members,
-                )
+    for v in vertices.values():
+        cx, cy = placement.centres[v.id]
+        column = placement.column_of[v.id]
+        if v.heading:
+            headings.setdefault(column, v.heading)
+        nodes.append(
+            Node(
+                id=v.id, kind=v.kind, label=v.label, detail=v.detail, tone=v.tone,
+                available=v.available, impacted=v.impacted, x=round(cx - v.width / 2, 1),
+                y=round(cy - v.height / 2, 1), width=v.width, height=v.height, column=column,
+                title=v.title, members=v.members,
             )
-    edges: list[Edge] = []
-    for source, target, dashed, chain in chains:
-        points = [(centre[source][0] + vertices[source].width / 2, centre[source][1])]
-        points.extend(centre[d] for d in chain[1:-1])
-        points.append((centre[target][0] - vertices[target].width / 2, centre[target][1]))
-        edges.append(Edge(source, target, tuple(points), dashed, vertices[source].available))
-    height = max((n.y + n.height for n in nodes), default=HEADER) + MARGIN
-    headings = [_heading(vertices, col) for col in columns]
+        )
+    edges = [
+        Edge(source, target, route, graph.edges[(source, target)], vertices[source].available)
+        for (source, target), route in placement.routes.items()
+    ]
     return Layout(
         nodes=tuple(nodes),
         edges=tuple(edges),
         columns=tuple(
-            Column(xs[i], widths[i], headings[i]) for i in range(len(columns))
+            Column(x, width, headings.get(i, "")) for i, (x, width) in enumerate(placement.columns)
         ),
-        width=round(total_width, 1),
-        height=round(height, 1),
+        width=placement.width,
+        height=placement.height,
         collapsed=collapsed,
         notes=tuple(graph.notes),
     )
-
-
-def _heading(vertices: Mapping[str, _Vertex], column: list[str]) -> str:
-    for vid in column:
-        if vertices[vid].heading:
-            return vertices[vid].heading
-    return ""
-
-
-def _order(
-    columns: list[list[str]], preds: Mapping[str, list[str]], succs: Mapping[str, list[str]]
-) -> None:
-    """Reorder each column in place by barycentre sweeps, keeping the order with fewest crossings."""
-    best = [list(col) for col in columns]
-    best_crossings = _crossings(columns, succs)
-    for sweep in range(8):
-        if best_crossings == 0:
-            break
-        down = sweep % 2 == 0
-        indices = range(1, len(columns)) if down else range(len(columns) - 2, -1, -1)
-        for i in indices:
-            fixed = columns[i - 1] if down else columns[i + 1]
-            position = {vid: p for p, vid in enumerate(fixed)}
-            neighbours = preds if down else succs
-            current = {vid: p for p, vid in enumerate(columns[i])}
-
-            def barycentre(vid: str, position: dict[str, int] = position) -> float:
-                near = [position[n] for n in neighbours[vid] if n in position]
-                return sum(near) / len(near) if near else float(current[vid])
-
-            # Nodes without neighbours keep their place; ties keep the current order.
-            columns[i].sort(key=lambda vid: (barycentre(vid), current[vid]))
-        crossings = _crossings(columns, succs)
-        if crossings < best_crossings:
-            best, best_crossings = [list(col) for col in columns], crossings
-    columns[:] = best
-
-
-def _crossings(columns: list[list[str]], succs: Mapping[str, list[str]]) -> int:
-    total = 0
-    for left, right in zip(columns, columns[1:], strict=False):
-        position = {vid: p for p, vid in enumerate(right)}
-        ends = sorted(
-            (p, position[s]) for p, vid in enumerate(left) for s in succs[vid] if s in position
-        )
-        total += _inversions([end for _, end in ends])
-    return total
-
-
-def _inversions(values: list[int]) -> int:
-    """Pairs out of order, by merge sort: O(n log n) so large columns stay cheap."""
-    if len(values) < 2:
-        return 0
-    middle = len(values) // 2
-    left, right = values[:middle], values[middle:]
-    count = _inversions(left) + _inversions(right)
-    left.sort()
-    right.sort()
-    j = 0
-    for value in left:
-        while j < len(right) and right[j] < value:
-            j += 1
-        count += j
-    return count
-
-
-def _vertical_positions(
-    columns: list[list[str]],
-    vertices: Mapping[str, _Vertex],
-    preds: Mapping[str, list[str]],
-    succs: Mapping[str, list[str]],
-) -> dict[str, float]:
-    """Centre y of each vertex: near its neighbours' mean, in column order, never overlapping."""
-    gaps = [[_gap(vertices[a], vertices[b]) for a, b in zip(col, col[1:], strict=False)] for col in columns]
-    y: dict[str, float] = {}
-    tallest = max((sum(g) for g in gaps), default=0.0)
-    for col, gap in zip(columns, gaps, strict=True):
-        top = (tallest - sum(gap)) / 2  # centre short columns against the tallest
-        for index, vid in enumerate(col):
-            y[vid] = top + sum(gap[:index])
-    for sweep in range(6):
-        down = sweep % 2 == 0
-        order = range(len(columns)) if down else range(len(columns) - 1, -1, -1)
-        for i in order:
-            col = columns[i]
-            wanted = []
-            for vid in col:
-                near = (preds if down else succs)[vid] + (succs if down else preds)[vid] * (
-                    sweep >= 4
-                )
-                wanted.append(sum(y[n] for n in near) / len(near) if near else y[vid])
-            for vid, value in zip(col, _pack(wanted, gaps[i]), strict=True):
-                y[vid] = value
-    lowest = min(
-        (y[v] - vertices[v].height / 2 for col in columns for v in col), default=0.0
-    )
-    return {vid: round(value - lowest + MARGIN + HEADER, 1) for vid, value in y.items()}
-
-
-def _gap(a: _Vertex, b: _Vertex) -> float:
-    if a.kind == "dummy" or b.kind == "dummy":
-        return (a.height + b.height) / 2 + DUMMY_GAP
-    return (a.height + b.height) / 2 + NODE_GAP
-
-
-def _pack(wanted: list[float], gaps: list[float]) -> list[float]:
-    """Positions closest to `wanted` (least squares) that keep order and gaps: isotonic regression."""
-    offsets = [0.0]
-    for gap in gaps:
-        offsets.append(offsets[-1] + gap)
-    targets = [w - o for w, o in zip(wanted, offsets, strict=True)]
-    blocks: list[list[float]] = []  # [sum, count] pooled adjacent violators
-    for value in targets:
-        blocks.append([value, 1.0])
-        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
-            total, count = blocks.pop()
-            blocks[-1][0] += total
-            blocks[-1][1] += count
-    fitted: list[float] = []
-    for total, count in blocks:
-        fitted.extend([total / count] * int(count))
-    return [f + o for f, o in zip(fitted, offsets, strict=True)]

@@ -209,7 +209,7 @@ class Topology:
             r = len(self._req_size)
             self._req_kind.append(kind)
             self._req_owner.append(owner)
-            self._req_size.append(len(distinct))
+            self._req_size.append(1)
             for member in distinct:
                 self._dependents[self._lookup(_COMPONENT, member, where)].append(r)
             entries.append(Requirement(tuple(distinct), isinstance(dependency, AnyOf)))

@@ -10,6 +10,7 @@ silently overwrite each other, sizes that would take minutes to read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,7 @@ def read_yaml(content: str | bytes) -> Located:
         line = text.count("\n", 0, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         raise YamlProblem(PlanProblem(line, column, "the plan contains NUL bytes: is it a binary file?"))
+    _refuse_deep_flow_nesting(text)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -117,10 +119,65 @@ def read_yaml(content: str | bytes) -> Located:
         raise YamlProblem(PlanProblem(1, 1, "the plan is nested too deeply to be a plan")) from None
     if node is None:
         raise YamlProblem(PlanProblem(1, 1, "the plan is empty"))
+    if _expanded_size(node) > MAX_VALUES:
+        raise YamlProblem(
+            PlanProblem(
+                *_mark(node),
+                f"the plan expands to more than {MAX_VALUES:,} values"
+                " (anchors and aliases repeated without end?)",
+            )
+        )
     located = Located(data=None)
     builder = _Builder(located)
     located.data = builder.build(node, (), 0)
     return located
+
+
+_FLOW_TOKENS = re.compile(r"""[\[\]{}]|"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|(?:^|(?<=\s))#[^\n]*""", re.M)
+
+
+def _refuse_deep_flow_nesting(text: str) -> None:
+    """Refuse [[[[... before parsing: libyaml takes quadratic time on deep flow nesting."""
+    depth = 0
+    for token in _FLOW_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                offset = token.start()
+                line = text.count("\n", 0, offset) + 1
+                column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+                raise YamlProblem(PlanProblem(line, column, f"values nested more than {MAX_DEPTH} deep"))
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the tree holds once aliases are expanded, counted without expanding them.
+
+    Aliases share node objects, so sizes are memoised by identity: a billion laughs costs as
+    much to measure as the few lines it is written in.
+    """
+    sizes: dict[int, int] = {}
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children: list[yaml.Node] = (
+            [part for pair in node.value for part in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes[id(child)] for child in children), MAX_VALUES + 1)
+        else:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 class _Builder:

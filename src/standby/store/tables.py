@@ -8,7 +8,7 @@ migrated schema with these classes on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -82,7 +83,7 @@ class Base(DeclarativeBase):
     """Base of every table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 class PlanVersionRow(Base):
@@ -94,10 +95,11 @@ class PlanVersionRow(Base):
     # Not unique: a plan switched back to an earlier text is a new version, so that
     # "which plan was in force when" stays answerable.
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    source: Mapped[str] = mapped_column(Text)
+    # source and document are deferred: listing versions should not read whole plans.
+    source: Mapped[str] = mapped_column(Text, deferred=True)
     # The validated plan as the loader produced it (field aliases as keys), so reading
     # it back needs no YAML parsing and no line numbers.
-    document: Mapped[dict[str, Any]] = mapped_column(_json())
+    document: Mapped[dict[str, Any]] = mapped_column(_json(), deferred=True)
     organisation: Mapped[str] = mapped_column(String(200))
     component_count: Mapped[int] = mapped_column(Integer)
     site_count: Mapped[int] = mapped_column(Integer)
@@ -119,7 +121,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiTokenRow(Base):

@@ -1,0 +1,1 @@
+"""Access control: roles and permissions (`roles`), users, tokens and login sessions (`service`)."""

@@ -1,0 +1,66 @@
+"""Roles, permissions, and which roles hold which permission.
+
+Pure: no database. The web app asks `allows(principal.role, Permission.X)` at every
+door; the table below is the one place that decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from standby.errors import InvalidInput
+
+
+class Role(StrEnum):
+    """What a user or token is trusted to do, broadest first."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    RESPONDER = "responder"
+    AGENT = "agent"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    """Something a request may need to be allowed to do."""
+
+    READ_STATUS = "read_status"
+    READ_COMPONENTS = "read_components"
+    READ_PLAN = "read_plan"
+    LOAD_PLAN = "load_plan"
+    MANAGE_ACCESS = "manage_access"
+
+
+_ALL = frozenset(Role)
+
+GRANTS: Mapping[Permission, frozenset[Role]] = {
+    Permission.READ_STATUS: _ALL,
+    Permission.READ_COMPONENTS: _ALL,
+    # Not agents: the plan holds staff phone numbers and escalation contacts.
+    Permission.READ_PLAN: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.VIEWER}),
+    Permission.LOAD_PLAN: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.MANAGE_ACCESS: frozenset({Role.ADMIN}),
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """Whether a holder of `role` may do what `permission` names."""
+    return role in GRANTS.get(permission, frozenset())
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    """Every permission `role` holds."""
+    return frozenset(p for p, roles in GRANTS.items() if role in roles)
+
+
+def parse_role(value: str | Role) -> Role:
+    """The Role named by `value`; InvalidInput listing the roles when there is none."""
+    if isinstance(value, Role):
+        return value
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"unknown role {value!r}: use one of {', '.join(r.value for r in Role)}"
+        ) from None

@@ -1,0 +1,391 @@
+"""The platform audit: what in the plan would let the centre down, as findings a manager reads.
+
+Pure: the plan and "today" come in, findings go out. Each check is a small
+function; `audit` runs them all and sorts the findings, most severe first.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from standby.plan.schema import Plan, Relocation, Site
+from standby.plan.topology import Topology
+
+Severity = Literal["high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
+EOL_WARNING_DAYS = 90
+"""End of life this many days ahead or fewer is a medium finding; past it, high."""
+
+# Findings are grouped by section in the order the plan file has them.
+SECTION_ORDER: tuple[str, ...] = (
+    "organisation", "vendors", "components", "sites", "queues", "teams",
+    "stakeholders", "strategies", "impact_tolerances", "drills",
+)
+_NAMES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the audit found: how bad, which check, about what, and what to tell people."""
+
+    severity: Severity
+    code: str
+    subject: str
+    section: str
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain JSON-ready data."""
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "subject": self.subject,
+            "section": self.section,
+            "message": self.message,
+            "details": dict(self.details),
+        }
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, clamped to the month's end (Aug 31 + 6 = Feb 28/29)."""
+    total = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def audit(plan: Plan, *, today: date, topology: Topology | None = None) -> list[Finding]:
+    """Every finding about the plan as of `today`, high first, then by section and subject."""
+    graph = topology if topology is not None else Topology.from_plan(plan)
+    checks: list[Callable[[], Iterable[Finding]]] = [
+        lambda: single_points_of_failure(plan, graph),
+        lambda: end_of_life(plan, today),
+        lambda: vendor_reviews(plan, today),
+        lambda: plan_review(plan, today),
+        lambda: drills(plan, today),
+        lambda: components_without_probe(plan),
+        lambda: queues_without_tolerance(plan),
+        lambda: queues_without_agents(plan, graph),
+        lambda: site_loss(plan, graph),
+        lambda: stakeholders(plan),
+    ]
+    findings = [finding for check in checks for finding in check()]
+    return sorted(findings, key=_sort_key)
+
+
+def _sort_key(finding: Finding) -> tuple[int, int, str, str, str]:
+    section = (
+        SECTION_ORDER.index(finding.section)
+        if finding.section in SECTION_ORDER
+        else len(SECTION_ORDER)
+    )
+    return (SEVERITIES.index(finding.severity), section, finding.subject, finding.code, finding.message)
+
+
+def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings of each severity, every severity present (zero when none)."""
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts
+
+
+def _listing(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C', or the first few and 'N more' for long lists."""
+    shown = list(names[:_NAMES_SHOWN])
+    if len(names) > _NAMES_SHOWN:
+        shown.append(f"{len(names) - _NAMES_SHOWN} more")
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _clauses(clauses: Sequence[str]) -> str:
+    """Clauses that may hold lists with 'and' themselves: 'A, and B'."""
+    return clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + ", and " + clauses[-1]
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding]:
+    """Components whose failure alone loses a queue (high) or only a site (medium)."""
+    components = plan.components_by_id
+    sites = plan.sites_by_id
+    queues = plan.queues_by_id
+    for spof in topology.single_points_of_failure():
+        radius = spof.blast_radius
+        who = f"{components[spof.component].name} ({spof.component})"
+        harms = []
+        if radius.queues_unreachable:
+            harms.append(
+                "calls cannot reach "
+                + _listing([queues[q].name for q in radius.queues_unreachable])
+            )
+        if radius.sites:
+            lost = _listing([sites[s].name for s in radius.sites])
+            harms.append(f"{lost} {'is' if len(radius.sites) == 1 else 'are'} lost")
+        if radius.queues_unanswered:
+            harms.append(
+                "no site left standing has agents for "
+                + _listing([queues[q].name for q in radius.queues_unanswered])
+            )
+        also = ""
+        if radius.components:
+            also = " It also takes down " + _listing(
+                [components[c].name for c in radius.components]
+            ) + "."
+        yield Finding(
+            severity="high" if spof.loses_queue else "medium",
+            code="single-point-of-failure",
+            subject=spof.component,
+            section="components",
+            message=f"If {who} fails on its own, {_clauses(harms)}: it is a single point of"
+            f" failure.{also}",
+            details={
+                "components": list(radius.components),
+                "sites": list(radius.sites),
+                "queues_unreachable": list(radius.queues_unreachable),
+                "queues_unanswered": list(radius.queues_unanswered),
+            },
+        )
+
+
+def end_of_life(plan: Plan, today: date) -> Iterator[Finding]:
+    """Versions past end of life (high) or reaching it within EOL_WARNING_DAYS (medium)."""
+    for component in plan.components:
+        if component.end_of_life is None:
+            continue
+        days_left = (component.end_of_life - today).days
+        version = f"version {component.version}" if component.version else "the version"
+        who = f"{component.name} ({component.id}) runs {version}"
+        details = {"version": component.version, "end_of_life": component.end_of_life.isoformat()}
+        if days_left <= 0:
+            when = "today" if days_left == 0 else f"on {component.end_of_life} ({_days(-days_left)} ago)"
+            yield Finding(
+                "high", "end-of-life", component.id, "components",
+                f"{who}, whose support ended {when}: upgrade or replace it.", details,
+            )
+        elif days_left <= EOL_WARNING_DAYS:
+            yield Finding(
+                "medium", "end-of-life-soon", component.id, "components",
+                f"{who}, whose support ends on {component.end_of_life} (in {_days(days_left)}):"
+                " plan the upgrade now.",
+                details,
+            )
+
+
+def _overdue(reviewed: date, every_months: int, today: date) -> tuple[date, int] | None:
+    """The due date and the days it is overdue, or None while not yet overdue."""
+    due = add_months(reviewed, every_months)
+    return (due, (today - due).days) if due < today else None
+
+
+def vendor_reviews(plan: Plan, today: date) -> Iterator[Finding]:
+    """Vendors whose contingency plan was never reviewed or whose review is overdue."""
+    for vendor in plan.vendors:
+        who = f"{vendor.name} ({vendor.id})"
+        if vendor.contingency_plan_reviewed is None:
+            yield Finding(
+                "medium", "vendor-review-overdue", vendor.id, "vendors",
+                f"The contingency plan of {who} has never been reviewed: ask for it and review"
+                f" it, then every {vendor.review_every_months} months.",
+                {"reviewed": None, "review_every_months": vendor.review_every_months},
+            )
+            continue
+        late = _overdue(vendor.contingency_plan_reviewed, vendor.review_every_months, today)
+        if late is not None:
+            due, days = late
+            yield Finding(
+                "medium", "vendor-review-overdue", vendor.id, "vendors",
+                f"The contingency plan of {who} was last reviewed on"
+                f" {vendor.contingency_plan_reviewed} and was due for review on {due}"
+                f" ({_days(days)} overdue).",
+                {
+                    "reviewed": vendor.contingency_plan_reviewed.isoformat(),
+                    "due": due.isoformat(),
+                    "days_overdue": days,
+                    "review_every_months": vendor.review_every_months,
+                },
+            )
+
+
+def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
+    """The plan itself never reviewed, or its review overdue."""
+    org = plan.organisation
+    if org.plan_reviewed is None:
+        yield Finding(
+            "medium", "plan-review-overdue", "plan", "organisation",
+            "The plan has no review date: review it and record the date in"
+            f" organisation.plan_reviewed (it is due every {org.review_every_months} months).",
+            {"reviewed": None, "review_every_months": org.review_every_months},
+        )
+        return
+    late = _overdue(org.plan_reviewed, org.review_every_months, today)
+    if late is not None:
+        due, days = late
+        yield Finding(
+            "medium", "plan-review-overdue", "plan", "organisation",
+            f"The plan was last reviewed on {org.plan_reviewed} and was due for review on {due}"
+            f" ({_days(days)} overdue).",
+            {
+                "reviewed": org.plan_reviewed.isoformat(),
+                "due": due.isoformat(),
+                "days_overdue": days,
+                "review_every_months": org.review_every_months,
+            },
+        )
+
+
+def drills(plan: Plan, today: date) -> Iterator[Finding]:
+    """No drill ever held, or the next one overdue (every drills.every_months since the latest)."""
+    every = plan.drills.every_months
+    if not plan.drills.history:
+        yield Finding(
+            "medium", "drill-overdue", "drills", "drills",
+            f"No drill has ever been held: the plan asks for one every {every} months.",
+            {"last": None, "every_months": every},
+        )
+        return
+    last = max(plan.drills.history, key=lambda drill: drill.date)
+    late = _overdue(last.date, every, today)
+    if late is not None:
+        due, days = late
+        yield Finding(
+            "medium", "drill-overdue", "drills", "drills",
+            f"The last drill ({last.kind}) was on {last.date}; with one every {every} months the"
+            f" next was due by {due} ({_days(days)} overdue).",
+            {
+                "last": last.date.isoformat(),
+                "due": due.isoformat(),
+                "days_overdue": days,
+                "every_months": every,
+            },
+        )
+
+
+def components_without_probe(plan: Plan) -> Iterator[Finding]:
+    """Components Standby cannot watch because they have no probe (low)."""
+    for component in plan.components:
+        if component.probe is None:
+            yield Finding(
+                "low", "no-probe", component.id, "components",
+                f"{component.name} ({component.id}) has no probe, so Standby cannot see it fail:"
+                " add a probe or a heartbeat.",
+            )
+
+
+def queues_without_tolerance(plan: Plan) -> Iterator[Finding]:
+    """Queues with no impact tolerance: nobody has said how long they may be out."""
+    covered = {tolerance.queue for tolerance in plan.impact_tolerances}
+    for queue in plan.queues:
+        if queue.id not in covered:
+            yield Finding(
+                "medium", "no-impact-tolerance", queue.id, "queues",
+                f"{queue.name} ({queue.id}) has no impact tolerance: say how long it may be out"
+                " before the harm to customers is intolerable.",
+            )
+
+
+def queues_without_agents(plan: Plan, topology: Topology) -> Iterator[Finding]:
+    """Queues no team at any site answers, even with everything up (high)."""
+    for queue in plan.queues:
+        if not topology.sites_answering(queue.id):
+            yield Finding(
+                "high", "queue-no-agents", queue.id, "queues",
+                f"No site has a team with agents for {queue.name} ({queue.id}), so its calls go"
+                " unanswered even with everything up.",
+            )
+
+
+def _relocated_queues(
+    plan: Plan, lost: Site, target: Site, relocation: Relocation
+) -> set[str]:
+    """Queues the agents a relocation puts at `target` could answer after `lost` is lost."""
+    resident = sum(team.agents for team in plan.teams if team.site == target.id)
+    spare_seats = target.seats - resident
+    if spare_seats <= 0:
+        return set()
+
+    def takes(queue: str) -> bool:
+        return (target.queues is None or queue in target.queues) and (
+            relocation.queues is None or queue in relocation.queues
+        )
+
+    if target.kind == "partner":
+        # The partner's own people fill its spare seats, for the queues it is trained on.
+        return {queue.id for queue in plan.queues if takes(queue.id)}
+    movers = [team for team in plan.teams if team.site == lost.id]
+    if target.kind == "home":
+        # Only the home-capable share of each team can work from home (whole agents).
+        movers = [team for team in movers if int(team.agents * team.home_capable) >= 1]
+    else:
+        movers = [team for team in movers if team.agents >= 1]
+    return {queue for team in movers for queue in team.queues if takes(queue)}
+
+
+def site_loss(plan: Plan, topology: Topology) -> Iterator[Finding]:
+    """Queues nobody could answer if one staffed site were lost, after the plan's relocations."""
+    answered_now = topology.availability(()).queues_answered
+    staffed = {team.site for team in plan.teams if team.agents > 0}
+    for site in plan.sites:
+        if site.id not in staffed:
+            continue
+        after = topology.availability((), lost_sites=[site.id])
+        answerable = set(after.queues_answered)
+        used: list[str] = []
+        for strategy in plan.strategies:
+            relocation = strategy.relocate
+            if (
+                relocation is None
+                or relocation.from_ not in (None, site.id)
+                or relocation.to == site.id
+                or relocation.to not in after.sites
+                # A strategy triggered by the loss of another site does not act on this one.
+                or strategy.when.site_down not in (None, site.id)
+            ):
+                continue
+            moved = _relocated_queues(plan, site, plan.sites_by_id[relocation.to], relocation)
+            if moved:
+                used.append(strategy.id)
+            answerable |= moved
+        for queue in plan.queues:
+            if queue.id in answered_now and queue.id not in answerable:
+                how = (
+                    f" even after {_listing(used)} move agents"
+                    if used
+                    else ": no other site has agents for it and no strategy moves any there"
+                )
+                yield Finding(
+                    "high", "site-loss-unanswered", queue.id, "queues",
+                    f"If {site.name} ({site.id}) were lost, no one could answer {queue.name}"
+                    f" ({queue.id}){how}.",
+                    {"site": site.id, "strategies": used},
+                )
+
+
+def stakeholders(plan: Plan) -> Iterator[Finding]:
+    """Stakeholder groups with no channel, or with nobody in them."""
+    for group in plan.stakeholders:
+        if not group.channels:
+            yield Finding(
+                "medium", "stakeholders-no-channel", group.id, "stakeholders",
+                f"The stakeholder group {group.id} has no channel, so it cannot be told about an"
+                " outage: add email, sms or another channel.",
+            )
+        # Customers and vendors are reached through the status page, the IVR and the
+        # failing component's vendor: they need no list of names.
+        if group.kind not in ("customers", "vendors") and not (
+            group.members or group.contacts or group.teams
+        ):
+            yield Finding(
+                "medium", "stakeholders-empty", group.id, "stakeholders",
+                f"The stakeholder group {group.id} has no members, contacts or teams, so nobody"
+                " would be told: add who belongs to it.",
+            )

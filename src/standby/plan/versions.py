@@ -1,0 +1,152 @@
+"""Plan versions: which plan was in force, and since when.
+
+A service: it takes a Session and the time, and never commits (the unit of work does).
+A new version is recorded whenever the loaded text differs from the version in force,
+including a switch back to an earlier text, so the history answers "which plan was in
+force at 03:12 last Tuesday" truthfully.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from standby.errors import StorageError
+from standby.plan.schema import Plan
+from standby.store.tables import PlanVersionRow
+
+# Any fixed number will do: the same in every process, different from other locks.
+_RECORD_LOCK_KEY = 0x5742_0002
+
+
+@dataclass(frozen=True)
+class PlanVersionInfo:
+    """One stored version of the plan; `created` is False when the text was already in force."""
+
+    id: int
+    sha256: str
+    loaded_at: datetime
+    created: bool
+    organisation: str = ""
+    loaded_by: str | None = None
+    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def source_sha256(source: str) -> str:
+    """The hex SHA-256 of the plan text, as UTF-8: the version's identity."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def record_plan(
+    session: Session, *, plan: Plan, source: str, now: datetime, loaded_by: str | None = None
+) -> PlanVersionInfo:
+    """Store `plan` as the version in force unless its text already is; return that version.
+
+    Only the latest version is compared: loading an earlier text again makes a new version.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # Two servers starting with the same plan must not both record it.
+        session.execute(select(func.pg_advisory_xact_lock(_RECORD_LOCK_KEY)))
+    digest = source_sha256(source)
+    latest = _latest(session)
+    if latest is not None and latest.sha256 == digest:
+        return _info(latest, created=False)
+    row = PlanVersionRow(
+        sha256=digest,
+        source=source,
+        document=plan.model_dump(mode="json", by_alias=True),
+        organisation=plan.organisation.name[:200],
+        component_count=len(plan.components),
+        site_count=len(plan.sites),
+        queue_count=len(plan.queues),
+        team_count=len(plan.teams),
+        agent_count=sum(team.agents for team in plan.teams),
+        loaded_at=now,
+        loaded_by=loaded_by,
+    )
+    session.add(row)
+    session.flush()
+    return _info(row, created=True)
+
+
+def current_plan(session: Session) -> tuple[PlanVersionInfo, Plan] | None:
+    """The version in force and its plan, or None when no plan was ever loaded."""
+    latest = _latest(session)
+    if latest is None:
+        return None
+    return _info(latest, created=False), _rebuild(latest)
+
+
+def plan_of_version(session: Session, version_id: int) -> tuple[PlanVersionInfo, Plan] | None:
+    """A stored version and its plan by id, or None when there is no such version."""
+    row = session.get(PlanVersionRow, version_id)
+    if row is None:
+        return None
+    return _info(row, created=False), _rebuild(row)
+
+
+def source_of_version(session: Session, version_id: int) -> str | None:
+    """The plan text exactly as it was loaded, or None when there is no such version."""
+    return session.scalar(select(PlanVersionRow.source).where(PlanVersionRow.id == version_id))
+
+
+def list_versions(session: Session) -> list[PlanVersionInfo]:
+    """Every stored version, newest first."""
+    rows = session.scalars(select(PlanVersionRow).order_by(PlanVersionRow.id.desc()))
+    return [_info(row, created=False) for row in rows]
+
+
+def version_in_force(session: Session, at: datetime) -> PlanVersionInfo | None:
+    """The version that was in force at `at`: the last loaded at or before it, or None."""
+    row = session.scalars(
+        select(PlanVersionRow)
+        .where(PlanVersionRow.loaded_at <= at)
+        .order_by(PlanVersionRow.loaded_at.desc(), PlanVersionRow.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _info(row, created=False)
+
+
+def _latest(session: Session) -> PlanVersionRow | None:
+    # By id, not loaded_at: the order of recording is the order of loading, even when a
+    # clock was set back between two loads.
+    return session.scalars(
+        select(PlanVersionRow).order_by(PlanVersionRow.id.desc()).limit(1)
+    ).first()
+
+
+def _rebuild(row: PlanVersionRow) -> Plan:
+    try:
+        return Plan.model_validate(row.document)
+    except ValidationError as exc:
+        raise StorageError(
+            f"plan version {row.id} no longer validates with this version of Standby"
+            f" ({exc.error_count()} problem(s)); load the plan again"
+        ) from None
+
+
+def _info(row: PlanVersionRow, *, created: bool) -> PlanVersionInfo:
+    return PlanVersionInfo(
+        id=row.id,
+        sha256=row.sha256,
+        loaded_at=row.loaded_at,
+        created=created,
+        organisation=row.organisation,
+        loaded_by=row.loaded_by,
+        counts=MappingProxyType(
+            {
+                "components": row.component_count,
+                "sites": row.site_count,
+                "queues": row.queue_count,
+                "teams": row.team_count,
+                "agents": row.agent_count,
+            }
+        ),
+    )
