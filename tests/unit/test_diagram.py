@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import pairwise
 from typing import Any
 
 from _plans import any_of, component, plan, queue, reference_plan, site, team
@@ -38,8 +39,8 @@ def test_every_component_site_and_queue_is_placed_inside_the_picture():
     )
     for node in layout.nodes:
         assert all(math.isfinite(v) for v in (node.x, node.y, node.width, node.height))
-        assert 0 <= node.x and node.x + node.width <= layout.width
-        assert 0 <= node.y and node.y + node.height <= layout.height
+        assert node.x >= 0 and node.x + node.width <= layout.width
+        assert node.y >= 0 and node.y + node.height <= layout.height
 
 
 def test_boxes_in_a_column_never_overlap():
@@ -49,7 +50,7 @@ def test_boxes_in_a_column_never_overlap():
         by_column.setdefault(node.column, []).append(node)
     for nodes in by_column.values():
         nodes.sort(key=lambda n: n.y)
-        for upper, lower in zip(nodes, nodes[1:], strict=False):
+        for upper, lower in pairwise(nodes):
             assert upper.y + upper.height <= lower.y
 
 

@@ -9,9 +9,10 @@ neighbours by isotonic regression so edges run as straight as the order allows.
 
 Dependencies implied by others (billing -> sbc when billing -> ivr -> acd -> sbc)
 are not drawn, like Graphviz's `tred`: drawing all of them hides the structure.
-Past `max_components` components or `max_depth` depths the map collapses into
-groups by depth and kind, and says so in `Layout.notes`: a picture of 5,000 boxes
-informs nobody and takes long to draw. Nothing here reads the clock or the database.
+Past `max_components` components or `max_depth` depths the map collapses into at
+most `COLLAPSED_DEPTHS` columns of groups by depth and kind, and says so in
+`Layout.notes`: a picture of 5,000 boxes informs nobody and takes long to draw.
+Nothing here reads the clock or the database.
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ STATES: tuple[Tone, ...] = ("up", "degraded", "down", "maintenance", "unknown")
 # The order in which a group shows its worst member.
 _SEVERITY: dict[str, int] = {"down": 4, "degraded": 3, "maintenance": 2, "unknown": 1, "up": 0}
 
-NODE_WIDTH = 172.0
+NODE_WIDTH = 158.0
 NODE_HEIGHT = 42.0
 JUNCTION_WIDTH = 50.0
 JUNCTION_HEIGHT = 20.0
-COLUMN_GAP = 64.0
+COLUMN_GAP = 50.0
+COLLAPSED_DEPTHS = 6
+# Rough widths of a character at the label and detail font sizes, to shorten text that
+# would overflow its box (SVG text does not wrap or clip by itself).
+LABEL_CHAR = 7.0
+DETAIL_CHAR = 5.9
 NODE_GAP = 14.0
 MARGIN = 24.0
 HEADER = 30.0
@@ -66,6 +72,7 @@ class Node:
     id: str
     kind: NodeKind
     label: str
+    status: str  # the state in words, beside the label: colour is never the only signal
     detail: str
     tone: Tone
     available: bool
@@ -125,6 +132,7 @@ class _Vertex:
     kind: NodeKind
     rank: int
     label: str = ""
+    status: str = ""
     detail: str = ""
     tone: Tone = "unknown"
     available: bool = True
@@ -156,14 +164,14 @@ def layout_plan(
     states: Mapping[str, str] | None = None,
     availability: AvailabilityView | None = None,
     max_components: int = 150,
-    max_depth: int = 12,
+    max_depth: int = 16,
 ) -> Layout:
     """Lay out the plan's dependency map; `states` are live component states (default unknown)."""
     states = states or {}
     depths = component_depths(plan)
     deepest = max(depths.values(), default=0)
     if len(plan.components) > max_components or deepest + 1 > max_depth:
-        graph = _collapsed_graph(plan, depths, states, availability, max_depth)
+        graph = _collapsed_graph(plan, depths, states, availability, COLLAPSED_DEPTHS)
         collapsed = True
     else:
         graph = _full_graph(plan, depths, states, availability)
@@ -242,7 +250,7 @@ class _Status:
         return "degraded" if queue_id in self.availability.queues_reachable else "down"
 
 
-_QUEUE_WORDS = {"up": "answered", "degraded": "reachable, not answered", "down": "unreachable"}
+_QUEUE_WORDS = {"up": "answered", "degraded": "not answered", "down": "unreachable"}
 
 
 def _full_graph(
@@ -261,10 +269,11 @@ def _full_graph(
         impacted = not ok and tone != "down"
         graph.add(
             _Vertex(
-                f"component:{c.id}", "component", 2 * depth, label=c.id,
-                detail=f"{c.kind.replace('_', ' ')} · {tone}", tone=tone, available=ok,
+                f"component:{c.id}", "component", 2 * depth, label=c.id, status=tone,
+                detail=c.name, tone=tone, available=ok,
                 impacted=impacted, heading="Runs on" if depth == 0 else f"Depth {depth}",
-                title=f"{c.name}: {tone}" + ("; unavailable through a dependency" if impacted else ""),
+                title=f"{c.id}: {c.name}, {tone}"
+                + ("; unavailable through a dependency" if impacted else ""),
             )
         )
     for c in sorted(plan.components, key=lambda c: depths[c.id]):
@@ -338,7 +347,7 @@ def _attach(
             graph.add(
                 _Vertex(
                     junction, "junction", rank - 1, label="any of",
-                    detail=f"{len(live)} of {len(entry.any_of)} up",
+                    status=f"{len(live)} of {len(entry.any_of)} available",
                     tone="up" if live else "down", available=bool(live),
                     members=tuple(entry.any_of), width=JUNCTION_WIDTH, height=JUNCTION_HEIGHT,
                     title="needs any one of: " + ", ".join(entry.any_of),
@@ -376,7 +385,8 @@ def _add_sites_and_queues(
             graph.add(
                 _Vertex(
                     key, "group", rank, label=f"{len(ids):,} {kind} sites",
-                    detail=f"{len(live):,} available", heading="Sites", members=tuple(ids),
+                    status=f"{len(live):,} available", heading="Sites", members=tuple(ids),
+                    detail=f"{sum(plan.sites_by_id[i].seats for i in ids):,} seats",
                     tone="up" if len(live) == len(ids) else "degraded" if live else "down",
                     available=len(live) == len(ids), title=", ".join(ids[:20]),
                 )
@@ -396,8 +406,9 @@ def _add_sites_and_queues(
             graph.add(
                 _Vertex(
                     site_key[s.id], "site", rank, label=s.id, detail=detail,
+                    status="available" if ok else "lost",
                     tone="up" if ok else "down", available=ok, heading="Sites",
-                    title=f"{s.name}: {'available' if ok else 'unavailable'}",
+                    title=f"{s.id}: {s.name}, {'available' if ok else 'lost'}",
                 )
             )
     queue_key: dict[str, str] = {}
@@ -409,7 +420,7 @@ def _add_sites_and_queues(
             key = f"group:queue:{tone}"
             graph.add(
                 _Vertex(
-                    key, "group", rank + 2, label=f"{len(ids):,} queues", detail=_QUEUE_WORDS[tone],
+                    key, "group", rank + 2, label=f"{len(ids):,} queues", status=_QUEUE_WORDS[tone],
                     tone=tone, available=tone == "up", heading="Queues", members=tuple(ids),
                     title=", ".join(ids[:20]),
                 )
@@ -423,10 +434,10 @@ def _add_sites_and_queues(
             level = q.service_level
             graph.add(
                 _Vertex(
-                    queue_key[q.id], "queue", rank + 2, label=q.id,
-                    detail=f"{level.target:.0%} in {level.answer_within_s:g} s · {_QUEUE_WORDS[tone]}",
+                    queue_key[q.id], "queue", rank + 2, label=q.id, status=_QUEUE_WORDS[tone],
+                    detail=f"target {level.target:.0%} in {level.answer_within_s:g} s",
                     tone=tone, available=tone == "up", heading="Queues",
-                    title=f"{q.name}: {_QUEUE_WORDS[tone]}",
+                    title=f"{q.id}: {q.name}, {_QUEUE_WORDS[tone]}",
                 )
             )
     grouped = closures is None
@@ -454,12 +465,12 @@ def _collapsed_graph(
     depths: Mapping[str, int],
     states: Mapping[str, str],
     availability: AvailabilityView | None,
-    max_depth: int,
+    columns: int,
 ) -> _Graph:
     status = _Status(states, availability)
     graph = _Graph()
     deepest = max(depths.values(), default=0)
-    buckets = min(deepest + 1, max_depth)
+    buckets = min(deepest + 1, columns)
     span: dict[int, list[int]] = {}
     for depth in sorted(set(depths.values())):
         span.setdefault(depth * buckets // (deepest + 1), []).append(depth)
@@ -478,7 +489,7 @@ def _collapsed_graph(
         graph.add(
             _Vertex(
                 key, "group", 2 * bucket, label=f"{len(ids):,} {kind.replace('_', ' ')}",
-                detail=" · ".join(f"{n:,} {t}" for t, n in list(counts.items())[:2]),
+                status=worst(tones), detail=" · ".join(f"{n:,} {t}" for t, n in counts.items()),
                 tone=worst(tones), available=len(live) == len(ids),
                 impacted=any(not status.component_ok(i) and status.tone(i) != "down" for i in ids),
                 members=tuple(ids), heading=f"Depth {lo}" if lo == hi else f"Depth {lo}-{hi}",
@@ -520,7 +531,8 @@ def _place(graph: _Graph, collapsed: bool) -> Layout:
             headings.setdefault(column, v.heading)
         nodes.append(
             Node(
-                id=v.id, kind=v.kind, label=v.label, detail=v.detail, tone=v.tone,
+                id=v.id, kind=v.kind, label=_fit(v.label, v.width - 24, LABEL_CHAR),
+                status=v.status, detail=_fit(v.detail, v.width - 20, DETAIL_CHAR), tone=v.tone,
                 available=v.available, impacted=v.impacted, x=round(cx - v.width / 2, 1),
                 y=round(cy - v.height / 2, 1), width=v.width, height=v.height, column=column,
                 title=v.title, members=v.members,
@@ -541,3 +553,9 @@ def _place(graph: _Graph, collapsed: bool) -> Layout:
         collapsed=collapsed,
         notes=tuple(graph.notes),
     )
+
+
+def _fit(text: str, width: float, per_char: float) -> str:
+    """The text, shortened with an ellipsis to about `width` units."""
+    most = max(int(width / per_char), 4)
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"

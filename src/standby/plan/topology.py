@@ -209,7 +209,7 @@ class Topology:
             r = len(self._req_size)
             self._req_kind.append(kind)
             self._req_owner.append(owner)
-            self._req_size.append(1)
+            self._req_size.append(len(distinct))
             for member in distinct:
                 self._dependents[self._lookup(_COMPONENT, member, where)].append(r)
             entries.append(Requirement(tuple(distinct), isinstance(dependency, AnyOf)))
@@ -250,7 +250,7 @@ class Topology:
             for queue in self._site_queues[site]:
                 remaining = staffed.get(queue, len(self._answering_sites[queue])) - 1
                 staffed[queue] = remaining
-                if remaining == 0 and queue not in unreachable:
+                if remaining == 0:
                     unanswered.add(queue)
         return _Failure(failed, failed_sites, unreachable, unanswered)
 
