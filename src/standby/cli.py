@@ -18,6 +18,7 @@ from rich.console import Console
 
 from standby.errors import PlanInvalid, StandbyError
 from standby.plan.audit import audit as audit_plan
+from standby.plan.format_doc import field_reference_markdown
 from standby.plan.loading import load_plan_file, plan_json_schema, reference_plan_text
 from standby.plan.report import audit_json, audit_table
 from standby.plan.schema import Plan
@@ -90,45 +91,16 @@ def check(plan_path: PlanArg) -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the plan's JSON Schema, for editors that check YAML as it is typed."""
-    sys.stdout.write(json.dumps(plan_json_schema(), indent=2) + "\n")
-
-
-@app.command("audit")
-def audit_command(
-    plan_path: PlanArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 when a high-severity finding exists.")
+def schema(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the field reference as Markdown instead.")
     ] = False,
-    today: Annotated[
-        str | None,
-        typer.Option(
-            "--today",
-            metavar="YYYY-MM-DD",
-            help="Audit as of this date.",
-            show_default="today in the plan's time zone",
-        ),
-    ] = None,
 ) -> None:
-    """The platform audit: single points of failure, end of life, overdue reviews and drills."""
-    as_of: date | None = None
-    if today is not None:
-        try:
-            as_of = date.fromisoformat(today)
-        except ValueError:
-            raise fail(f"--today {today!r} is not a date: write it as YYYY-MM-DD") from None
-    plan = read_plan(plan_path)
-    if as_of is None:
-        as_of = datetime.now(ZoneInfo(plan.organisation.timezone)).date()
-    findings = audit_plan(plan, today=as_of)
-    if as_json:
-        sys.stdout.write(json.dumps(audit_json(str(plan_path), as_of, findings), indent=2) + "\n")
-    else:
-        out.print(audit_table(findings, title=f"Audit of {plan_path} on {as_of}"))
-    if strict and any(finding.severity == "high" for finding in findings):
-        raise typer.Exit(EXIT_FINDINGS)
+    """Print the plan's JSON Schema, for editors that check YAML as it is typed."""
+    if markdown:
+        sys.stdout.write(field_reference_markdown())
+        return
+    sys.stdout.write(json.dumps(plan_json_schema(), indent=2) + "\n")
 
 
 def main() -> None:

@@ -103,8 +103,9 @@ x-site: &site {kind: office, seats: 10}
 sites:
   - {<<: *site, id: a, name: A}
   - {<<: *site, id: b, name: B, seats: 20}
-""".replace("x-site: &site {kind: office, seats: 10}\n", "")
-        .replace("sites:\n", "sites:\n  - &site {id: base, name: Base, kind: office, seats: 10}\n")
+""".replace("x-site: &site {kind: office, seats: 10}\n", "").replace(
+            "sites:\n", "sites:\n  - &site {id: base, name: Base, kind: office, seats: 10}\n"
+        )
     )
     assert [(s.id, s.seats) for s in plan.sites] == [("base", 10), ("a", 10), ("b", 20)]
 

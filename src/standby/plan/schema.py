@@ -140,7 +140,7 @@ class ProbeBase(Section):
 class HttpProbe(ProbeBase):
     """An HTTP(S) request whose reply must match."""
 
-    type: Literal["http"]
+    type: Literal["http"] = Field(description="Probe type.")
     target: str = Field(pattern=r"^https?://\S+$", description="The URL to request.")
     method: Literal["GET", "HEAD", "POST"] = Field("GET", description="HTTP method.")
     expect_status: int = Field(200, ge=100, le=599, description="The status a healthy reply has.")
@@ -157,14 +157,14 @@ class HttpProbe(ProbeBase):
 class TcpProbe(ProbeBase):
     """A TCP connection that must open."""
 
-    type: Literal["tcp"]
+    type: Literal["tcp"] = Field(description="Probe type.")
     target: str = Field(pattern=r"^\S+:[0-9]{1,5}$", description="host:port to connect to.")
 
 
 class DnsProbe(ProbeBase):
     """A DNS query that must be answered."""
 
-    type: Literal["dns"]
+    type: Literal["dns"] = Field(description="Probe type.")
     target: Text = Field(description="The name to resolve.")
     record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS"] = Field(
         "A", description="The record type to ask for."
@@ -178,7 +178,7 @@ class DnsProbe(ProbeBase):
 class SipOptionsProbe(ProbeBase):
     """A SIP OPTIONS request (RFC 3261) that must be answered."""
 
-    type: Literal["sip_options"]
+    type: Literal["sip_options"] = Field(description="Probe type.")
     target: str = Field(
         pattern=r"^sips?:\S+$", description="SIP URI; ';transport=tcp' selects TCP, else UDP."
     )
@@ -190,14 +190,14 @@ class SipOptionsProbe(ProbeBase):
 class HeartbeatProbe(Section):
     """The platform posts to /api/v1/heartbeats/{component}; silence means down."""
 
-    type: Literal["heartbeat"]
+    type: Literal["heartbeat"] = Field(description="Probe type.")
     every_s: Seconds = Field(description="How often a heartbeat is expected.")
 
 
 class MetricProbe(Section):
     """A pushed metric checked over a window against bounds: the outage nobody reported."""
 
-    type: Literal["metric"]
+    type: Literal["metric"] = Field(description="Probe type.")
     metric: Id | str = Field(description="Metric name as posted to /api/v1/metrics.")
     window_s: Seconds = Field(300, description="Seconds of values averaged.")
     above: float | None = Field(None, description="Down while the average is above this.")

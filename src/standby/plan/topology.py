@@ -250,7 +250,7 @@ class Topology:
             for queue in self._site_queues[site]:
                 remaining = staffed.get(queue, len(self._answering_sites[queue])) - 1
                 staffed[queue] = remaining
-                if remaining == 0:
+                if remaining == 0 and queue not in unreachable:
                     unanswered.add(queue)
         return _Failure(failed, failed_sites, unreachable, unanswered)
 
