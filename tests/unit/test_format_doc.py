@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from standby.plan.format_doc import BEGIN, END, plan_models, field_reference_markdown
+from standby.plan.format_doc import BEGIN, END, field_reference_markdown, plan_models
 from standby.plan.schema import LIST_SECTIONS, SINGLE_SECTIONS, Plan
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-format.md"
