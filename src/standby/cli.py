@@ -52,7 +52,7 @@ def read_plan(path: Path) -> Plan:
     except PlanInvalid as invalid:
         for problem in invalid.problems:
             err.print(problem.render(str(path)), markup=False, soft_wrap=True)
-        err.print(f"{len(invalid.problems)} problem(s) found in {path}", markup=False)
+        err.print(f"{len(invalid.problems)} problem(s) found in {path}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

@@ -164,8 +164,11 @@ def test_a_healthy_plan_has_no_findings() -> None:
 
 def test_end_of_life_past_today_and_soon() -> None:
     def eol(day: str) -> list[Finding]:
-        p = small(components=[component("pbx", version="9", end_of_life=day)])
-        return [f for f in audit(p, today=TODAY) if f.code.startswith("end-of-life")]
+        pbx = component("pbx", version="9", end_of_life=day, probe={"type": "heartbeat", "every_s": 60})
+        p = small(components=[*small().components, pbx])
+        found = audit(p, today=TODAY)
+        assert all(f.code.startswith("end-of-life") for f in found)
+        return found
 
     assert [(f.code, f.severity) for f in eol("2026-11-21")] == [("end-of-life", "high")]
     assert "ended today" in eol("2026-11-22")[0].message
@@ -329,6 +332,7 @@ def test_sort_order_is_severity_then_section_then_subject() -> None:
     assert [(f.severity, f.section, f.subject, f.code) for f in found] == [
         ("high", "components", "a-ups", "single-point-of-failure"),
         ("high", "components", "b-ups", "single-point-of-failure"),
+        ("high", "queues", "calls", "site-loss-unanswered"),
         ("medium", "organisation", "plan", "plan-review-overdue"),
         ("medium", "queues", "calls", "no-impact-tolerance"),
         ("medium", "drills", "drills", "drill-overdue"),

@@ -256,7 +256,7 @@ def principal_for_login(session: Session, cookie: str, *, now: datetime) -> Prin
     ).first()
     if found is None:
         return None
-    login, user = found._tuple()
+    login, user = found
     if now >= login.expires_at or user.disabled:
         return None
     if now - login.last_seen_at >= TOUCH_EVERY:

@@ -154,9 +154,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        # Starlette still re-raises after this answer so the server logs the traceback;
-        # the person sees only this.
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        # Starlette re-raises after this answer, so the server's log gets the traceback
+        # once; the person sees only this page.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
         return render_error(
             request, 500, "something went wrong on our side; it has been logged"
         )

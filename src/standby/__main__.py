@@ -1,0 +1,5 @@
+"""`python -m standby` runs the command line."""
+
+from standby.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""`standby init`, `check` and `schema` as a user runs them: output, format and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from standby.cli import app
+from standby.plan.loading import reference_plan_text
+
+runner = CliRunner()
+
+
+def test_init_writes_the_reference_plan_and_refuses_to_overwrite(tmp_path):
+    result = runner.invoke(app, ["init", str(tmp_path / "centre")])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "centre" / "plan.yaml"
+    assert written.read_text(encoding="utf-8") == reference_plan_text()
+    again = runner.invoke(app, ["init", str(tmp_path / "centre")])
+    assert again.exit_code == 2
+    assert "already exists" in again.output
+    forced = runner.invoke(app, ["init", str(tmp_path / "centre"), "--force"])
+    assert forced.exit_code == 0
+
+
+def test_check_a_valid_plan_prints_one_summary_line(tmp_path):
+    runner.invoke(app, ["init", str(tmp_path)])
+    result = runner.invoke(app, ["check", str(tmp_path / "plan.yaml")])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "ok: Northwind Energy Customer Care: 12 components, 3 sites, 3 queues" in lines[0]
+
+
+def test_check_reports_every_problem_as_plan_line_column_message(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    text = reference_plan_text()
+    text = text.replace("    seats: 140\n", "    seats: lots\n")
+    text = text.replace(
+        "    site: leeds\n    queues: [billing, moving]", "    site: leedz\n    queues: [billing, moving]"
+    )
+    text = text.replace("retry_share: 0.9 ", "retry_share: 1.9 ")
+    plan.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "standby", "check", str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(plan))]
+    assert len(problems) == 3, result.stderr
+    lines = text.splitlines()
+    for problem in problems:
+        _, line, column, message = problem.split(":", 3)
+        assert message.startswith(" ")
+        written = lines[int(line) - 1]
+        assert written[int(column) - 1 :].startswith(("lots", "leedz", "1.9")), (problem, written)
+    assert "3 problem(s) found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_a_missing_file_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["check", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2
+    assert "absent.yaml:1:1: cannot read the plan" in result.output
+
+
+def test_schema_is_json_schema_that_describes_the_plan():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert set(schema["required"]) == {"organisation"}
+    assert "components" in schema["properties"]
+    assert schema["$defs"]["Relocation"]["properties"]["from"]
+
+
+def test_schema_validates_the_reference_plan_with_a_json_schema_validator(tmp_path):
+    import jsonschema
+    import yaml
+
+    schema = json.loads(runner.invoke(app, ["schema"]).stdout)
+    document = yaml.safe_load(reference_plan_text())
+    document = json.loads(json.dumps(document, default=str))
+    jsonschema.validate(document, schema)
+
+
+def test_module_entry_point_shows_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "standby", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0
+    for command in ("init", "check", "schema"):
+        assert command in result.stdout
+
+
+def test_unknown_command_is_usage_error():
+    result = runner.invoke(app, ["frobnicate"])
+    assert result.exit_code == 2
+
+
+def test_paths_in_docs_exist():
+    assert (Path(__file__).resolve().parents[2] / "docs" / "plan-format.md").exists()
