@@ -9,6 +9,7 @@ are skipped, unless CI=true or STANDBY_REQUIRE_POSTGRES=1, when they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -78,7 +79,11 @@ def postgres_schema_url(postgres_database: str) -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(postgres_database, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+            # A test that leaked an open transaction must not hang the run: the schema
+            # then stays until the session's database is dropped.
+            conn.execute("SET lock_timeout = '5s'")
+            with contextlib.suppress(psycopg.errors.LockNotAvailable):
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture(

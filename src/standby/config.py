@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,16 +22,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from standby.access.service import MIN_PASSWORD_LENGTH
+from standby.access.roles import MIN_PASSWORD_LENGTH
 from standby.errors import ConfigError
 from standby.store.engine import normalise_database_url
 
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_DATA_DIR = Path("data")
+_URL_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Where Standby keeps its data, where it listens, and how it reaches the outside world."""
 
@@ -63,11 +65,22 @@ class Settings:
             try:
                 values[doc.name] = doc.parse(raw)
             except (ValueError, ConfigError) as exc:
-                raise ConfigError(f"{doc.env}={raw!r}: {exc}") from None
+                raise ConfigError(f"{doc.env}{_shown(doc, raw)}: {exc}") from None
         if "database_url" not in values:
             data_dir: Path = values.get("data_dir", DEFAULT_DATA_DIR)
             values["database_url"] = default_database_url(data_dir)
         return cls(**values)
+
+    def __repr__(self) -> str:
+        # Settings get logged; the repr hides secrets and passwords inside URLs.
+        hidden = {doc.name for doc in SETTINGS if doc.secret}
+        shown = ", ".join(
+            f"{f.name}=<hidden>"
+            if f.name in hidden and getattr(self, f.name) is not None
+            else f"{f.name}={_mask(getattr(self, f.name))!r}"
+            for f in dataclasses.fields(self)
+        )
+        return f"Settings({shown})"
 
     @property
     def base_url(self) -> str:
@@ -95,7 +108,7 @@ def ensure_secret_key(settings: Settings) -> Settings:
         return settings
     path = settings.data_dir / SECRET_KEY_FILE
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = _read_or_create_key(path)
     except OSError as exc:
         raise ConfigError(f"cannot keep the secret key in {path}: {exc.strerror}") from None
@@ -118,6 +131,17 @@ def _read_or_create_key(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
+
+
+def _shown(doc: SettingDoc, raw: str) -> str:
+    # Error messages end up in logs: never echo a secret, nor a password inside a URL.
+    if doc.secret:
+        return " (value hidden)"
+    return "=" + repr(_mask(raw))
+
+
+def _mask(value: object) -> object:
+    return _URL_PASSWORD.sub(r"\1***@", value) if isinstance(value, str) else value
 
 
 def _port(raw: str) -> int:
@@ -179,6 +203,7 @@ class SettingDoc:
     default: str
     help: str
     parse: Callable[[str], Any] = dataclasses.field(default=_text, repr=False, compare=False)
+    secret: bool = False
 
 
 SETTINGS: list[SettingDoc] = [
@@ -203,11 +228,13 @@ SETTINGS: list[SettingDoc] = [
         "Signs sessions and links; at least 32 characters. Set the same key on every server"
         " behind a load balancer.",
         _secret,
+        secret=True,
     ),
     SettingDoc(
         "STANDBY_ADMIN_PASSWORD", "admin_password", "generated and printed once",
         "The password of the first user, `admin`, created when no administrator exists.",
         _admin_password,
+        secret=True,
     ),
     SettingDoc(
         "STANDBY_SMTP_URL", "smtp_url", "none (email is not sent)",

@@ -36,7 +36,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def uow(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+def uow(session_factory: sessionmaker[Session]):
     return lambda: unit_of_work(session_factory)
 
 

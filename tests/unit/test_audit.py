@@ -102,7 +102,10 @@ def test_reference_plan_details(reference_findings: list[Finding]) -> None:
     assert by["vendor-review-overdue", "cloudcx"].details["due"] == "2026-10-14"
     drill = by["drill-overdue", "drills"]
     assert drill.details == {
-        "last": "2026-04-21", "due": "2026-10-21", "days_overdue": 32, "every_months": 6,
+        "last": "2026-04-21",
+        "due": "2026-10-21",
+        "days_overdue": 32,
+        "every_months": 6,
     }
     assert by["no-probe", "leeds-power"].severity == "low"
 
@@ -183,8 +186,14 @@ def test_vendor_review() -> None:
         "The contingency plan of Carrier (carrier) has never been reviewed: ask for it and"
         " review it, then every 12 months."
     ]
-    six = [{"id": "carrier", "name": "Carrier", "contingency_plan_reviewed": "2026-05-21",
-            "review_every_months": 6}]
+    six = [
+        {
+            "id": "carrier",
+            "name": "Carrier",
+            "contingency_plan_reviewed": "2026-05-21",
+            "review_every_months": 6,
+        }
+    ]
     assert of(audit(small(vendors=six), today=date(2026, 11, 21)), "vendor-review-overdue") == []
     late = of(audit(small(vendors=six), today=date(2026, 11, 22)), "vendor-review-overdue")
     assert late[0].details["days_overdue"] == 1 and "(1 day overdue)" in late[0].message
@@ -245,11 +254,16 @@ def site_loss(p: Plan) -> list[tuple[str, str]]:
 
 
 LEEDS_ONLY: dict[str, Any] = {
-    "sites": [site("leeds", seats=50), site("home", kind="home", seats=20),
-              site("partner", kind="partner", seats=10, queues=["billing"])],
+    "sites": [
+        site("leeds", seats=50),
+        site("home", kind="home", seats=20),
+        site("partner", kind="partner", seats=10, queues=["billing"]),
+    ],
     "queues": [queue("billing"), queue("sales")],
-    "teams": [team("desk", "leeds", ["billing"], agents=10, home_capable=0.5),
-              team("sellers", "leeds", ["sales"], agents=10, home_capable=0.05)],
+    "teams": [
+        team("desk", "leeds", ["billing"], agents=10, home_capable=0.5),
+        team("sellers", "leeds", ["sales"], agents=10, home_capable=0.05),
+    ],
     "impact_tolerances": [{"queue": q, "max_outage_minutes": 60} for q in ("billing", "sales")],
 }
 
@@ -259,35 +273,60 @@ def test_site_loss_without_strategies_loses_every_queue() -> None:
 
 
 def test_site_loss_home_takes_only_the_home_capable() -> None:
-    home = [{"id": "go-home", "name": "Go home", "when": {"site_down": "leeds"},
-             "relocate": {"from": "leeds", "to": "home"}}]
+    home = [
+        {
+            "id": "go-home",
+            "name": "Go home",
+            "when": {"site_down": "leeds"},
+            "relocate": {"from": "leeds", "to": "home"},
+        }
+    ]
     # 10 sellers x 0.05 is half an agent: nobody can take sales from home.
     assert site_loss(small(**LEEDS_ONLY, strategies=home)) == [("sales", "leeds")]
 
 
 def test_site_loss_partner_takes_only_its_queues() -> None:
-    partner = [{"id": "overflow", "name": "Overflow", "when": {"capacity_below": 0.5},
-                "relocate": {"to": "partner"}}]
+    partner = [
+        {"id": "overflow", "name": "Overflow", "when": {"capacity_below": 0.5}, "relocate": {"to": "partner"}}
+    ]
     assert site_loss(small(**LEEDS_ONLY, strategies=partner)) == [("sales", "leeds")]
 
 
 def test_site_loss_strategy_for_another_site_or_full_target_does_not_help() -> None:
     other = [{"id": "x", "name": "X", "when": {"site_down": "home"}, "relocate": {"to": "partner"}}]
     assert len(site_loss(small(**LEEDS_ONLY, strategies=other))) == 2
-    wrong_from = [{"id": "x", "name": "X", "when": {"capacity_below": 0.5},
-                   "relocate": {"from": "home", "to": "partner"}}]
+    wrong_from = [
+        {
+            "id": "x",
+            "name": "X",
+            "when": {"capacity_below": 0.5},
+            "relocate": {"from": "home", "to": "partner"},
+        }
+    ]
     assert len(site_loss(small(**LEEDS_ONLY, strategies=wrong_from))) == 2
     full = dict(LEEDS_ONLY, sites=[site("leeds", seats=50), site("home", kind="home", seats=0)])
-    home = [{"id": "go-home", "name": "Go home", "when": {"site_down": "leeds"},
-             "relocate": {"to": "home", "queues": ["billing"]}}]
+    home = [
+        {
+            "id": "go-home",
+            "name": "Go home",
+            "when": {"site_down": "leeds"},
+            "relocate": {"to": "home", "queues": ["billing"]},
+        }
+    ]
     assert len(site_loss(small(**full, strategies=home))) == 2
 
 
 def test_site_loss_restricted_relocation_and_office_target() -> None:
     sites = [site("leeds", seats=50), site("york", seats=30)]
     teams = [*LEEDS_ONLY["teams"], team("york-desk", "york", ["billing"], agents=20)]
-    move = [{"id": "to-york", "name": "To York", "when": {"site_down": "leeds"},
-             "relocate": {"from": "leeds", "to": "york", "queues": ["sales"]}}]
+    move = [
+        {
+            "id": "to-york",
+            "name": "To York",
+            "when": {"site_down": "leeds"},
+            "relocate": {"from": "leeds", "to": "york", "queues": ["sales"]},
+        }
+    ]
     p = small(**dict(LEEDS_ONLY, sites=sites, teams=teams), strategies=move)
     # York answers billing itself and the ten spare seats take the sellers.
     assert site_loss(p) == []

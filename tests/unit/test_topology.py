@@ -131,7 +131,12 @@ def test_map_helpers(reference: Topology) -> None:
 
 def test_any_of_members_sharing_a_dependency_do_not_protect_each_other() -> None:
     shared = plan(
-        components=[component("c"), component("a", "c"), component("b", "c"), component("x", any_of("a", "b"))],
+        components=[
+            component("c"),
+            component("a", "c"),
+            component("b", "c"),
+            component("x", any_of("a", "b")),
+        ],
         sites=[site("office")],
         queues=[queue("sales", "x")],
         teams=[team("desk", "office", ["sales"])],
@@ -144,9 +149,7 @@ def test_any_of_members_sharing_a_dependency_do_not_protect_each_other() -> None
 
 
 def test_duplicate_member_in_a_group_counts_once() -> None:
-    topology = Topology.from_plan(
-        plan(components=[component("a"), component("x", any_of("a", "a"))])
-    )
+    topology = Topology.from_plan(plan(components=[component("a"), component("x", any_of("a", "a"))]))
     assert "x" not in topology.availability(["a"]).components
 
 
@@ -155,7 +158,10 @@ def test_site_that_does_not_take_a_queue_does_not_answer_it() -> None:
         plan(
             sites=[site("partner", queues=["billing"])],
             queues=[queue("billing"), queue("sales")],
-            teams=[team("crew", "partner", ["billing", "sales"]), team("idle", "partner", ["sales"], agents=0)],
+            teams=[
+                team("crew", "partner", ["billing", "sales"]),
+                team("idle", "partner", ["sales"], agents=0),
+            ],
         )
     )
     assert topology.availability([]).queues_answered == {"billing"}
@@ -216,15 +222,14 @@ def plans(draw: st.DrawFn, *, acyclic: bool = True) -> Plan:
                 entries.append(any_of(*members))
         return entries
 
-    components = [
-        component(cid, *dependencies(ids[:i] if acyclic else ids)) for i, cid in enumerate(ids)
-    ]
+    components = [component(cid, *dependencies(ids[:i] if acyclic else ids)) for i, cid in enumerate(ids)]
     site_ids = [f"s{i}" for i in range(draw(st.integers(1, 3)))]
     queue_ids = [f"q{i}" for i in range(draw(st.integers(1, 3)))]
     sites = [site(sid, *dependencies(ids)) for sid in site_ids]
     queues = [queue(qid, *dependencies(ids)) for qid in queue_ids]
+    skills = st.lists(st.sampled_from(queue_ids), min_size=1, max_size=3, unique=True)
     teams = [
-        team(f"t{i}", draw(st.sampled_from(site_ids)), draw(st.lists(st.sampled_from(queue_ids), min_size=1, max_size=3, unique=True)), agents=draw(st.integers(0, 3)))
+        team(f"t{i}", draw(st.sampled_from(site_ids)), draw(skills), agents=draw(st.integers(0, 3)))
         for i in range(draw(st.integers(0, 4)))
     ]
     return plan(components=components, sites=sites, queues=queues, teams=teams)
@@ -235,9 +240,7 @@ def naive_availability(p: Plan, down: set[str], lost: frozenset[str] = frozenset
     up = {c.id for c in p.components} - down
 
     def holds(depends_on: list[Any]) -> bool:
-        return all(
-            any(m in up for m in d.any_of) if isinstance(d, AnyOf) else d in up for d in depends_on
-        )
+        return all(any(m in up for m in d.any_of) if isinstance(d, AnyOf) else d in up for d in depends_on)
 
     changed = True
     while changed:
@@ -250,7 +253,9 @@ def naive_availability(p: Plan, down: set[str], lost: frozenset[str] = frozenset
         q
         for q in reachable
         for t in p.teams
-        if t.agents > 0 and q in t.queues and t.site in sites
+        if t.agents > 0
+        and q in t.queues
+        and t.site in sites
         and (p.sites_by_id[t.site].queues is None or q in (p.sites_by_id[t.site].queues or []))
     }
     return Availability(frozenset(up), frozenset(sites), frozenset(reachable), frozenset(answered))
@@ -330,7 +335,8 @@ def test_a_redundant_sibling_never_creates_a_single_point_of_failure(data: st.Da
     p = data.draw(plans())
     original = data.draw(st.sampled_from([c.id for c in p.components]))
     before = {s.component for s in Topology.from_plan(p).single_points_of_failure()}
-    after = {s.component for s in Topology.from_plan(with_redundant_sibling(p, original)).single_points_of_failure()}
+    widened = Topology.from_plan(with_redundant_sibling(p, original))
+    after = {s.component for s in widened.single_points_of_failure()}
     assert after <= before
     assert original not in after or original in before
 

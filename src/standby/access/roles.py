@@ -64,3 +64,7 @@ def parse_role(value: str | Role) -> Role:
         raise InvalidInput(
             f"unknown role {value!r}: use one of {', '.join(r.value for r in Role)}"
         ) from None
+
+
+MIN_PASSWORD_LENGTH = 8
+"""The shortest password a user may have; the settings check STANDBY_ADMIN_PASSWORD against it too."""

@@ -20,13 +20,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from standby.access.roles import Permission, Role, allows, parse_role
+from standby.access.roles import MIN_PASSWORD_LENGTH, Permission, Role, allows, parse_role
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.store.tables import ApiTokenRow, LoginSessionRow, UserRow
 
 ADMIN_USERNAME = "admin"
 TOKEN_PREFIX = "sby_"
-MIN_PASSWORD_LENGTH = 8
 # Argon2 will hash anything; a megabyte "password" would only be a way to burn CPU.
 MAX_PASSWORD_LENGTH = 1024
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._@-]{0,63}$"

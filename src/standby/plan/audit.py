@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from standby.plan.schema import Plan, Relocation, Site
+from standby.plan.schema import Plan, Relocation, Site, Team
 from standby.plan.topology import Topology
 
 Severity = Literal["high", "medium", "low"]
@@ -22,8 +22,16 @@ EOL_WARNING_DAYS = 90
 
 # Findings are grouped by section in the order the plan file has them.
 SECTION_ORDER: tuple[str, ...] = (
-    "organisation", "vendors", "components", "sites", "queues", "teams",
-    "stakeholders", "strategies", "impact_tolerances", "drills",
+    "organisation",
+    "vendors",
+    "components",
+    "sites",
+    "queues",
+    "teams",
+    "stakeholders",
+    "strategies",
+    "impact_tolerances",
+    "drills",
 )
 _NAMES_SHOWN = 5
 
@@ -79,17 +87,13 @@ def audit(plan: Plan, *, today: date, topology: Topology | None = None) -> list[
 
 
 def _sort_key(finding: Finding) -> tuple[int, int, str, str, str]:
-    section = (
-        SECTION_ORDER.index(finding.section)
-        if finding.section in SECTION_ORDER
-        else len(SECTION_ORDER)
-    )
+    section = SECTION_ORDER.index(finding.section) if finding.section in SECTION_ORDER else len(SECTION_ORDER)
     return (SEVERITIES.index(finding.severity), section, finding.subject, finding.code, finding.message)
 
 
 def count_by_severity(findings: Iterable[Finding]) -> dict[str, int]:
     """How many findings of each severity, every severity present (zero when none)."""
-    counts = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for finding in findings:
         counts[finding.severity] += 1
     return counts
@@ -125,8 +129,7 @@ def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding
         harms = []
         if radius.queues_unreachable:
             harms.append(
-                "calls cannot reach "
-                + _listing([queues[q].name for q in radius.queues_unreachable])
+                "calls cannot reach " + _listing([queues[q].name for q in radius.queues_unreachable])
             )
         if radius.sites:
             lost = _listing([sites[s].name for s in radius.sites])
@@ -138,16 +141,13 @@ def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding
             )
         also = ""
         if radius.components:
-            also = " It also takes down " + _listing(
-                [components[c].name for c in radius.components]
-            ) + "."
+            also = " It also takes down " + _listing([components[c].name for c in radius.components]) + "."
         yield Finding(
             severity="high" if spof.loses_queue else "medium",
             code="single-point-of-failure",
             subject=spof.component,
             section="components",
-            message=f"If {who} fails on its own, {_clauses(harms)}: it is a single point of"
-            f" failure.{also}",
+            message=f"If {who} fails on its own, {_clauses(harms)}: it is a single point of failure.{also}",
             details={
                 "components": list(radius.components),
                 "sites": list(radius.sites),
@@ -169,12 +169,19 @@ def end_of_life(plan: Plan, today: date) -> Iterator[Finding]:
         if days_left <= 0:
             when = "today" if days_left == 0 else f"on {component.end_of_life} ({_days(-days_left)} ago)"
             yield Finding(
-                "high", "end-of-life", component.id, "components",
-                f"{who}, whose support ended {when}: upgrade or replace it.", details,
+                "high",
+                "end-of-life",
+                component.id,
+                "components",
+                f"{who}, whose support ended {when}: upgrade or replace it.",
+                details,
             )
         elif days_left <= EOL_WARNING_DAYS:
             yield Finding(
-                "medium", "end-of-life-soon", component.id, "components",
+                "medium",
+                "end-of-life-soon",
+                component.id,
+                "components",
                 f"{who}, whose support ends on {component.end_of_life} (in {_days(days_left)}):"
                 " plan the upgrade now.",
                 details,
@@ -193,7 +200,10 @@ def vendor_reviews(plan: Plan, today: date) -> Iterator[Finding]:
         who = f"{vendor.name} ({vendor.id})"
         if vendor.contingency_plan_reviewed is None:
             yield Finding(
-                "medium", "vendor-review-overdue", vendor.id, "vendors",
+                "medium",
+                "vendor-review-overdue",
+                vendor.id,
+                "vendors",
                 f"The contingency plan of {who} has never been reviewed: ask for it and review"
                 f" it, then every {vendor.review_every_months} months.",
                 {"reviewed": None, "review_every_months": vendor.review_every_months},
@@ -203,7 +213,10 @@ def vendor_reviews(plan: Plan, today: date) -> Iterator[Finding]:
         if late is not None:
             due, days = late
             yield Finding(
-                "medium", "vendor-review-overdue", vendor.id, "vendors",
+                "medium",
+                "vendor-review-overdue",
+                vendor.id,
+                "vendors",
                 f"The contingency plan of {who} was last reviewed on"
                 f" {vendor.contingency_plan_reviewed} and was due for review on {due}"
                 f" ({_days(days)} overdue).",
@@ -221,7 +234,10 @@ def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
     org = plan.organisation
     if org.plan_reviewed is None:
         yield Finding(
-            "medium", "plan-review-overdue", "plan", "organisation",
+            "medium",
+            "plan-review-overdue",
+            "plan",
+            "organisation",
             "The plan has no review date: review it and record the date in"
             f" organisation.plan_reviewed (it is due every {org.review_every_months} months).",
             {"reviewed": None, "review_every_months": org.review_every_months},
@@ -231,7 +247,10 @@ def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
     if late is not None:
         due, days = late
         yield Finding(
-            "medium", "plan-review-overdue", "plan", "organisation",
+            "medium",
+            "plan-review-overdue",
+            "plan",
+            "organisation",
             f"The plan was last reviewed on {org.plan_reviewed} and was due for review on {due}"
             f" ({_days(days)} overdue).",
             {
@@ -248,7 +267,10 @@ def drills(plan: Plan, today: date) -> Iterator[Finding]:
     every = plan.drills.every_months
     if not plan.drills.history:
         yield Finding(
-            "medium", "drill-overdue", "drills", "drills",
+            "medium",
+            "drill-overdue",
+            "drills",
+            "drills",
             f"No drill has ever been held: the plan asks for one every {every} months.",
             {"last": None, "every_months": every},
         )
@@ -258,7 +280,10 @@ def drills(plan: Plan, today: date) -> Iterator[Finding]:
     if late is not None:
         due, days = late
         yield Finding(
-            "medium", "drill-overdue", "drills", "drills",
+            "medium",
+            "drill-overdue",
+            "drills",
+            "drills",
             f"The last drill ({last.kind}) was on {last.date}; with one every {every} months the"
             f" next was due by {due} ({_days(days)} overdue).",
             {
@@ -275,7 +300,10 @@ def components_without_probe(plan: Plan) -> Iterator[Finding]:
     for component in plan.components:
         if component.probe is None:
             yield Finding(
-                "low", "no-probe", component.id, "components",
+                "low",
+                "no-probe",
+                component.id,
+                "components",
                 f"{component.name} ({component.id}) has no probe, so Standby cannot see it fail:"
                 " add a probe or a heartbeat.",
             )
@@ -287,7 +315,10 @@ def queues_without_tolerance(plan: Plan) -> Iterator[Finding]:
     for queue in plan.queues:
         if queue.id not in covered:
             yield Finding(
-                "medium", "no-impact-tolerance", queue.id, "queues",
+                "medium",
+                "no-impact-tolerance",
+                queue.id,
+                "queues",
                 f"{queue.name} ({queue.id}) has no impact tolerance: say how long it may be out"
                 " before the harm to customers is intolerable.",
             )
@@ -298,18 +329,24 @@ def queues_without_agents(plan: Plan, topology: Topology) -> Iterator[Finding]:
     for queue in plan.queues:
         if not topology.sites_answering(queue.id):
             yield Finding(
-                "high", "queue-no-agents", queue.id, "queues",
+                "high",
+                "queue-no-agents",
+                queue.id,
+                "queues",
                 f"No site has a team with agents for {queue.name} ({queue.id}), so its calls go"
                 " unanswered even with everything up.",
             )
 
 
-def _relocated_queues(
-    plan: Plan, lost: Site, target: Site, relocation: Relocation
+def _covered_by_relocation(
+    lost: Site,
+    target: Site,
+    relocation: Relocation,
+    teams_at: Mapping[str, Sequence[Team]],
+    at_risk: set[str],
 ) -> set[str]:
-    """Queues the agents a relocation puts at `target` could answer after `lost` is lost."""
-    resident = sum(team.agents for team in plan.teams if team.site == target.id)
-    spare_seats = target.seats - resident
+    """Which of the queues `at_risk` the agents a relocation puts at `target` could answer."""
+    spare_seats = target.seats - sum(team.agents for team in teams_at.get(target.id, ()))
     if spare_seats <= 0:
         return set()
 
@@ -320,25 +357,34 @@ def _relocated_queues(
 
     if target.kind == "partner":
         # The partner's own people fill its spare seats, for the queues it is trained on.
-        return {queue.id for queue in plan.queues if takes(queue.id)}
-    movers = [team for team in plan.teams if team.site == lost.id]
+        return {queue for queue in at_risk if takes(queue)}
+    movers = teams_at.get(lost.id, ())
     if target.kind == "home":
         # Only the home-capable share of each team can work from home (whole agents).
         movers = [team for team in movers if int(team.agents * team.home_capable) >= 1]
     else:
         movers = [team for team in movers if team.agents >= 1]
-    return {queue for team in movers for queue in team.queues if takes(queue)}
+    return {queue for team in movers for queue in team.queues if queue in at_risk and takes(queue)}
 
 
 def site_loss(plan: Plan, topology: Topology) -> Iterator[Finding]:
     """Queues nobody could answer if one staffed site were lost, after the plan's relocations."""
-    answered_now = topology.availability(()).queues_answered
-    staffed = {team.site for team in plan.teams if team.agents > 0}
+    available_sites = topology.availability(()).sites
+    # Sites do not depend on sites, so losing one leaves unanswered exactly the queues
+    # it alone answers: no need to re-evaluate the plan per site.
+    only_here: dict[str, list[str]] = {}
+    for queue in plan.queues:
+        answering = topology.sites_answering(queue.id)
+        if len(answering) == 1:
+            only_here.setdefault(answering[0], []).append(queue.id)
+    teams_at: dict[str, list[Team]] = {}
+    for team in plan.teams:
+        teams_at.setdefault(team.site, []).append(team)
     for site in plan.sites:
-        if site.id not in staffed:
+        at_risk = set(only_here.get(site.id, ()))
+        if not at_risk:
             continue
-        after = topology.availability((), lost_sites=[site.id])
-        answerable = set(after.queues_answered)
+        covered: set[str] = set()
         used: list[str] = []
         for strategy in plan.strategies:
             relocation = strategy.relocate
@@ -346,28 +392,33 @@ def site_loss(plan: Plan, topology: Topology) -> Iterator[Finding]:
                 relocation is None
                 or relocation.from_ not in (None, site.id)
                 or relocation.to == site.id
-                or relocation.to not in after.sites
+                or relocation.to not in available_sites
                 # A strategy triggered by the loss of another site does not act on this one.
                 or strategy.when.site_down not in (None, site.id)
             ):
                 continue
-            moved = _relocated_queues(plan, site, plan.sites_by_id[relocation.to], relocation)
+            target = plan.sites_by_id[relocation.to]
+            moved = _covered_by_relocation(site, target, relocation, teams_at, at_risk)
             if moved:
                 used.append(strategy.id)
-            answerable |= moved
-        for queue in plan.queues:
-            if queue.id in answered_now and queue.id not in answerable:
-                how = (
-                    f" even after {_listing(used)} move agents"
-                    if used
-                    else ": no other site has agents for it and no strategy moves any there"
-                )
-                yield Finding(
-                    "high", "site-loss-unanswered", queue.id, "queues",
-                    f"If {site.name} ({site.id}) were lost, no one could answer {queue.name}"
-                    f" ({queue.id}){how}.",
-                    {"site": site.id, "strategies": used},
-                )
+            covered |= moved
+        for queue_id in only_here[site.id]:
+            if queue_id in covered:
+                continue
+            queue = plan.queues_by_id[queue_id]
+            how = (
+                f" even after {_listing(used)} move agents"
+                if used
+                else ": no other site has agents for it and no strategy moves any there"
+            )
+            yield Finding(
+                "high",
+                "site-loss-unanswered",
+                queue.id,
+                "queues",
+                f"If {site.name} ({site.id}) were lost, no one could answer {queue.name} ({queue.id}){how}.",
+                {"site": site.id, "strategies": used},
+            )
 
 
 def stakeholders(plan: Plan) -> Iterator[Finding]:
@@ -375,7 +426,10 @@ def stakeholders(plan: Plan) -> Iterator[Finding]:
     for group in plan.stakeholders:
         if not group.channels:
             yield Finding(
-                "medium", "stakeholders-no-channel", group.id, "stakeholders",
+                "medium",
+                "stakeholders-no-channel",
+                group.id,
+                "stakeholders",
                 f"The stakeholder group {group.id} has no channel, so it cannot be told about an"
                 " outage: add email, sms or another channel.",
             )
@@ -385,7 +439,10 @@ def stakeholders(plan: Plan) -> Iterator[Finding]:
             group.members or group.contacts or group.teams
         ):
             yield Finding(
-                "medium", "stakeholders-empty", group.id, "stakeholders",
+                "medium",
+                "stakeholders-empty",
+                group.id,
+                "stakeholders",
                 f"The stakeholder group {group.id} has no members, contacts or teams, so nobody"
                 " would be told: add who belongs to it.",
             )

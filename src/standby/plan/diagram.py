@@ -27,11 +27,11 @@ from standby.plan.schema import AnyOf, Plan
 NodeKind = Literal["component", "site", "queue", "junction", "group"]
 Tone = Literal["up", "degraded", "down", "maintenance", "unknown"]
 STATES: tuple[Tone, ...] = ("up", "degraded", "down", "maintenance", "unknown")
-# The order in which a group shows its worst member.
-_SEVERITY: dict[str, int] = {"down": 4, "degraded": 3, "maintenance": 2, "unknown": 1, "up": 0}
+# How bad each state is: groups and tables show the worst first.
+SEVERITY: dict[str, int] = {"down": 4, "degraded": 3, "maintenance": 2, "unknown": 1, "up": 0}
 
 NODE_WIDTH = 158.0
-NODE_HEIGHT = 42.0
+NODE_HEIGHT = 50.0
 JUNCTION_WIDTH = 50.0
 JUNCTION_HEIGHT = 20.0
 COLUMN_GAP = 50.0
@@ -192,8 +192,8 @@ def worst(tones: Iterable[str]) -> Tone:
     """The most severe of these states: down, degraded, maintenance, unknown, then up."""
     best: Tone = "up"
     for tone in tones:
-        if tone in _SEVERITY and _SEVERITY[tone] > _SEVERITY[best]:
-            best = tone  # type: ignore[assignment]  # checked against _SEVERITY's keys
+        if tone in SEVERITY and SEVERITY[tone] > SEVERITY[best]:
+            best = tone  # type: ignore[assignment]  # checked against SEVERITY's keys
     return best
 
 
@@ -236,7 +236,7 @@ class _Status:
 
     def tone(self, component_id: str) -> Tone:
         state = self.states.get(component_id, "unknown")
-        return worst([state]) if state in _SEVERITY else "unknown"
+        return worst([state]) if state in SEVERITY else "unknown"
 
     def component_ok(self, component_id: str) -> bool:
         return self.availability is None or component_id in self.availability.components
@@ -454,8 +454,12 @@ def _add_sites_and_queues(
         else:
             dropped += _attach(graph, queue_key[q.id], rank + 2, q.depends_on, closures, status)
     for team in plan.teams:
+        takes = plan.sites_by_id[team.site].queues if team.site in plan.sites_by_id else None
         for queue in team.queues:
-            if team.site in site_key and queue in queue_key:
+            # As the topology counts it: agents on shift, at a site that takes the queue.
+            if team.agents > 0 and team.site in site_key and queue in queue_key and (
+                takes is None or queue in takes
+            ):
                 graph.link(site_key[team.site], queue_key[queue], dashed=True)
     return dropped
 
@@ -483,7 +487,7 @@ def _collapsed_graph(
     for key, ids in members.items():
         bucket, kind = int(key.split(":")[1]), key.split(":")[2]
         tones = [status.tone(i) for i in ids]
-        counts = {t: tones.count(t) for t in sorted(set(tones), key=lambda t: -_SEVERITY[t])}
+        counts = {t: tones.count(t) for t in sorted(set(tones), key=lambda t: -SEVERITY[t])}
         live = [i for i in ids if status.component_ok(i)]
         lo, hi = span[bucket][0], span[bucket][-1]
         graph.add(
@@ -559,3 +563,16 @@ def _fit(text: str, width: float, per_char: float) -> str:
     """The text, shortened with an ellipsis to about `width` units."""
     most = max(int(width / per_char), 4)
     return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+def svg_path(points: tuple[tuple[float, float], ...]) -> str:
+    """An SVG path through the points, as cubic curves that leave and arrive horizontally."""
+    if not points:
+        return ""
+    (x, y), rest = points[0], points[1:]
+    parts = [f"M{x:.1f},{y:.1f}"]
+    for nx, ny in rest:
+        bend = (nx - x) / 2
+        parts.append(f"C{x + bend:.1f},{y:.1f} {nx - bend:.1f},{ny:.1f} {nx:.1f},{ny:.1f}")
+        x, y = nx, ny
+    return " ".join(parts)

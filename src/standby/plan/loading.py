@@ -172,7 +172,7 @@ def _field_adapter(model: type[Section], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
     annotation: Any = info.annotation
     if info.metadata:
-        annotation = Annotated[(annotation, *info.metadata)]  # type: ignore[valid-type]
+        annotation = Annotated[(annotation, *info.metadata)]
     return TypeAdapter(annotation)
 
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Literal
 
-from standby.plan.schema import AnyOf, Dependency, Plan
+from standby.plan.schema import AnyOf, Component, Dependency, Plan, Queue, Site
 
 NodeKind = Literal["component", "site", "queue"]
 
@@ -154,17 +155,44 @@ class Topology:
         self._req_size: list[int] = []
         self._dependents: list[list[int]] = [[] for _ in plan.components]
         self._requirements: tuple[list[tuple[Requirement, ...]], ...] = ([], [], [])
-        for kind, records in (
-            (_COMPONENT, plan.components),
-            (_SITE, plan.sites),
-            (_QUEUE, plan.queues),
-        ):
-            for owner, record in enumerate(records):
+        records: tuple[Sequence[Component | Site | Queue], ...] = (
+            plan.components,
+            plan.sites,
+            plan.queues,
+        )
+        for kind, section in enumerate(records):
+            for owner, record in enumerate(section):
                 self._requirements[kind].append(
                     self._add_requirements(kind, owner, record.id, record.depends_on)
                 )
 
-        answering: list[list[int]] = [[] for _ in plan.queues]
+        self._index_direct_dependents()
+        self._index_answering_sites(plan)
+        self._blast: dict[int, BlastRadius] = {}
+        self._spofs: list[SinglePointOfFailure] | None = None
+        self._layers: tuple[list[int], list[int], list[int]] | None = None
+
+    def _index_direct_dependents(self) -> None:
+        # The fast path of propagation: a plain dependency fails its owner at once, so
+        # only any_of groups need counting.
+        direct: tuple[list[list[int]], list[list[int]], list[list[int]]] = ([], [], [])
+        self._in_groups: list[tuple[int, ...]] = []
+        for needed_by in self._dependents:
+            for k in (_COMPONENT, _SITE, _QUEUE):
+                direct[k].append([])
+            groups = []
+            for r in needed_by:
+                if self._req_size[r] == 1:
+                    direct[self._req_kind[r]][-1].append(self._req_owner[r])
+                else:
+                    groups.append(r)
+            self._in_groups.append(tuple(groups))
+        self._direct: tuple[list[tuple[int, ...]], ...] = tuple(
+            [tuple(owners) for owners in per_component] for per_component in direct
+        )
+
+    def _index_answering_sites(self, plan: Plan) -> None:
+        answering: list[dict[int, None]] = [{} for _ in plan.queues]
         for team in plan.teams:
             if team.agents <= 0:
                 continue
@@ -172,18 +200,14 @@ class Topology:
             site_takes = plan.sites[site].queues
             for queue_id in team.queues:
                 queue = self._lookup(_QUEUE, queue_id, f"team {team.id!r}")
-                if (site_takes is None or queue_id in site_takes) and site not in answering[queue]:
-                    answering[queue].append(site)
+                if site_takes is None or queue_id in site_takes:
+                    answering[queue][site] = None
         self._answering_sites: list[tuple[int, ...]] = [tuple(a) for a in answering]
         site_queues: list[list[int]] = [[] for _ in plan.sites]
         for queue, sites in enumerate(self._answering_sites):
             for site in sites:
                 site_queues[site].append(queue)
         self._site_queues: list[tuple[int, ...]] = [tuple(q) for q in site_queues]
-
-        self._blast: dict[int, BlastRadius] = {}
-        self._spofs: list[SinglePointOfFailure] | None = None
-        self._layers: tuple[list[int], list[int], list[int]] | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Topology:
@@ -222,12 +246,21 @@ class Topology:
         failed_sites = set(sites)
         unreachable: set[int] = set()
         left: dict[int, int] = {}
-        size, kinds, owners, dependents = (
-            self._req_size, self._req_kind, self._req_owner, self._dependents,
-        )
+        size, kinds, owners = self._req_size, self._req_kind, self._req_owner
+        direct_components, direct_sites, direct_queues = self._direct
+        in_groups = self._in_groups
         stack = list(failed)
         while stack:
-            for r in dependents[stack.pop()]:
+            component = stack.pop()
+            for owner in direct_components[component]:
+                if owner not in failed:
+                    failed.add(owner)
+                    stack.append(owner)
+            if direct_sites[component]:
+                failed_sites.update(direct_sites[component])
+            if direct_queues[component]:
+                unreachable.update(direct_queues[component])
+            for r in in_groups[component]:
                 remaining = left.get(r, size[r]) - 1
                 left[r] = remaining
                 if remaining:
@@ -264,8 +297,10 @@ class Topology:
         return found
 
     def _ordered(self, kind: int, indices: Iterable[int]) -> tuple[str, ...]:
-        ids = self._ids[kind]
-        return tuple(ids[i] for i in sorted(indices))
+        positions = sorted(indices)
+        if len(positions) < 2:  # itemgetter of one position returns the item, not a tuple
+            return tuple(self._ids[kind][i] for i in positions)
+        return itemgetter(*positions)(self._ids[kind])  # type: ignore[no-any-return]
 
     def availability(self, down: Iterable[str], *, lost_sites: Iterable[str] = ()) -> Availability:
         """What works while the components `down` are down and the sites `lost_sites` are lost.
@@ -274,9 +309,7 @@ class Topology:
         """
         failure = self._fail(self._indices(_COMPONENT, down), self._indices(_SITE, lost_sites))
         components, sites, queues = self._ids
-        reachable = frozenset(
-            q for i, q in enumerate(queues) if i not in failure.queues_unreachable
-        )
+        reachable = frozenset(q for i, q in enumerate(queues) if i not in failure.queues_unreachable)
         answered = frozenset(
             q
             for i, q in enumerate(queues)
@@ -331,9 +364,7 @@ class Topology:
         """Ids of one kind of node, in plan order."""
         return tuple(self._ids[_KIND_NAMES.index(kind)])
 
-    def dependencies_of(
-        self, node_id: str, kind: NodeKind = "component"
-    ) -> tuple[Requirement, ...]:
+    def dependencies_of(self, node_id: str, kind: NodeKind = "component") -> tuple[Requirement, ...]:
         """The depends_on entries of a node (KeyError if it is not in the plan)."""
         k = _KIND_NAMES.index(kind)
         (index,) = self._indices(k, [node_id])
@@ -409,9 +440,9 @@ class Topology:
                 layer[c] = max((layer[d] for d in needs[c]), default=-1) + 1
 
         def above(entries: tuple[Requirement, ...]) -> int:
-            return max(
-                (layer[self._index[_COMPONENT][m]] for r in entries for m in r.members), default=-1
-            ) + 1
+            return (
+                max((layer[self._index[_COMPONENT][m]] for r in entries for m in r.members), default=-1) + 1
+            )
 
         self._layers = (
             layer,

@@ -9,6 +9,8 @@ force at 03:12 last Tuesday" truthfully.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +26,9 @@ from standby.store.tables import PlanVersionRow
 
 # Any fixed number will do: the same in every process, different from other locks.
 _RECORD_LOCK_KEY = 0x5742_0002
+_CACHE_SIZE = 8
+_CACHE_LOCK = threading.Lock()
+_PLAN_CACHE: OrderedDict[tuple[int, str], Plan] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,27 @@ def _latest(session: Session) -> PlanVersionRow | None:
 
 
 def _rebuild(row: PlanVersionRow) -> Plan:
+    # Every API request asks for the plan in force; plans are immutable and the same text
+    # always validates to the same plan, so a few are kept rather than rebuilt each time
+    # (the document column is deferred, so a hit does not even read it).
+    key = (row.id, row.sha256)
+    with _CACHE_LOCK:
+        cached = _PLAN_CACHE.get(key)
+        if cached is not None:
+            _PLAN_CACHE.move_to_end(key)
+            return cached
     try:
-        return Plan.model_validate(row.document)
+        plan = Plan.model_validate(row.document)
     except ValidationError as exc:
         raise StorageError(
             f"plan version {row.id} no longer validates with this version of Standby"
             f" ({exc.error_count()} problem(s)); load the plan again"
         ) from None
+    with _CACHE_LOCK:
+        _PLAN_CACHE[key] = plan
+        while len(_PLAN_CACHE) > _CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    return plan
 
 
 def _info(row: PlanVersionRow, *, created: bool) -> PlanVersionInfo:

@@ -89,7 +89,8 @@ def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner only: the database holds password hashes and customers' details.
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(
                 f"cannot create the folder {path.parent} for the database: {exc.strerror}"

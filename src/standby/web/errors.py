@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -64,7 +65,7 @@ def wants_json(request: Request) -> bool:
 
 
 def render_error(
-    request: Request, status: int, detail: Any, *, headers: dict[str, str] | None = None
+    request: Request, status: int, detail: Any, *, headers: Mapping[str, str] | None = None
 ) -> Response:
     """The error as JSON `{"detail": ...}` or as the HTML error page, with `status`."""
     if wants_json(request):
@@ -72,17 +73,29 @@ def render_error(
     message = detail if isinstance(detail, str) else _flatten(detail)
     title = TITLES.get(status, "Error")
     context = getattr(request.app.state, "standby", None)
-    if context is None:  # the app is half-built: still no traceback
-        body = f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
-        return HTMLResponse(body, status_code=status, headers=headers)
-    response = context.templates.TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "title": title, "message": message, "principal": None},
-        status_code=status,
-        headers=headers,
+    if context is not None:
+        try:
+            response: Response = context.templates.TemplateResponse(
+                request,
+                "error.html",
+                {
+                    "status": status,
+                    "title": title,
+                    "message": message,
+                    "principal": None,
+                    "organisation": None,
+                },
+                status_code=status,
+                headers=headers,
+            )
+            return response
+        except Exception:  # the error page itself failed: fall back, never a traceback
+            log.exception("the error page could not be rendered")
+    body = (
+        f"<!doctype html><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p><p><a href=\"/\">Overview</a></p>"
     )
-    return response  # type: ignore[no-any-return]  # Jinja2Templates is untyped here
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 def _flatten(detail: Any) -> str:

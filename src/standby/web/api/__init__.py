@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from standby.web.api import audit, components, health, plan, session
-
 
 def routers() -> list[APIRouter]:
     """Every API router, in the order the OpenAPI document lists them."""
-    return [health.router, session.router, plan.router, components.router, audit.router]
+    # The resource modules are imported when an app is built, not with the package.
+    from standby.web.api.audit import router as audit
+    from standby.web.api.components import router as components
+    from standby.web.api.health import router as health
+    from standby.web.api.plan import router as plan
+    from standby.web.api.session import router as session
+
+    return [health, session, plan, components, audit]

@@ -1,0 +1,88 @@
+"""The app factory: `create_app(settings)` builds the web app; importing this builds nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+import jinja2
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.clock import Clock, SystemClock
+from standby.config import Settings
+from standby.plan.diagram import svg_path
+from standby.store.engine import make_engine, make_session_factory
+from standby.web import api, pages
+from standby.web.context import WebContext, package_dir
+from standby.web.errors import install_error_handlers
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    """The web app: API, pages and static files, on `session_factory` or settings' database.
+
+    When no session factory is given, the app makes its own engine from
+    `settings.database_url` and disposes of it at shutdown. Migrations are the caller's
+    business (`standby serve` runs them first).
+    """
+    owned_engine = None
+    if session_factory is None:
+        owned_engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(owned_engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned_engine is not None:
+                owned_engine.dispose()
+
+    app = FastAPI(
+        title="Standby",
+        version=_version(),
+        summary="Keeps a contact centre answering when its systems fail.",
+        # Swagger UI and ReDoc load scripts from a CDN, which a closed network cannot
+        # reach; /openapi.json is the contract.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.standby = WebContext(
+        settings=settings,
+        clock=clock if clock is not None else SystemClock(),
+        session_factory=session_factory,
+        templates=_templates(),
+    )
+    install_error_handlers(app)
+    for router in api.routers() + pages.routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
+    return app
+
+
+def _templates() -> Jinja2Templates:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(package_dir("templates")),
+        autoescape=True,  # every template is HTML or inline SVG
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails a test, not a page silently
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["svg_path"] = svg_path
+    return Jinja2Templates(env=environment)
+
+
+def _version() -> str:
+    try:
+        return version("standby")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"

@@ -1,0 +1,13 @@
+"""The HTML pages: the overview (command centre) and the login page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    """Every page router."""
+    from standby.web.pages.login import router as login
+    from standby.web.pages.overview import router as overview
+
+    return [login, overview]

@@ -1,0 +1,230 @@
+"""GET /: the overview: the dependency map, sites, queues, audit findings and components.
+
+The page refreshes itself (a meta refresh) so that states change live without any
+JavaScript. Large plans stay fast to render: the map collapses (see plan.diagram) and
+the components table lists the most severe first, up to a cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from standby.access.roles import Permission
+from standby.access.service import Principal
+from standby.errors import PlanInvalid
+from standby.plan.audit import Finding, audit, count_by_severity
+from standby.plan.diagram import SEVERITY, layout_plan
+from standby.plan.loading import load_plan_file
+from standby.plan.schema import AnyOf, Plan
+from standby.plan.topology import Availability, Topology
+from standby.plan.versions import PlanVersionInfo, current_plan
+from standby.store.engine import unit_of_work
+from standby.web.auth import ReadComponents
+from standby.web.context import Context, WebContext
+from standby.web.live import (
+    LiveComponent,
+    LiveState,
+    down_components,
+    live_components,
+    plan_today,
+    read_states,
+    state_names,
+    summarise,
+)
+
+router = APIRouter(include_in_schema=False)
+
+REFRESH_S = 30
+MAX_TABLE_ROWS = 200
+
+
+@router.get("/")
+def overview(request: Request, principal: ReadComponents, context: Context) -> Response:
+    """The command centre's overview, or what is wrong when no plan is loaded."""
+    with unit_of_work(context.session_factory) as session:
+        found = current_plan(session)
+        states = read_states(session) if found is not None else {}
+    if found is None:
+        return _no_plan(request, context, principal)
+    info, plan = found
+    model = overview_model(context, principal, info, plan, states)
+    response: Response = context.templates.TemplateResponse(request, "overview.html", model)
+    return response
+
+
+def overview_model(
+    context: WebContext,
+    principal: Principal,
+    info: PlanVersionInfo,
+    plan: Plan,
+    states: Mapping[str, LiveState],
+) -> dict[str, Any]:
+    """Everything the overview template shows, computed from the plan and live states."""
+    zone = ZoneInfo(plan.organisation.timezone)
+    now = context.clock.now()
+    topology = context.topologies.get(info.sha256, plan)
+    availability = topology.availability(down_components(plan, states))
+    live = live_components(plan, states, availability)
+    findings: list[Finding] | None = None
+    if principal.can(Permission.READ_PLAN):
+        findings = audit(plan, today=plan_today(plan, now), topology=topology)
+    shown, hidden = _table_rows(live, zone)
+    return {
+        "principal": principal,
+        "organisation": plan.organisation.name,
+        "timezone": plan.organisation.timezone,
+        "refresh_s": REFRESH_S,
+        "now": _when(now, zone, seconds=True),
+        "today": plan_today(plan, now).isoformat(),
+        "version": {
+            "id": info.id,
+            "loaded_at": _when(info.loaded_at, zone),
+            "loaded_by": info.loaded_by,
+        },
+        "tiles": _tiles(plan, availability, live, findings),
+        "layout": layout_plan(plan, states=state_names(states), availability=availability),
+        "queues": _queues(plan, topology, availability),
+        "sites": _sites(plan, availability),
+        "findings": findings,
+        "components": shown,
+        "components_hidden": hidden,
+    }
+
+
+def _when(moment: datetime, zone: tzinfo, *, seconds: bool = False) -> str:
+    local = moment.astimezone(zone)
+    return local.strftime("%d %b %Y %H:%M:%S" if seconds else "%d %b %Y %H:%M")
+
+
+def _tiles(
+    plan: Plan,
+    availability: Availability,
+    live: list[LiveComponent],
+    findings: list[Finding] | None,
+) -> dict[str, dict[str, str]]:
+    answered, queues = len(availability.queues_answered), len(plan.queues)
+    sites = len(availability.sites)
+    counts = summarise(live)
+    down, degraded, unknown = counts["down"], counts["degraded"], counts["unknown"]
+    parts = [f"{counts[s]} {s}" for s in ("down", "degraded", "maintenance", "up") if counts[s]]
+    if unknown:
+        parts.append(f"{unknown} unknown")
+    if findings is None:
+        audit_tile = {"value": "—", "note": "not available to your role", "tone": "unknown"}
+    else:
+        by = count_by_severity(findings)
+        audit_tile = {
+            "value": str(len(findings)),
+            "note": f"{by['high']} high · {by['medium']} medium · {by['low']} low",
+            "tone": "down" if by["high"] else "degraded" if by["medium"] else "up",
+        }
+    return {
+        "queues": {
+            "value": f"{answered} / {queues}",
+            "note": "every queue answered" if answered == queues else f"{queues - answered} not answered",
+            "tone": "up" if answered == queues else "down",
+        },
+        "sites": {
+            "value": f"{sites} / {len(plan.sites)}",
+            "note": "every site available" if sites == len(plan.sites) else
+            f"{len(plan.sites) - sites} lost",
+            "tone": "up" if sites == len(plan.sites) else "down",
+        },
+        "components": {
+            "value": str(len(live)),
+            "note": " · ".join(parts) if parts else "none in the plan",
+            "tone": "down" if down else "degraded" if degraded else "up" if not unknown else "unknown",
+        },
+        "audit": audit_tile,
+    }
+
+
+def _queues(plan: Plan, topology: Topology, availability: Availability) -> list[dict[str, Any]]:
+    rows = []
+    for q in plan.queues:
+        at = [s for s in topology.sites_answering(q.id) if s in availability.sites]
+        rows.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "target": f"{q.service_level.target:.0%} in {q.service_level.answer_within_s:g} s",
+                "reachable": q.id in availability.queues_reachable,
+                "answered": q.id in availability.queues_answered,
+                "answered_at": ", ".join(at),
+            }
+        )
+    return rows
+
+
+def _sites(plan: Plan, availability: Availability) -> list[dict[str, Any]]:
+    rows = []
+    for s in plan.sites:
+        teams = [t for t in plan.teams if t.site == s.id]
+        rows.append(
+            {
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "seats": s.seats,
+                "agents": sum(t.agents for t in teams),
+                "teams": ", ".join(t.id for t in teams),
+                "activation": f"{s.activation_minutes:g} min" if s.activation_minutes else "",
+                "available": s.id in availability.sites,
+            }
+        )
+    return rows
+
+
+def _table_rows(live: list[LiveComponent], zone: tzinfo) -> tuple[list[dict[str, Any]], int]:
+    """Component rows for the table: all of them, or the most severe first up to the cap."""
+    ordered = live
+    if len(live) > MAX_TABLE_ROWS:
+        ordered = sorted(live, key=lambda c: (-SEVERITY.get(c.state, 1), c.available))
+    rows = [
+        {
+            "id": c.component.id,
+            "name": c.component.name,
+            "kind": c.component.kind.replace("_", " "),
+            "vendor": c.component.vendor,
+            "state": c.state,
+            "since": _when(c.since, zone) if c.since is not None else "",
+            "available": c.available,
+            "depends_on": ", ".join(
+                " or ".join(d.any_of) if isinstance(d, AnyOf) else d for d in c.component.depends_on
+            ),
+            "probe": c.component.probe.type.replace("_", " ") if c.component.probe else "",
+        }
+        for c in ordered[:MAX_TABLE_ROWS]
+    ]
+    return rows, max(len(live) - MAX_TABLE_ROWS, 0)
+
+
+def _no_plan(request: Request, context: WebContext, principal: Principal) -> Response:
+    """The page for an empty database: the plan file's problems, if it has any, and what to do."""
+    problems: list[Any] = []
+    source = ""
+    path = context.settings.plan_path
+    if path is not None and principal.can(Permission.READ_PLAN):
+        source = str(path)
+        try:
+            load_plan_file(path)
+        except PlanInvalid as invalid:
+            problems = list(invalid.problems)
+    response: Response = context.templates.TemplateResponse(
+        request,
+        "noplan.html",
+        {
+            "principal": principal,
+            "organisation": None,
+            "problems": problems,
+            "source": source,
+            "base_url": context.settings.base_url,
+        },
+    )
+    return response
