@@ -43,11 +43,11 @@ def _probe(rng: random.Random, index: int) -> dict[str, Any] | None:
     if roll < 0.5:
         return {
             "type": "http",
-            "target": f"http://10.0.{index // 250}.{index % 250}/health",
+            "target": f"http://127.0.{index // 250}.{index % 250 + 1}:8080/health",
             "interval_s": 30,
         }
     if roll < 0.8:
-        return {"type": "tcp", "target": f"10.1.{index // 250}.{index % 250}:443", "interval_s": 30}
+        return {"type": "tcp", "target": f"127.1.{index // 250}.{index % 250 + 1}:443", "interval_s": 30}
     return {"type": "heartbeat", "every_s": 60}
 
 

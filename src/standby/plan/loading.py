@@ -74,18 +74,24 @@ def load_plan_text(content: str | bytes) -> Plan:
         located = read_yaml(content)
     except YamlProblem as exc:
         raise PlanInvalid([exc.problem]) from None
-    problems = check_located(located)
+    problems, sections = _examine(located)
     if problems:
         raise PlanInvalid(problems)
-    return Plan.model_validate(located.data)
+    # Every section validated on its own already; building the plan from them saves a second pass.
+    return Plan.model_construct(**sections)
 
 
 def check_located(located: Located) -> list[PlanProblem]:
     """Every problem of a parsed plan: structure, values, then references and cycles."""
+    return _examine(located)[0]
+
+
+def _examine(located: Located) -> tuple[list[PlanProblem], dict[str, Any]]:
     data = located.data
     if not isinstance(data, dict):
-        return [PlanProblem(1, 1, "a plan is a mapping of sections such as 'organisation:' and 'queues:'")]
+        return [PlanProblem(1, 1, "a plan is a mapping of sections such as 'organisation:' and 'queues:'")], {}
     problems: list[PlanProblem] = []
+    sections: dict[str, Any] = {}
     for key in data:
         if key not in SECTIONS:
             problems.append(
@@ -99,7 +105,7 @@ def check_located(located: Located) -> list[PlanProblem]:
     records = Records()
     for section, model in SINGLE_SECTIONS.items():
         if section in data:
-            _validate(model, data[section], (section,), located, problems)
+            sections[section] = _validate(model, data[section], (section,), located, problems)
     for section, model in LIST_SECTIONS.items():
         if section not in data or data[section] is None:
             continue
@@ -119,12 +125,13 @@ def check_located(located: Located) -> list[PlanProblem]:
                 valid.append((index, record))
         records.items[section] = valid
         records.ids_seen[section] = seen
+        sections[section] = [record for _, record in valid]
     for problem in check_rules(records):
         message = problem.message
         if problem.see is not None:
             message += f" (line {located.position(problem.see)[0]})"
         problems.append(PlanProblem(*located.position(problem.path), message))
-    return sorted(set(problems))
+    return sorted(set(problems)), sections
 
 
 def _validate(

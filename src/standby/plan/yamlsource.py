@@ -119,16 +119,8 @@ def read_yaml(content: str | bytes) -> Located:
         raise YamlProblem(PlanProblem(1, 1, "the plan is nested too deeply to be a plan")) from None
     if node is None:
         raise YamlProblem(PlanProblem(1, 1, "the plan is empty"))
-    if _expanded_size(node) > MAX_VALUES:
-        raise YamlProblem(
-            PlanProblem(
-                *_mark(node),
-                f"the plan expands to more than {MAX_VALUES:,} values"
-                " (anchors and aliases repeated without end?)",
-            )
-        )
     located = Located(data=None)
-    builder = _Builder(located)
+    builder = _Builder(located, node)
     located.data = builder.build(node, (), 0)
     return located
 
@@ -183,9 +175,27 @@ def _expanded_size(root: yaml.Node) -> int:
 class _Builder:
     """Turns a composed node tree into values, counting them so aliases cannot explode."""
 
-    def __init__(self, located: Located) -> None:
+    def __init__(self, located: Located, root: yaml.Node) -> None:
         self.located = located
+        self.root = root
         self.count = 0
+        self.built: set[int] = set()
+        self.measured = False
+
+    def _measure_once(self, node: yaml.Node) -> None:
+        # A node met twice is an alias: measure the whole document once, cheaply, before
+        # expanding anything, so an alias bomb is refused at once rather than after a million values.
+        if self.measured:
+            return
+        self.measured = True
+        if _expanded_size(self.root) > MAX_VALUES:
+            raise YamlProblem(
+                PlanProblem(
+                    *_mark(node),
+                    f"the plan expands to more than {MAX_VALUES:,} values"
+                    " (anchors and aliases repeated without end?)",
+                )
+            )
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         self.count += 1
@@ -206,6 +216,9 @@ class _Builder:
             )
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
+        if id(node) in self.built:
+            self._measure_once(node)
+        self.built.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
