@@ -89,7 +89,8 @@ def check_located(located: Located) -> list[PlanProblem]:
 def _examine(located: Located) -> tuple[list[PlanProblem], dict[str, Any]]:
     data = located.data
     if not isinstance(data, dict):
-        return [PlanProblem(1, 1, "a plan is a mapping of sections such as 'organisation:' and 'queues:'")], {}
+        shape = "a plan is a mapping of sections such as 'organisation:' and 'queues:'"
+        return [PlanProblem(1, 1, shape)], {}
     problems: list[PlanProblem] = []
     sections: dict[str, Any] = {}
     for key in data:
