@@ -39,7 +39,7 @@ COLLAPSED_DEPTHS = 6
 # Rough widths of a character at the label and detail font sizes, to shorten text that
 # would overflow its box (SVG text does not wrap or clip by itself).
 LABEL_CHAR = 7.0
-DETAIL_CHAR = 5.9
+DETAIL_CHAR = 5.4
 NODE_GAP = 14.0
 MARGIN = 24.0
 HEADER = 30.0
@@ -284,7 +284,7 @@ def _full_graph(
     )
     if dropped:
         graph.notes.append(
-            f"{dropped} dependencies that follow from others are not drawn"
+            f"{_count(dropped, 'dependency', 'dependencies')} that follow from others are not drawn"
             " (the components table lists every one)."
         )
     return graph
@@ -392,7 +392,9 @@ def _add_sites_and_queues(
                 )
             )
             site_key.update(dict.fromkeys(ids, key))
-        graph.notes.append(f"{len(plan.sites):,} sites are drawn as {len(by_kind)} groups by kind.")
+        graph.notes.append(
+            f"{len(plan.sites):,} sites are drawn as {_count(len(by_kind), 'group')} by kind."
+        )
     else:
         for s in plan.sites:
             ok = status.site_ok(s.id)
@@ -510,10 +512,44 @@ def _collapsed_graph(
     )
     graph.notes.insert(
         0,
-        f"{len(plan.components):,} components are drawn as {len(members):,} groups by dependency"
+        f"{len(plan.components):,} components are drawn as {_count(len(members), 'group')} by dependency"
         " depth and kind, with any_of groups as plain lines; the components table lists each one.",
     )
+    dropped = _reduce_links(graph)
+    if dropped:
+        graph.notes.append(
+            f"{_count(dropped, 'link')} between groups that follow from others are not drawn."
+        )
     return graph
+
+
+def _reduce_links(graph: _Graph) -> int:
+    """Drop dependency links implied by a longer path (transitive reduction); return how many.
+
+    Between groups every depth tends to link to every later one, and those lines would
+    bury the picture. The groups are few (tens), so reachability as bit sets is cheap.
+    """
+    ids = sorted(graph.vertices, key=lambda v: graph.vertices[v].rank)
+    bit = {vid: 1 << i for i, vid in enumerate(ids)}
+    rank = {vid: v.rank for vid, v in graph.vertices.items()}
+    # Only links that go right are drawn; keeping to those also keeps this a DAG.
+    solid = [(a, b) for (a, b), dashed in graph.edges.items() if not dashed and rank[a] < rank[b]]
+    succs: dict[str, list[str]] = {vid: [] for vid in ids}
+    for source, target in solid:
+        succs[source].append(target)
+    reach: dict[str, int] = {}
+    for vid in reversed(ids):  # successors have higher ranks, so they are done first
+        mask = 0
+        for nxt in succs[vid]:
+            mask |= bit[nxt] | reach.get(nxt, 0)
+        reach[vid] = mask
+    dropped = 0
+    for source, target in solid:
+        others = (w for w in succs[source] if w != target)
+        if any(reach[w] & bit[target] for w in others):
+            del graph.edges[(source, target)]
+            dropped += 1
+    return dropped
 
 
 # --- placing it ---------------------------------------------------------------------------
@@ -524,7 +560,14 @@ def _place(graph: _Graph, collapsed: bool) -> Layout:
     placement = layered(
         [Box(v.id, v.rank, v.width, v.height) for v in vertices.values()],
         list(graph.edges),
-        Spacing(column_gap=COLUMN_GAP, box_gap=NODE_GAP, left=MARGIN, top=MARGIN + HEADER),
+        Spacing(
+            column_gap=COLUMN_GAP,
+            box_gap=NODE_GAP,
+            # Many lines pass each group column; packed tight they read as one bundle.
+            dummy_gap=3.0 if collapsed else 10.0,
+            left=MARGIN,
+            top=MARGIN + HEADER,
+        ),
     )
     headings: dict[int, str] = {}
     nodes: list[Node] = []
@@ -576,3 +619,7 @@ def svg_path(points: tuple[tuple[float, float], ...]) -> str:
         parts.append(f"C{x + bend:.1f},{y:.1f} {nx - bend:.1f},{ny:.1f} {nx:.1f},{ny:.1f}")
         x, y = nx, ny
     return " ".join(parts)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"

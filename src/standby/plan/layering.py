@@ -37,7 +37,7 @@ class Spacing:
 
     column_gap: float = 64.0
     box_gap: float = 14.0
-    dummy_gap: float = 6.0
+    dummy_gap: float = 10.0
     left: float = 24.0
     top: float = 24.0
 
@@ -68,6 +68,7 @@ def layered(
     preds: dict[str, list[str]] = {b.id: [] for b in boxes}
     succs: dict[str, list[str]] = {b.id: [] for b in boxes}
     chains: dict[tuple[str, str], list[str]] = {}
+    dummy_column: dict[str, int] = {}
     for source, target in edges:
         if source not in size or target not in size or (source, target) in chains:
             continue
@@ -77,6 +78,7 @@ def layered(
         chain = [source]
         for col in range(start + 1, end):
             dummy = f"\0{source}>{target}#{col}"  # NUL: never collides with a real id
+            dummy_column[dummy] = col
             size[dummy] = (0.0, 0.0)
             preds[dummy], succs[dummy] = [], []
             columns[col].append(dummy)
@@ -102,9 +104,15 @@ def layered(
     routes: dict[tuple[str, str], tuple[Point, ...]] = {}
     for (source, target), chain in chains.items():
         (sx, sy), (tx, ty) = centres[source], centres[target]
+        through: list[Point] = []
+        for dummy in chain[1:-1]:
+            # Straight across the column the dummy stands in, so that the curves bend only
+            # in the gaps between columns and never across a box.
+            left, width = xs[dummy_column[dummy]]
+            through += [(left, ys[dummy]), (left + width, ys[dummy])]
         routes[(source, target)] = (
             (sx + size[source][0] / 2, sy),
-            *(centres[d] for d in chain[1:-1]),
+            *through,
             (tx - size[target][0] / 2, ty),
         )
     bottom = max((ys[b.id] + b.height / 2 for b in boxes), default=spacing.top)

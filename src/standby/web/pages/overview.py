@@ -42,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 
 REFRESH_S = 30
 MAX_TABLE_ROWS = 200
+MAX_FINDINGS = 100
 
 
 @router.get("/")
@@ -91,7 +92,8 @@ def overview_model(
         "layout": layout_plan(plan, states=state_names(states), availability=availability),
         "queues": _queues(plan, topology, availability),
         "sites": _sites(plan, availability),
-        "findings": findings,
+        "findings": findings[:MAX_FINDINGS] if findings is not None else None,
+        "findings_hidden": max(len(findings) - MAX_FINDINGS, 0) if findings is not None else 0,
         "components": shown,
         "components_hidden": hidden,
     }
@@ -112,16 +114,16 @@ def _tiles(
     sites = len(availability.sites)
     counts = summarise(live)
     down, degraded, unknown = counts["down"], counts["degraded"], counts["unknown"]
-    parts = [f"{counts[s]} {s}" for s in ("down", "degraded", "maintenance", "up") if counts[s]]
+    parts = [f"{counts[s]:,} {s}" for s in ("down", "degraded", "maintenance", "up") if counts[s]]
     if unknown:
-        parts.append(f"{unknown} unknown")
+        parts.append(f"{unknown:,} unknown")
     if findings is None:
         audit_tile = {"value": "—", "note": "not available to your role", "tone": "unknown"}
     else:
         by = count_by_severity(findings)
         audit_tile = {
-            "value": str(len(findings)),
-            "note": f"{by['high']} high · {by['medium']} medium · {by['low']} low",
+            "value": f"{len(findings):,}",
+            "note": f"{by['high']:,} high · {by['medium']:,} medium · {by['low']:,} low",
             "tone": "down" if by["high"] else "degraded" if by["medium"] else "up",
         }
     return {
@@ -137,7 +139,7 @@ def _tiles(
             "tone": "up" if sites == len(plan.sites) else "down",
         },
         "components": {
-            "value": str(len(live)),
+            "value": f"{len(live):,}",
             "note": " · ".join(parts) if parts else "none in the plan",
             "tone": "down" if down else "degraded" if degraded else "up" if not unknown else "unknown",
         },
