@@ -278,3 +278,22 @@ def test_standby_serve_runs_for_real(
     assert "--no-worker" in output
     assert PASSWORD not in output  # chosen by the operator: never echoed
     assert (tmp_path / "data" / "plan.yaml").exists()
+
+
+def test_standby_serve_refuses_an_invalid_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("organisation:\n  name: X\n  timezone: Mars/Olympus\n", encoding="utf-8")
+    env = {**os.environ, "STANDBY_DATA_DIR": str(tmp_path / "data")}
+    env.pop("STANDBY_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "from standby.cli import main; main()", "serve", "--plan", str(plan)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=SERVE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"{plan}:3:13:" in done.stderr
+    assert not (tmp_path / "data" / "standby.db").exists()  # refused before touching anything

@@ -30,7 +30,7 @@ STATES: tuple[Tone, ...] = ("up", "degraded", "down", "maintenance", "unknown")
 # How bad each state is: groups and tables show the worst first.
 SEVERITY: dict[str, int] = {"down": 4, "degraded": 3, "maintenance": 2, "unknown": 1, "up": 0}
 
-NODE_WIDTH = 158.0
+NODE_WIDTH = 166.0
 NODE_HEIGHT = 50.0
 JUNCTION_WIDTH = 50.0
 JUNCTION_HEIGHT = 20.0
@@ -39,7 +39,7 @@ COLLAPSED_DEPTHS = 6
 # Rough widths of a character at the label and detail font sizes, to shorten text that
 # would overflow its box (SVG text does not wrap or clip by itself).
 LABEL_CHAR = 7.0
-DETAIL_CHAR = 5.4
+DETAIL_CHAR = 5.6
 NODE_GAP = 14.0
 MARGIN = 24.0
 HEADER = 30.0
@@ -401,7 +401,7 @@ def _add_sites_and_queues(
             seats = f"{s.seats} seats"
             detail = (
                 f"{seats} · {agents[s.id]} agents" if s.id in agents
-                else f"{seats} · standby {s.activation_minutes:g} min" if s.activation_minutes
+                else f"{seats} · standby {_minutes(s.activation_minutes)}" if s.activation_minutes
                 else seats
             )
             site_key[s.id] = f"site:{s.id}"
@@ -623,3 +623,7 @@ def svg_path(points: tuple[tuple[float, float], ...]) -> str:
 
 def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+def _minutes(minutes: float) -> str:
+    return f"{minutes:g} min" if minutes < 60 or minutes % 60 else f"{minutes / 60:g} h"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +44,10 @@ TITLES = {
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }
+FRIENDLY = {
+    404: "there is no page at this address",
+    405: "this page does not take that kind of request",
+}
 RETRY_AFTER_S = "5"
 
 
@@ -71,6 +76,8 @@ def render_error(
     if wants_json(request):
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
     message = detail if isinstance(detail, str) else _flatten(detail)
+    if message == _phrase(status):  # Starlette's bare "Not Found": say it for people
+        message = FRIENDLY.get(status, message)
     title = TITLES.get(status, "Error")
     context = getattr(request.app.state, "standby", None)
     if context is not None:
@@ -96,6 +103,13 @@ def render_error(
         f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p><p><a href=\"/\">Overview</a></p>"
     )
     return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _flatten(detail: Any) -> str:
