@@ -138,6 +138,7 @@ ReadStatus = Annotated[Principal, Depends(require(Permission.READ_STATUS))]
 ReadComponents = Annotated[Principal, Depends(require(Permission.READ_COMPONENTS))]
 ReadPlan = Annotated[Principal, Depends(require(Permission.READ_PLAN))]
 LoadPlan = Annotated[Principal, Depends(require(Permission.LOAD_PLAN))]
+ManageAccess = Annotated[Principal, Depends(require(Permission.MANAGE_ACCESS))]
 
 
 def log_in(context: WebContext, *, username: str, password: str) -> tuple[Principal, str] | None:

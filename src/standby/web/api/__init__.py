@@ -8,10 +8,11 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     """Every API router, in the order the OpenAPI document lists them."""
     # The resource modules are imported when an app is built, not with the package.
+    from standby.web.api.access import router as access
     from standby.web.api.audit import router as audit
     from standby.web.api.components import router as components
     from standby.web.api.health import router as health
     from standby.web.api.plan import router as plan
     from standby.web.api.session import router as session
 
-    return [health, session, plan, components, audit]
+    return [health, session, plan, components, audit, access]
