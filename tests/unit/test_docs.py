@@ -39,3 +39,14 @@ def test_every_command_is_in_the_readme():
     assert {"init", "check", "schema", "audit", "serve", "db upgrade", "token create"} <= set(names)
     for name in names:
         assert f"standby {name}" in readme, f"`standby {name}` is not documented in README.md"
+
+
+def test_every_endpoint_is_in_the_api_reference(tmp_path):
+    from standby.config import Settings
+    from standby.web.app import create_app
+
+    reference = read("docs/api.md")
+    app = create_app(Settings.from_env({"STANDBY_DATA_DIR": str(tmp_path)}))
+    for path, operations in app.openapi()["paths"].items():
+        for method in operations:
+            assert f"`{method.upper()} {path}`" in reference, f"{method.upper()} {path} is not in docs/api.md"
