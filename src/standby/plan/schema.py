@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from standby.plan.fields import (
     ClockTime,
@@ -28,41 +28,85 @@ from standby.plan.fields import (
     Text,
     VersionText,
 )
+from standby.plan.people import (
+    Contact,
+    EscalationLevel,
+    EscalationPolicy,
+    Handoff,
+    Person,
+    Rotation,
+    Stakeholder,
+)
+from standby.plan.probes import (
+    DnsProbe,
+    HeartbeatProbe,
+    HttpProbe,
+    MetricProbe,
+    Probe,
+    ProbeBase,
+    SipOptionsProbe,
+    TcpProbe,
+)
+from standby.plan.section import (
+    Channel,
+    Classification,
+    ComponentKind,
+    DrillOutcome,
+    Section,
+    SiteKind,
+    StakeholderKind,
+    Weekday,
+)
 
-ComponentKind = Literal[
-    "sip_trunk",
-    "sbc",
-    "acd",
-    "ivr",
-    "crm",
-    "wfm",
-    "dialler",
-    "recording",
-    "identity",
-    "vpn",
-    "network",
-    "power",
-    "other",
+__all__ = [
+    "Action",
+    "AnyOf",
+    "Channel",
+    "Classification",
+    "CompensationCondition",
+    "CompensationRule",
+    "Component",
+    "ComponentKind",
+    "Contact",
+    "Degradation",
+    "Dependency",
+    "DnsProbe",
+    "Drill",
+    "DrillOutcome",
+    "Drills",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "Forecast",
+    "Handoff",
+    "HeartbeatProbe",
+    "HttpProbe",
+    "ImpactTolerance",
+    "MetricProbe",
+    "Offer",
+    "Organisation",
+    "Person",
+    "Plan",
+    "Probe",
+    "ProbeBase",
+    "Queue",
+    "Relocation",
+    "Rotation",
+    "Section",
+    "ServiceLevel",
+    "Shift",
+    "SipOptionsProbe",
+    "Site",
+    "SiteKind",
+    "Stakeholder",
+    "StakeholderKind",
+    "Strategy",
+    "Support",
+    "TcpProbe",
+    "Team",
+    "Trigger",
+    "Vendor",
+    "Weekday",
 ]
-SiteKind = Literal["office", "home", "partner"]
-Classification = Literal["interruption", "partial", "total", "degraded"]
-StakeholderKind = Literal[
-    "leadership",
-    "regulator",
-    "first_responders",
-    "customers",
-    "vendors",
-    "employees",
-]
-Channel = Literal["email", "sms", "status_page", "ivr_message", "webhook"]
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-DrillOutcome = Literal["passed", "partial", "failed"]
-
-
-class Section(BaseModel):
-    """Base of every plan model: unknown keys are errors, values never change after loading."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Organisation(Section):
@@ -126,94 +170,6 @@ Dependency = Annotated[
     Discriminator(_dependency_tag),
 ]
 """A component id that must be available, or an {any_of: [...]} group."""
-
-
-class ProbeBase(Section):
-    """Settings every interval probe shares."""
-
-    interval_s: Seconds = Field(30, description="Seconds between checks.")
-    timeout_s: Seconds = Field(5, description="Seconds before a check counts as failed.")
-    failures_to_down: int = Field(3, ge=1, description="Consecutive failures before down.")
-    successes_to_up: int = Field(2, ge=1, description="Consecutive successes before up again.")
-
-
-class HttpProbe(ProbeBase):
-    """An HTTP(S) request whose reply must match."""
-
-    type: Literal["http"] = Field(description="Probe type.")
-    target: str = Field(pattern=r"^https?://\S+$", description="The URL to request.")
-    method: Literal["GET", "HEAD", "POST"] = Field("GET", description="HTTP method.")
-    expect_status: int = Field(200, ge=100, le=599, description="The status a healthy reply has.")
-    keyword: str | None = Field(None, description="Text a healthy reply's body contains.")
-    json_field: str | None = Field(
-        None, description="Dotted path of a JSON field to check, such as 'status.db'."
-    )
-    json_value: str | int | float | bool | None = Field(None, description="The value json_field must have.")
-    cert_warn_days: int = Field(
-        14, ge=0, description="Warn this many days before the TLS certificate expires."
-    )
-
-
-class TcpProbe(ProbeBase):
-    """A TCP connection that must open."""
-
-    type: Literal["tcp"] = Field(description="Probe type.")
-    target: str = Field(pattern=r"^\S+:[0-9]{1,5}$", description="host:port to connect to.")
-
-
-class DnsProbe(ProbeBase):
-    """A DNS query that must be answered."""
-
-    type: Literal["dns"] = Field(description="Probe type.")
-    target: Text = Field(description="The name to resolve.")
-    record_type: Literal["A", "AAAA", "CNAME", "MX", "TXT", "SRV", "NS"] = Field(
-        "A", description="The record type to ask for."
-    )
-    expect: list[str] | None = Field(None, description="Answers that must all be present.")
-    resolver: str | None = Field(
-        None, pattern=r"^\S+(:[0-9]{1,5})?$", description="host[:port] of the resolver to ask."
-    )
-
-
-class SipOptionsProbe(ProbeBase):
-    """A SIP OPTIONS request (RFC 3261) that must be answered."""
-
-    type: Literal["sip_options"] = Field(description="Probe type.")
-    target: str = Field(
-        pattern=r"^sips?:\S+$", description="SIP URI; ';transport=tcp' selects TCP, else UDP."
-    )
-    accept_codes: list[int] = Field(
-        default_factory=lambda: [200], description="Reply codes that count as healthy."
-    )
-
-
-class HeartbeatProbe(Section):
-    """The platform posts to /api/v1/heartbeats/{component}; silence means down."""
-
-    type: Literal["heartbeat"] = Field(description="Probe type.")
-    every_s: Seconds = Field(description="How often a heartbeat is expected.")
-
-
-class MetricProbe(Section):
-    """A pushed metric checked over a window against bounds: the outage nobody reported."""
-
-    type: Literal["metric"] = Field(description="Probe type.")
-    metric: Id | str = Field(description="Metric name as posted to /api/v1/metrics.")
-    window_s: Seconds = Field(300, description="Seconds of values averaged.")
-    above: float | None = Field(None, description="Down while the average is above this.")
-    below: float | None = Field(None, description="Down while the average is below this.")
-
-    @model_validator(mode="after")
-    def _has_bound(self) -> MetricProbe:
-        if self.above is None and self.below is None:
-            raise ValueError("a metric probe needs a bound: 'above', 'below' or both")
-        return self
-
-
-Probe = Annotated[
-    HttpProbe | TcpProbe | DnsProbe | SipOptionsProbe | HeartbeatProbe | MetricProbe,
-    Field(discriminator="type"),
-]
 
 
 class Component(Section):
@@ -338,92 +294,6 @@ class Team(Section):
     shift: Shift = Field(description="When they work.")
     hourly_cost: Money = Field(0, description="Cost of one agent for one hour.")
     home_capable: Share = Field(0, description="Share of the team who can work from home.")
-
-
-class Person(Section):
-    """Someone named in rotations, escalations and stakeholder groups."""
-
-    id: Id = Field(description="Unique id of the person.")
-    name: Text = Field(description="Full name.")
-    role: str | None = Field(None, description="Their job, such as 'platform engineer'.")
-    email: Email | None = Field(None, description="Email address.")
-    phone: Phone | None = Field(None, description="Mobile number for SMS and calls.")
-
-
-class Handoff(Section):
-    """When an on-call rotation passes to the next person."""
-
-    weekday: Weekday = Field("monday", description="Day of the handoff.")
-    time: ClockTime = Field(description='Time of the handoff, "HH:MM", in the plan\'s time zone.')
-
-
-class Rotation(Section):
-    """An on-call rotation."""
-
-    id: Id = Field(description="Unique id of the rotation.")
-    members: list[Id] = Field(min_length=1, description="Person ids, in turn.")
-    handoff: Handoff = Field(description="When the turn passes.")
-    length_days: int = Field(7, gt=0, description="Days each turn lasts.")
-    start: PlanDate | None = Field(
-        None, description="Date the first member's first turn began; omitted means 2026-01-05."
-    )
-
-
-class EscalationLevel(Section):
-    """One level of an escalation policy."""
-
-    notify: list[str] = Field(
-        min_length=1,
-        description="Who is paged: person ids, 'rotation:ID' or 'stakeholder:ID'.",
-    )
-    ack_within_minutes: PositiveMinutes = Field(
-        description="Minutes to acknowledge before the next level is paged."
-    )
-
-
-class EscalationPolicy(Section):
-    """Who is paged, in what order, until someone acknowledges."""
-
-    id: Id = Field(description="Unique id of the policy.")
-    levels: list[EscalationLevel] = Field(min_length=1, description="Levels, first paged first.")
-    repeat: int = Field(0, ge=0, description="Times the whole policy repeats if nobody acknowledges.")
-    default: bool = Field(False, description="The policy used when a component names none.")
-
-
-class Contact(Section):
-    """Someone outside the plan's people, such as a regulator's desk."""
-
-    name: Text = Field(description="Who they are.")
-    email: Email | None = Field(None, description="Email address.")
-    phone: Phone | None = Field(None, description="Phone number.")
-
-
-def _partial_and_total() -> list[Classification]:
-    return ["partial", "total"]
-
-
-class Stakeholder(Section):
-    """A group told about outages: when, how and how often."""
-
-    id: Id = Field(description="Unique id of the group.")
-    kind: StakeholderKind = Field(description="What sort of audience it is.")
-    members: list[Id] = Field(default_factory=list, description="Person ids in the group.")
-    contacts: list[Contact] = Field(default_factory=list, description="Outside contacts.")
-    teams: list[Id] = Field(default_factory=list, description="Team ids whose agents are told.")
-    channels: list[Channel] = Field(default_factory=list, description="How they are told.")
-    notify_on: list[Classification] = Field(
-        default_factory=_partial_and_total,
-        description="Classifications of outage they are told about.",
-    )
-    queues: list[Id] | None = Field(
-        None, description="Only outages touching these queues; omitted means all."
-    )
-    within_minutes: PositiveMinutes | None = Field(
-        None, description="Minutes from detection by which they must be told."
-    )
-    update_every_minutes: PositiveMinutes | None = Field(
-        None, description="Minutes between updates while the outage lasts."
-    )
 
 
 class Trigger(Section):
