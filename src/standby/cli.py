@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role, parse_role
@@ -157,38 +158,36 @@ app.add_typer(token_app, name="token")
 
 
 @contextmanager
-def open_store() -> Iterator[sessionmaker[Session]]:
-    """Settings from STANDBY_*, an engine, migrations run; any StandbyError becomes exit 2."""
+def open_engine() -> Iterator[tuple[Settings, Engine]]:
+    """Settings from STANDBY_* and an engine on their database; any StandbyError becomes exit 2."""
     try:
         settings = Settings.from_env()
         engine = make_engine(settings.database_url)
     except StandbyError as exc:
         raise fail(str(exc)) from None
     try:
-        upgrade(engine)
-        yield make_session_factory(engine)
+        yield settings, engine
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:
         engine.dispose()
+
+
+@contextmanager
+def open_store() -> Iterator[sessionmaker[Session]]:
+    """A session factory on the migrated database; any StandbyError becomes exit 2."""
+    with open_engine() as (_, engine):
+        upgrade(engine)
+        yield make_session_factory(engine)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database (STANDBY_DATABASE_URL) to the newest revision."""
-    try:
-        settings = Settings.from_env()
-        engine = make_engine(settings.database_url)
-    except StandbyError as exc:
-        raise fail(str(exc)) from None
-    try:
+    with open_engine() as (settings, engine):
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
-    except StandbyError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
     where = mask_password(settings.database_url)
     if before == after:
         out.print(f"{where}: already at revision {after}", markup=False, soft_wrap=True)

@@ -9,8 +9,6 @@ from pydantic import BaseModel, Field
 
 from standby.access.roles import Role
 from standby.access.service import (
-    TokenInfo,
-    UserInfo,
     create_token,
     create_user,
     list_tokens,
@@ -76,26 +74,11 @@ class CreatedToken(BaseModel):
     token: str
 
 
-def _user_out(user: UserInfo) -> UserOut:
-    return UserOut(username=user.username, role=user.role, created_at=user.created_at, disabled=user.disabled)
-
-
-def _token_out(token: TokenInfo) -> TokenOut:
-    return TokenOut(
-        name=token.name,
-        role=token.role,
-        prefix=token.prefix,
-        created_at=token.created_at,
-        last_used_at=token.last_used_at,
-        revoked_at=token.revoked_at,
-    )
-
-
 @router.get("/users", summary="Users")
 def get_users(principal: ManageAccess, context: Context) -> list[UserOut]:
     """Every user with their role; never a password hash."""
     with unit_of_work(context.session_factory) as session:
-        return [_user_out(user) for user in list_users(session)]
+        return [UserOut.model_validate(user, from_attributes=True) for user in list_users(session)]
 
 
 @router.post("/users", status_code=201, summary="Create a user")
@@ -106,7 +89,11 @@ def post_user(body: NewUser, principal: ManageAccess, context: Context) -> UserO
             session, username=body.username, password=body.password, role=body.role, now=context.clock.now()
         )
     with unit_of_work(context.session_factory) as session:
-        return next(_user_out(u) for u in list_users(session) if u.username == body.username.lower())
+        return next(
+            UserOut.model_validate(u, from_attributes=True)
+            for u in list_users(session)
+            if u.username == body.username.lower()
+        )
 
 
 @router.patch("/users/{username}", summary="Change a user's password or disable them")
@@ -118,14 +105,18 @@ def patch_user(username: str, body: UserChange, principal: ManageAccess, context
         if body.disabled is not None:
             set_user_disabled(session, username=username, disabled=body.disabled)
     with unit_of_work(context.session_factory) as session:
-        return next(_user_out(u) for u in list_users(session) if u.username == username.lower())
+        return next(
+            UserOut.model_validate(u, from_attributes=True)
+            for u in list_users(session)
+            if u.username == username.lower()
+        )
 
 
 @router.get("/tokens", summary="API tokens")
 def get_tokens(principal: ManageAccess, context: Context) -> list[TokenOut]:
     """Every API token with its role and first characters; never the token itself."""
     with unit_of_work(context.session_factory) as session:
-        return [_token_out(token) for token in list_tokens(session)]
+        return [TokenOut.model_validate(token, from_attributes=True) for token in list_tokens(session)]
 
 
 @router.post("/tokens", status_code=201, summary="Create an API token")
