@@ -1,9 +1,6 @@
 """The plan in force with the live state of its components: what the API and pages show.
 
-`read_states` is a read-only query of the `component_states` table, which the probes
-(a later issue) will write; it belongs with them in `detect/` once that exists, and
-lives here until then so that the web edge does not reach into the table itself.
-Everything else is pure composition of the plan, the topology and those states.
+Pure composition of the plan, the topology and the states that `detect.states` reads.
 """
 
 from __future__ import annotations
@@ -15,23 +12,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from standby.detect.states import UNKNOWN, LiveState
 from standby.plan.schema import AnyOf, Component, Plan
 from standby.plan.topology import Availability, Topology
-from standby.store.tables import ComponentStateRow
-
-UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class LiveState:
-    """A component's state as the probes last recorded it, and since when."""
-
-    state: str
-    since: datetime | None
-    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,20 +35,12 @@ class LiveComponent:
             "kind": c.kind,
             "vendor": c.vendor,
             "version": c.version,
-            "depends_on": [
-                {"any_of": list(d.any_of)} if isinstance(d, AnyOf) else d for d in c.depends_on
-            ],
+            "depends_on": [{"any_of": list(d.any_of)} if isinstance(d, AnyOf) else d for d in c.depends_on],
             "probe": c.probe.type if c.probe is not None else None,
             "state": self.state,
             "since": self.since.isoformat() if self.since is not None else None,
             "available": self.available,
         }
-
-
-def read_states(session: Session) -> dict[str, LiveState]:
-    """Every recorded component state by component id; absent ids are `unknown`."""
-    rows = session.scalars(select(ComponentStateRow))
-    return {r.component_id: LiveState(r.state, r.since, r.detail) for r in rows}
 
 
 def down_components(plan: Plan, states: Mapping[str, LiveState]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from standby.detect.states import read_states
 from standby.errors import NotFound
 from standby.plan.topology import Topology
 from standby.plan.versions import PlanVersionInfo, current_plan
@@ -19,7 +20,6 @@ from standby.web.live import (
     LiveComponent,
     down_components,
     live_components,
-    read_states,
     summarise,
 )
 
@@ -89,14 +89,9 @@ def get_component(component_id: str, principal: ReadComponents, context: Context
     info, topology, live = _load(context)
     for item in live:
         if item.component.id == component_id:
-            dependents = [
-                {"kind": kind, "id": node} for kind, node in topology.dependents_of(component_id)
-            ]
-            return ComponentDetail(
-                **item.to_dict(), plan_version=info.id, dependents=dependents
-            )
+            dependents = [{"kind": kind, "id": node} for kind, node in topology.dependents_of(component_id)]
+            return ComponentDetail(**item.to_dict(), plan_version=info.id, dependents=dependents)
     shown = component_id if len(component_id) <= 80 else component_id[:80] + "..."
     raise NotFound(
-        f"no component {shown!r} in the plan in force (version {info.id});"
-        " GET /api/v1/components lists them"
+        f"no component {shown!r} in the plan in force (version {info.id}); GET /api/v1/components lists them"
     )

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
+from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
 from standby.plan.audit import Finding, audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
@@ -29,11 +30,9 @@ from standby.web.auth import ReadComponents
 from standby.web.context import Context, WebContext
 from standby.web.live import (
     LiveComponent,
-    LiveState,
     down_components,
     live_components,
     plan_today,
-    read_states,
     state_names,
     summarise,
 )
@@ -134,8 +133,7 @@ def _tiles(
         },
         "sites": {
             "value": f"{sites} / {len(plan.sites)}",
-            "note": "every site available" if sites == len(plan.sites) else
-            f"{len(plan.sites) - sites} lost",
+            "note": "every site available" if sites == len(plan.sites) else f"{len(plan.sites) - sites} lost",
             "tone": "up" if sites == len(plan.sites) else "down",
         },
         "components": {
