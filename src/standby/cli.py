@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the command ran and found what it reports as failing;
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role, parse_role
-from standby.access.service import create_token, list_tokens, revoke_token
+from standby.access.service import (
+    create_token,
+    create_user,
+    list_tokens,
+    list_users,
+    revoke_token,
+    set_password,
+)
 from standby.clock import SystemClock
 from standby.config import Settings
 from standby.errors import PlanInvalid, StandbyError
@@ -263,6 +271,60 @@ def token_revoke(
     out.print(f"Revoked token {name.strip()!r}.", markup=False)
 
 
+user_app = typer.Typer(help="People who log in to the web app.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _new_password() -> str:
+    """A password typed twice without echo, or STANDBY_NEW_PASSWORD for scripts."""
+    from_env = os.environ.get("STANDBY_NEW_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise fail("no terminal to type a password: set STANDBY_NEW_PASSWORD")
+    typed: str = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    return typed
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Lower-case login name.", show_default=False)],
+    role: Annotated[str, typer.Option("--role", help="admin, manager, responder, agent or viewer.")],
+) -> None:
+    """Create a user; the password is typed twice (or taken from STANDBY_NEW_PASSWORD)."""
+    password = _new_password()
+    with open_store() as factory, unit_of_work(factory) as session:
+        create_user(session, username=username, password=password, role=role, now=SystemClock().now())
+    out.print(f"Created user {username.strip().lower()!r} ({role}).", markup=False)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    username: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
+) -> None:
+    """Set a user's password, such as a lost admin password (typed twice, or STANDBY_NEW_PASSWORD)."""
+    password = _new_password()
+    with open_store() as factory, unit_of_work(factory) as session:
+        set_password(session, username=username, password=password)
+    out.print(f"New password set for {username.strip().lower()!r}.", markup=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every user with their role and whether they are disabled."""
+    with open_store() as factory, unit_of_work(factory) as session:
+        users = list_users(session)
+    table = Table("user", "role", "created", "disabled")
+    for user in users:
+        table.add_row(
+            user.username,
+            user.role.value,
+            f"{user.created_at:%Y-%m-%d %H:%M}",
+            "yes" if user.disabled else "",
+        )
+    out.print(table)
+
+
 @app.command()
 def serve(
     plan_option: Annotated[
@@ -355,6 +417,13 @@ def serve(
             out.print(
                 f"Created user {ADMIN_USERNAME} with the password in STANDBY_ADMIN_PASSWORD.",
                 markup=False,
+            )
+        else:
+            out.print(
+                f"User {ADMIN_USERNAME} exists: use the password printed on the first start"
+                f" (lost it? standby user set-password {ADMIN_USERNAME}).",
+                markup=False,
+                soft_wrap=True,
             )
         listen = dataclasses.replace(settings, public_url=None).base_url
         out.print(

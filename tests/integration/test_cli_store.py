@@ -117,3 +117,28 @@ def test_no_tokens_yet(database: str) -> None:
     assert result.exit_code == 0
     assert "No API tokens" in result.output
     assert json.loads(runner.invoke(app, ["token", "list", "--json"]).stdout) == []
+
+
+def test_user_create_set_password_and_list(database: str, monkeypatch) -> None:
+    """A lost admin password can be replaced from the command line; users are listed."""
+    from standby.access.service import authenticate
+
+    monkeypatch.setenv("STANDBY_NEW_PASSWORD", "first password")
+    created = runner.invoke(app, ["user", "create", "Kim", "--role", "manager"])
+    assert created.exit_code == 0, created.output
+    monkeypatch.setenv("STANDBY_NEW_PASSWORD", "second password")
+    changed = runner.invoke(app, ["user", "set-password", "kim"])
+    assert changed.exit_code == 0, changed.output
+    listed = runner.invoke(app, ["user", "list"])
+    assert "kim" in listed.output and "manager" in listed.output
+    unknown = runner.invoke(app, ["user", "set-password", "nobody"])
+    assert unknown.exit_code == 2
+    bad_role = runner.invoke(app, ["user", "create", "lee", "--role", "boss"])
+    assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+    engine = make_engine(database)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            assert authenticate(session, username="kim", password="second password") is not None
+            assert authenticate(session, username="kim", password="first password") is None
+    finally:
+        engine.dispose()
