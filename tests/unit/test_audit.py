@@ -94,6 +94,10 @@ def test_reference_plan_details(reference_findings: list[Finding]) -> None:
     identity = by["single-point-of-failure", "identity"]
     assert identity.details["sites"] == ["leeds", "home"]
     assert identity.details["components"] == ["vpn"]
+    # The manager's next question: can the plan's relocation help?
+    assert "'Move Leeds agents to home working' cannot help: Home working is lost too" in identity.message
+    power = by["single-point-of-failure", "leeds-power"]
+    assert "moves agents to Home working after 30 minutes" in power.message
     assert by["single-point-of-failure", "vpn"].severity == "medium"
     eol = by["end-of-life", "sbc"]
     assert eol.severity == "high"

@@ -142,6 +142,7 @@ def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding
         also = ""
         if radius.components:
             also = " It also takes down " + _listing([components[c].name for c in radius.components]) + "."
+        also += _relocation_note(plan, set(radius.sites))
         yield Finding(
             severity="high" if spof.loses_queue else "medium",
             code="single-point-of-failure",
@@ -155,6 +156,25 @@ def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding
                 "queues_unanswered": list(radius.queues_unanswered),
             },
         )
+
+
+def _relocation_note(plan: Plan, lost: set[str]) -> str:
+    """What the plan's relocations can do about lost sites: the manager's next question."""
+    notes = []
+    sites = plan.sites_by_id
+    for strategy in plan.strategies:
+        move = strategy.relocate
+        if move is None or move.from_ not in lost:
+            continue
+        target = sites.get(move.to)
+        if target is None:
+            continue
+        if move.to in lost:
+            notes.append(f" The strategy '{strategy.name}' cannot help: {target.name} is lost too.")
+        else:
+            ready = f" after {target.activation_minutes:g} minutes" if target.activation_minutes else ""
+            notes.append(f" The strategy '{strategy.name}' moves agents to {target.name}{ready}.")
+    return "".join(notes)
 
 
 def end_of_life(plan: Plan, today: date) -> Iterator[Finding]:
