@@ -360,6 +360,7 @@ def serve(
     from standby.access.service import ADMIN_USERNAME, ensure_admin
     from standby.config import ensure_secret_key
     from standby.plan.versions import record_plan
+    from standby.plan.watch import PlanFileWatch
     from standby.web.app import create_app
 
     try:
@@ -374,8 +375,8 @@ def serve(
         except OSError as exc:
             raise fail(f"cannot write the starter plan {path}: {exc.strerror}") from None
         out.print(
-            f"No plan given: wrote the reference plan to {path}. Edit it for your centre and"
-            " restart, or pass --plan PLAN.",
+            f"No plan given: wrote the reference plan to {path}. Edit it for your centre"
+            " (Standby loads each saved change), or pass --plan PLAN.",
             markup=False,
             soft_wrap=True,
         )
@@ -398,6 +399,8 @@ def serve(
                 session, plan=plan, source=source, now=clock.now(), loaded_by="standby serve"
             )
             password = ensure_admin(session, password=settings.admin_password, now=clock.now())
+        watch = PlanFileWatch(path, factory, clock)
+        watch.look()
         state = "a new version" if version.created else "unchanged since it was last loaded"
         out.print(
             f"Plan {path}: {plan.organisation.name}, version {version.id} ({state}).",
@@ -434,7 +437,7 @@ def serve(
         )
         if no_worker:
             out.print("--no-worker: no worker runs here (none exists yet: nothing else changes).")
-        web = create_app(settings, clock=clock, session_factory=factory)
+        web = create_app(settings, clock=clock, session_factory=factory, plan_watch=watch)
         uvicorn.run(web, host=settings.host, port=settings.port, log_level="info")
     except StandbyError as exc:
         raise fail(str(exc)) from None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
+import anyio.to_thread
 import jinja2
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -14,11 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock, SystemClock
 from standby.config import Settings
+from standby.errors import StandbyError
 from standby.plan.diagram import svg_path
+from standby.plan.watch import PlanFileWatch
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
 from standby.web.errors import install_error_handlers
+
+PLAN_WATCH_EVERY_S = 5.0
+log = logging.getLogger("standby.web")
 
 
 def create_app(
@@ -26,6 +35,8 @@ def create_app(
     *,
     clock: Clock | None = None,
     session_factory: sessionmaker[Session] | None = None,
+    plan_watch: PlanFileWatch | None = None,
+    plan_watch_every_s: float = PLAN_WATCH_EVERY_S,
 ) -> FastAPI:
     """The web app: API, pages and static files, on `session_factory` or settings' database.
 
@@ -40,9 +51,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        watching = None
+        if plan_watch is not None:
+            watching = asyncio.create_task(_watch_plan(plan_watch, plan_watch_every_s))
         try:
             yield
         finally:
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
             if owned_engine is not None:
                 owned_engine.dispose()
 
@@ -61,12 +79,23 @@ def create_app(
         clock=clock if clock is not None else SystemClock(),
         session_factory=session_factory,
         templates=_templates(),
+        plan_watch=plan_watch,
     )
     install_error_handlers(app)
     for router in api.routers() + pages.routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     return app
+
+
+async def _watch_plan(watch: PlanFileWatch, every_s: float) -> None:
+    """Look at the plan file now and then, off the event loop (it reads a file and the database)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await anyio.to_thread.run_sync(watch.look)
+        except StandbyError as exc:  # the database may be briefly away: look again next time
+            log.warning("could not load the plan file: %s", exc)
 
 
 def _templates() -> Jinja2Templates:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
 from standby.config import Settings
+from standby.plan.watch import PlanFileWatch
 from standby.web.live import TopologyCache
 
 # A shift and a half: a manager signed in at the start of a long day stays signed in.
@@ -35,6 +36,7 @@ class WebContext:
     session_factory: sessionmaker[Session]
     templates: Jinja2Templates
     topologies: TopologyCache = field(default_factory=TopologyCache)
+    plan_watch: PlanFileWatch | None = None
 
     @property
     def secure_cookies(self) -> bool:

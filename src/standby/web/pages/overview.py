@@ -95,6 +95,9 @@ def overview_model(
         "findings_hidden": max(len(findings) - MAX_FINDINGS, 0) if findings is not None else 0,
         "components": shown,
         "components_hidden": hidden,
+        "plan_file_problems": (
+            context.plan_watch.status.rendered_problems if context.plan_watch is not None else []
+        ),
     }
 
 
