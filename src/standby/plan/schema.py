@@ -263,9 +263,16 @@ class Queue(Section):
         None, description="Mean seconds a caller waits before hanging up; omitted means no abandonment."
     )
     retry_share: Share = Field(0, description="Share of callers who give up and call again.")
+    retry_delay_s: Seconds = Field(
+        300, description="Mean seconds before a caller who gave up calls again."
+    )
     vulnerable_share: Share = Field(0, description="Share of callers who are vulnerable customers.")
     value_per_call: Money = Field(0, description="Cost of a call not answered, in the plan's currency.")
     forecast: Forecast | None = Field(None, description="Calls offered through the day.")
+    callbacks_per_hour: Annotated[float, Field(ge=0)] = Field(
+        0,
+        description="Scheduled callbacks due each hour the forecast covers, made by the queue's agents.",
+    )
 
 
 class Shift(Section):
@@ -331,6 +338,10 @@ class Action(Section):
     webhook: str | None = Field(None, pattern=r"^https?://\S+$", description="URL to POST to.")
     body: dict[str, Any] | None = Field(None, description="JSON body of the webhook.")
     ivr_message: str | None = Field(None, description="Message the IVR plays to callers.")
+    deflect_share: Share = Field(
+        0.1,
+        description="Share of callers who hear the IVR message and hang up rather than wait.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Action:
@@ -339,6 +350,8 @@ class Action(Section):
             raise ValueError("an action is either {webhook: URL, body: {...}} or {ivr_message: TEXT}")
         if self.body is not None and self.webhook is None:
             raise ValueError("'body' belongs to a webhook action")
+        if "deflect_share" in self.model_fields_set and self.ivr_message is None:
+            raise ValueError("'deflect_share' belongs to an ivr_message action")
         return self
 
 
