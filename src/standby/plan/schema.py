@@ -338,9 +338,10 @@ class Action(Section):
     webhook: str | None = Field(None, pattern=r"^https?://\S+$", description="URL to POST to.")
     body: dict[str, Any] | None = Field(None, description="JSON body of the webhook.")
     ivr_message: str | None = Field(None, description="Message the IVR plays to callers.")
-    deflect_share: Share = Field(
-        0.1,
-        description="Share of callers who hear the IVR message and hang up rather than wait.",
+    deflect_share: Share | None = Field(
+        None,
+        description="Share of callers who hear the IVR message and hang up rather than wait;"
+        " omitted means 0.1 for an ivr_message.",
     )
 
     @model_validator(mode="after")
@@ -350,7 +351,7 @@ class Action(Section):
             raise ValueError("an action is either {webhook: URL, body: {...}} or {ivr_message: TEXT}")
         if self.body is not None and self.webhook is None:
             raise ValueError("'body' belongs to a webhook action")
-        if "deflect_share" in self.model_fields_set and self.ivr_message is None:
+        if self.deflect_share is not None and self.ivr_message is None:
             raise ValueError("'deflect_share' belongs to an ivr_message action")
         return self
 
