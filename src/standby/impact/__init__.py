@@ -1,0 +1,1 @@
+"""Impact: Erlang C and A, staffing, and the simulated day under an outage."""
