@@ -148,7 +148,8 @@ class ImpactResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole result as JSON-ready data (what `standby impact --json` prints)."""
-        return _plain(self)
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
 
 def _plain(value: Any) -> Any:
