@@ -2,6 +2,7 @@
 
 StandbyError
 ├── PlanInvalid        a plan failed to load or validate; carries every problem found
+├── ScenarioInvalid    an impact scenario that cannot run against the plan
 ├── ConfigError        a STANDBY_* setting is missing or malformed
 ├── StorageError       the database could not be reached or migrated
 ├── NotFound           a record asked for by id does not exist
@@ -38,6 +39,10 @@ class PlanInvalid(StandbyError):
         self.problems = sorted(problems)
         first = self.problems[0].message if self.problems else "invalid plan"
         super().__init__(f"{len(self.problems)} problem(s) in the plan; first: {first}")
+
+
+class ScenarioInvalid(StandbyError):
+    """An impact scenario the plan cannot run: unknown ids, a time outside the day, bad numbers."""
 
 
 class ConfigError(StandbyError):

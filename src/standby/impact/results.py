@@ -126,6 +126,15 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class ScheduledCallback:
+    """A callback promised to a customer: due at a minute of the day, made by a queue's agents."""
+
+    due: int
+    queue: str
+    vulnerable: bool = False
+
+
+@dataclass(frozen=True)
 class ImpactResult:
     """The outage against the same day without it, and what the difference costs."""
 
