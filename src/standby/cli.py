@@ -6,10 +6,12 @@ Exit codes: 0 success; 1 the command ran and found what it reports as failing;
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +36,10 @@ from standby.access.service import (
 from standby.clock import SystemClock
 from standby.config import Settings
 from standby.errors import PlanInvalid, StandbyError
+from standby.impact.erlang import Performance, Traffic, performance
+from standby.impact.report import due_minute, parse_clock
+from standby.impact.results import Scenario, ScheduledCallback
+from standby.impact.staffing import staff as staff_for
 from standby.plan.audit import audit as audit_plan
 from standby.plan.format_doc import field_reference_markdown
 from standby.plan.loading import load_plan_file, plan_json_schema, reference_plan_text
@@ -144,6 +150,356 @@ def audit_command(
         out.print(audit_table(findings, title=f"Audit of {plan_path} on {as_of}"))
     if strict and any(finding.severity == "high" for finding in findings):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0", ""})
+
+
+@app.command()
+def impact(
+    plan_path: PlanArg,
+    down: Annotated[
+        str,
+        typer.Option(
+            "--down", metavar="ID[,ID]", help="Component ids that go down, comma-separated.",
+            show_default=False,
+        ),
+    ],
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at", metavar="HH:MM", help="When they go down, in the plan's time zone.", show_default=False
+        ),
+    ],
+    minutes: Annotated[
+        int,
+        typer.Option("--minutes", metavar="N", help="How many minutes they stay down.", show_default=False),
+    ],
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications",
+            metavar="R",
+            help="Simulated days, each with and without the outage; more narrows the confidence intervals.",
+        ),
+    ] = 20,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Random seed: the same seed gives the same result.")
+    ] = 1,
+    callbacks_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--callbacks",
+            metavar="CSV",
+            help="Scheduled callbacks: a CSV with columns due_at (HH:MM, or ISO 8601 with an offset), queue"
+            " and vulnerable (true/false).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", metavar="W", help="Processes to simulate in.", show_default="all cores"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+    html_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Also write the report as one HTML file.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Simulate the centre's day with components down, against the same day without: the outage's cost."""
+    # Imported here: the simulation and its reports are needed by this command only.
+    from standby.errors import ScenarioInvalid
+    from standby.impact.html import render_html
+    from standby.impact.report import Labels, summary
+    from standby.impact.scenario import check_scenario
+    from standby.impact.simulation import run_impact
+
+    down_ids = _down_option(down)
+    start = _clock_option("--at", at)
+    if minutes < 1:
+        raise fail(f"--minutes must be at least 1 (how long the components stay down), got {minutes}")
+    if replications < 1:
+        raise fail(f"--replications must be at least 1, got {replications}")
+    if seed < 0:
+        raise fail(f"--seed must be 0 or more, got {seed}")
+    if workers is not None and workers < 1:
+        raise fail(f"--workers must be at least 1, got {workers}")
+    if html_path is not None and (html_path.is_dir() or not html_path.parent.is_dir()):
+        where = "is a directory" if html_path.is_dir() else f"is in {html_path.parent}, which does not exist"
+        raise fail(f"--html {html_path} {where}: give a file in an existing directory")
+    plan = read_plan(plan_path)
+    callbacks = _read_callbacks(callbacks_csv, plan) if callbacks_csv is not None else ()
+    scenario = Scenario(down=down_ids, at=start, minutes=minutes)
+    try:
+        check_scenario(plan, scenario, callbacks)
+        with _simulation_progress() as on_progress:
+            result = run_impact(
+                plan,
+                scenario,
+                replications=replications,
+                seed=seed,
+                callbacks=callbacks,
+                workers=workers,
+                on_progress=on_progress,
+            )
+    except ScenarioInvalid as exc:
+        raise fail(f"{plan_path}: {exc}") from None
+    labels = Labels.of(plan)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        out.print(summary(result, labels), soft_wrap=False)
+    if html_path is not None:
+        # The edge may read the clock: the report says when it was written.
+        written = datetime.now(ZoneInfo(plan.organisation.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        page = render_html(result, labels, plan_source=f"plan {plan_path.name}", generated=written)
+        try:
+            html_path.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write {html_path}: {exc.strerror}") from None
+        (err if as_json else out).print(f"Wrote the HTML report to {html_path}", markup=False, soft_wrap=True)
+
+
+def _down_option(text: str) -> tuple[str, ...]:
+    """The component ids of --down, in order, each once."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise fail("--down needs at least one component id, such as --down acd or --down acd,crm")
+    return tuple(dict.fromkeys(ids))
+
+
+def _clock_option(name: str, text: str) -> int:
+    """An HH:MM option as minutes since midnight."""
+    try:
+        return parse_clock(text)
+    except ValueError as exc:
+        raise fail(f"{name} {exc}") from None
+
+
+def _read_callbacks(path: Path, plan: Plan) -> tuple[ScheduledCallback, ...]:
+    """Scheduled callbacks from a CSV (due_at, queue, vulnerable); each bad cell named by line and column."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise fail(f"--callbacks {path}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"--callbacks {path}: not UTF-8 text; save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = [c for c in ("due_at", "queue") if c not in columns]
+    if missing:
+        raise fail(
+            f"{path}:1: the header row lacks {', '.join(missing)}; the columns are due_at, queue and"
+            " vulnerable (others are ignored)"
+        )
+    queues = plan.queues_by_id
+    found: list[ScheduledCallback] = []
+    for row in reader:
+        line = reader.line_num
+        cells = {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
+        try:
+            due = due_minute(cells.get("due_at", ""), plan.organisation.timezone)
+        except ValueError as exc:
+            raise fail(f"{path}:{line}: column due_at: {exc}") from None
+        queue = cells.get("queue", "")
+        if queue not in queues:
+            known = ", ".join(queues) or "none"
+            raise fail(
+                f"{path}:{line}: column queue: {queue!r} is not a queue of the plan (its queues: {known})"
+            )
+        flag = cells.get("vulnerable", "").lower()
+        if flag not in _TRUE | _FALSE:
+            raise fail(f"{path}:{line}: column vulnerable: {flag!r} is not true, false, yes, no, 1 or 0")
+        found.append(ScheduledCallback(due=due, queue=queue, vulnerable=flag in _TRUE))
+    return tuple(found)
+
+
+@contextmanager
+def _simulation_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (stdout stays clean for --json), fed by the simulation's reports."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("Simulating days"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    # Only on a terminal: a bar redrawn into a log file or a pipe is noise.
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("simulate", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield report
+
+
+_MODEL_HELP = (
+    "Erlang A when --patience-s is given (callers hang up), else Erlang C (callers wait as long as it"
+    " takes, so it needs more agents than the offered load)."
+)
+_DEFINITIONS_HELP = (
+    "Service level: calls answered within T (--answer-within-s) over calls offered, so a call that"
+    " abandons counts against it. Also shown: answered within T over answered calls, and answered"
+    " within T over offered calls less those abandoned within T. ASA: the mean wait of answered"
+    " calls. Mean wait of all calls: an abandoned call counts its time until it hung up."
+)
+CallsOption = Annotated[
+    float, typer.Option("--calls", metavar="N", help="Calls offered over the interval.", show_default=False)
+]
+IntervalOption = Annotated[
+    float,
+    typer.Option(
+        "--interval-minutes", metavar="M", help="The interval's length in minutes.", show_default=False
+    ),
+]
+AhtOption = Annotated[
+    float, typer.Option("--aht-s", metavar="S", help="Mean handling time in seconds.", show_default=False)
+]
+WithinOption = Annotated[
+    float,
+    typer.Option(
+        "--answer-within-s", metavar="T", help="The service-level threshold in seconds.", show_default=False
+    ),
+]
+PatienceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--patience-s",
+        metavar="P",
+        help="Callers' mean patience in seconds: use Erlang A (callers hang up), not Erlang C.",
+        show_default="none: Erlang C, nobody hangs up",
+    ),
+]
+
+
+def _traffic(calls: float, interval: float, aht_s: float, within: float, patience: float | None) -> Traffic:
+    """The traffic the options describe, or exit 2 naming the option that is wrong."""
+    try:
+        return Traffic.over_interval(
+            calls=calls, interval_minutes=interval, aht_s=aht_s, answer_within_s=within, patience_s=patience
+        )
+    except StandbyError as exc:
+        raise fail(_as_options(str(exc))) from None
+
+
+def _as_options(message: str) -> str:
+    """A core message with the options' names: aht_s becomes --aht-s, and so on."""
+    import re
+
+    message = re.sub(
+        r"\b(interval_minutes|aht_s|answer_within_s|patience_s|max_occupancy|max_abandon)\b",
+        lambda found: "--" + found.group(1).replace("_", "-"),
+        message,
+    )
+    # Plain words are option names only where the message starts with one ("calls must be ...").
+    return re.sub(r"^(calls|agents|target) ", r"--\1 ", message)
+
+
+def _performance_table(result: Performance, title: str) -> Table:
+    model = "Erlang A" if result.model == "erlang-a" else "Erlang C"
+    within = f"{result.traffic.answer_within_s:g} s"
+    table = Table("measure", "value", title=f"{title} ({model})", title_justify="left")
+    table.add_row("agents", f"{result.agents:,}")
+    table.add_row("offered load", f"{result.traffic.offered_load:,.2f} Erlangs")
+    table.add_row(f"service level (answered within {within} / offered)", f"{result.service_level:.2%}")
+    table.add_row(f"  answered within {within} / answered", f"{result.service_level_of_answered:.2%}")
+    table.add_row(
+        f"  ... / offered less abandoned within {within}",
+        f"{result.service_level_excluding_short_abandons:.2%}",
+    )
+    table.add_row("average speed of answer (answered calls)", f"{result.asa_s:,.1f} s")
+    table.add_row("mean wait of all calls", f"{result.mean_wait_s:,.1f} s")
+    table.add_row("probability of waiting", f"{result.p_wait:.2%}")
+    table.add_row("probability of abandoning", f"{result.p_abandon:.2%}")
+    table.add_row(f"  abandoning within {within}", f"{result.p_abandon_within_threshold:.2%}")
+    table.add_row("occupancy", f"{result.occupancy:.2%}")
+    return table
+
+
+@app.command(
+    "erlang",
+    short_help="Service level, ASA, P(wait), P(abandon) and occupancy with a number of agents.",
+    help="Service level, ASA, P(wait), P(abandon) and occupancy with a number of agents.\n\n"
+    f"{_MODEL_HELP}\n\n{_DEFINITIONS_HELP}",
+)
+def erlang_command(
+    calls: CallsOption,
+    interval_minutes: IntervalOption,
+    aht_s: AhtOption,
+    agents: Annotated[
+        int, typer.Option("--agents", metavar="K", help="Agents answering.", show_default=False)
+    ],
+    answer_within_s: WithinOption,
+    patience_s: PatienceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Service level, ASA, P(wait), P(abandon) and occupancy with a number of agents."""
+    traffic = _traffic(calls, interval_minutes, aht_s, answer_within_s, patience_s)
+    try:
+        result = performance(traffic, agents)
+    except StandbyError as exc:
+        raise fail(_as_options(str(exc))) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    out.print(_performance_table(result, f"{calls:g} calls in {interval_minutes:g} minutes"))
+
+
+@app.command(
+    "staff",
+    short_help="The fewest agents that meet a service-level target, and what they achieve.",
+    help="The fewest agents that meet a service-level target, and what they achieve.\n\n"
+    f"{_MODEL_HELP} The target is for the first service-level definition below; --max-occupancy"
+    f" and --max-abandon add limits.\n\n{_DEFINITIONS_HELP}",
+)
+def staff_command(
+    calls: CallsOption,
+    interval_minutes: IntervalOption,
+    aht_s: AhtOption,
+    answer_within_s: WithinOption,
+    target: Annotated[
+        float,
+        typer.Option(
+            "--target", metavar="SHARE", help="Service level to reach, above 0 and at most 1, such as 0.8.",
+            show_default=False,
+        ),
+    ],
+    max_occupancy: Annotated[
+        float | None,
+        typer.Option("--max-occupancy", metavar="SHARE", help="Highest acceptable occupancy, such as 0.85."),
+    ] = None,
+    max_abandon: Annotated[
+        float | None,
+        typer.Option(
+            "--max-abandon", metavar="SHARE",
+            help="Highest acceptable share of callers who hang up, such as 0.05 (Erlang A only).",
+        ),
+    ] = None,
+    patience_s: PatienceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The fewest agents that meet a service-level target, and what they achieve."""
+    traffic = _traffic(calls, interval_minutes, aht_s, answer_within_s, patience_s)
+    try:
+        plan = staff_for(traffic, target=target, max_occupancy=max_occupancy, max_abandon=max_abandon)
+    except StandbyError as exc:
+        raise fail(_as_options(str(exc))) from None
+    if as_json:
+        sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
+        return
+    goals = [f"service level {target:.0%}"]
+    if max_occupancy is not None:
+        goals.append(f"occupancy at most {max_occupancy:.0%}")
+    if max_abandon is not None:
+        goals.append(f"abandonment at most {max_abandon:.1%}")
+    out.print(_performance_table(plan.performance, f"{calls:g} calls in {interval_minutes:g} minutes"))
+    why = ", ".join(plan.limited_by) or "nothing: one agent meets every goal"
+    out.print(
+        f"{plan.agents:,} agents are the fewest that meet {', '.join(goals)}."
+        f" With one fewer, it misses: {why}.",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

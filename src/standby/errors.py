@@ -7,6 +7,7 @@ StandbyError
 ├── StorageError       the database could not be reached or migrated
 ├── NotFound           a record asked for by id does not exist
 ├── InvalidInput       a value given to a service is malformed (unknown role, empty password)
+│   └── Unstable       Erlang C with a load at or above the agents: callers would wait forever
 └── Conflict           a record with that name already exists
 """
 
@@ -59,6 +60,10 @@ class NotFound(StandbyError):
 
 class InvalidInput(StandbyError):
     """A value given to a service is malformed; the message says which and what is allowed."""
+
+
+class Unstable(InvalidInput):
+    """Erlang C has no steady state: the offered load is at or above the agents; says how many are needed."""
 
 
 class Conflict(StandbyError):

@@ -66,11 +66,18 @@ class CentreInterval:
 
 @dataclass(frozen=True)
 class Cost:
-    """What a day costs beyond the calls answered: wages paid for no work, value of calls lost."""
+    """What a day costs beyond the calls answered: wages paid for no work, value of calls lost.
+
+    `partner_wages` is what an overflow partner's agents cost while a strategy has them
+    working (the plan has no price for them: they are counted at the agent-weighted
+    average hourly cost of the teams skilled for the queues they take); `total` is the
+    sum of the three.
+    """
 
     idle_wages: Estimate
     lost_value: Estimate
     total: Estimate
+    partner_wages: Estimate = Estimate(0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,9 @@ class DayOutcome:
     """One simulated day, baseline or with the outage, averaged over replications.
 
     A customer is affected when any of their attempts met a dead line, was deflected,
-    abandoned, or was answered later than the queue's service-level threshold;
-    a customer who calls three times is one customer. A callback is missed when it
+    abandoned, was answered later than the queue's service-level threshold, was cut off
+    by the outage, or was still waiting when the day ended; a customer who calls three
+    times is one customer. A customer whose callback was missed is affected too. A callback is missed when it
     could not be made within its grace period of its due time.
     """
 

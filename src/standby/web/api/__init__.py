@@ -11,8 +11,10 @@ def routers() -> list[APIRouter]:
     from standby.web.api.access import router as access
     from standby.web.api.audit import router as audit
     from standby.web.api.components import router as components
+    from standby.web.api.erlang import router as erlang
     from standby.web.api.health import router as health
+    from standby.web.api.impact import router as impact
     from standby.web.api.plan import router as plan
     from standby.web.api.session import router as session
 
-    return [health, session, plan, components, audit, access]
+    return [health, session, plan, components, audit, impact, erlang, access]

@@ -1,0 +1,145 @@
+"""The random numbers of one replication, drawn up front with numpy and shared by both runs.
+
+Common random numbers: the day without the outage and the day with it see the same
+callers at the same times, with the same handling times, patience, retry decisions
+and callbacks, so their difference is the outage's and not chance's. Numbers are tied
+to what they describe, not to the order in which a run asks for them: stream
+(replication, 0, queue, attempt) holds every draw of a queue's attempt number
+`attempt` (0 for first calls), stream (replication, 1) the callbacks'. A stream is
+numpy's PCG64 seeded with `SeedSequence(seed, spawn_key=...)`, which is what
+`SeedSequence(seed).spawn(...)` hands out, so a replication's numbers depend only on
+(seed, replication) and never on the process that draws them.
+
+- **Arrivals** are a Poisson process whose rate is constant within each forecast
+  interval: a Poisson count per interval, placed uniformly within it.
+- **Handling times** are exponential with the queue's mean `aht_s`, or lognormal with
+  that mean and a given coefficient of variation; the factor of a degraded component
+  is applied when the call is answered. **Patience** is exponential with mean
+  `patience_s` (infinite when the queue has none).
+- **Retries.** Each attempt carries a uniform for "calls again" (below `retry_share`)
+  and an exponential delay with mean `retry_delay_s`. Attempt k's draws are made, for
+  all of a queue's customers at once, the first time some customer reaches attempt k;
+  a customer makes at most MAX_ATTEMPTS attempts a day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from standby.impact.day import DayModel, QueueSpec
+
+MAX_ATTEMPTS = 10
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def stream(seed: int, *key: int) -> np.random.Generator:
+    """The generator of one stream of one replication (see the module docstring)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _handling(rng: np.random.Generator, size: int, mean: float, cv: float | None) -> FloatArray:
+    if cv is None:
+        return rng.exponential(mean, size)
+    sigma2 = math.log1p(cv * cv)
+    return rng.lognormal(math.log(mean) - sigma2 / 2.0, math.sqrt(sigma2), size)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """The draws of one attempt number for every customer of one queue (seconds)."""
+
+    service: FloatArray
+    patience: FloatArray
+    deflect: FloatArray
+    retry: FloatArray
+    delay: FloatArray
+
+
+def _attempts(rng: np.random.Generator, size: int, queue: QueueSpec, cv: float | None) -> Attempts:
+    service = _handling(rng, size, queue.aht_s, cv)
+    patience = rng.exponential(queue.patience_s, size) if queue.patience_s else np.full(size, math.inf)
+    deflect = rng.random(size)
+    if queue.retry_share > 0:
+        retry = rng.random(size)
+        delay = rng.exponential(queue.retry_delay_s, size)
+    else:  # nobody calls again: no numbers to draw (the queue's share is the same in both days)
+        retry = np.ones(size)
+        delay = np.zeros(size)
+    return Attempts(service, patience, deflect, retry, delay)
+
+
+class Draws:
+    """One replication's numbers: first calls merged in time order, retries on demand, callbacks."""
+
+    def __init__(self, model: DayModel, seed: int, replication: int, cv: float | None = None) -> None:
+        """Draw the replication's first calls and callbacks (`model`: either day; they share queues)."""
+        self._seed, self._replication, self._cv = seed, replication, cv
+        self.queues = model.queues
+        times, queue_of, local, vulnerable = [], [], [], []
+        firsts: list[Attempts] = []
+        self._counts: list[int] = []
+        for q, spec in enumerate(model.queues):
+            rng = stream(seed, replication, 0, q, 0)
+            calls = np.asarray(spec.calls, dtype=np.float64)
+            counts = rng.poisson(calls) if calls.size else np.zeros(0, dtype=np.int64)
+            n = int(counts.sum())
+            starts = spec.forecast_start_s + spec.interval_s * np.arange(calls.size, dtype=np.float64)
+            # Sorting the whole queue sorts within each interval: intervals do not overlap.
+            times.append(np.sort(np.repeat(starts, counts) + spec.interval_s * rng.random(n)))
+            firsts.append(_attempts(rng, n, spec, cv))
+            vulnerable.append(
+                rng.random(n) < spec.vulnerable_share if spec.vulnerable_share else np.zeros(n, bool)
+            )
+            queue_of.append(np.full(n, q, dtype=np.int64))
+            local.append(np.arange(n, dtype=np.int64))
+            self._counts.append(n)
+        calling = [q for q, n in enumerate(self._counts) if n]
+        if len(calling) == 1:  # one queue with calls: already in time order
+            (only,) = calling
+
+            def merged(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+                return parts[only]
+        else:
+            order = np.argsort(np.concatenate(times), kind="stable")
+
+            def merged(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+                return np.concatenate(parts)[order]
+
+        self.time: FloatArray = merged(times)
+        self.queue: IntArray = merged(queue_of)
+        self.local: IntArray = merged(local)
+        self.service: FloatArray = merged([a.service for a in firsts])
+        self.deadline: FloatArray = self.time + merged([a.patience for a in firsts])
+        self.deflect: FloatArray = merged([a.deflect for a in firsts])
+        self.retry: FloatArray = merged([a.retry for a in firsts])
+        self.delay: FloatArray = merged([a.delay for a in firsts])
+        self.vulnerable: BoolArray = merged(vulnerable)
+        self._later: dict[tuple[int, int], Attempts] = {}
+
+        rng = stream(seed, replication, 1)
+        count = len(model.callbacks)
+        shares = np.array([model.queues[q].vulnerable_share for _, q, _ in model.callbacks])
+        ahts = np.array([model.queues[q].aht_s for _, q, _ in model.callbacks])
+        drawn = rng.random(count) < shares
+        listed = np.array([v is True for _, _, v in model.callbacks], dtype=np.bool_)
+        given = np.array([v is not None for _, _, v in model.callbacks], dtype=np.bool_)
+        self.callback_vulnerable: BoolArray = np.where(given, listed, drawn)
+        self.callback_service: FloatArray = _handling(rng, count, 1.0, cv) * ahts
+
+    def attempt(self, queue: int, number: int) -> Attempts:
+        """The draws of attempt `number` (1 for the first retry) for every customer of `queue`."""
+        key = (queue, number)
+        found = self._later.get(key)
+        if found is None:
+            rng = stream(self._seed, self._replication, 0, queue, number)
+            found = _attempts(rng, self._counts[queue], self.queues[queue], self._cv)
+            self._later[key] = found
+        return found

@@ -1,0 +1,391 @@
+"""The discrete-event engine: many queues, teams with skills in priority order, the outage's changes.
+
+Routing, as most ACDs do it:
+
+- A free agent takes work from its skills in priority order; within a skill, a callback
+  that is due comes before inbound calls, and inbound calls are answered first come,
+  first served. An arriving call that finds free agents goes to the group for which
+  its queue ranks highest among their skills (ties: the group first in the plan).
+- **Abandonment is lazy** where nothing depends on its moment: a waiting call carries
+  its deadline (arrival plus patience), and an agent who frees discards expired calls
+  from the head of the queue, recording them abandoned at their deadline. Where the
+  queue has retries, the abandonment is an event of its own, because the caller's next
+  attempt must be scheduled from it.
+- **Capacity changes** (shifts, a lost site, relocations): agents joining take work at
+  once; agents leaving go when idle, or when the call they are on ends, except at a
+  lost site, where the calls they are on are cut off and they stop at once.
+- **A queue becoming unreachable** ends everything on it: callers on hold meet the dead
+  line, calls in progress are cut off, callbacks not yet made are missed. A callback
+  due while its queue is unreachable is missed at once.
+- Events at the same moment: the outage's changes first, then in the order they were
+  scheduled. The day ends at the model's end; an attempt still waiting then is counted
+  as still waiting (or abandoned, if its patience ran out before the end).
+
+One day on a single queue answered by a single team whose agents only come and go with
+their shift is run by `impact.pool` instead, which gives exactly the same record
+(tested) several times faster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+
+from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
+from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.pool import pool_applies, simulate_pool
+from standby.impact.records import (
+    ABANDONED,
+    ANSWERED,
+    CALLBACK_GRACE_S,
+    DEFLECTED,
+    UNREACHABLE,
+    WAITING,
+    DayRecord,
+    make_record,
+)
+
+_DONE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
+_INF = math.inf
+_Event = tuple[float, int, int, int, int]  # time, order, kind, group or attempt or index, attempt
+
+
+def _eligible(model: DayModel, queues: int) -> list[list[int]]:
+    """For each queue, the groups skilled for it, those ranking it highest first."""
+    found: list[list[tuple[int, int]]] = [[] for _ in range(queues)]
+    for g, group in enumerate(model.groups):
+        for rank, q in enumerate(group.skills):
+            found[q].append((rank, g))
+    return [[g for _, g in sorted(pairs)] for pairs in found]
+
+
+def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayRecord:
+    """One day of the model on the replication's numbers (`general` forces the general engine)."""
+    if not general and pool_applies(model):
+        return simulate_pool(model, draws)
+    return _General(model, draws).run()
+
+
+class _General:
+    """The state of one simulated day; `run` is the event loop."""
+
+    def __init__(self, model: DayModel, draws: Draws) -> None:
+        self.model = model
+        self.draws = draws
+        self.t: list[float] = draws.time.tolist()
+        self.q: list[int] = draws.queue.tolist()
+        self.local: list[int] = draws.local.tolist()
+        self.service: list[float] = draws.service.tolist()
+        self.deadline: list[float] = draws.deadline.tolist()
+        self.deflect_u: list[float] = draws.deflect.tolist()
+        self.retry_u: list[float] = draws.retry.tolist()
+        self.delay: list[float] = draws.delay.tolist()
+        n = len(self.t)
+        self.customer = list(range(n))
+        self.attempt = [0] * n
+        self.outcome = [WAITING] * n
+        self.end = [_INF] * n
+        self.service_end = [math.nan] * n
+        self.cut = [False] * n
+        nq, ng = len(model.queues), len(model.groups)
+        self.share = [q.retry_share for q in model.queues]
+        self.reach = [True] * nq
+        self.deflect = [0.0] * nq
+        self.factor = [1.0] * nq
+        self.cap = [0] * ng
+        self.present = [0] * ng
+        self.idle = [0] * ng
+        self.skills = [g.skills for g in model.groups]
+        self.eligible = _eligible(model, nq)
+        self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
+        self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
+        self.cb_queue = [q for _, q, _ in model.callbacks]
+        self.cb_service: list[float] = draws.callback_service.tolist()
+        self.cb_start = [math.nan] * len(model.callbacks)
+        self.cb_end = [math.nan] * len(model.callbacks)
+        self.heap: list[_Event] = []
+        self.seq = itertools.count()
+        self.end_s = model.end_s
+
+    # ---- rare events, out of the loop ------------------------------------------------------
+
+    def retry(self, c: int, at: float) -> None:
+        """The caller of attempt c may call again after a delay."""
+        q = self.q[c]
+        k = self.attempt[c]
+        if self.retry_u[c] >= self.share[q] or k + 1 >= MAX_ATTEMPTS:
+            return
+        when = at + self.delay[c]
+        if when >= self.end_s:
+            return
+        nxt = self.draws.attempt(q, k + 1)
+        i = self.local[c]
+        c2 = len(self.t)
+        self.t.append(when)
+        self.q.append(q)
+        self.local.append(i)
+        self.customer.append(self.customer[c])
+        self.attempt.append(k + 1)
+        self.service.append(float(nxt.service[i]))
+        self.deadline.append(when + float(nxt.patience[i]))
+        self.deflect_u.append(float(nxt.deflect[i]))
+        self.retry_u.append(float(nxt.retry[i]))
+        self.delay.append(float(nxt.delay[i]))
+        self.outcome.append(WAITING)
+        self.end.append(_INF)
+        self.service_end.append(math.nan)
+        self.cut.append(False)
+        heappush(self.heap, (when, next(self.seq), _RETRY, c2, 0))
+
+    def cut_off(self, now: float, hit: Callable[[_Event], bool]) -> list[int]:
+        """Cut off the calls in progress whose completion `hit` selects; the groups of their agents."""
+        keep: list[_Event] = []
+        freed: list[int] = []
+        cut: list[int] = []
+        for entry in self.heap:
+            if entry[2] != _DONE or not hit(entry):
+                keep.append(entry)
+                continue
+            _, _, _, g, b = entry
+            freed.append(g)
+            if b >= 0:
+                cut.append(b)
+            else:
+                self.cb_end[~b] = now  # a callback cut short was still made
+        self.heap[:] = keep
+        heapify(self.heap)
+        for b in cut:  # after the heap is rebuilt: a retry is pushed onto it
+            self.service_end[b] = now
+            self.cut[b] = True
+            self.retry(b, now)
+        return freed
+
+    def change(self, index: int, now: float) -> None:
+        """Apply the model's change `index`."""
+        change = self.model.changes[index]
+        kind, target = change.kind, change.target
+        if kind == REACH:
+            self.reach[target] = change.value > 0
+            if change.value > 0:
+                return
+            for c in self.waiting[target]:
+                if self.outcome[c] != WAITING:
+                    continue
+                if self.deadline[c] < now:
+                    self.outcome[c], self.end[c] = ABANDONED, self.deadline[c]
+                else:
+                    self.outcome[c], self.end[c] = UNREACHABLE, now
+                    self.retry(c, now)
+            self.waiting[target].clear()
+            self.cb_waiting[target].clear()
+            for g in self.cut_off(now, lambda e: e[4] >= 0 and self.q[e[4]] == target):
+                self.agent_free(g, now)
+        elif kind == DEFLECT:
+            self.deflect[target] = change.value
+        elif kind == FACTOR:
+            self.factor[target] = change.value
+        elif kind == CAPACITY:
+            g = target
+            if change.cut:
+                self.present[g] -= len(self.cut_off(now, lambda e: e[3] == g))
+            cap = int(change.value)
+            self.cap[g] = cap
+            if self.present[g] < cap:
+                joining = cap - self.present[g]
+                self.present[g] = cap
+                for _ in range(joining):
+                    self.work(g, now)
+            elif self.present[g] > cap:
+                leaving = min(self.idle[g], self.present[g] - cap)
+                self.idle[g] -= leaving
+                self.present[g] -= leaving
+
+    def agent_free(self, g: int, now: float) -> None:
+        """An agent of group g has finished a call: they leave if the group is over capacity, else work."""
+        if self.present[g] > self.cap[g]:
+            self.present[g] -= 1
+        else:
+            self.work(g, now)
+
+    def callback_due(self, i: int, now: float) -> None:
+        """Callback i is due: made now by a free agent, queued for one, or missed."""
+        q = self.cb_queue[i]
+        if not self.reach[q]:
+            return
+        for g in self.eligible[q]:
+            if self.idle[g]:
+                self.idle[g] -= 1
+                self.start_callback(i, g, now)
+                return
+        self.cb_waiting[q].append(i)
+
+    def start_callback(self, i: int, g: int, now: float) -> None:
+        """An agent of group g makes callback i now."""
+        self.cb_start[i] = now
+        done = now + self.cb_service[i] * self.factor[self.cb_queue[i]]
+        self.cb_end[i] = done
+        heappush(self.heap, (done, next(self.seq), _DONE, g, ~i))
+
+    # ---- the hot path ------------------------------------------------------------------------
+
+    def work(self, g: int, now: float) -> None:
+        """A free agent of group g takes the next piece of work, or goes idle."""
+        outcome, deadline = self.outcome, self.deadline
+        for q in self.skills[g]:
+            callbacks = self.cb_waiting[q]
+            while callbacks:
+                i = callbacks.popleft()
+                if self.model.callbacks[i][0] + CALLBACK_GRACE_S >= now:
+                    self.start_callback(i, g, now)
+                    return
+            waiting = self.waiting[q]
+            while waiting:
+                c = waiting.popleft()
+                if outcome[c] != WAITING:
+                    continue  # abandoned already, by its own event
+                if deadline[c] < now:
+                    outcome[c] = ABANDONED
+                    self.end[c] = deadline[c]
+                    continue
+                self.answer(c, g, now)
+                return
+        self.idle[g] += 1
+
+    def answer(self, c: int, g: int, now: float) -> None:
+        """An agent of group g answers attempt c now."""
+        self.outcome[c] = ANSWERED
+        self.end[c] = now
+        done = now + self.service[c] * self.factor[self.q[c]]
+        self.service_end[c] = done
+        heappush(self.heap, (done, next(self.seq), _DONE, g, c))
+
+    def arrive(self, c: int, now: float) -> None:
+        """Attempt c reaches the centre's number now."""
+        q = self.q[c]
+        if not self.reach[q]:
+            self.outcome[c] = UNREACHABLE
+            self.end[c] = now
+            self.retry(c, now)
+            return
+        share = self.deflect[q]
+        if share and self.deflect_u[c] < share:
+            self.outcome[c] = DEFLECTED
+            self.end[c] = now
+            self.retry(c, now)
+            return
+        idle = self.idle
+        for g in self.eligible[q]:
+            if idle[g]:
+                idle[g] -= 1
+                self.answer(c, g, now)
+                return
+        self.waiting[q].append(c)
+        if self.share[q] > 0 and self.deadline[c] < self.end_s:
+            heappush(self.heap, (self.deadline[c], next(self.seq), _ABANDON, c, 0))
+
+    def run(self) -> DayRecord:
+        """Simulate the day; return its record.
+
+        The loop inlines `arrive`, `agent_free`, `work` and `answer` for first calls and
+        agents freeing (the bulk of the events); the methods handle everything else.
+        """
+        heap, seq = self.heap, self.seq
+        for index, change in enumerate(self.model.changes):
+            heap.append((change.time, next(seq), _CHANGE, index, 0))
+        for i, (due, _, _) in enumerate(self.model.callbacks):
+            heap.append((due, next(seq), _CALLBACK, i, 0))
+        heapify(heap)
+        times, queue_of, service, deadline = self.t, self.q, self.service, self.deadline
+        outcome, end, service_end, deflect_u = self.outcome, self.end, self.service_end, self.deflect_u
+        reach, deflect, factor, share = self.reach, self.deflect, self.factor, self.share
+        cap, present, idle, skills = self.cap, self.present, self.idle, self.skills
+        eligible, waiting = self.eligible, self.waiting
+        plain_work = not self.model.callbacks  # with callbacks, agents check them first: `work`
+        n = len(times)
+        end_s = self.end_s
+        a = 0
+        while True:
+            ta = times[a] if a < n else _INF
+            if heap and heap[0][0] <= ta:
+                now, _, kind, x, _ = heappop(heap)
+                if now >= end_s:
+                    break
+                if kind == _DONE:
+                    if present[x] > cap[x]:
+                        present[x] -= 1
+                    elif plain_work:
+                        for q in skills[x]:
+                            line = waiting[q]
+                            while line:
+                                c = line.popleft()
+                                if outcome[c] != WAITING:
+                                    continue
+                                if deadline[c] < now:
+                                    outcome[c] = ABANDONED
+                                    end[c] = deadline[c]
+                                    continue
+                                outcome[c] = ANSWERED
+                                end[c] = now
+                                done = now + service[c] * factor[q]
+                                service_end[c] = done
+                                heappush(heap, (done, next(seq), _DONE, x, c))
+                                break
+                            else:
+                                continue
+                            break
+                        else:
+                            idle[x] += 1
+                    else:
+                        self.work(x, now)
+                elif kind == _RETRY:
+                    self.arrive(x, now)
+                elif kind == _ABANDON:
+                    if outcome[x] == WAITING:
+                        outcome[x] = ABANDONED
+                        end[x] = now
+                        self.retry(x, now)
+                elif kind == _CALLBACK:
+                    self.callback_due(x, now)
+                else:
+                    self.change(x, now)
+                continue
+            if ta >= end_s:
+                break
+            q = queue_of[a]
+            if not reach[q] or (deflect[q] and deflect_u[a] < deflect[q]):
+                self.arrive(a, ta)
+            else:
+                for g in eligible[q]:
+                    if idle[g]:
+                        idle[g] -= 1
+                        outcome[a] = ANSWERED
+                        end[a] = ta
+                        done = ta + service[a] * factor[q]
+                        service_end[a] = done
+                        heappush(heap, (done, next(seq), _DONE, g, a))
+                        break
+                else:
+                    waiting[q].append(a)
+                    if share[q] > 0 and deadline[a] < end_s:
+                        heappush(heap, (deadline[a], next(seq), _ABANDON, a, 0))
+            a += 1
+        for line in waiting:
+            for c in line:
+                if outcome[c] == WAITING and deadline[c] < end_s:
+                    outcome[c] = ABANDONED  # patience ran out before the day ended
+                    end[c] = deadline[c]
+        return make_record(
+            self.q,
+            self.customer,
+            self.attempt,
+            self.t,
+            self.outcome,
+            self.end,
+            self.service_end,
+            self.cut,
+            self.cb_start,
+            self.cb_end,
+        )

@@ -1,0 +1,151 @@
+"""One simulated day's record counted into the report's figures, with numpy, per queue and interval.
+
+- An attempt is counted in the interval it reached the centre in (as ACD reports do):
+  it ends there as answered, abandoned, unreachable or deflected, or is still waiting
+  at the end of the day. Answered within the queue's `answer_within_s` is "in target".
+- **Backlog** is how many callers are on hold at the interval's end.
+- **Agents busy** on a queue is the time agents spent on its calls and callbacks in the
+  interval, divided by its length (the mean number busy).
+- **Calls unanswered** are attempts that ended in anything but an answer (still waiting
+  at the day's end included); their value lost is the queue's `value_per_call` each.
+- **A customer is affected** when any attempt of theirs met a dead line, was deflected,
+  abandoned, was answered later than the threshold, was cut off, or was still waiting at
+  the day's end; a customer whose callback was missed is affected too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from standby.impact.day import DayModel, Grid
+from standby.impact.draws import Draws
+from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, DayRecord
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+OFFERED, ANSWERED_COUNT, IN_TARGET, ABANDONED_COUNT, UNREACHABLE_COUNT, DEFLECTED_COUNT, WAIT_SUM = range(7)
+FIELDS = 7
+
+
+@dataclass(frozen=True, eq=False)
+class DayTally:
+    """One day's figures: counts[queue, interval, field], backlog and busy[queue, interval]."""
+
+    counts: FloatArray
+    backlog: FloatArray
+    busy: FloatArray
+    unanswered_by_minute: FloatArray  # [tolerance queue, minute of the day]
+    customers_affected: float
+    vulnerable_affected: float
+    calls_unanswered: float
+    callbacks_due: float
+    callbacks_missed: float
+    lost_value: float
+    attempts: int
+
+
+def _by_boundary(values: FloatArray, queue: IntArray, queues: int, grid: Grid) -> FloatArray:
+    """How many of `values` (times) are at or before each interval's end, per queue: [queue, interval]."""
+    m = grid.count
+    finite = np.isfinite(values)
+    position = (values[finite] - grid.start * 60.0) / (grid.interval * 60.0)
+    # The first interval whose end is at or after the time (an end exactly on a boundary counts there).
+    first = np.clip(np.ceil(position).astype(np.int64) - 1, 0, m)
+    counts = np.bincount(queue[finite] * (m + 1) + first, minlength=queues * (m + 1))
+    found: FloatArray = np.cumsum(counts.reshape(queues, m + 1)[:, :m], axis=1).astype(np.float64)
+    return found
+
+
+def _busy(starts: FloatArray, ends: FloatArray, queue: IntArray, queues: int, grid: Grid) -> FloatArray:
+    """Mean agents busy per queue and interval, from the calls' [start, end): [queue, interval].
+
+    Each call adds its overlap with each interval: the part in its first interval, the part in
+    its last, and whole intervals between (a running sum), all with bincount, no sorting.
+    """
+    m = grid.count
+    length = grid.interval * 60.0
+    day_start = grid.start * 60.0
+    s = np.minimum(starts - day_start, m * length)  # calls start within the day
+    e = np.minimum(ends - day_start, m * length)
+    per = 1.0 / length  # times are not negative: truncation is floor, and much faster than //
+    first = np.minimum((s * per).astype(np.int64), m - 1)
+    last = np.minimum((e * per).astype(np.int64), m - 1)
+    size = queues * m
+    within = first == last
+    total: FloatArray = np.bincount(
+        queue * m + first, np.where(within, e - s, (first + 1) * length - s), minlength=size
+    ).astype(np.float64)
+    total += np.bincount(queue * m + last, np.where(within, 0.0, e - last * length), minlength=size)
+    spans = ~within & (last > first + 1)
+    if spans.any():
+        steps = np.bincount(queue[spans] * (m + 1) + first[spans] + 1, minlength=queues * (m + 1))
+        steps -= np.bincount(queue[spans] * (m + 1) + last[spans], minlength=queues * (m + 1))
+        total += length * np.cumsum(steps.reshape(queues, m + 1), axis=1)[:, :m].ravel()
+    busy: FloatArray = total.reshape(queues, m) / length
+    return busy
+
+
+def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Sequence[int]) -> DayTally:
+    """Count one day's record."""
+    grid = model.grid
+    nq, m = len(model.queues), grid.count
+    q, t, outcome, end = record.queue, record.time, record.outcome, record.end
+    interval_s = grid.interval * 60.0
+    bins = np.minimum(((t - model.start_s) * (1.0 / interval_s)).astype(np.int64), m - 1)  # t >= start
+    cell = q * m + bins
+    threshold = np.array([spec.threshold_s for spec in model.queues])[q]
+    answered = outcome == ANSWERED
+    wait = np.where(answered, end - t, 0.0)
+    in_target = answered & (wait <= threshold)
+    counts = np.zeros((nq * m, FIELDS))
+    size = nq * m
+    counts[:, OFFERED] = np.bincount(cell, minlength=size)
+    counts[:, ANSWERED_COUNT] = np.bincount(cell, answered, minlength=size)
+    counts[:, IN_TARGET] = np.bincount(cell, in_target, minlength=size)
+    counts[:, ABANDONED_COUNT] = np.bincount(cell, outcome == ABANDONED, minlength=size)
+    counts[:, UNREACHABLE_COUNT] = np.bincount(cell, outcome == UNREACHABLE, minlength=size)
+    counts[:, DEFLECTED_COUNT] = np.bincount(cell, outcome == DEFLECTED, minlength=size)
+    counts[:, WAIT_SUM] = np.bincount(cell, wait, minlength=size)
+
+    backlog = _by_boundary(t, q, nq, grid) - _by_boundary(end, q, nq, grid)
+    cb_queue = np.array([c[1] for c in model.callbacks], dtype=np.int64)
+    made = ~np.isnan(record.callback_start)
+    busy = _busy(
+        np.concatenate((end[answered], record.callback_start[made])),
+        np.concatenate((record.service_end[answered], record.callback_end[made])),
+        np.concatenate((q[answered], cb_queue[made])),
+        nq,
+        grid,
+    )
+
+    unanswered = ~answered
+    affected = unanswered | (wait > threshold) | record.cut
+    hit = np.zeros(draws.time.size, dtype=np.bool_)  # customers are numbered by their first call
+    hit[record.customer[affected]] = True
+    missed = ~made
+    vulnerable = float((hit & draws.vulnerable).sum()) + float(draws.callback_vulnerable[missed].sum())
+    values = np.array([spec.value_per_call for spec in model.queues])
+    ended = unanswered & np.isfinite(end)
+    minutes = grid.end + 1
+    by_minute = np.zeros((len(tolerance_queues), minutes))
+    for row, i in enumerate(tolerance_queues):
+        pick = ended & (q == i)
+        by_minute[row] = np.bincount((end[pick] // 60.0).astype(np.int64), minlength=minutes)[:minutes]
+    return DayTally(
+        counts=counts.reshape(nq, m, FIELDS),
+        backlog=backlog,
+        busy=busy,
+        unanswered_by_minute=by_minute,
+        customers_affected=float(hit.sum() + missed.sum()),
+        vulnerable_affected=vulnerable,
+        calls_unanswered=float(unanswered.sum()),
+        callbacks_due=float(len(model.callbacks)),
+        callbacks_missed=float(missed.sum()),
+        lost_value=float(np.bincount(q[unanswered], minlength=nq) @ values),
+        attempts=int(t.size),
+    )
