@@ -76,6 +76,10 @@ def test_customers_and_vulnerable_customers_are_affected_and_it_costs() -> None:
     # An hour of 122 agents paid to wait, at their teams' rates, exactly.
     assert result.cost.idle_wages.mean == pytest.approx(24 * 19.5 + 72 * 16.8 + 26 * 17.4)
     assert result.cost.lost_value.low > 0
+    # Value is lost once per customer who never got through, not once per redial: it cannot
+    # exceed the affected customers at the dearest queue's value (moving, 38.00).
+    assert result.cost.lost_value.mean <= result.customers_affected.mean * 38.0
+    assert result.cost.lost_value.mean < result.calls_unanswered.mean * 38.0
     assert result.cost.total.mean == pytest.approx(result.cost.idle_wages.mean + result.cost.lost_value.mean)
     assert result.baseline.cost.idle_wages.mean == 0
 

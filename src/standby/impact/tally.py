@@ -7,7 +7,10 @@
 - **Agents busy** on a queue is the time agents spent on its calls and callbacks in the
   interval, divided by its length (the mean number busy).
 - **Calls unanswered** are attempts that ended in anything but an answer (still waiting
-  at the day's end included); their value lost is the queue's `value_per_call` each.
+  at the day's end included).
+- **Value lost** is the queue's `value_per_call` for each customer who never got through
+  that day: a customer who redials five times at a dead line and is then answered has
+  cost a wait, not a sale or a complaint; one who gives up for good has cost one.
 - **A customer is affected** when any attempt of theirs met a dead line, was deflected,
   abandoned, was answered later than the threshold, was cut off, or was still waiting at
   the day's end; a customer whose callback was missed is affected too.
@@ -130,6 +133,11 @@ def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Se
     missed = ~made
     vulnerable = float((hit & draws.vulnerable).sum()) + float(draws.callback_vulnerable[missed].sum())
     values = np.array([spec.value_per_call for spec in model.queues])
+    through = np.zeros(draws.time.size, dtype=np.bool_)
+    through[record.customer[answered]] = True
+    called = np.zeros(draws.time.size, dtype=np.bool_)
+    called[record.customer] = True
+    never_through = called & ~through
     ended = unanswered & np.isfinite(end)
     minutes = grid.end + 1
     by_minute = np.zeros((len(tolerance_queues), minutes))
@@ -146,6 +154,6 @@ def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Se
         calls_unanswered=float(unanswered.sum()),
         callbacks_due=float(len(model.callbacks)),
         callbacks_missed=float(missed.sum()),
-        lost_value=float(np.bincount(q[unanswered], minlength=nq) @ values),
+        lost_value=float(np.bincount(draws.queue[never_through], minlength=nq) @ values),
         attempts=int(t.size),
     )
