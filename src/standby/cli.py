@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -384,8 +385,6 @@ def _traffic(calls: float, interval: float, aht_s: float, within: float, patienc
 
 def _as_options(message: str) -> str:
     """A core message with the options' names: aht_s becomes --aht-s, and so on."""
-    import re
-
     message = re.sub(
         r"\b(interval_minutes|aht_s|answer_within_s|patience_s|max_occupancy|max_abandon)\b",
         lambda found: "--" + found.group(1).replace("_", "-"),
@@ -396,6 +395,7 @@ def _as_options(message: str) -> str:
 
 
 def _performance_table(result: Performance, title: str) -> Table:
+    """Every measure of `result`, one a row, with the model in the title."""
     model = "Erlang A" if result.model == "erlang-a" else "Erlang C"
     within = f"{result.traffic.answer_within_s:g} s"
     table = Table("measure", "value", title=f"{title} ({model})", title_justify="left")
@@ -487,13 +487,14 @@ def staff_command(
     if as_json:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
         return
-    goals = [f"service level {target:.0%}"]
+    goals = [f"service level {target * 100:g}%"]
     if max_occupancy is not None:
-        goals.append(f"occupancy at most {max_occupancy:.0%}")
+        goals.append(f"occupancy at most {max_occupancy * 100:g}%")
     if max_abandon is not None:
-        goals.append(f"abandonment at most {max_abandon:.1%}")
+        goals.append(f"abandonment at most {max_abandon * 100:g}%")
     out.print(_performance_table(plan.performance, f"{calls:g} calls in {interval_minutes:g} minutes"))
     why = ", ".join(plan.limited_by) or "nothing: one agent meets every goal"
+    why = why.replace("stability", "stability (callers would wait forever under Erlang C)")
     out.print(
         f"{plan.agents:,} agents are the fewest that meet {', '.join(goals)}."
         f" With one fewer, it misses: {why}.",

@@ -9,10 +9,12 @@ with mean `aht_s`, and `agents` identical agents answer in order of arrival.
 - **Erlang A** (M/M/n+M): each waiting caller also hangs up after an exponential
   patience with mean `patience_s`. It has a steady state for any load.
 
-Every figure is exact for the model (to about 1e-13), not an approximation: the
-sums over the birth-death chain's states are incomplete gamma functions, evaluated in
-log space (`impact.gamma`) so that nothing overflows from 1 agent to a million, and
-the load may be any positive number (0.37 Erlangs included).
+Every figure is exact for the model, not an approximation: it agrees with a direct
+solution of the birth-death chain to about 1e-12 for probabilities (absolute) and
+1e-10 for waits (relative), usually 1e-14. The sums over the chain's states are
+incomplete gamma functions, evaluated in log space (`impact.gamma`) so that nothing
+overflows from 1 agent to a million, and the load may be any positive number (0.37
+Erlangs included). One Erlang A evaluation takes about 0.1 ms whatever the size.
 
 Definitions (T = `answer_within_s`; "waits" means finds every agent busy):
 
