@@ -209,16 +209,33 @@ def impact(
             "--html", metavar="FILE", help="Also write the report as one HTML file.", show_default=False
         ),
     ] = None,
+    uncovered: Annotated[
+        bool,
+        typer.Option(
+            "--uncovered", help="Simulate an outage that no strategy of the plan covers (refused otherwise)."
+        ),
+    ] = False,
+    handling_cv: Annotated[
+        float | None,
+        typer.Option(
+            "--handling-cv",
+            metavar="CV",
+            help="Lognormal handling times with this coefficient of variation (default: exponential).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate the centre's day with components down, against the same day without: the outage's cost."""
     # Imported here: the simulation and its reports are needed by this command only.
     from standby.errors import ScenarioInvalid
     from standby.impact.html import render_html
     from standby.impact.report import Labels, summary
-    from standby.impact.scenario import check_scenario
+    from standby.impact.scenario import check_covered, check_scenario
     from standby.impact.simulation import run_impact
 
     down_ids = _down_option(down)
+    if handling_cv is not None and handling_cv <= 0:
+        raise fail(f"--handling-cv must be above 0 (1 is as variable as exponential), got {handling_cv}")
     start = _clock_option("--at", at)
     if minutes < 1:
         raise fail(f"--minutes must be at least 1 (how long the components stay down), got {minutes}")
@@ -236,6 +253,8 @@ def impact(
     scenario = Scenario(down=down_ids, at=start, minutes=minutes)
     try:
         check_scenario(plan, scenario, callbacks)
+        if not uncovered:
+            check_covered(plan, scenario)
         with _simulation_progress() as on_progress:
             result = run_impact(
                 plan,
@@ -245,6 +264,7 @@ def impact(
                 callbacks=callbacks,
                 workers=workers,
                 on_progress=on_progress,
+                handling_cv=handling_cv,
             )
     except ScenarioInvalid as exc:
         raise fail(f"{plan_path}: {exc}") from None

@@ -115,3 +115,25 @@ async def test_a_full_house_answers_503_with_retry_after(web: Web, client: httpx
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "try again" in response.json()["detail"]
+
+
+async def test_an_outage_no_strategy_covers_is_422_unless_asked(web: Web, client: httpx.AsyncClient) -> None:
+    from standby.plan.loading import reference_plan_text
+
+    text = reference_plan_text()
+    bare = (
+        text[: text.index("# What the centre does to keep answering.")]
+        + text[text.index("# How long each queue") :]
+    )
+    loaded = await client.post(
+        "/api/v1/plan", content=bare, headers={**web.bearer(Role.MANAGER), "Content-Type": "text/yaml"}
+    )
+    assert loaded.status_code == 201, loaded.text
+    scenario = {"down": ["acd"], "at": "10:00", "minutes": 60, "replications": 2}
+    refused = await client.post("/api/v1/impact", json=scenario, headers=web.bearer(Role.VIEWER))
+    assert refused.status_code == 422
+    assert "no strategy in the plan covers losing CloudCX routing (ACD)" in refused.json()["detail"]
+    allowed = await client.post(
+        "/api/v1/impact", json={**scenario, "uncovered": True}, headers=web.bearer(Role.VIEWER)
+    )
+    assert allowed.status_code == 200, allowed.text

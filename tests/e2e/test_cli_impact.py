@@ -173,3 +173,50 @@ def test_a_missing_callbacks_file_is_exit_2(reference: Path, tmp_path: Path) -> 
     result = impact(reference, *ACD_HOUR, *FAST, "--callbacks", tmp_path / "none.csv")
     assert result.exit_code == 2
     assert "none.csv: cannot read it" in result.stderr
+
+
+def test_an_uncovered_outage_exits_2_unless_asked(tmp_path: Path) -> None:
+    text = reference_plan_text()
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(
+        text[: text.index("# What the centre does to keep answering.")]
+        + text[text.index("# How long each queue") :]
+    )
+    refused = impact(bare, "--down", "acd", "--at", "10:00", "--minutes", "60", "--replications", "2")
+    assert refused.exit_code == 2
+    assert "no strategy in the plan covers losing CloudCX routing (ACD)" in refused.output
+    allowed = impact(
+        bare,
+        "--down",
+        "acd",
+        "--at",
+        "10:00",
+        "--minutes",
+        "60",
+        "--replications",
+        "2",
+        "--uncovered",
+        "--json",
+    )
+    assert allowed.exit_code == 0, allowed.output
+    assert "no strategy in the plan covers this outage" in allowed.stdout
+
+
+def test_lognormal_handling_is_an_option(reference: Path) -> None:
+    result = impact(
+        reference,
+        "--down",
+        "acd",
+        "--at",
+        "10:00",
+        "--minutes",
+        "60",
+        "--replications",
+        "2",
+        "--handling-cv",
+        "0.8",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    bad = impact(reference, "--down", "acd", "--at", "10:00", "--minutes", "60", "--handling-cv", "0")
+    assert bad.exit_code == 2 and "--handling-cv must be above 0" in bad.output

@@ -170,3 +170,16 @@ def test_seats_limit_home_working() -> None:
 
 def _forecast() -> dict[str, object]:
     return {"interval_minutes": 30, "start": "08:00", "calls": [30] * 8}
+
+
+def test_an_outage_no_strategy_covers_is_refused_at_the_edges_unless_asked() -> None:
+    from standby.impact.scenario import check_covered
+
+    check_covered(REFERENCE, Scenario(("acd",), 600, 60))  # the outage message covers it
+    bare = REFERENCE.model_copy(update={"strategies": []})
+    with pytest.raises(ScenarioInvalid) as caught:
+        check_covered(bare, Scenario(("acd",), 600, 60))
+    message = str(caught.value)
+    assert "no strategy in the plan covers losing CloudCX routing (ACD) (a total outage)" in message
+    assert "--uncovered" in message
+    check_scenario(bare, Scenario(("acd",), 600, 60))  # the simulation itself runs it either way

@@ -100,6 +100,24 @@ def _check_callbacks(plan: Plan, callbacks: Sequence[ScheduledCallback], day: tu
             )
 
 
+def check_covered(plan: Plan, scenario: Scenario) -> None:
+    """Raise ScenarioInvalid when no strategy of the plan would act on this outage.
+
+    The command line and the API refuse such a scenario unless asked (`--uncovered`): the
+    question "what does this outage cost?" usually means "with our plan", and a plan with
+    nothing to say about it is what the manager needs to hear first. The simulation
+    itself runs it either way.
+    """
+    effect = resolve(plan, Topology.from_plan(plan), scenario)
+    if effect.triggered or effect.classification is None:
+        return
+    down = join_names([plan.components_by_id[c].name for c in dict.fromkeys(scenario.down)])
+    raise ScenarioInvalid(
+        f"--down: no strategy in the plan covers losing {down} (a {effect.classification} outage):"
+        " add one to the plan's strategies, or pass --uncovered to see what it costs uncovered"
+    )
+
+
 def check_scenario(plan: Plan, scenario: Scenario, callbacks: Sequence[ScheduledCallback] = ()) -> None:
     """Raise ScenarioInvalid, saying what and where, unless the scenario can be simulated on the plan."""
     day = _check_plan(plan)

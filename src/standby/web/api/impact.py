@@ -77,6 +77,9 @@ class ImpactRequest(BaseModel):
         description=f"Simulated days, each with and without the outage (at most {MAX_REPLICATIONS}).",
     )
     seed: int = Field(1, ge=0, lt=2**63, description="Random seed: the same seed gives the same result.")
+    uncovered: bool = Field(
+        False, description="Simulate an outage that no strategy of the plan covers (refused otherwise)."
+    )
     callbacks: list[CallbackIn] = Field(
         default_factory=list, max_length=MAX_CALLBACKS, description="Scheduled callbacks."
     )
@@ -102,6 +105,7 @@ async def post_impact(body: ImpactRequest, principal: ReadPlan, context: Context
         replications=body.replications,
         seed=body.seed,
         callbacks=[(c.due_at, c.queue, c.vulnerable) for c in body.callbacks],
+        uncovered=body.uncovered,
     )
     return JSONResponse({"plan_version": info.id, **result.to_dict()})
 
@@ -127,11 +131,19 @@ async def get_impact_report(
     minutes: Annotated[int, Query(gt=0, le=24 * 60, description="How many minutes they stay down.")],
     replications: Annotated[int, Query(ge=1, le=MAX_REPLICATIONS)] = DEFAULT_REPLICATIONS,
     seed: Annotated[int, Query(ge=0, lt=2**63)] = 1,
+    uncovered: Annotated[bool, Query(description="Simulate an outage no strategy covers.")] = False,
 ) -> HTMLResponse:
     """What POST /api/v1/impact simulates, as the HTML report: for a browser, and to forward."""
     ids = [part.strip() for value in down for part in value.split(",") if part.strip()]
     info, plan, result = await _simulate(
-        context, down=ids, at=at, minutes=minutes, replications=replications, seed=seed, callbacks=[]
+        context,
+        down=ids,
+        at=at,
+        minutes=minutes,
+        replications=replications,
+        seed=seed,
+        callbacks=[],
+        uncovered=uncovered,
     )
     zone = plan.organisation.timezone
     now = context.clock.now()
@@ -150,6 +162,7 @@ async def _simulate(
     replications: int,
     seed: int,
     callbacks: Sequence[tuple[str, str, bool]],
+    uncovered: bool,
 ) -> tuple[PlanVersionInfo, Plan, ImpactResult]:
     info, plan = await anyio.to_thread.run_sync(_plan_in_force, context)
     if not down:
@@ -170,7 +183,9 @@ async def _simulate(
         raise HTTPException(503, _BUSY, headers={"Retry-After": RETRY_AFTER_S})
     try:
         # Cancelling the request does not abandon the thread: the slot is freed when it ends.
-        result = await anyio.to_thread.run_sync(_run, plan, scenario, tuple(scheduled), replications, seed)
+        result = await anyio.to_thread.run_sync(
+            _run, plan, scenario, tuple(scheduled), replications, seed, uncovered
+        )
     except ScenarioInvalid as exc:
         # The checks speak the command line's words (--down); here the fields are plain names.
         raise HTTPException(422, _CLI_OPTION.sub(r"\1", str(exc))) from None
@@ -193,12 +208,15 @@ def _run(
     callbacks: tuple[ScheduledCallback, ...],
     replications: int,
     seed: int,
+    uncovered: bool = False,
 ) -> ImpactResult:
     # Imported when first used: the simulation's modules are not needed to serve anything else.
-    from standby.impact.scenario import check_scenario
+    from standby.impact.scenario import check_covered, check_scenario
     from standby.impact.simulation import run_impact
 
     check_scenario(plan, scenario, callbacks)
+    if not uncovered:
+        check_covered(plan, scenario)
     return run_impact(plan, scenario, replications=replications, seed=seed, callbacks=callbacks, workers=1)
 
 
