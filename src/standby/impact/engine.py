@@ -44,6 +44,7 @@ from standby.impact.records import (
     DEFLECTED,
     UNREACHABLE,
     WAITING,
+    AttemptLog,
     DayRecord,
     make_record,
 )
@@ -69,27 +70,13 @@ def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayReco
     return _General(model, draws).run()
 
 
-class _General:
+class _General(AttemptLog):
     """The state of one simulated day; `run` is the event loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
+        super().__init__(draws)
         self.model = model
-        self.draws = draws
-        self.t: list[float] = draws.time.tolist()
         self.q: list[int] = draws.queue.tolist()
-        self.local: list[int] = draws.local.tolist()
-        self.service: list[float] = draws.service.tolist()
-        self.deadline: list[float] = draws.deadline.tolist()
-        self.deflect_u: list[float] = draws.deflect.tolist()
-        self.retry_u: list[float] = draws.retry.tolist()
-        self.delay: list[float] = draws.delay.tolist()
-        n = len(self.t)
-        self.customer = list(range(n))
-        self.attempt = [0] * n
-        self.outcome = [WAITING] * n
-        self.end = [_INF] * n
-        self.service_end = [math.nan] * n
-        self.cut = [False] * n
         nq, ng = len(model.queues), len(model.groups)
         self.share = [q.retry_share for q in model.queues]
         self.reach = [True] * nq
@@ -121,23 +108,8 @@ class _General:
         when = at + self.delay[c]
         if when >= self.end_s:
             return
-        nxt = self.draws.attempt(q, k + 1)
-        i = self.local[c]
-        c2 = len(self.t)
-        self.t.append(when)
+        c2 = self.add_retry(c, when, q)
         self.q.append(q)
-        self.local.append(i)
-        self.customer.append(self.customer[c])
-        self.attempt.append(k + 1)
-        self.service.append(float(nxt.service[i]))
-        self.deadline.append(when + float(nxt.patience[i]))
-        self.deflect_u.append(float(nxt.deflect[i]))
-        self.retry_u.append(float(nxt.retry[i]))
-        self.delay.append(float(nxt.delay[i]))
-        self.outcome.append(WAITING)
-        self.end.append(_INF)
-        self.service_end.append(math.nan)
-        self.cut.append(False)
         heappush(self.heap, (when, next(self.seq), _RETRY, c2, 0))
 
     def cut_off(self, now: float, hit: Callable[[_Event], bool]) -> list[int]:

@@ -33,6 +33,7 @@ from standby.impact.records import (
     DEFLECTED,
     UNREACHABLE,
     WAITING,
+    AttemptLog,
     DayRecord,
     make_record,
 )
@@ -69,13 +70,8 @@ def simulate_pool(model: DayModel, draws: Draws) -> DayRecord:
     changes = [c for c in model.changes if c.target == queue and c.kind != CAPACITY and c.time < end_s]
     if not changes and spec.retry_share == 0:
         return _plain(draws, queue, shift_start, agents, limit, end_s)
-    t: list[float] = draws.time.tolist()
-    n = len(t)
-    outcome = [WAITING] * n
-    end = [_INF] * n
-    service_end = [math.nan] * n
     free = [shift_start] * agents  # equal values: already a heap
-    return _Pool(model, draws, queue, free, limit).run(changes, outcome, end, service_end)
+    return _Pool(model, draws, queue, free, limit).run(changes)
 
 
 def _plain(
@@ -123,29 +119,16 @@ def _plain(
     )
 
 
-class _Pool:
+class _Pool(AttemptLog):
     """The recursion with retries, and an outage's dead line, message and slower handling."""
 
     def __init__(self, model: DayModel, draws: Draws, queue: int, free: list[float], limit: float) -> None:
-        self.draws, self.queue, self.free, self.limit = draws, queue, free, limit
+        super().__init__(draws)
+        self.queue, self.free, self.limit = queue, free, limit
         self.end_s = model.end_s
         self.share = model.queues[queue].retry_share
-        self.t: list[float] = draws.time.tolist()
-        n = len(self.t)
-        self.local: list[int] = draws.local.tolist()
-        self.service: list[float] = draws.service.tolist()
-        self.deadline: list[float] = draws.deadline.tolist()
-        self.deflect_u: list[float] = draws.deflect.tolist()
-        self.retry_u: list[float] = draws.retry.tolist()
-        self.delay: list[float] = draws.delay.tolist()
-        self.customer = list(range(n))
-        self.attempt = [0] * n
-        self.cut = [False] * n
         self.retries: list[tuple[float, int, int]] = []
         self.seq = itertools.count()
-        self.outcome: list[int] = []
-        self.end: list[float] = []
-        self.service_end: list[float] = []
         factors = [c for c in model.changes if c.target == queue and c.kind == FACTOR]
         self.factor_times = [c.time for c in factors]
         self.factor_values = [1.0] + [c.value for c in factors]
@@ -162,22 +145,7 @@ class _Pool:
         when = at + self.delay[c]
         if when >= self.end_s:
             return
-        nxt = self.draws.attempt(self.queue, k + 1)
-        i = self.local[c]
-        c2 = len(self.t)
-        self.t.append(when)
-        self.local.append(i)
-        self.customer.append(self.customer[c])
-        self.attempt.append(k + 1)
-        self.service.append(float(nxt.service[i]))
-        self.deadline.append(when + float(nxt.patience[i]))
-        self.deflect_u.append(float(nxt.deflect[i]))
-        self.retry_u.append(float(nxt.retry[i]))
-        self.delay.append(float(nxt.delay[i]))
-        self.outcome.append(WAITING)
-        self.end.append(_INF)
-        self.service_end.append(math.nan)
-        self.cut.append(False)
+        c2 = self.add_retry(c, when, self.queue)
         heapq.heappush(self.retries, (when, next(self.seq), c2))
 
     def cut_in_progress(self, at: float) -> None:
@@ -191,11 +159,9 @@ class _Pool:
         self.free[:] = [min(f, at) for f in self.free]
         heapq.heapify(self.free)
 
-    def run(
-        self, changes: list[Change], outcome: list[int], end: list[float], service_end: list[float]
-    ) -> DayRecord:
+    def run(self, changes: list[Change]) -> DayRecord:
         """Simulate the day; return its record."""
-        self.outcome, self.end, self.service_end = outcome, end, service_end
+        outcome, end, service_end = self.outcome, self.end, self.service_end
         t, service, deadline, deflect_u = self.t, self.service, self.deadline, self.deflect_u
         free, limit, end_s, retries = self.free, self.limit, self.end_s, self.retries
         heapreplace, heappop, retry, factor_at = heapq.heapreplace, heapq.heappop, self.retry, self.factor_at

@@ -6,7 +6,9 @@ turns it into the figures of `impact.results`. Times are seconds since midnight.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +20,9 @@ when the day ended."""
 
 CALLBACK_GRACE_S = 15 * 60.0
 """A callback not started within this many seconds of its due time is missed."""
+
+if TYPE_CHECKING:  # draws imports records: only the type is needed here
+    from standby.impact.draws import Draws
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,3 +93,48 @@ def make_record(
         np.asarray(callback_start, dtype=np.float64),
         np.asarray(callback_end, dtype=np.float64),
     )
+
+
+class AttemptLog:
+    """The attempts of one day as growing lists, for the engines' hot loops.
+
+    First calls come from the draws; a caller's next attempt is appended by `add_retry`
+    with its own draws, so both engines give the same attempt the same numbers.
+    """
+
+    def __init__(self, draws: Draws) -> None:
+        """The day's first calls, all still waiting."""
+        self.draws = draws
+        self.t: list[float] = draws.time.tolist()
+        self.local: list[int] = draws.local.tolist()
+        self.service: list[float] = draws.service.tolist()
+        self.deadline: list[float] = draws.deadline.tolist()
+        self.deflect_u: list[float] = draws.deflect.tolist()
+        self.retry_u: list[float] = draws.retry.tolist()
+        self.delay: list[float] = draws.delay.tolist()
+        n = len(self.t)
+        self.customer = list(range(n))
+        self.attempt = [0] * n
+        self.outcome = [WAITING] * n
+        self.end = [math.inf] * n
+        self.service_end = [math.nan] * n
+        self.cut = [False] * n
+
+    def add_retry(self, c: int, when: float, queue: int) -> int:
+        """Append the next attempt of attempt c's caller, calling `queue` at `when`; its index."""
+        nxt = self.draws.attempt(queue, self.attempt[c] + 1)
+        i = self.local[c]
+        self.t.append(when)
+        self.local.append(i)
+        self.customer.append(self.customer[c])
+        self.attempt.append(self.attempt[c] + 1)
+        self.service.append(float(nxt.service[i]))
+        self.deadline.append(when + float(nxt.patience[i]))
+        self.deflect_u.append(float(nxt.deflect[i]))
+        self.retry_u.append(float(nxt.retry[i]))
+        self.delay.append(float(nxt.delay[i]))
+        self.outcome.append(WAITING)
+        self.end.append(math.inf)
+        self.service_end.append(math.nan)
+        self.cut.append(False)
+        return len(self.t) - 1
