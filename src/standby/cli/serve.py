@@ -1,0 +1,136 @@
+"""`standby serve`: migrate, load the plan, make sure an admin exists, and serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from standby.cli.common import app, fail, out, read_plan
+from standby.clock import SystemClock
+from standby.config import Settings
+from standby.errors import StandbyError
+from standby.plan.loading import reference_plan_text
+from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
+from standby.store.migrations import upgrade
+
+
+@app.command()
+def serve(
+    plan_option: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="The plan to load (YAML).",
+            show_default="STANDBY_PLAN, else DATA_DIR/plan.yaml (the reference plan the first time)",
+        ),
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on.", show_default="STANDBY_HOST or 127.0.0.1")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on.", show_default="STANDBY_PORT or 8080"),
+    ] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Serve only the web app, for several servers behind a load balancer. The worker"
+            " (probes, notifications) arrives in a later release; until then this changes nothing.",
+        ),
+    ] = False,
+) -> None:
+    """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
+    # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
+    import dataclasses
+
+    import uvicorn
+
+    from standby.access.service import ADMIN_USERNAME, ensure_admin
+    from standby.config import ensure_secret_key
+    from standby.plan.versions import record_plan
+    from standby.plan.watch import PlanFileWatch
+    from standby.web.app import create_app
+
+    try:
+        settings = Settings.from_env()
+    except StandbyError as exc:
+        raise fail(str(exc)) from None
+    path = plan_option or settings.plan_path or settings.data_dir / "plan.yaml"
+    if plan_option is None and settings.plan_path is None and not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(reference_plan_text(), encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"cannot write the starter plan {path}: {exc.strerror}") from None
+        out.print(
+            f"No plan given: wrote the reference plan to {path}. Edit it for your centre"
+            " (Standby loads each saved change), or pass --plan PLAN.",
+            markup=False,
+            soft_wrap=True,
+        )
+    plan = read_plan(path)  # every problem as PLAN:LINE:COLUMN, then exit 2
+    source = path.read_bytes().decode("utf-8-sig")  # read_plan accepted it, so it decodes
+    settings = dataclasses.replace(
+        settings, plan_path=path, host=host or settings.host, port=port or settings.port
+    )
+    clock = SystemClock()
+    try:
+        settings = ensure_secret_key(settings)
+        engine = make_engine(settings.database_url)
+    except StandbyError as exc:
+        raise fail(str(exc)) from None
+    try:
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        with unit_of_work(factory) as session:
+            version = record_plan(
+                session, plan=plan, source=source, now=clock.now(), loaded_by="standby serve"
+            )
+            password = ensure_admin(session, password=settings.admin_password, now=clock.now())
+        watch = PlanFileWatch(path, factory, clock)
+        watch.look()
+        state = "a new version" if version.created else "unchanged since it was last loaded"
+        out.print(
+            f"Plan {path}: {plan.organisation.name}, version {version.id} ({state}).",
+            markup=False,
+            soft_wrap=True,
+        )
+        out.print(f"Database: {mask_password(settings.database_url)}", markup=False, soft_wrap=True)
+        if password is not None and settings.admin_password is None:
+            out.print(
+                f"\n  Log in as {ADMIN_USERNAME} with password {password}\n"
+                "  (shown only this once: it is stored hashed; set STANDBY_ADMIN_PASSWORD to"
+                " choose it yourself)\n",
+                markup=False,
+                soft_wrap=True,
+            )
+        elif password is not None:
+            out.print(
+                f"Created user {ADMIN_USERNAME} with the password in STANDBY_ADMIN_PASSWORD.",
+                markup=False,
+            )
+        else:
+            out.print(
+                f"User {ADMIN_USERNAME} exists: use the password printed on the first start"
+                f" (lost it? standby user set-password {ADMIN_USERNAME}).",
+                markup=False,
+                soft_wrap=True,
+            )
+        listen = dataclasses.replace(settings, public_url=None).base_url
+        out.print(
+            f"Open {listen}/ and log in as {ADMIN_USERNAME}; scripts use"
+            " 'Authorization: Bearer TOKEN' (standby token create). Ctrl+C stops the server.",
+            markup=False,
+            soft_wrap=True,
+        )
+        if no_worker:
+            out.print("--no-worker: no worker runs here (none exists yet: nothing else changes).")
+        web = create_app(settings, clock=clock, session_factory=factory, plan_watch=watch)
+        uvicorn.run(web, host=settings.host, port=settings.port, log_level="info")
+    except StandbyError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
