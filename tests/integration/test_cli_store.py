@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from standby.cli import app
 from standby.config import SETTINGS
 from standby.store.engine import make_engine, make_session_factory, unit_of_work
-from standby.store.migrations import current_revision
+from standby.store.migrations import current_revision, head_revision
 from standby.store.tables import ApiTokenRow
 
 runner = CliRunner()
@@ -35,20 +35,20 @@ def database(data_dir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> st
 def test_db_upgrade_uses_sqlite_in_the_data_dir_by_default(data_dir: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "upgraded from an empty database to revision 0001" in result.output
+    assert "upgraded from an empty database to revision 0002" in result.output
     assert (data_dir / "standby.db").exists()
     again = runner.invoke(app, ["db", "upgrade"])
     assert again.exit_code == 0
-    assert "already at revision 0001" in again.output
+    assert "already at revision 0002" in again.output
 
 
 def test_db_upgrade_migrates_the_configured_database(database: str) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert "revision 0002" in result.output
     engine = make_engine(database)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
 

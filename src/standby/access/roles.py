@@ -30,6 +30,8 @@ class Permission(StrEnum):
     READ_PLAN = "read_plan"
     LOAD_PLAN = "load_plan"
     MANAGE_ACCESS = "manage_access"
+    READ_OUTAGES = "read_outages"
+    MANAGE_MAINTENANCE = "manage_maintenance"
 
 
 _ALL = frozenset(Role)
@@ -41,6 +43,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.READ_PLAN: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.VIEWER}),
     Permission.LOAD_PLAN: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.MANAGE_ACCESS: frozenset({Role.ADMIN}),
+    Permission.READ_OUTAGES: _ALL,
+    # Responders too: the on-call engineer declares the window for the fix they are making.
+    Permission.MANAGE_MAINTENANCE: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
 }
 
 

@@ -34,6 +34,12 @@ class HttpProbe(ProbeBase):
     cert_warn_days: int = Field(
         14, ge=0, description="Warn this many days before the TLS certificate expires."
     )
+    tls_verify: bool = Field(
+        True, description="Check the TLS certificate against trusted CAs and the host name."
+    )
+    ca_file: str | None = Field(
+        None, description="Path of a CA bundle (PEM) to trust instead of the system's, for a private CA."
+    )
 
 
 class TcpProbe(ProbeBase):

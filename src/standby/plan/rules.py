@@ -20,6 +20,7 @@ from standby.plan.schema import (
     Dependency,
     EscalationPolicy,
     ImpactTolerance,
+    MaintenanceWindow,
     Queue,
     Rotation,
     Section,
@@ -44,6 +45,7 @@ _NOUNS = {
     "stakeholders": "stakeholder group",
     "strategies": "strategy",
     "compensation": "compensation rule",
+    "maintenance": "maintenance window",
 }
 
 
@@ -177,6 +179,8 @@ def _references(records: Records) -> list[RuleProblem]:
     for i, rule in records.of("compensation", CompensationRule):
         if rule.when is not None:
             refs.each("queues", rule.when.queues, ("compensation", i, "when", "queues"))
+    for i, window in records.of("maintenance", MaintenanceWindow):
+        refs.each("components", window.components, ("maintenance", i, "components"))
     return refs.problems
 
 

@@ -57,9 +57,11 @@ from standby.plan.section import (
     StakeholderKind,
     Weekday,
 )
+from standby.plan.watching import AlertRouting, LocalDateTime, MaintenanceWindow
 
 __all__ = [
     "Action",
+    "AlertRouting",
     "AnyOf",
     "Channel",
     "Classification",
@@ -81,6 +83,8 @@ __all__ = [
     "HeartbeatProbe",
     "HttpProbe",
     "ImpactTolerance",
+    "LocalDateTime",
+    "MaintenanceWindow",
     "MetricProbe",
     "Offer",
     "Organisation",
@@ -185,6 +189,9 @@ class Component(Section):
         default_factory=list, description="What it needs: component ids and {any_of: [...]} groups."
     )
     probe: Probe | None = Field(None, description="How Standby checks it.")
+    alerts: AlertRouting | None = Field(
+        None, description="Which alerts from Alertmanager or Events v2 sources are about it."
+    )
     notes: str | None = Field(None, description="Anything the on-call engineer should know.")
 
 
@@ -447,6 +454,9 @@ class Plan(Section):
     )
     drills: Drills = Field(default_factory=Drills, description="Exercises of the plan.")
     compensation: list[CompensationRule] = Field(default_factory=list, description="Compensation rules.")
+    maintenance: list[MaintenanceWindow] = Field(
+        default_factory=list, description="Planned maintenance windows."
+    )
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:
@@ -493,5 +503,6 @@ LIST_SECTIONS: dict[str, type[Section]] = {
     "strategies": Strategy,
     "impact_tolerances": ImpactTolerance,
     "compensation": CompensationRule,
+    "maintenance": MaintenanceWindow,
 }
 SINGLE_SECTIONS: dict[str, type[Section]] = {"organisation": Organisation, "drills": Drills}

@@ -136,6 +136,8 @@ def require(permission: Permission) -> Callable[[Request, WebContext], Principal
 
 ReadStatus = Annotated[Principal, Depends(require(Permission.READ_STATUS))]
 ReadComponents = Annotated[Principal, Depends(require(Permission.READ_COMPONENTS))]
+ReadOutages = Annotated[Principal, Depends(require(Permission.READ_OUTAGES))]
+ManageMaintenance = Annotated[Principal, Depends(require(Permission.MANAGE_MAINTENANCE))]
 ReadPlan = Annotated[Principal, Depends(require(Permission.READ_PLAN))]
 LoadPlan = Annotated[Principal, Depends(require(Permission.LOAD_PLAN))]
 ManageAccess = Annotated[Principal, Depends(require(Permission.MANAGE_ACCESS))]
