@@ -1,0 +1,265 @@
+"""The probes on record, who checks which (leases), and what their checks found.
+
+Several workers share the probes through the `probes` table alone: a worker claims
+free or expired rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
+writer anyway), renews its leases while it lives, and a dead worker's leases run
+out so that another takes its probes over. Each worker takes about its fair share
+(the probes divided by the workers seen lately) and gives back what it holds beyond.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from standby.detect.health import ProbeHealth
+from standby.plan.schema import Plan
+from standby.store.tables import CheckResultRow, DetectLockRow, ProbeRow, WorkerRow
+
+
+def new_worker_id() -> str:
+    """A worker id that says where it runs: host, process and a random part."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def probe_settings(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Every component's probe settings as JSON, by component id."""
+    return {
+        c.id: c.probe.model_dump(mode="json", by_alias=True) for c in plan.components if c.probe is not None
+    }
+
+
+def _sha(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
+    """Make the probes on record match the plan; returns how many rows changed.
+
+    A probe whose settings changed starts again from `unknown`: its old run of results
+    was about another target. Probes gone from the plan are disabled, not deleted, so
+    their history stays readable.
+    """
+    _lock(session, "sync", now)
+    wanted = probe_settings(plan)
+    rows = {r.component_id: r for r in session.scalars(select(ProbeRow))}
+    changed = 0
+    for component_id, settings in wanted.items():
+        sha = _sha(settings)
+        row = rows.get(component_id)
+        if row is None:
+            session.add(
+                ProbeRow(
+                    component_id=component_id,
+                    kind=settings["type"],
+                    settings=settings,
+                    settings_sha=sha,
+                    enabled=True,
+                    health="unknown",
+                    failures=0,
+                    successes=0,
+                )
+            )
+            changed += 1
+        elif row.settings_sha != sha or not row.enabled:
+            row.kind, row.settings, row.settings_sha, row.enabled = settings["type"], settings, sha, True
+            row.health, row.health_since, row.failures, row.successes = "unknown", None, 0, 0
+            row.warning = None
+            changed += 1
+    for component_id, row in rows.items():
+        if component_id not in wanted and row.enabled:
+            row.enabled, row.owner, row.lease_expires_at = False, None, None
+            changed += 1
+    return changed
+
+
+def _lock(session: Session, holder: str, now: datetime) -> None:
+    # The first statement is a write: it takes the row lock (PostgreSQL) or the write
+    # lock (SQLite) at once, so two workers cannot interleave their reads and writes.
+    session.execute(update(DetectLockRow).where(DetectLockRow.id == 1).values(holder=holder, at=now))
+
+
+lock_detection = _lock
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A probe this worker holds: its settings and the health it had on record."""
+
+    component_id: str
+    settings: dict[str, Any]
+    settings_sha: str
+    health: ProbeHealth
+
+
+def see_worker(session: Session, *, worker_id: str, now: datetime, started_at: datetime) -> None:
+    """Record that this worker is alive (the fair share counts the workers seen lately)."""
+    row = session.get(WorkerRow, worker_id)
+    if row is None:
+        host, _, rest = worker_id.partition(":")
+        pid = int(rest.partition(":")[0]) if rest.partition(":")[0].isdigit() else 0
+        session.add(WorkerRow(id=worker_id, host=host, pid=pid, started_at=started_at, seen_at=now))
+    else:
+        row.seen_at = now
+
+
+def claim_probes(
+    session: Session, *, worker_id: str, now: datetime, lease: timedelta, held: Iterable[str] = ()
+) -> tuple[list[Lease], list[str]]:
+    """Renew this worker's leases and claim its share of free ones: (leases, ids given up).
+
+    `held` is what the worker believes it holds; a lease another worker took meanwhile
+    is not renewed (it is in neither list, and the worker drops it).
+    """
+    until = now + lease
+    live_since = now - lease
+    alive = select(func.count()).select_from(WorkerRow).where(WorkerRow.seen_at >= live_since)
+    workers = session.scalar(alive)
+    total = session.scalar(select(func.count()).select_from(ProbeRow).where(ProbeRow.enabled)) or 0
+    share = math.ceil(total / max(workers or 1, 1))
+    mine = list(
+        session.scalars(
+            select(ProbeRow)
+            .where(ProbeRow.owner == worker_id, ProbeRow.enabled)
+            .order_by(ProbeRow.component_id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    released: list[str] = []
+    if len(mine) > share + 1:
+        # Give back the surplus so that a worker that just started gets its share.
+        for row in mine[share:]:
+            row.owner, row.lease_expires_at = None, None
+            released.append(row.component_id)
+        mine = mine[:share]
+    for row in mine:
+        row.lease_expires_at = until
+    wanted = share - len(mine)
+    if wanted > 0:
+        free = session.scalars(
+            select(ProbeRow)
+            .where(
+                ProbeRow.enabled,
+                or_(ProbeRow.owner.is_(None), ProbeRow.lease_expires_at < now),
+            )
+            .order_by(ProbeRow.lease_expires_at.is_not(None), ProbeRow.component_id)
+            .limit(wanted)
+            .with_for_update(skip_locked=True)
+        )
+        for row in free:
+            row.owner, row.lease_expires_at = worker_id, until
+            mine.append(row)
+    del held  # the database decides; the argument documents the caller's intent
+    leases = [
+        Lease(
+            component_id=row.component_id,
+            settings=dict(row.settings),
+            settings_sha=row.settings_sha,
+            health=ProbeHealth(row.health, row.failures, row.successes, row.health_since),  # type: ignore[arg-type]
+        )
+        for row in mine
+    ]
+    return leases, released
+
+
+def release_probes(session: Session, *, worker_id: str) -> None:
+    """Give back every lease of this worker (a clean shutdown), so others take over at once."""
+    session.execute(
+        update(ProbeRow).where(ProbeRow.owner == worker_id).values(owner=None, lease_expires_at=None)
+    )
+    session.execute(delete(WorkerRow).where(WorkerRow.id == worker_id))
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One check's result and the probe health after it, as the worker saw it."""
+
+    component_id: str
+    settings_sha: str
+    checked_at: datetime
+    ok: bool
+    detail: str
+    rtt_ms: float | None
+    warning: str | None
+    health: ProbeHealth
+
+
+def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRecord]) -> int:
+    """Store check results and the probes' health after them; returns health changes stored.
+
+    Results are history and always kept. The health is written only where this worker
+    still holds the lease and the settings are the ones it checked: a worker that was
+    cut off from the database must not overwrite what its successor found since.
+    """
+    if not records:
+        return 0
+    session.execute(
+        insert(CheckResultRow),
+        [
+            {
+                "component_id": r.component_id,
+                "checked_at": r.checked_at,
+                "ok": r.ok,
+                "detail": r.detail[:2000],
+                "rtt_ms": r.rtt_ms,
+                "worker": worker_id,
+            }
+            for r in records
+        ],
+    )
+    latest: dict[str, CheckRecord] = {}
+    for r in records:
+        if r.component_id not in latest or latest[r.component_id].checked_at <= r.checked_at:
+            latest[r.component_id] = r
+    rows = {
+        row.component_id: row
+        for row in session.scalars(
+            select(ProbeRow).where(
+                ProbeRow.component_id.in_(latest),
+                or_(ProbeRow.owner == worker_id, ProbeRow.owner.is_(None)),
+            )
+        )
+    }
+    changes = 0
+    params = []
+    for component_id, r in latest.items():
+        row = rows.get(component_id)
+        if row is None or row.settings_sha != r.settings_sha:
+            continue
+        if row.health != r.health.state:
+            changes += 1
+        params.append(
+            {
+                "component_id": component_id,
+                "health": r.health.state,
+                "health_since": r.health.since,
+                "failures": r.health.failures,
+                "successes": r.health.successes,
+                "last_checked_at": r.checked_at,
+                "last_ok": r.ok,
+                "last_detail": r.detail[:2000],
+                "last_rtt_ms": r.rtt_ms,
+                "warning": r.warning,
+            }
+        )
+    if params:
+        # ORM bulk UPDATE by primary key: one executemany for the whole batch.
+        session.execute(update(ProbeRow), params)
+    return changes
+
+
+def prune(session: Session, *, before: datetime) -> int:
+    """Delete check results older than `before`; returns how many went."""
+    result = session.execute(delete(CheckResultRow).where(CheckResultRow.checked_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,251 @@
+"""Correlation as a service: component states and outage records from what the probes,
+alerts and maintenance windows say. One transaction, serialised by the detection lock,
+so however many workers correlate at once there is one outage per root cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from standby.detect.correlation import (
+    Correlator,
+    OpenOutage,
+    OutageShape,
+    interruption,
+    reconcile,
+    worse,
+)
+from standby.detect.health import ProbeHealthState, Verdict, component_state
+from standby.detect.leases import lock_detection
+from standby.store.tables import AlertRow, ComponentStateRow, OutageRow, ProbeRow, StateChangeRow
+
+
+@dataclass(frozen=True)
+class CorrelationResult:
+    """What one correlation changed: component states and outages opened, changed and ended."""
+
+    state_changes: tuple[tuple[str, str, str], ...] = ()
+    opened: tuple[int, ...] = ()
+    changed: tuple[int, ...] = ()
+    ended: tuple[int, ...] = ()
+    failing: frozenset[str] = field(default_factory=frozenset)
+
+
+def correlate(
+    session: Session,
+    *,
+    correlator: Correlator,
+    maintenance: Iterable[str],
+    now: datetime,
+    holder: str,
+    plan_version_id: int | None = None,
+) -> CorrelationResult:
+    """Bring component states and outages up to date with the probes and alerts on record."""
+    lock_detection(session, holder, now)
+    plan = correlator.plan
+    in_maintenance = set(maintenance)
+    probes: dict[str, tuple[ProbeHealthState, str | None]] = {}
+    # When the probe saw the change: a worker cut off from the database writes later.
+    observed_at: dict[str, tuple[str, datetime]] = {}
+    for r in session.scalars(select(ProbeRow).where(ProbeRow.enabled)):
+        probes[r.component_id] = (r.health, r.warning or r.last_detail)  # type: ignore[assignment]
+        if r.health_since is not None:
+            observed_at[r.component_id] = (r.health, min(r.health_since, now))
+    alerts: dict[str, list[tuple[str, str]]] = {}
+    for alert in session.scalars(select(AlertRow).where(AlertRow.status != "resolved")):
+        alerts.setdefault(alert.component_id, []).append((alert.severity, alert.summary))
+    verdicts: dict[str, Verdict] = {}
+    failing: set[str] = set()
+    for component in plan.components:
+        probe_state, detail = probes.get(component.id, (None, None))
+        if probe_state is None and component.alerts is not None:
+            # Watched by alerts alone: quiet alerts mean it is up.
+            probe_state, detail = "up", "no alert firing"
+        verdict, fails = component_state(
+            probe_state,
+            detail,
+            alerts.get(component.id, ()),
+            in_maintenance=component.id in in_maintenance,
+        )
+        verdicts[component.id] = verdict
+        if fails:
+            failing.add(component.id)
+    changes = _write_states(session, verdicts, observed_at, now)
+    shapes = correlator.outages(failing, maintenance=in_maintenance)
+    opened, changed, ended = _write_outages(
+        session, correlator, shapes, now=now, plan_version_id=plan_version_id
+    )
+    return CorrelationResult(
+        state_changes=tuple(changes),
+        opened=tuple(opened),
+        changed=tuple(changed),
+        ended=tuple(ended),
+        failing=frozenset(failing),
+    )
+
+
+def _write_states(
+    session: Session,
+    verdicts: Mapping[str, Verdict],
+    observed_at: Mapping[str, tuple[str, datetime]],
+    now: datetime,
+) -> list[tuple[str, str, str]]:
+    rows = {r.component_id: r for r in session.scalars(select(ComponentStateRow))}
+    changes: list[tuple[str, str, str]] = []
+    for component_id, verdict in verdicts.items():
+        row = rows.get(component_id)
+        before = row.state if row is not None else "unknown"
+        if row is None:
+            if verdict.state == "unknown":
+                continue
+            row = ComponentStateRow(component_id=component_id, state=verdict.state, since=now, updated_at=now)
+            session.add(row)
+        elif row.state == verdict.state:
+            if row.detail != verdict.detail:
+                row.detail, row.updated_at = verdict.detail, now
+            continue
+        seen = observed_at.get(component_id)
+        since = seen[1] if seen is not None and seen[0] == verdict.state else now
+        row.state, row.since, row.updated_at, row.detail = verdict.state, since, now, verdict.detail
+        changes.append((component_id, before, verdict.state))
+        _feed(
+            session,
+            now,
+            "component",
+            component_id,
+            f"{component_id}: {before} -> {verdict.state}"
+            + (f" ({verdict.detail})" if verdict.detail else ""),
+            {"from": before, "to": verdict.state, "detail": verdict.detail},
+        )
+    return changes
+
+
+def _feed(session: Session, now: datetime, kind: str, ref: str, summary: str, data: dict[str, Any]) -> None:
+    session.add(StateChangeRow(at=now, kind=kind, ref=ref, summary=summary[:2000], data=data))
+
+
+def _write_outages(
+    session: Session,
+    correlator: Correlator,
+    shapes: list[OutageShape],
+    *,
+    now: datetime,
+    plan_version_id: int | None,
+) -> tuple[list[int], list[int], list[int]]:
+    open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
+    plan = correlator.plan
+    since = {
+        r.component_id: r.since
+        for r in session.scalars(select(ComponentStateRow))
+        if r.state in ("down", "maintenance")
+    }
+    result = reconcile(
+        [OpenOutage(r.id, frozenset(r.causes), frozenset(r.components)) for r in open_rows.values()],
+        shapes,
+    )
+    opened: list[int] = []
+    changed: list[int] = []
+    ended: list[int] = []
+    for outage_id, shape in result.updated:
+        row = open_rows[outage_id]
+        if _apply(row, shape, correlator):
+            row.updated_at = now
+            changed.append(outage_id)
+            _feed(
+                session,
+                now,
+                "outage",
+                str(outage_id),
+                f"outage {outage_id} changed: {row.summary}",
+                {"event": "changed", **_facts(row)},
+            )
+    for outage_id, merged_into in result.ended:
+        row = open_rows[outage_id]
+        row.ended_at, row.updated_at, row.merged_into = now, now, merged_into
+        minutes = (now - row.started_at).total_seconds() / 60
+        if merged_into is None and interruption(
+            minutes, interruption_max_minutes=plan.organisation.interruption_max_minutes
+        ):
+            row.classification = "interruption"
+        ended.append(outage_id)
+        how = f"merged into outage {merged_into}" if merged_into else f"ended after {minutes:.1f} min"
+        _feed(
+            session,
+            now,
+            "outage",
+            str(outage_id),
+            f"outage {outage_id} {how}",
+            {"event": "ended", **_facts(row)},
+        )
+    for shape in result.opened:
+        started = min((since[c] for c in shape.causes if c in since), default=now)
+        row = OutageRow(
+            started_at=min(started, now),
+            detected_at=now,
+            classification=shape.classification,
+            peak_classification=shape.classification,
+            causes=[],
+            components=[],
+            sites=[],
+            queues=[],
+            degraded_queues=[],
+            history={"components": [], "sites": [], "queues": []},
+            in_maintenance=shape.in_maintenance,
+            summary="",
+            plan_version_id=plan_version_id,
+            updated_at=now,
+        )
+        _apply(row, shape, correlator)
+        session.add(row)
+        session.flush()
+        opened.append(row.id)
+        _feed(
+            session,
+            now,
+            "outage",
+            str(row.id),
+            f"outage {row.id} opened: {row.summary}",
+            {"event": "opened", **_facts(row)},
+        )
+    return opened, changed, ended
+
+
+def _apply(row: OutageRow, shape: OutageShape, correlator: Correlator) -> bool:
+    """Copy the shape onto the record; whether anything people see changed."""
+    before = _facts(row) if row.summary else None
+    row.causes = list(shape.causes)
+    row.components = list(shape.components)
+    row.sites = list(shape.sites)
+    row.queues = list(shape.queues)
+    row.degraded_queues = list(shape.degraded_queues)
+    row.classification = shape.classification
+    row.peak_classification = worse(row.peak_classification or shape.classification, shape.classification)
+    row.in_maintenance = shape.in_maintenance
+    history = dict(row.history or {})
+    for key, values in (("components", shape.components), ("sites", shape.sites), ("queues", shape.queues)):
+        seen = list(history.get(key, []))
+        seen.extend(v for v in values if v not in seen)
+        history[key] = seen
+    row.history = history
+    row.summary = correlator.describe(shape)
+    return before != _facts(row)
+
+
+def _facts(row: OutageRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "classification": row.classification,
+        "causes": list(row.causes),
+        "components": list(row.components),
+        "sites": list(row.sites),
+        "queues": list(row.queues),
+        "degraded_queues": list(row.degraded_queues),
+        "in_maintenance": row.in_maintenance,
+        "summary": row.summary,
+    }

@@ -1,0 +1,428 @@
+"""The detection worker: checks the probes it holds, writes what it finds, correlates.
+
+An edge: asyncio for the checks, threads for the database. It runs inside `standby
+serve` or alone as `standby worker`, and several of them share one PostgreSQL.
+
+- Every `claim_every_s` it says it is alive, loads the plan in force when it changed,
+  and renews and claims its share of probe leases (`detect.leases`).
+- A scheduler starts each held probe's check when due, at most `concurrency` at once.
+  A failure (or a success after down) is confirmed sooner, every `retry_s`, so that an
+  outage is known within about one interval instead of three.
+- Results go to a buffer that is written in batches; a health change is written at
+  once and then correlated (`detect.outages`). Nothing is acted on before it is
+  stored: correlation reads what the write committed.
+- When the database cannot be reached, checking goes on and the buffer keeps what
+  was seen (the latest result and every health change per probe, if it grows too
+  big), to be written when the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.clock import Clock
+from standby.detect.correlation import Correlator
+from standby.detect.health import ProbeHealth, after_check, heartbeat_ok, metric_ok
+from standby.detect.leases import (
+    CheckRecord,
+    Lease,
+    claim_probes,
+    new_worker_id,
+    prune,
+    record_checks,
+    release_probes,
+    see_worker,
+    sync_probes,
+)
+from standby.detect.outages import CorrelationResult, correlate
+from standby.detect.probes.result import Checker, CheckResult
+from standby.errors import StandbyError
+from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
+from standby.plan.schema import Plan
+from standby.plan.versions import plan_of_version
+from standby.store.engine import unit_of_work
+from standby.store.tables import HeartbeatRow, MetricSampleRow, PlanVersionRow
+
+log = logging.getLogger("standby.worker")
+_PROBE = TypeAdapter(Probe)
+MaintenanceLookup = Callable[[Session, Plan, datetime], frozenset[str]]
+
+
+def no_maintenance(_session: Session, _plan: Plan, _now: datetime) -> frozenset[str]:
+    """A maintenance lookup that finds none."""
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker paces itself; the defaults suit one centre."""
+
+    concurrency: int = 256
+    lease_s: float = 20.0
+    claim_every_s: float = 5.0
+    correlate_every_s: float = 2.0
+    flush_every_s: float = 0.5
+    retry_s: float = 1.0
+    retention: timedelta = timedelta(hours=72)
+    prune_every_s: float = 600.0
+    buffer_limit: int = 100_000
+    pushed_every_s: float = 5.0
+
+
+@dataclass
+class _Held:
+    lease: Lease
+    probe: Any
+    health: ProbeHealth
+    claimed_at: datetime
+    due: float = 0.0
+    running: bool = False
+
+
+@dataclass
+class _Stats:
+    checks: int = 0
+    flushes: int = 0
+    correlations: int = 0
+    database_errors: int = 0
+    last_correlation: CorrelationResult | None = None
+    opened: list[int] = field(default_factory=list)
+
+
+class DetectWorker:
+    """One worker: holds leases, runs checks, writes results, correlates."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        checker: Checker,
+        options: WorkerOptions | None = None,
+        maintenance: MaintenanceLookup = no_maintenance,
+        worker_id: str | None = None,
+    ) -> None:
+        """Prepare a worker; nothing runs until `run`."""
+        self.factory = session_factory
+        self.clock = clock
+        self.checker = checker
+        self.options = options or WorkerOptions()
+        self.maintenance = maintenance
+        self.id = worker_id or new_worker_id()
+        self.started_at = clock.now()
+        self.held: dict[str, _Held] = {}
+        self.buffer: list[CheckRecord] = []
+        self.stats = _Stats()
+        self.database_ok = True
+        self._plan: tuple[int, Plan, Correlator] | None = None
+        self._queue: list[tuple[float, str, str]] = []
+        self._semaphore = asyncio.Semaphore(self.options.concurrency)
+        self._urgent = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- the loop ------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then write what is buffered and give the leases back."""
+        loops = [
+            asyncio.create_task(self._every(self.options.claim_every_s, self._claim_cycle, stop)),
+            asyncio.create_task(self._schedule(stop)),
+            asyncio.create_task(self._flush_loop(stop)),
+            asyncio.create_task(self._every(self.options.correlate_every_s, self._correlate, stop)),
+            asyncio.create_task(self._every(self.options.prune_every_s, self._prune, stop, first=False)),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._flush()
+            await self._in_thread(self._release)
+
+    async def _every(
+        self, seconds: float, step: Callable[[], Any], stop: asyncio.Event, *, first: bool = True
+    ) -> None:
+        if not first:
+            await asyncio.sleep(seconds)
+        while not stop.is_set():
+            await step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+
+    async def _in_thread(self, work: Callable[[Session], Any]) -> tuple[bool, Any]:
+        """Run database work in a thread: (True, result), or (False, None) if the database failed."""
+
+        def unit() -> Any:
+            with unit_of_work(self.factory) as session:
+                return work(session)
+
+        try:
+            value = await asyncio.to_thread(unit)
+        except (StandbyError, SQLAlchemyError, OSError) as exc:
+            self.stats.database_errors += 1
+            if self.database_ok:
+                log.warning("worker %s: the database failed (%s); checking goes on", self.id, exc)
+            self.database_ok = False
+            return False, None
+        if not self.database_ok:
+            log.warning("worker %s: the database is back", self.id)
+        self.database_ok = True
+        return True, value
+
+    # ---- leases and the plan -------------------------------------------------------
+
+    async def _claim_cycle(self) -> None:
+        ok, leases = await self._in_thread(self._claim)
+        if not ok:
+            return  # keep checking what we hold
+        now_loop = asyncio.get_running_loop().time()
+        wanted = {lease.component_id: lease for lease in leases}
+        for component_id in list(self.held):
+            lease = wanted.get(component_id)
+            if lease is None or lease.settings_sha != self.held[component_id].lease.settings_sha:
+                del self.held[component_id]
+        for component_id, lease in wanted.items():
+            if component_id in self.held:
+                continue
+            try:
+                probe = _PROBE.validate_python(lease.settings)
+            except ValueError:
+                continue  # the plan validated it; a row from a newer Standby is not ours to judge
+            held = _Held(lease, probe, lease.health, claimed_at=self.clock.now())
+            # Spread the first checks over one interval, so 5,000 probes do not start at once.
+            held.due = now_loop + random.uniform(0, min(_interval(probe), self.options.claim_every_s))
+            self.held[component_id] = held
+            heapq.heappush(self._queue, (held.due, component_id, lease.settings_sha))
+
+    def _claim(self, session: Session) -> list[Lease]:
+        now = self.clock.now()
+        see_worker(session, worker_id=self.id, now=now, started_at=self.started_at)
+        self._load_plan(session, now)
+        leases, _released = claim_probes(
+            session, worker_id=self.id, now=now, lease=timedelta(seconds=self.options.lease_s)
+        )
+        return leases
+
+    def _load_plan(self, session: Session, now: datetime) -> None:
+        latest = session.scalar(select(func.max(PlanVersionRow.id)))
+        if latest is None or (self._plan is not None and self._plan[0] == latest):
+            return
+        found = plan_of_version(session, latest)
+        if found is None:
+            return
+        plan = found[1]
+        sync_probes(session, plan=plan, now=now)
+        self._plan = (latest, plan, Correlator.from_plan(plan))
+
+    def _release(self, session: Session) -> None:
+        release_probes(session, worker_id=self.id)
+
+    # ---- checks ---------------------------------------------------------------------
+
+    async def _schedule(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            now_loop = loop.time()
+            while self._queue and self._queue[0][0] <= now_loop:
+                due, component_id, sha = heapq.heappop(self._queue)
+                held = self.held.get(component_id)
+                if held is None or held.lease.settings_sha != sha or held.due != due or held.running:
+                    continue
+                held.running = True
+                task = asyncio.create_task(self._check(held))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            delay = self._queue[0][0] - now_loop if self._queue else 0.25
+            await asyncio.sleep(min(max(delay, 0.005), 0.25))
+
+    async def _check(self, held: _Held) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with self._semaphore:
+                at = self.clock.now()
+                if isinstance(held.probe, HeartbeatProbe | MetricProbe):
+                    result = await self._pushed(held, at)
+                else:
+                    result = await self.checker.check(held.probe, now=at)
+            if result is not None:
+                self._record(held, result, at)
+        finally:
+            held.running = False
+            if self.held.get(held.lease.component_id) is held:
+                held.due = started + self._next_in(held)
+                heapq.heappush(self._queue, (held.due, held.lease.component_id, held.lease.settings_sha))
+
+    def _next_in(self, held: _Held) -> float:
+        probe = held.probe
+        if isinstance(probe, HeartbeatProbe | MetricProbe):
+            return self.options.pushed_every_s
+        interval = _interval(probe)
+        confirming = (held.health.state != "down" and held.health.failures > 0) or (
+            held.health.state == "down" and held.health.successes > 0
+        )
+        return min(interval, self.options.retry_s) if confirming else interval
+
+    def _record(self, held: _Held, result: CheckResult, at: datetime) -> None:
+        probe = held.probe
+        if isinstance(probe, HeartbeatProbe | MetricProbe):
+            # Pushed probes already judge over time (silence, a window): no extra damping.
+            state = "up" if result.ok else "down"
+            since = at if state != held.health.state else held.health.since
+            health = ProbeHealth(state, 0 if result.ok else 1, 1 if result.ok else 0, since)  # type: ignore[arg-type]
+        else:
+            health = after_check(
+                held.health,
+                result.ok,
+                at=at,
+                failures_to_down=probe.failures_to_down,
+                successes_to_up=probe.successes_to_up,
+            )
+        changed = health.state != held.health.state
+        held.health = health
+        self.stats.checks += 1
+        self.buffer.append(
+            CheckRecord(
+                component_id=held.lease.component_id,
+                settings_sha=held.lease.settings_sha,
+                checked_at=at,
+                ok=result.ok,
+                detail=result.detail,
+                rtt_ms=result.rtt_ms,
+                warning=result.warning,
+                health=health,
+            )
+        )
+        if changed:
+            log.info("%s: probe %s (%s)", held.lease.component_id, health.state, result.detail)
+            self._urgent.set()
+        if len(self.buffer) > self.options.buffer_limit:
+            self.buffer = compact(self.buffer)
+
+    async def _pushed(self, held: _Held, at: datetime) -> CheckResult | None:
+        probe = held.probe
+        component_id = held.lease.component_id
+
+        def evaluate(session: Session) -> CheckResult:
+            if isinstance(probe, HeartbeatProbe):
+                last = session.scalar(
+                    select(HeartbeatRow.last_at).where(HeartbeatRow.component_id == component_id)
+                )
+                ok = heartbeat_ok(last, every_s=probe.every_s, started_at=held.claimed_at, now=at)
+                if last is None:
+                    detail = "no heartbeat yet" + (
+                        "" if ok else f" in {(at - held.claimed_at).total_seconds():.0f} s"
+                    )
+                else:
+                    ago = (at - last).total_seconds()
+                    detail = f"last heartbeat {ago:.0f} s ago (expected every {probe.every_s:g} s)"
+                return CheckResult(ok, detail, None)
+            since = at - timedelta(seconds=probe.window_s)
+            values = session.scalars(
+                select(MetricSampleRow.value).where(
+                    MetricSampleRow.metric == probe.metric,
+                    MetricSampleRow.at >= since,
+                    MetricSampleRow.at <= at,
+                )
+            )
+            ok, detail = metric_ok(values, above=probe.above, below=probe.below)
+            return CheckResult(ok, f"{probe.metric}: {detail}", None)
+
+        ok, result = await self._in_thread(evaluate)
+        return result if ok else None
+
+    # ---- writing and correlating ------------------------------------------------------
+
+    async def _flush_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._urgent.wait(), self.options.flush_every_s)
+            urgent = self._urgent.is_set()
+            self._urgent.clear()
+            changes = await self._flush()
+            if urgent or changes:
+                await self._correlate()
+
+    async def _flush(self) -> int:
+        if not self.buffer:
+            return 0
+        batch, self.buffer = self.buffer, []
+        ok, changes = await self._in_thread(lambda s: _record_batch(s, self.id, batch))
+        if not ok:
+            self.buffer = batch + self.buffer  # keep order: health changes are replayed in turn
+            return 0
+        self.stats.flushes += 1
+        return int(changes)
+
+    async def _correlate(self) -> None:
+        if self._plan is None:
+            return
+        version, plan, correlator = self._plan
+        now = self.clock.now()
+
+        def work(session: Session) -> CorrelationResult:
+            covered = self.maintenance(session, plan, now)
+            return correlate(
+                session,
+                correlator=correlator,
+                maintenance=covered,
+                now=now,
+                holder=self.id,
+                plan_version_id=version,
+            )
+
+        ok, result = await self._in_thread(work)
+        if ok:
+            self.stats.correlations += 1
+            self.stats.last_correlation = result
+            self.stats.opened.extend(result.opened)
+            for outage_id in result.opened:
+                log.warning("outage %s opened", outage_id)
+
+    async def _prune(self) -> None:
+        before = self.clock.now() - self.options.retention
+        await self._in_thread(lambda s: prune(s, before=before))
+
+
+def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:
+    return record_checks(session, worker_id=worker_id, records=batch)
+
+
+def _interval(probe: Any) -> float:
+    return float(getattr(probe, "interval_s", 30.0))
+
+
+def compact(records: list[CheckRecord]) -> list[CheckRecord]:
+    """Shrink a buffer that grew while the database was away.
+
+    Keeps every health change and the latest result of each probe, in order: the
+    history loses routine results, never a change of state.
+    """
+    last_state: dict[str, str] = {}
+    latest_index: dict[str, int] = {}
+    for i, record in enumerate(records):
+        latest_index[record.component_id] = i
+    kept: list[CheckRecord] = []
+    for i, record in enumerate(records):
+        previous = last_state.get(record.component_id)
+        if previous != record.health.state or latest_index[record.component_id] == i:
+            kept.append(record)
+        last_state[record.component_id] = record.health.state
+    return kept
