@@ -49,6 +49,9 @@ class Settings:
     sms_url: str | None = None
     sms_from: str | None = None
     public_url: str | None = None
+    worker_concurrency: int = 256
+    check_retention_hours: float = 72.0
+    worker_lease_s: float = 20.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -194,6 +197,39 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number between {low} and {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _lease(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number of seconds, such as 20") from None
+    if not 1 <= value <= 300:
+        raise ValueError("expected a number of seconds between 1 and 300")
+    return value
+
+
+def _hours(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number of hours, such as 72") from None
+    if not 1 <= value <= 24 * 366:
+        raise ValueError("expected a number of hours between 1 and 8784 (a year)")
+    return value
+
+
 @dataclass(frozen=True)
 class SettingDoc:
     """One setting: its variable, the Settings field it fills, its default and help text."""
@@ -257,5 +293,20 @@ SETTINGS: list[SettingDoc] = [
         "STANDBY_PUBLIC_URL", "public_url", "http://HOST:PORT",
         "The address that links in messages point to, such as https://standby.example.org.",
         _url(("https", "http")),
+    ),
+    SettingDoc(
+        "STANDBY_WORKER_CONCURRENCY", "worker_concurrency", "256",
+        "How many checks one worker runs at once; the rest wait their turn.", _whole(1, 10_000),
+    ),
+    SettingDoc(
+        "STANDBY_CHECK_RETENTION_HOURS", "check_retention_hours", "72",
+        "How long each check result is kept; outages and state changes are kept regardless.",
+        _hours,
+    ),
+    SettingDoc(
+        "STANDBY_WORKER_LEASE_S", "worker_lease_s", "20",
+        "How long a worker holds its probes without renewing: a killed worker's probes are"
+        " taken over within this and a quarter of it.",
+        _lease,
     ),
 ]

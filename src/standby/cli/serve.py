@@ -1,4 +1,4 @@
-"""`standby serve`: migrate, load the plan, make sure an admin exists, and serve."""
+"""`standby serve` (migrate, load the plan, make sure an admin exists, serve) and `standby worker`."""
 
 from __future__ import annotations
 
@@ -37,19 +37,21 @@ def serve(
         bool,
         typer.Option(
             "--no-worker",
-            help="Serve only the web app, for several servers behind a load balancer. The worker"
-            " (probes, notifications) arrives in a later release; until then this changes nothing.",
+            help="Serve only the web app, for several servers behind a load balancer; run"
+            " `standby worker` elsewhere (probes, outages). By default the worker runs in this process.",
         ),
     ] = False,
 ) -> None:
     """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
     # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
     import dataclasses
+    import functools
 
     import uvicorn
 
     from standby.access.service import ADMIN_USERNAME, ensure_admin
     from standby.config import ensure_secret_key
+    from standby.detect.runner import run_worker
     from standby.plan.versions import record_plan
     from standby.plan.watch import PlanFileWatch
     from standby.web.app import create_app
@@ -126,10 +128,62 @@ def serve(
             markup=False,
             soft_wrap=True,
         )
+        background = []
         if no_worker:
-            out.print("--no-worker: no worker runs here (none exists yet: nothing else changes).")
-        web = create_app(settings, clock=clock, session_factory=factory, plan_watch=watch)
+            out.print("--no-worker: no worker runs here; run `standby worker` for probes and outages.")
+        else:
+            background.append(
+                functools.partial(run_worker, settings=settings, session_factory=factory, clock=clock)
+            )
+            out.print("The worker runs in this process: probes, alerts and outages.")
+        web = create_app(
+            settings, clock=clock, session_factory=factory, plan_watch=watch, background=background
+        )
         uvicorn.run(web, host=settings.host, port=settings.port, log_level="info")
+    except StandbyError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def worker() -> None:
+    """Run the worker alone: probes, alerts and outages, sharing the database with other workers."""
+    import asyncio
+    import logging
+    import signal
+
+    from standby.detect.runner import run_worker
+
+    try:
+        settings = Settings.from_env()
+        engine = make_engine(settings.database_url)
+    except StandbyError as exc:
+        raise fail(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        out.print(
+            f"Worker on {mask_password(settings.database_url)}: it checks its share of the probes"
+            " of the plan in force. Ctrl+C stops it (its probes go to the other workers).",
+            markup=False,
+            soft_wrap=True,
+        )
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            done = await run_worker(stop, settings=settings, session_factory=factory, clock=SystemClock())
+            out.print(
+                f"Worker {done.id} stopped after {done.stats.checks} checks and"
+                f" {done.stats.correlations} correlations.",
+                markup=False,
+            )
+
+        asyncio.run(main())
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:

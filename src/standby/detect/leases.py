@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from standby.detect.health import ProbeHealth
 from standby.plan.schema import Plan
-from standby.store.tables import CheckResultRow, DetectLockRow, ProbeRow, WorkerRow
+from standby.store.tables import CheckResultRow, DetectLockRow, MetricSampleRow, ProbeRow, WorkerRow
 
 
 def new_worker_id() -> str:
@@ -260,6 +260,11 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
 
 
 def prune(session: Session, *, before: datetime) -> int:
-    """Delete check results older than `before`; returns how many went."""
-    result = session.execute(delete(CheckResultRow).where(CheckResultRow.checked_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Delete check results and metric values older than `before`; returns how many went."""
+    gone = 0
+    for statement in (
+        delete(CheckResultRow).where(CheckResultRow.checked_at < before),
+        delete(MetricSampleRow).where(MetricSampleRow.received_at < before),
+    ):
+        gone += int(getattr(session.execute(statement), "rowcount", 0) or 0)
+    return gone

@@ -162,7 +162,11 @@ class DetectWorker:
         if not first:
             await asyncio.sleep(seconds)
         while not stop.is_set():
-            await step()
+            try:
+                await step()
+            except Exception:
+                # A bug in one step must not stop detection: say it loudly and go on.
+                log.exception("worker %s: %s failed", self.id, getattr(step, "__name__", step))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), seconds)
 
@@ -356,9 +360,13 @@ class DetectWorker:
                 await asyncio.wait_for(self._urgent.wait(), self.options.flush_every_s)
             urgent = self._urgent.is_set()
             self._urgent.clear()
-            changes = await self._flush()
-            if urgent or changes:
-                await self._correlate()
+            try:
+                changes = await self._flush()
+                if urgent or changes:
+                    await self._correlate()
+            except Exception:
+                log.exception("worker %s: writing results failed", self.id)
+                await asyncio.sleep(self.options.flush_every_s)
 
     async def _flush(self) -> int:
         if not self.buffer:

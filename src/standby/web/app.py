@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import anyio.to_thread
 import jinja2
@@ -37,6 +38,7 @@ def create_app(
     session_factory: sessionmaker[Session] | None = None,
     plan_watch: PlanFileWatch | None = None,
     plan_watch_every_s: float = PLAN_WATCH_EVERY_S,
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, object]]] = (),
 ) -> FastAPI:
     """The web app: API, pages and static files, on `session_factory` or settings' database.
 
@@ -54,9 +56,15 @@ def create_app(
         watching = None
         if plan_watch is not None:
             watching = asyncio.create_task(_watch_plan(plan_watch, plan_watch_every_s))
+        # Work beside the web app (the worker): told to stop, then awaited, at shutdown.
+        stop = asyncio.Event()
+        beside = [asyncio.create_task(job(stop)) for job in background]
         try:
             yield
         finally:
+            stop.set()
+            if beside:
+                await asyncio.gather(*beside, return_exceptions=True)
             if watching is not None:
                 watching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

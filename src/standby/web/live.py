@@ -25,6 +25,7 @@ class LiveComponent:
     state: str
     since: datetime | None
     available: bool
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of /api/v1/components (plan fields by their YAML names)."""
@@ -40,6 +41,7 @@ class LiveComponent:
             "state": self.state,
             "since": self.since.isoformat() if self.since is not None else None,
             "available": self.available,
+            "detail": self.detail,
         }
 
 
@@ -61,6 +63,7 @@ def live_components(
                 state=live.state if live is not None else UNKNOWN,
                 since=live.since if live is not None else None,
                 available=c.id in availability.components,
+                detail=live.detail if live is not None else None,
             )
         )
     return out

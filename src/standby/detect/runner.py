@@ -1,0 +1,60 @@
+"""Running the detection worker for real: the network checker, maintenance, settings.
+
+`standby serve` runs `run_worker` beside the web app; `standby worker` runs it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.clock import Clock
+from standby.config import Settings
+from standby.detect.probes.checker import ProbeChecker
+from standby.detect.worker import DetectWorker, WorkerOptions
+from standby.plan.schema import Plan
+
+
+def maintenance_now(session: Session, plan: Plan, now: datetime) -> frozenset[str]:
+    """Components covered by a maintenance window (the plan's or the API's) at `now`."""
+    from standby.detect.maintenance import covered_components
+    from standby.detect.maintenance_service import windows_in_force
+
+    windows = windows_in_force(session, plan=plan)
+    return covered_components(windows, now, [c.id for c in plan.components])
+
+
+def worker_options(settings: Settings) -> WorkerOptions:
+    """Worker pacing from the settings."""
+    return WorkerOptions(
+        concurrency=settings.worker_concurrency,
+        retention=timedelta(hours=settings.check_retention_hours),
+        lease_s=settings.worker_lease_s,
+        claim_every_s=settings.worker_lease_s / 4,
+    )
+
+
+async def run_worker(
+    stop: asyncio.Event,
+    *,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    options: WorkerOptions | None = None,
+) -> DetectWorker:
+    """Run a worker with the network checker until `stop` is set; returns it (for its stats)."""
+    checker = ProbeChecker()
+    worker = DetectWorker(
+        session_factory=session_factory,
+        clock=clock,
+        checker=checker,
+        options=options or worker_options(settings),
+        maintenance=maintenance_now,
+    )
+    try:
+        await worker.run(stop)
+    finally:
+        await checker.aclose()
+    return worker
