@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from _web import T0, Web, client, web
+from _web import T0, Web, client, log_in, web
 from sqlalchemy import update
 
 from standby.access.roles import Role
@@ -119,3 +119,15 @@ async def test_the_stream_sends_changes_in_order_and_resumes(web: Web, client):
     )
     kinds = [line for line in resumed.text.splitlines() if line.startswith("event:")]
     assert kinds == ["event: component", "event: outage"]
+
+
+async def test_the_overview_lists_open_outages_first_and_follows_the_stream(web: Web, client):
+    fail_components(web, "trunk-a")
+    fail_components(web, "crm", minutes=1, up=("trunk-a",))
+    await log_in(client, Role.VIEWER)
+    page = (await client.get("/")).text
+    ongoing = page.index("Partial: Customer records (CRM) down")
+    ended = page.index("Degraded: SIP trunk, Carrier A down")
+    assert ongoing < ended
+    assert "ongoing" in page
+    assert 'new EventSource("/api/v1/stream")' in page

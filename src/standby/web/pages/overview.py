@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
+from standby.detect.history import OutageRecord, list_outages
 from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
 from standby.plan.audit import Finding, audit, count_by_severity
@@ -42,6 +43,8 @@ router = APIRouter(include_in_schema=False)
 REFRESH_S = 30
 MAX_TABLE_ROWS = 200
 MAX_FINDINGS = 100
+MAX_OUTAGES = 8
+_TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interruption": "degraded"}
 
 
 @router.get("/")
@@ -50,10 +53,12 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
         states = read_states(session) if found is not None else {}
+        outages = list_outages(session, limit=MAX_OUTAGES)
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
     model = overview_model(context, principal, info, plan, states)
+    model["outages"] = _outages(outages, plan, context.clock.now())
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
 
@@ -231,3 +236,23 @@ def _no_plan(request: Request, context: WebContext, principal: Principal) -> Res
         },
     )
     return response
+
+
+def _outages(records: list[OutageRecord], plan: Plan, now: datetime) -> list[dict[str, Any]]:
+    """Open outages first, then the latest ended ones, as the overview lists them."""
+    zone = ZoneInfo(plan.organisation.timezone)
+    ordered = sorted(records, key=lambda r: (r.ended_at is not None, -r.id))
+    return [
+        {
+            "id": r.id,
+            "open": r.ended_at is None,
+            "classification": r.classification,
+            "tone": "maintenance" if r.in_maintenance else _TONES.get(r.classification, "unknown"),
+            "summary": r.summary,
+            "in_maintenance": r.in_maintenance,
+            "started": _when(r.started_at, zone, seconds=True),
+            "ended": _when(r.ended_at, zone, seconds=True) if r.ended_at is not None else None,
+            "minutes": round(r.duration_s(now) / 60, 1),
+        }
+        for r in ordered
+    ]
