@@ -50,7 +50,7 @@ def fail_components(web: Web, *ids: str, minutes: float = 0, up: tuple[str, ...]
 
 
 async def test_outages_list_and_detail(web: Web, client):
-    fail_components(web, "sbc")
+    fail_components(web, "sbc", up=("trunk-a", "trunk-b"))
     response = await client.get("/api/v1/outages", headers=web.bearer(Role.AGENT))
     assert response.status_code == 200, response.text
     (outage,) = response.json()["outages"]
@@ -100,14 +100,15 @@ async def test_outage_doors(web: Web, client):
 
 
 async def test_the_stream_sends_changes_in_order_and_resumes(web: Web, client):
-    fail_components(web, "vpn")
-    response = await client.get("/api/v1/stream?after=0&limit=2", headers=web.bearer(Role.AGENT))
+    fail_components(web, "vpn", up=("identity",))
+    response = await client.get("/api/v1/stream?after=0&limit=3", headers=web.bearer(Role.AGENT))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = [block for block in response.text.split("\n\n") if block.startswith("id:")]
     parsed = [dict(line.split(": ", 1) for line in block.splitlines()) for block in events]
-    assert [p["event"] for p in parsed] == ["component", "outage"]
-    assert json.loads(parsed[0]["data"])["data"] == {
+    assert [p["event"] for p in parsed] == ["component", "component", "outage"]
+    assert json.loads(parsed[0]["data"])["ref"] == "identity"
+    assert json.loads(parsed[1]["data"])["data"] == {
         "from": "unknown",
         "to": "down",
         "detail": "connection refused",
@@ -131,3 +132,13 @@ async def test_the_overview_lists_open_outages_first_and_follows_the_stream(web:
     assert ongoing < ended
     assert "ongoing" in page
     assert 'new EventSource("/api/v1/stream")' in page
+
+
+async def test_an_outage_waits_for_a_verdict_on_what_its_cause_depends_on(web: Web, client):
+    # The SBC fails while neither trunk has been checked since: it might be them. The
+    # outage waits, for at most one trunk interval and timeout (10 + 2 + 1 s).
+    fail_components(web, "sbc")
+    assert (await client.get("/api/v1/outages", headers=web.bearer(Role.VIEWER))).json()["outages"] == []
+    fail_components(web, minutes=0.25)  # 15 s on: waited long enough, opened as it stands
+    (outage,) = (await client.get("/api/v1/outages", headers=web.bearer(Role.VIEWER))).json()["outages"]
+    assert outage["causes"] == ["sbc"]

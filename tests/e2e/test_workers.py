@@ -7,6 +7,7 @@ under thirty dependents, and when one is killed the other takes its probes over.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -141,10 +142,11 @@ def start_worker(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]
         STANDBY_DATA_DIR=str(tmp_path / name),
         STANDBY_WORKER_LEASE_S=str(LEASE_S),
     )
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "standby", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with (tmp_path / f"{name}.log").open("wb") as log:
+        # The child keeps its own copy of the descriptor; ours can close at once.
+        return subprocess.Popen(
+            [sys.executable, "-m", "standby", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def wait_for(condition, within: float, what: str):  # type: ignore[no-untyped-def]
@@ -241,7 +243,7 @@ def test_two_workers_share_probes_open_one_outage_and_take_over(db_url, session_
         spans.setdefault(component_id, []).append((first_at, last_at))
     for component_id, periods in spans.items():
         periods.sort()
-        for (_, end), (start, _) in zip(periods, periods[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(periods):
             assert end <= start, f"{component_id} was checked by two workers at once"
 
 

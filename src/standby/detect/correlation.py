@@ -74,10 +74,26 @@ class Correlator:
     topology: Topology
     _normal_answered: frozenset[str] = field(init=False)
     _order: dict[str, int] = field(init=False)
+    _upstream: dict[str, frozenset[str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._normal_answered = self.topology.availability(()).queues_answered
         self._order = {c.id: i for i, c in enumerate(self.plan.components)}
+
+    def upstream(self, component_id: str) -> frozenset[str]:
+        """Every component this one depends on, directly or through others."""
+        found = self._upstream.get(component_id)
+        if found is None:
+            seen: set[str] = set()
+            stack = [component_id]
+            while stack:
+                for requirement in self.topology.dependencies_of(stack.pop()):
+                    for member in requirement.members:
+                        if member not in seen:
+                            seen.add(member)
+                            stack.append(member)
+            found = self._upstream[component_id] = frozenset(seen)
+        return found
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Correlator:

@@ -15,7 +15,7 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,12 +115,17 @@ def see_worker(session: Session, *, worker_id: str, now: datetime, started_at: d
 
 
 def claim_probes(
-    session: Session, *, worker_id: str, now: datetime, lease: timedelta, held: Iterable[str] = ()
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    release_grace: timedelta = timedelta(seconds=2),
 ) -> tuple[list[Lease], list[str]]:
     """Renew this worker's leases and claim its share of free ones: (leases, ids given up).
 
-    `held` is what the worker believes it holds; a lease another worker took meanwhile
-    is not renewed (it is in neither list, and the worker drops it).
+    A lease another worker took meanwhile is not renewed: it is in neither list, and
+    the worker drops it.
     """
     until = now + lease
     live_since = now - lease
@@ -140,7 +145,9 @@ def claim_probes(
     if len(mine) > share + 1:
         # Give back the surplus so that a worker that just started gets its share.
         for row in mine[share:]:
-            row.owner, row.lease_expires_at = None, None
+            # Free, but not at once: a check this worker started a moment ago may still be
+            # running, and a probe must never be checked by two workers at the same time.
+            row.owner, row.lease_expires_at = None, now + release_grace
             released.append(row.component_id)
         mine = mine[:share]
     for row in mine:
@@ -151,7 +158,7 @@ def claim_probes(
             select(ProbeRow)
             .where(
                 ProbeRow.enabled,
-                or_(ProbeRow.owner.is_(None), ProbeRow.lease_expires_at < now),
+                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < now),
             )
             .order_by(ProbeRow.lease_expires_at.is_not(None), ProbeRow.component_id)
             .limit(wanted)
@@ -160,7 +167,6 @@ def claim_probes(
         for row in free:
             row.owner, row.lease_expires_at = worker_id, until
             mine.append(row)
-    del held  # the database decides; the argument documents the caller's intent
     leases = [
         Lease(
             component_id=row.component_id,

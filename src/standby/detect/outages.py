@@ -51,10 +51,15 @@ def correlate(
     plan = correlator.plan
     in_maintenance = set(maintenance)
     probes: dict[str, tuple[ProbeHealthState, str | None]] = {}
+    unsure: dict[str, tuple[datetime | None, float]] = {}
     # When the probe saw the change: a worker cut off from the database writes later.
     observed_at: dict[str, tuple[str, datetime]] = {}
     for r in session.scalars(select(ProbeRow).where(ProbeRow.enabled)):
         probes[r.component_id] = (r.health, r.warning or r.last_detail)  # type: ignore[assignment]
+        if r.health != "down":
+            # How long a verdict on this probe can take: one interval and one timeout.
+            patience = float(r.settings.get("interval_s", 0)) + float(r.settings.get("timeout_s", 0)) + 1
+            unsure[r.component_id] = (None if r.failures else r.last_checked_at, patience)
         if r.health_since is not None:
             observed_at[r.component_id] = (r.health, min(r.health_since, now))
     alerts: dict[str, list[tuple[str, str]]] = {}
@@ -79,7 +84,12 @@ def correlate(
     changes = _write_states(session, verdicts, observed_at, now)
     shapes = correlator.outages(failing, maintenance=in_maintenance)
     opened, changed, ended = _write_outages(
-        session, correlator, shapes, now=now, plan_version_id=plan_version_id
+        session,
+        correlator,
+        shapes,
+        now=now,
+        plan_version_id=plan_version_id,
+        unsure=unsure,
     )
     return CorrelationResult(
         state_changes=tuple(changes),
@@ -137,6 +147,7 @@ def _write_outages(
     *,
     now: datetime,
     plan_version_id: int | None,
+    unsure: Mapping[str, tuple[datetime | None, float]],
 ) -> tuple[list[int], list[int], list[int]]:
     open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
     plan = correlator.plan
@@ -185,6 +196,8 @@ def _write_outages(
         )
     for shape in result.opened:
         started = min((since[c] for c in shape.causes if c in since), default=now)
+        if _hold(shape, correlator, unsure, started, now):
+            continue
         row = OutageRow(
             started_at=min(started, now),
             detected_at=now,
@@ -214,6 +227,33 @@ def _write_outages(
             {"event": "opened", **_facts(row)},
         )
     return opened, changed, ended
+
+
+def _hold(
+    shape: OutageShape,
+    correlator: Correlator,
+    unsure: Mapping[str, tuple[datetime | None, float]],
+    started: datetime,
+    now: datetime,
+) -> bool:
+    """Whether to wait before opening this outage: what its causes depend on is not yet judged.
+
+    When a platform dies, the things above it often fail their checks before its own
+    probe has confirmed it (their intervals differ). Opening an outage for each of them
+    would page for symptoms. So a new outage waits while a probe upstream of a cause is
+    confirming a failure, or has not been checked since the cause failed, but never
+    longer than that probe's interval and timeout: then it opens as it stands.
+    """
+    waited = (now - started).total_seconds()
+    for cause in shape.causes:
+        for above in correlator.upstream(cause):
+            found = unsure.get(above)
+            if found is None:
+                continue
+            last_checked, patience = found
+            if (last_checked is None or last_checked < started) and waited < patience:
+                return True
+    return False
 
 
 def _apply(row: OutageRow, shape: OutageShape, correlator: Correlator) -> bool:

@@ -90,6 +90,7 @@ class _Held:
     claimed_at: datetime
     due: float = 0.0
     running: bool = False
+    lease_until: float = 0.0
 
 
 @dataclass
@@ -193,10 +194,13 @@ class DetectWorker:
     # ---- leases and the plan -------------------------------------------------------
 
     async def _claim_cycle(self) -> None:
+        asked_at = asyncio.get_running_loop().time()
         ok, leases = await self._in_thread(self._claim)
         if not ok:
             return  # keep checking what we hold
         now_loop = asyncio.get_running_loop().time()
+        # The lease runs from when it was asked for; a little is kept back for clock drift.
+        lease_until = asked_at + self.options.lease_s * 0.9
         wanted = {lease.component_id: lease for lease in leases}
         for component_id in list(self.held):
             lease = wanted.get(component_id)
@@ -204,12 +208,13 @@ class DetectWorker:
                 del self.held[component_id]
         for component_id, lease in wanted.items():
             if component_id in self.held:
+                self.held[component_id].lease_until = lease_until
                 continue
             try:
                 probe = _PROBE.validate_python(lease.settings)
             except ValueError:
                 continue  # the plan validated it; a row from a newer Standby is not ours to judge
-            held = _Held(lease, probe, lease.health, claimed_at=self.clock.now())
+            held = _Held(lease, probe, lease.health, claimed_at=self.clock.now(), lease_until=lease_until)
             # Spread the first checks over one interval, so 5,000 probes do not start at once.
             held.due = now_loop + random.uniform(0, min(_interval(probe), self.options.claim_every_s))
             self.held[component_id] = held
@@ -248,6 +253,14 @@ class DetectWorker:
                 due, component_id, sha = heapq.heappop(self._queue)
                 held = self.held.get(component_id)
                 if held is None or held.lease.settings_sha != sha or held.due != due or held.running:
+                    continue
+                if held.lease_until < now_loop and self.database_ok:
+                    # The lease ran out before it could be renewed (a busy loop, a slow
+                    # database): another worker may hold the probe now, so wait for the
+                    # renewal rather than check it twice. While the database is away nobody
+                    # can take it over, and checking goes on.
+                    held.due = now_loop + 0.25
+                    heapq.heappush(self._queue, (held.due, component_id, sha))
                     continue
                 held.running = True
                 task = asyncio.create_task(self._check(held))
@@ -317,8 +330,25 @@ class DetectWorker:
         if changed:
             log.info("%s: probe %s (%s)", held.lease.component_id, health.state, result.detail)
             self._urgent.set()
+        elif not result.ok and health.failures == 1 and health.state != "down":
+            self._check_upstream_now(held.lease.component_id)
         if len(self.buffer) > self.options.buffer_limit:
             self.buffer = compact(self.buffer)
+
+    def _check_upstream_now(self, component_id: str) -> None:
+        """Check what a newly failing component depends on at once, if this worker holds it.
+
+        The outage waits for their verdict (see `detect.outages`): the sooner they are
+        checked, the sooner it opens with the right cause.
+        """
+        if self._plan is None:
+            return
+        now_loop = asyncio.get_running_loop().time()
+        for above in self._plan[2].upstream(component_id):
+            held = self.held.get(above)
+            if held is not None and not held.running and held.due > now_loop:
+                held.due = now_loop
+                heapq.heappush(self._queue, (held.due, above, held.lease.settings_sha))
 
     async def _pushed(self, held: _Held, at: datetime) -> CheckResult | None:
         probe = held.probe

@@ -1,0 +1,600 @@
+"""The receivers: alerts, heartbeats and metrics the centre's own systems send to Standby.
+
+A service: functions take a Session and the time, and never commit (the unit of work
+does, before the receiver answers 2xx, so an acknowledged alert is stored).
+
+Receiver tokens (`sbr_...`) may only post to the receivers; like API tokens they are
+random and stored as SHA-256 digests.
+
+Alerts are kept one row per (source, dedup key). A repeated alert updates its row
+(`received` counts the posts) with an atomic upsert, so a burst of the same alert from
+several senders at once still makes one row. Each firing alert is mapped to a
+component of the plan, in this order:
+
+1. a `standby_component` label (Events v2: `custom_details.standby_component`) names
+   it; naming a component the plan lacks is an error, not a fall-through;
+2. a `component` label (Events v2: `payload.component` or `custom_details.component`)
+   that is a component id of the plan;
+3. the plan's `alerts:` routing: every label of `alerts.labels` matches (the component
+   with the most labels wins, then plan order), or `payload.source` is in `alerts.sources`;
+4. a component whose id is the event's `payload.source`, or the alert's `service` or
+   `job` label.
+
+A request with any firing alert that maps to nothing is refused whole (`Refused`),
+before anything is written. A resolve (or acknowledge) of an alert never seen is
+accepted and ignored, as PagerDuty does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from standby.detect.payloads import SEVERITIES, AlertmanagerAlert, AlertmanagerWebhook, EventV2, MetricSample
+from standby.errors import Conflict, InvalidInput, NotFound
+from standby.plan.probes import HeartbeatProbe, MetricProbe
+from standby.plan.schema import Component, Plan
+from standby.store.tables import AlertRow, Base, HeartbeatRow, MetricSampleRow, ReceiverTokenRow
+
+RECEIVER_TOKEN_PREFIX = "sbr_"
+TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+# A burst of alerts should not turn every request into a write of the token's row.
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_FUTURE = timedelta(days=1)
+MAX_PAST = timedelta(days=7)
+MAX_STORED_SUMMARY = 1024
+SOURCE_ALERTMANAGER = "alertmanager"
+SOURCE_EVENTS = "events"
+
+_TOKEN_NAME_RE = re.compile(TOKEN_NAME_PATTERN)
+
+# Alertmanager's `severity` label, lower-cased, to Standby's four severities. Anything
+# else counts as critical: an unfamiliar word must not make an outage look smaller.
+SEVERITY_WORDS: Mapping[str, str] = {
+    **{w: "critical" for w in ("critical", "crit", "page", "emergency", "emerg", "alert", "fatal", "p1")},
+    **{w: "critical" for w in ("disaster", "sev1", "sev-1")},
+    **{w: "error" for w in ("error", "err", "high", "major", "p2", "sev2", "sev-2")},
+    **{w: "warning" for w in ("warning", "warn", "medium", "moderate", "minor", "average", "p3", "sev3")},
+    **{w: "info" for w in ("info", "information", "informational", "notice", "low", "none", "debug")},
+    **{w: "info" for w in ("ok", "p4", "p5", "sev4", "sev5")},
+}
+
+
+class Refused(InvalidInput):
+    """A request the receivers cannot use at all; `problems` says where and why (the API's 422)."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        self.problems = problems
+        first = problems[0]["message"] if problems else "refused"
+        super().__init__(f"{len(problems)} problem(s); first: {first}")
+
+
+@dataclass(frozen=True)
+class ReceiverTokenInfo:
+    """A receiver token as listed: its name and first characters, never the token."""
+
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """Whether the token still opens the receivers."""
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What a request of alerts did: alerts stored (new or updated) and those ignored."""
+
+    stored: int
+    ignored: int
+    dedup_keys: tuple[str, ...]
+    """The dedup key of each alert of the request, in its order."""
+    components: tuple[str, ...]
+    """The components the stored alerts are about, without repeats, in first-seen order."""
+
+
+@dataclass(frozen=True)
+class HeartbeatInfo:
+    """A component's last heartbeat and how many have come."""
+
+    component_id: str
+    last_at: datetime
+    received: int
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    """What a request of metric samples stored."""
+
+    stored: int
+    metrics: tuple[str, ...]
+    """The metric names, without repeats, in first-seen order."""
+    unwatched: tuple[str, ...]
+    """Of those, the ones no metric probe of the plan watches (stored all the same)."""
+
+
+@dataclass(frozen=True)
+class AlertInfo:
+    """An alert as listed: where it came from, what it is about, its state and counts."""
+
+    id: int
+    source: str
+    dedup_key: str
+    component_id: str
+    status: str
+    severity: str
+    summary: str
+    receiver: str
+    first_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    received: int
+    payload: dict[str, Any]
+
+
+# -- receiver tokens ---------------------------------------------------------------------
+
+
+def create_receiver_token(session: Session, *, name: str, now: datetime) -> tuple[ReceiverTokenInfo, str]:
+    """Make a receiver token: (its record, the token to show once); Conflict if the name is taken."""
+    checked = name.strip()
+    if not _TOKEN_NAME_RE.match(checked):
+        raise InvalidInput(
+            f"{name!r} is not a receiver name: use letters, digits, '.', '_' and '-',"
+            " starting with a letter or digit, at most 100 characters"
+        )
+    if session.scalar(select(ReceiverTokenRow.id).where(ReceiverTokenRow.name == checked)) is not None:
+        raise Conflict(
+            f"a receiver token named {checked!r} already exists (names of revoked tokens stay"
+            " taken, so the record stays clear); choose another name"
+        )
+    token = RECEIVER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ReceiverTokenRow(name=checked, token_hash=_digest(token), prefix=token[:12], created_at=now)
+    session.add(row)
+    session.flush()
+    return _token_info(row), token
+
+
+def list_receiver_tokens(session: Session) -> list[ReceiverTokenInfo]:
+    """Every receiver token, revoked ones included, by name."""
+    return [_token_info(r) for r in session.scalars(select(ReceiverTokenRow).order_by(ReceiverTokenRow.name))]
+
+
+def revoke_receiver_token(session: Session, *, name: str, now: datetime) -> None:
+    """Stop a receiver token from working; NotFound when no receiver token has that name."""
+    row = session.scalars(select(ReceiverTokenRow).where(ReceiverTokenRow.name == name.strip())).first()
+    if row is None:
+        raise NotFound(f"no receiver token named {name.strip()!r}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+
+
+def receiver_for_token(session: Session, token: str, now: datetime) -> str | None:
+    """The name of the receiver a token belongs to, or None when unknown or revoked."""
+    if not token.startswith(RECEIVER_TOKEN_PREFIX):
+        return None
+    query = select(ReceiverTokenRow).where(ReceiverTokenRow.token_hash == _digest(token))
+    row = session.scalars(query).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        row.last_used_at = now
+    return row.name
+
+
+# -- alerts ------------------------------------------------------------------------------
+
+
+def ingest_alertmanager(
+    session: Session, *, payload: AlertmanagerWebhook, plan: Plan, receiver: str, now: datetime
+) -> IngestResult:
+    """Store an Alertmanager notification's alerts, one row per fingerprint; Refused if any is unmapped."""
+    keys = [alertmanager_dedup_key(alert) for alert in payload.alerts]
+    mapped: list[str | None] = []
+    problems: list[dict[str, Any]] = []
+    for index, alert in enumerate(payload.alerts):
+        component, why = map_labels(plan, alert.labels)
+        if component is None and alert.status == "firing":
+            problems.append({"location": f"alerts.{index}", "message": why, "labels": dict(alert.labels)})
+        mapped.append(component)
+    if problems:
+        raise Refused(problems)
+    group = {"groupKey": payload.groupKey, "receiver": payload.receiver, "externalURL": payload.externalURL}
+    stored = ignored = 0
+    components: dict[str, None] = {}
+    for alert, key, component in zip(payload.alerts, keys, mapped, strict=True):
+        document = {**alert.model_dump(mode="json"), **group}
+        if alert.status == "resolved":
+            found = _resolve(session, source=SOURCE_ALERTMANAGER, key=key, now=now, payload=document)
+            if found is None:
+                ignored += 1
+                continue
+            stored += 1
+            components[found] = None
+            continue
+        assert component is not None  # unmapped firing alerts were refused above
+        _trigger(
+            session,
+            source=SOURCE_ALERTMANAGER,
+            key=key,
+            component_id=component,
+            severity=normalise_severity(alert.labels.get("severity")),
+            summary=alertmanager_summary(alert),
+            receiver=receiver,
+            now=now,
+            payload=document,
+        )
+        stored += 1
+        components[component] = None
+    return IngestResult(stored, ignored, tuple(keys), tuple(components))
+
+
+def ingest_events(
+    session: Session, *, event: EventV2, plan: Plan, receiver: str, now: datetime
+) -> IngestResult:
+    """Apply an Events v2 event: trigger (upsert), acknowledge or resolve by dedup key.
+
+    A trigger without a dedup key gets a new one (returned); an acknowledge or resolve
+    of an unknown key is ignored. Refused when a trigger maps to no component.
+    """
+    if event.event_action != "trigger":
+        assert event.dedup_key is not None  # the payload model requires it
+        key = event.dedup_key
+        if event.event_action == "resolve":
+            found = _resolve(session, source=SOURCE_EVENTS, key=key, now=now, payload=None)
+        else:
+            found = _acknowledge(session, source=SOURCE_EVENTS, key=key, now=now)
+        if found is None:
+            return IngestResult(0, 1, (key,), ())
+        return IngestResult(1, 0, (key,), (found,))
+    assert event.payload is not None  # the payload model requires it for a trigger
+    component, why = map_event(plan, event)
+    if component is None:
+        problems = [{"location": "payload", "message": why, "source": event.payload.source}]
+        raise Refused(problems)
+    key = event.dedup_key or uuid.uuid4().hex
+    document = event.model_dump(mode="json", by_alias=True, exclude={"routing_key"})
+    document["dedup_key"] = key
+    _trigger(
+        session,
+        source=SOURCE_EVENTS,
+        key=key,
+        component_id=component,
+        severity=event.payload.severity,
+        summary=event.payload.summary,
+        receiver=receiver,
+        now=now,
+        payload=document,
+    )
+    return IngestResult(1, 0, (key,), (component,))
+
+
+def list_alerts(
+    session: Session, *, status: str | None = None, component_id: str | None = None, limit: int = 100
+) -> list[AlertInfo]:
+    """The most recently updated alerts first, optionally of one status or component."""
+    query = select(AlertRow).order_by(AlertRow.updated_at.desc(), AlertRow.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(AlertRow.status == status)
+    if component_id is not None:
+        query = query.where(AlertRow.component_id == component_id)
+    return [_alert_info(row) for row in session.scalars(query)]
+
+
+def get_alert(session: Session, alert_id: int) -> AlertInfo:
+    """One alert by id, with the payload it last came with; NotFound when there is none."""
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    return _alert_info(row)
+
+
+def alertmanager_dedup_key(alert: AlertmanagerAlert) -> str:
+    """The alert's `fingerprint`, or the one Alertmanager would compute from its labels."""
+    return alert.fingerprint or labels_fingerprint(alert.labels)
+
+
+def labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """Alertmanager's fingerprint of a label set: FNV-1a 64 over the sorted names and values.
+
+    The same hash as Prometheus' `LabelSet.Fingerprint()`, as 16 hex digits, so an
+    alert posted with and without its fingerprint deduplicates to the same row.
+    """
+    digest = 0xCBF29CE484222325
+    for name in sorted(labels):
+        for byte in name.encode() + b"\xff" + labels[name].encode() + b"\xff":
+            digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
+def normalise_severity(word: str | None) -> str:
+    """One of critical, error, warning, info for a `severity` label; missing or unfamiliar is critical."""
+    if word is None:
+        return "critical"
+    cleaned = word.strip().lower()
+    if cleaned in SEVERITIES:
+        return cleaned
+    return SEVERITY_WORDS.get(cleaned, "critical")
+
+
+def alertmanager_summary(alert: AlertmanagerAlert) -> str:
+    """`alertname: summary` (or description), whichever the alert has, in at most 1024 characters."""
+    name = alert.labels.get("alertname", "").strip()
+    text = (alert.annotations.get("summary") or alert.annotations.get("description") or "").strip()
+    summary = f"{name}: {text}" if name and text else name or text or _labels_text(alert.labels)
+    return _shorten(summary)
+
+
+def map_labels(plan: Plan, labels: Mapping[str, str]) -> tuple[str | None, str]:
+    """The component an Alertmanager alert is about, or (None, why not)."""
+    by_id = plan.components_by_id
+    explicit = labels.get("standby_component")
+    if explicit is not None:
+        if explicit in by_id:
+            return explicit, ""
+        return None, f"its standby_component label {explicit!r} is not a component of the plan"
+    named = labels.get("component")
+    if named is not None and named in by_id:
+        return named, ""
+    best: Component | None = None
+    for component in plan.components:
+        routing = component.alerts
+        if routing is None or not routing.labels:
+            continue
+        if all(labels.get(k) == v for k, v in routing.labels.items()) and (
+            best is None or best.alerts is None or len(routing.labels) > len(best.alerts.labels)
+        ):
+            best = component
+    if best is not None:
+        return best.id, ""
+    for key in ("service", "job"):
+        value = labels.get(key)
+        if value is not None and value in by_id:
+            return value, ""
+    return None, (
+        f"no component of the plan matches this alert ({_labels_text(labels)}): add"
+        " `alerts: {labels: {...}}` to the component in the plan, or give the alert a"
+        " standby_component label naming the component's id"
+    )
+
+
+def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
+    """The component an Events v2 trigger is about, or (None, why not)."""
+    assert event.payload is not None
+    payload = event.payload
+    by_id = plan.components_by_id
+    details = payload.custom_details or {}
+    explicit = details.get("standby_component")
+    if explicit is not None:
+        if isinstance(explicit, str) and explicit in by_id:
+            return explicit, ""
+        return None, f"its custom_details.standby_component {explicit!r} is not a component of the plan"
+    for named in (payload.component, details.get("component")):
+        if isinstance(named, str) and named in by_id:
+            return named, ""
+    for component in plan.components:
+        if component.alerts is not None and payload.source in component.alerts.sources:
+            return component.id, ""
+    if payload.source in by_id:
+        return payload.source, ""
+    return None, (
+        f"no component of the plan matches source {payload.source!r}: add it to"
+        " `alerts: {sources: [...]}` of the component in the plan, or set payload.component"
+        " to the component's id"
+    )
+
+
+def _trigger(
+    session: Session,
+    *,
+    source: str,
+    key: str,
+    component_id: str,
+    severity: str,
+    summary: str,
+    receiver: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> None:
+    """Insert the alert as firing, or update its row: one statement, safe under concurrency."""
+    values = {
+        "source": source,
+        "dedup_key": key,
+        "component_id": component_id,
+        "status": "firing",
+        "severity": severity,
+        "summary": _shorten(summary),
+        "receiver": receiver[:100],
+        "first_at": now,
+        "updated_at": now,
+        "resolved_at": None,
+        "received": 1,
+        "payload": payload,
+    }
+    table = AlertRow.__table__
+
+    def changes(excluded: Any) -> dict[str, Any]:
+        return {
+            "component_id": excluded.component_id,
+            # An acknowledged alert that fires again stays acknowledged, as in PagerDuty.
+            "status": case((table.c.status == "acknowledged", "acknowledged"), else_="firing"),
+            "severity": excluded.severity,
+            "summary": excluded.summary,
+            "receiver": excluded.receiver,
+            "updated_at": excluded.updated_at,
+            "resolved_at": None,
+            "received": table.c.received + 1,
+            "payload": excluded.payload,
+        }
+
+    _upsert(session, AlertRow, values, keys=("source", "dedup_key"), changes=changes)
+
+
+def _resolve(
+    session: Session, *, source: str, key: str, now: datetime, payload: dict[str, Any] | None
+) -> str | None:
+    """Mark a known alert resolved; its component id, or None when the key is unknown."""
+    values: dict[str, Any] = {
+        "status": "resolved",
+        "resolved_at": case((AlertRow.status == "resolved", AlertRow.resolved_at), else_=now),
+        "updated_at": now,
+        "received": AlertRow.received + 1,
+    }
+    if payload is not None:
+        values["payload"] = payload
+    return _update(session, source=source, key=key, values=values)
+
+
+def _acknowledge(session: Session, *, source: str, key: str, now: datetime) -> str | None:
+    """Mark a known alert acknowledged (a resolved one stays resolved); its component id, or None."""
+    values: dict[str, Any] = {
+        "status": case((AlertRow.status == "resolved", "resolved"), else_="acknowledged"),
+        "updated_at": now,
+        "received": AlertRow.received + 1,
+    }
+    return _update(session, source=source, key=key, values=values)
+
+
+def _update(session: Session, *, source: str, key: str, values: dict[str, Any]) -> str | None:
+    statement = (
+        update(AlertRow)
+        .where(AlertRow.source == source, AlertRow.dedup_key == key)
+        .values(**values)
+        .returning(AlertRow.component_id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(statement).first()
+
+
+# -- heartbeats and metrics --------------------------------------------------------------
+
+
+def record_heartbeat(session: Session, *, component_id: str, plan: Plan, now: datetime) -> HeartbeatInfo:
+    """Note a heartbeat: NotFound if the plan lacks the component, Conflict if it has no heartbeat probe."""
+    component = plan.components_by_id.get(component_id)
+    if component is None:
+        shown = component_id if len(component_id) <= 80 else component_id[:80] + "..."
+        raise NotFound(f"no component {shown!r} in the plan in force; GET /api/v1/components lists them")
+    if not isinstance(component.probe, HeartbeatProbe):
+        what = "no probe" if component.probe is None else f"a {component.probe.type} probe"
+        raise Conflict(
+            f"component {component_id!r} has {what}, not a heartbeat probe: give it"
+            " `probe: {type: heartbeat, every_s: 60}` in the plan to post heartbeats for it"
+        )
+    table = HeartbeatRow.__table__
+    _upsert(
+        session,
+        HeartbeatRow,
+        {"component_id": component_id, "last_at": now, "received": 1},
+        keys=("component_id",),
+        changes=lambda excluded: {"last_at": excluded.last_at, "received": table.c.received + 1},
+    )
+    row = session.execute(
+        select(HeartbeatRow.last_at, HeartbeatRow.received).where(HeartbeatRow.component_id == component_id)
+    ).one()
+    return HeartbeatInfo(component_id, row.last_at, int(row.received))
+
+
+def record_metrics(
+    session: Session, *, samples: Sequence[MetricSample], now: datetime, plan: Plan | None = None
+) -> MetricsResult:
+    """Store metric samples; Refused (naming each) when a time is over a day ahead or a week past.
+
+    With the plan, the result names the metrics that no metric probe watches.
+    """
+    problems = []
+    for index, sample in enumerate(samples):
+        if sample.at is None:
+            continue
+        where, shown = f"samples.{index}.at", sample.at.isoformat()
+        if sample.at > now + MAX_FUTURE:
+            problems.append({"location": where, "message": f"{shown} is more than a day ahead"})
+        elif sample.at < now - MAX_PAST:
+            problems.append({"location": where, "message": f"{shown} is more than 7 days ago"})
+    if problems:
+        raise Refused(problems)
+    rows = [
+        {"metric": s.metric, "value": s.value, "at": s.at if s.at is not None else now, "received_at": now}
+        for s in samples
+    ]
+    if rows:
+        session.execute(insert(MetricSampleRow), rows)
+    names = tuple(dict.fromkeys(s.metric for s in samples))
+    watched = set()
+    if plan is not None:
+        watched = {c.probe.metric for c in plan.components if isinstance(c.probe, MetricProbe)}
+    unwatched = tuple(n for n in names if n not in watched) if plan is not None else ()
+    return MetricsResult(len(rows), names, unwatched)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _upsert(
+    session: Session,
+    entity: type[Base],
+    values: dict[str, Any],
+    *,
+    keys: tuple[str, ...],
+    changes: Callable[[Any], dict[str, Any]],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, so concurrent posts never collide."""
+    table = entity.__table__
+    index = [table.c[k] for k in keys]
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(entity).values(**values)
+        session.execute(pg.on_conflict_do_update(index_elements=index, set_=changes(pg.excluded)))
+    else:
+        lite = sqlite.insert(entity).values(**values)
+        session.execute(lite.on_conflict_do_update(index_elements=index, set_=changes(lite.excluded)))
+
+
+def _token_info(row: ReceiverTokenRow) -> ReceiverTokenInfo:
+    return ReceiverTokenInfo(row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
+
+
+def _alert_info(row: AlertRow) -> AlertInfo:
+    return AlertInfo(
+        id=row.id,
+        source=row.source,
+        dedup_key=row.dedup_key,
+        component_id=row.component_id,
+        status=row.status,
+        severity=row.severity,
+        summary=row.summary,
+        receiver=row.receiver,
+        first_at=row.first_at,
+        updated_at=row.updated_at,
+        resolved_at=row.resolved_at,
+        received=row.received,
+        payload=dict(row.payload),
+    )
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    if not labels:
+        return "no labels"
+    text = ", ".join(f"{k}={v!r}" for k, v in sorted(labels.items()))
+    return "labels " + (text if len(text) <= 300 else text[:300] + "...")
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_STORED_SUMMARY else text[: MAX_STORED_SUMMARY - 3] + "..."
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

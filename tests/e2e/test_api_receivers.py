@@ -1,0 +1,659 @@
+"""The receivers over HTTP, on SQLite and PostgreSQL: real Alertmanager and Events v2 bodies,
+heartbeats, metrics, their doors, and every kind of bad input answered with a 4xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from _web import T0, Web, client, make_web, web
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.access.roles import Role
+from standby.detect.receivers import create_receiver_token, labels_fingerprint, revoke_receiver_token
+from standby.store.engine import unit_of_work
+from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow
+
+pytestmark = pytest.mark.anyio
+__all__ = ["client", "web"]  # fixtures, imported for pytest
+
+ALERTMANAGER = "/api/v1/integrations/alertmanager"
+EVENTS = "/api/v1/events"
+METRICS = "/api/v1/metrics"
+HEARTBEAT = "/api/v1/heartbeats/ivr"
+
+# What Alertmanager 0.27 posts (its Go encoder escapes '&' as \u0026): ACDDown firing on
+# both routing nodes, grouped by alertname.
+FIRING_GROUP = rb"""{"receiver":"standby","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"ACDDown","instance":"cloudcx-acd-1.northwind.internal:9115","job":"cloudcx-acd","severity":"critical"},"annotations":{"description":"The blackbox probe of cloudcx-acd-1.northwind.internal:9115 has failed for 2 minutes.","runbook_url":"https://wiki.northwind.example/runbooks/acd-down","summary":"CloudCX ACD is not answering health checks"},"startsAt":"2026-06-15T09:27:41.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.northwind.internal:9090/graph?g0.expr=probe_success%7Bjob%3D%22cloudcx-acd%22%7D+%3D%3D+0\u0026g0.tab=1","fingerprint":"e82796058477e51a"},{"status":"firing","labels":{"alertname":"ACDDown","instance":"cloudcx-acd-2.northwind.internal:9115","job":"cloudcx-acd","severity":"critical"},"annotations":{"description":"The blackbox probe of cloudcx-acd-2.northwind.internal:9115 has failed for 2 minutes.","runbook_url":"https://wiki.northwind.example/runbooks/acd-down","summary":"CloudCX ACD is not answering health checks"},"startsAt":"2026-06-15T09:27:56.48201947Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus.northwind.internal:9090/graph?g0.expr=probe_success%7Bjob%3D%22cloudcx-acd%22%7D+%3D%3D+0\u0026g0.tab=1","fingerprint":"fc5c048a8aded205"}],"groupLabels":{"alertname":"ACDDown"},"commonLabels":{"alertname":"ACDDown","job":"cloudcx-acd","severity":"critical"},"commonAnnotations":{"runbook_url":"https://wiki.northwind.example/runbooks/acd-down","summary":"CloudCX ACD is not answering health checks"},"externalURL":"http://alertmanager.northwind.internal:9093","version":"4","groupKey":"{}:{alertname=\"ACDDown\"}","truncatedAlerts":0}
+"""  # noqa: E501 (verbatim, as Alertmanager sends it)
+
+# The same group a quarter of an hour later, with send_resolved: true.
+RESOLVED_GROUP = b"""{
+  "receiver": "standby",
+  "status": "resolved",
+  "alerts": [
+    {
+      "status": "resolved",
+      "labels": {
+        "alertname": "ACDDown",
+        "instance": "cloudcx-acd-1.northwind.internal:9115",
+        "job": "cloudcx-acd",
+        "severity": "critical"
+      },
+      "annotations": {
+        "description": "The blackbox probe of cloudcx-acd-1.northwind.internal:9115 has failed for 2 minutes.",
+        "runbook_url": "https://wiki.northwind.example/runbooks/acd-down",
+        "summary": "CloudCX ACD is not answering health checks"
+      },
+      "startsAt": "2026-06-15T09:27:41.123456789Z",
+      "endsAt": "2026-06-15T09:42:11.123456789Z",
+      "generatorURL": "http://prometheus.northwind.internal:9090/graph?g0.expr=probe_success%7Bjob%3D%22cloudcx-acd%22%7D+%3D%3D+0\\u0026g0.tab=1",
+      "fingerprint": "e82796058477e51a"
+    },
+    {
+      "status": "resolved",
+      "labels": {
+        "alertname": "ACDDown",
+        "instance": "cloudcx-acd-2.northwind.internal:9115",
+        "job": "cloudcx-acd",
+        "severity": "critical"
+      },
+      "annotations": {
+        "description": "The blackbox probe of cloudcx-acd-2.northwind.internal:9115 has failed for 2 minutes.",
+        "runbook_url": "https://wiki.northwind.example/runbooks/acd-down",
+        "summary": "CloudCX ACD is not answering health checks"
+      },
+      "startsAt": "2026-06-15T09:27:56.48201947Z",
+      "endsAt": "2026-06-15T09:42:11.123456789Z",
+      "generatorURL": "http://prometheus.northwind.internal:9090/graph?g0.expr=probe_success%7Bjob%3D%22cloudcx-acd%22%7D+%3D%3D+0\\u0026g0.tab=1",
+      "fingerprint": "fc5c048a8aded205"
+    }
+  ],
+  "groupLabels": {"alertname": "ACDDown"},
+  "commonLabels": {"alertname": "ACDDown", "job": "cloudcx-acd", "severity": "critical"},
+  "commonAnnotations": {
+    "runbook_url": "https://wiki.northwind.example/runbooks/acd-down",
+    "summary": "CloudCX ACD is not answering health checks"
+  },
+  "externalURL": "http://alertmanager.northwind.internal:9093",
+  "version": "4",
+  "groupKey": "{}:{alertname=\\"ACDDown\\"}",
+  "truncatedAlerts": 0
+}
+"""  # noqa: E501 (verbatim)
+
+# A group from a route that groups by job, with max_alerts: 1 cutting one alert off;
+# the job label names the CRM component directly.
+CRM_GROUP = b"""{
+  "receiver": "standby",
+  "status": "firing",
+  "alerts": [
+    {
+      "status": "firing",
+      "labels": {
+        "alertname": "CRMSlowResponses",
+        "instance": "crm.northwind.internal:443",
+        "job": "crm",
+        "severity": "warning"
+      },
+      "annotations": {"summary": "CRM p95 latency above 2s for 10 minutes"},
+      "startsAt": "2026-06-15T09:12:03.5Z",
+      "endsAt": "0001-01-01T00:00:00Z",
+      "generatorURL": "http://prometheus.northwind.internal:9090/graph?g0.expr=crm_latency_p95+%3E+2",
+      "fingerprint": "c6e04358eb32d03f"
+    }
+  ],
+  "groupLabels": {"job": "crm"},
+  "commonLabels": {
+    "alertname": "CRMSlowResponses",
+    "instance": "crm.northwind.internal:443",
+    "job": "crm",
+    "severity": "warning"
+  },
+  "commonAnnotations": {"summary": "CRM p95 latency above 2s for 10 minutes"},
+  "externalURL": "http://alertmanager.northwind.internal:9093",
+  "version": "4",
+  "groupKey": "{}/{severity=~\\"warning|critical\\"}:{job=\\"crm\\"}",
+  "truncatedAlerts": 1
+}
+"""
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def receiver_token(web: Web) -> str:
+    with unit_of_work(web.factory) as session:
+        _, token = create_receiver_token(session, name="alertmanager", now=T0)
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **JSON}
+
+
+def count(factory: sessionmaker[Session], table: type[Any]) -> int:
+    with unit_of_work(factory) as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def alert_rows(factory: sessionmaker[Session]) -> list[AlertRow]:
+    with unit_of_work(factory) as session:
+        return list(session.scalars(select(AlertRow).order_by(AlertRow.dedup_key)))
+
+
+def test_the_example_fingerprints_are_alertmanagers_own() -> None:
+    for group in (FIRING_GROUP, RESOLVED_GROUP, CRM_GROUP):
+        for item in json.loads(group)["alerts"]:
+            assert labels_fingerprint(item["labels"]) == item["fingerprint"]
+
+
+# -- Alertmanager --------------------------------------------------------------------------
+
+
+async def test_an_alertmanager_group_fires_and_resolves(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    fired = await client.post(ALERTMANAGER, content=FIRING_GROUP, headers=bearer(receiver_token))
+    assert fired.status_code == 202, fired.text
+    assert fired.json() == {
+        "stored": 2,
+        "ignored": 0,
+        "dedup_keys": ["e82796058477e51a", "fc5c048a8aded205"],
+        "components": ["acd"],
+    }
+    # Committed before the answer: a fresh session sees both.
+    rows = alert_rows(web.factory)
+    assert [(r.component_id, r.status, r.severity, r.receiver) for r in rows] == [
+        ("acd", "firing", "critical", "alertmanager")
+    ] * 2
+    assert rows[0].summary == "ACDDown: CloudCX ACD is not answering health checks"
+    assert rows[0].payload["generatorURL"].endswith("%3D%3D+0&g0.tab=1")
+
+    listed = await client.get("/api/v1/alerts?status=firing", headers=web.bearer(Role.VIEWER))
+    assert listed.status_code == 200
+    assert {a["dedup_key"] for a in listed.json()["alerts"]} == {"e82796058477e51a", "fc5c048a8aded205"}
+    assert "payload" not in listed.json()["alerts"][0]
+
+    web.clock.advance(timedelta(minutes=15))
+    resolved = await client.post(ALERTMANAGER, content=RESOLVED_GROUP, headers=bearer(receiver_token))
+    assert resolved.status_code == 202, resolved.text
+    assert resolved.json()["stored"] == 2
+    rows = alert_rows(web.factory)
+    assert [(r.status, r.received) for r in rows] == [("resolved", 2)] * 2
+    assert all(r.resolved_at == web.clock.now() for r in rows)
+    firing = await client.get("/api/v1/alerts?status=firing", headers=web.bearer(Role.VIEWER))
+    assert firing.json() == {"alerts": []}
+
+
+async def test_a_truncated_group_maps_by_the_job_label(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    response = await client.post(ALERTMANAGER, content=CRM_GROUP, headers=bearer(receiver_token))
+    assert response.status_code == 202, response.text
+    assert response.json()["components"] == ["crm"]
+    [row] = alert_rows(web.factory)
+    assert (row.severity, row.payload["groupKey"]) == (
+        "warning",
+        '{}/{severity=~"warning|critical"}:{job="crm"}',
+    )
+    detail = await client.get(f"/api/v1/alerts/{row.id}", headers=web.bearer(Role.AGENT))
+    assert detail.status_code == 200
+    assert detail.json()["payload"]["labels"]["alertname"] == "CRMSlowResponses"
+    missing = await client.get("/api/v1/alerts/999999", headers=web.bearer(Role.AGENT))
+    assert missing.status_code == 404
+
+
+async def test_a_burst_of_the_same_alert_makes_one_row(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    document = json.loads(FIRING_GROUP)
+    document["alerts"] = document["alerts"][:1]
+    body = json.dumps(document).encode()
+    responses = await asyncio.gather(
+        *(client.post(ALERTMANAGER, content=body, headers=bearer(receiver_token)) for _ in range(50))
+    )
+    assert [r.status_code for r in responses] == [202] * 50
+    [row] = alert_rows(web.factory)
+    assert (row.dedup_key, row.received) == ("e82796058477e51a", 50)
+
+
+async def test_an_unmapped_alert_refuses_the_group_and_stores_nothing(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    document = json.loads(FIRING_GROUP)
+    watchdog = {**document["alerts"][0], "labels": {"alertname": "Watchdog", "severity": "none"}}
+    del watchdog["fingerprint"]
+    document["alerts"].append(watchdog)
+    response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["location"] == "body.alerts.2"
+    assert "no component of the plan matches this alert" in problem["message"]
+    assert "alertname='Watchdog'" in problem["message"]
+    assert problem["labels"] == {"alertname": "Watchdog", "severity": "none"}
+    assert count(web.factory, AlertRow) == 0
+
+
+def _firing(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(FIRING_GROUP)
+    document.update(changes)
+    return document
+
+
+def _alert_with(**changes: Any) -> dict[str, Any]:
+    document = _firing()
+    document["alerts"][0].update(changes)
+    return document
+
+
+BAD_ALERTMANAGER = [
+    pytest.param(_firing(version="3"), 422, "body.version", "version '3' is not supported", id="version-3"),
+    pytest.param(_firing(version=4), 422, "body.version", "version 4 is not supported", id="version-number"),
+    pytest.param({"version": "4", "status": "firing"}, 422, "body.alerts", "Field required", id="no-alerts"),
+    pytest.param(_firing(status="burning"), 422, "body.status", "'firing' or 'resolved'", id="status"),
+    pytest.param(_firing(alerts={}), 422, "body.alerts", "valid list", id="alerts-object"),
+    pytest.param(
+        _alert_with(labels={"alertname": "X", "port": 9115}),
+        422,
+        "body.alerts.0.labels.port",
+        "valid string",
+        id="label-number",
+    ),
+    pytest.param(_alert_with(startsAt="yesterday"), 422, "body.alerts.0.startsAt", "datetime", id="time"),
+    pytest.param(
+        _firing(truncatedAlerts=-1), 422, "body.truncatedAlerts", "greater than or equal", id="truncated"
+    ),
+    pytest.param(
+        _firing(alerts=[_firing()["alerts"][0]] * 1001), 422, "body.alerts", "at most 1000", id="too-many"
+    ),
+    pytest.param([1, 2], 422, "body", "valid dictionary", id="array"),
+    pytest.param(
+        _alert_with(labels={"alertname": "ACD\u0000Down"}),
+        422,
+        "body",
+        "alerts.0.labels.alertname: text may not contain NUL characters",
+        id="nul",
+    ),
+]
+
+
+async def test_bad_alertmanager_bodies_are_refused_with_where_and_why(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    for case in BAD_ALERTMANAGER:
+        document, status, location, message = case.values
+        response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+        assert response.status_code == status, (case.id, response.text)
+        problems = response.json()["detail"]
+        assert any(p["location"] == location and message in p["message"] for p in problems), (
+            case.id,
+            problems,
+        )
+    assert count(web.factory, AlertRow) == 0
+
+
+NOT_JSON = [
+    (b"", "the body is empty"),
+    (b"   ", "the body is empty"),
+    (b'{"version": "4",', "not valid JSON: Expecting property name enclosed in double quotes at line 1"),
+    (b"\xff\xfe{}", "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+    (b"alerts=1", "not valid JSON: Expecting value at line 1, column 1"),
+]
+
+
+async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient, receiver_token: str) -> None:
+    for body, message in NOT_JSON:
+        for path in (ALERTMANAGER, METRICS, EVENTS):
+            response = await client.post(path, content=body, headers=bearer(receiver_token))
+            assert response.status_code == 400, (path, body[:20], response.text)
+            assert message in response.json()["detail"]
+
+
+async def test_an_oversized_body_is_a_413(client: httpx.AsyncClient, receiver_token: str) -> None:
+    event = {"event_action": "trigger", "payload": {"summary": "x", "source": "acd", "severity": "info"}}
+    event["payload"]["custom_details"] = {"blob": "x" * 600_000}
+    response = await client.post(EVENTS, json=event, headers=bearer(receiver_token))
+    assert response.status_code == 413
+    assert "larger than 512 KB" in response.json()["detail"]
+
+
+# -- the doors -----------------------------------------------------------------------------
+
+RECEIVERS = [
+    (ALERTMANAGER, FIRING_GROUP),
+    (
+        EVENTS,
+        b'{"event_action": "trigger", "payload": {"summary": "s", "source": "acd", "severity": "info"}}',
+    ),
+    (HEARTBEAT, b""),
+    (METRICS, b'{"metric": "abandon_rate", "value": 0.1}'),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), RECEIVERS)
+async def test_receivers_need_a_receiver_token_or_an_admin_or_manager(
+    web: Web, client: httpx.AsyncClient, receiver_token: str, path: str, body: bytes
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer sbr_not-a-token"}, {"Authorization": "Basic YTpi"}):
+        refused = await client.post(path, content=body, headers={**headers, **JSON})
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["www-authenticate"] == "Bearer"
+    for role in (Role.RESPONDER, Role.AGENT, Role.VIEWER):
+        forbidden = await client.post(path, content=body, headers={**web.bearer(role), **JSON})
+        assert forbidden.status_code == 403
+        assert f"your role ({role.value}) may not post to the receivers" in forbidden.json()["detail"]
+    for headers in (
+        bearer(receiver_token),
+        {**web.bearer(Role.ADMIN), **JSON},
+        {**web.bearer(Role.MANAGER), **JSON},
+    ):
+        accepted = await client.post(path, content=body, headers=headers)
+        assert accepted.status_code == 202, accepted.text
+    with unit_of_work(web.factory) as session:
+        revoke_receiver_token(session, name="alertmanager", now=T0)
+    revoked = await client.post(path, content=body, headers=bearer(receiver_token))
+    assert revoked.status_code == 401
+    assert "unknown or revoked" in revoked.json()["detail"]
+
+
+async def test_who_posted_is_recorded(web: Web, client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        ALERTMANAGER, content=CRM_GROUP, headers={**web.bearer(Role.MANAGER), **JSON}
+    )
+    assert response.status_code == 202
+    assert alert_rows(web.factory)[0].receiver == "token:manager-token"
+
+
+async def test_listing_alerts_needs_a_login(web: Web, client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/alerts")).status_code == 401
+    bad = await client.get("/api/v1/alerts?status=sleeping", headers=web.bearer(Role.VIEWER))
+    assert bad.status_code == 422
+
+
+async def test_without_a_plan_alerts_and_heartbeats_are_a_409(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    bare = make_web(session_factory, tmp_path, with_plan=False)
+    async with bare.client() as c:
+        headers = {**bare.bearer(Role.ADMIN), **JSON}
+        for path, body in RECEIVERS[:3]:
+            response = await c.post(path, content=body, headers=headers)
+            assert response.status_code == 409, response.text
+            assert "no plan has been loaded yet" in response.json()["detail"]
+        metrics = await c.post(METRICS, content=RECEIVERS[3][1], headers=headers)
+        assert metrics.status_code == 202
+        assert metrics.json()["unwatched"] == []
+
+
+# -- Events v2 -----------------------------------------------------------------------------
+
+
+async def test_events_v2_with_a_routing_key_trigger_acknowledge_and_resolve(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    trigger = {
+        "routing_key": receiver_token,
+        "event_action": "trigger",
+        "payload": {
+            "summary": "ACD queue routing failing for billing",
+            "source": "cloudcx-monitor",
+            "severity": "critical",
+            "timestamp": "2026-06-15T10:29:00.000+01:00",
+            "component": "routing-engine",
+            "group": "cloudcx",
+            "class": "availability",
+            "custom_details": {"failed_calls": 41, "region": "eu-west"},
+        },
+        "client": "CloudCX Monitor",
+        "client_url": "https://monitor.cloudcx.example/incidents/7",
+    }
+    created = await client.post(EVENTS, json=trigger, headers=JSON)
+    assert created.status_code == 202, created.text
+    answer = created.json()
+    assert answer["status"] == "success" and answer["message"] == "Event processed"
+    key = answer["dedup_key"]
+    assert len(key) == 32
+    again = await client.post(EVENTS, json={**trigger, "dedup_key": key})
+    assert again.json()["dedup_key"] == key
+
+    for action, status in (("acknowledge", "acknowledged"), ("resolve", "resolved")):
+        response = await client.post(
+            EVENTS, json={"routing_key": receiver_token, "event_action": action, "dedup_key": key}
+        )
+        assert response.status_code == 202, response.text
+        assert response.json() == {"status": "success", "message": "Event processed", "dedup_key": key}
+        [row] = alert_rows(web.factory)
+        assert row.status == status
+    assert (row.component_id, row.receiver, row.received) == ("acd", "alertmanager", 4)
+    assert row.payload["payload"]["class"] == "availability"
+    assert receiver_token not in json.dumps(row.payload)
+
+    unknown = await client.post(
+        EVENTS, json={"routing_key": receiver_token, "event_action": "resolve", "dedup_key": "never-seen"}
+    )
+    assert unknown.status_code == 202 and unknown.json()["dedup_key"] == "never-seen"
+    assert count(web.factory, AlertRow) == 1
+
+
+async def test_an_events_routing_key_must_be_a_valid_token(web: Web, client: httpx.AsyncClient) -> None:
+    event = {"event_action": "resolve", "dedup_key": "k"}
+    for key in (None, "", "R0ABCDEF0123456789ABCDEF01234567", "sbr_wrong"):
+        response = await client.post(EVENTS, json={**event, "routing_key": key})
+        assert response.status_code == 401, response.text
+    viewer = await client.post(EVENTS, json={**event, "routing_key": web.tokens[Role.VIEWER]})
+    assert viewer.status_code == 403
+    not_json = await client.post(EVENTS, content=b"routing_key=sbr_x")
+    assert not_json.status_code == 401
+
+
+BAD_EVENTS = [
+    pytest.param({"event_action": "trigger"}, "body", "a trigger event needs a payload", id="no-payload"),
+    pytest.param({"event_action": "acknowledge"}, "body", "needs the dedup_key", id="ack-no-key"),
+    pytest.param({"event_action": "snooze", "dedup_key": "k"}, "body.event_action", "'trigger'", id="action"),
+    pytest.param(
+        {"event_action": "trigger", "payload": {"summary": "s", "source": "acd", "severity": "fatal"}},
+        "body.payload.severity",
+        "severity 'fatal' is not one of critical, error, warning, info",
+        id="severity",
+    ),
+    pytest.param(
+        {"event_action": "trigger", "payload": {"summary": "", "source": "acd", "severity": "info"}},
+        "body.payload.summary",
+        "at least 1 character",
+        id="empty-summary",
+    ),
+    pytest.param(
+        {"event_action": "trigger", "payload": {"source": "acd", "severity": "info"}},
+        "body.payload.summary",
+        "Field required",
+        id="no-summary",
+    ),
+    pytest.param(
+        {"event_action": "resolve", "dedup_key": "k" * 256}, "body.dedup_key", "at most 255", id="long-key"
+    ),
+    pytest.param(
+        {"event_action": "trigger", "payload": {"summary": "s", "source": "db-7", "severity": "info"}},
+        "body.payload",
+        "no component of the plan matches source 'db-7'",
+        id="unmapped",
+    ),
+]
+
+
+async def test_bad_events_are_refused_with_where_and_why(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    for case in BAD_EVENTS:
+        event, location, message = case.values
+        response = await client.post(EVENTS, json=event, headers=bearer(receiver_token))
+        assert response.status_code == 422, (case.id, response.text)
+        problems = response.json()["detail"]
+        assert any(p["location"] == location and message in p["message"] for p in problems), (
+            case.id,
+            problems,
+        )
+    # What a database could not store is refused here, not a 500 or 503 there.
+    trigger = (
+        b'{"event_action": "trigger", "payload": {"summary": "s", "source": "acd", "severity": "info"%s}}'
+    )
+    for extra, message in UNSTORABLE:
+        response = await client.post(EVENTS, content=trigger % extra, headers=bearer(receiver_token))
+        assert response.status_code == 422, (extra, response.text)
+        assert message in response.json()["detail"][0]["message"]
+    assert count(web.factory, AlertRow) == 0
+
+
+UNSTORABLE = [
+    (b', "group": "a\\u0000b"', "payload.group: text may not contain NUL characters"),
+    (b', "custom_details": {"n": [1, NaN]}', "payload.custom_details.n.1: numbers must be finite"),
+    (b', "custom_details": {"n": 1e999}', "numbers must be finite"),
+    (b', "custom_details": {"\\ud800": 1}', "text has an unpaired surrogate"),
+    (b', "custom_details": ' + b"[" * 40 + b"]" * 40, "nested more than 32 levels deep"),
+]
+
+
+# -- heartbeats ----------------------------------------------------------------------------
+
+
+async def test_heartbeats_for_a_component_with_a_heartbeat_probe(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    first = await client.post(HEARTBEAT, headers=bearer(receiver_token))
+    assert first.status_code == 202, first.text
+    assert first.json() == {"component_id": "ivr", "last_at": "2026-06-15T09:30:00Z", "received": 1}
+    second = await client.post(HEARTBEAT, content=b"anything at all", headers=bearer(receiver_token))
+    assert second.json()["received"] == 2
+    assert count(web.factory, HeartbeatRow) == 1
+
+
+WRONG_HEARTBEATS = [
+    ("switchboard", 404, "no component 'switchboard' in the plan in force"),
+    ("acd", 409, "component 'acd' has a http probe, not a heartbeat probe"),
+    ("queue-stats", 409, "component 'queue-stats' has a metric probe, not a heartbeat probe"),
+    ("leeds-power", 409, "component 'leeds-power' has no probe, not a heartbeat probe"),
+    ("x" * 300, 404, "no component 'xxxxxxxx"),
+]
+
+
+async def test_a_heartbeat_for_the_wrong_component_is_a_4xx(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    for component, status, message in WRONG_HEARTBEATS:
+        response = await client.post(f"/api/v1/heartbeats/{component}", headers=bearer(receiver_token))
+        assert response.status_code == status, component
+        assert message in response.json()["detail"]
+    assert count(web.factory, HeartbeatRow) == 0
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+async def test_metric_samples_as_a_list_or_one_sample(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    samples = {
+        "samples": [
+            {"metric": "abandon_rate", "value": 0.31},
+            {"metric": "agents_logged_in", "value": 42, "at": "2026-06-15T10:29:00+01:00"},
+            {"metric": "longest_wait_s", "value": 312.5, "at": "2026-06-15T09:29:30Z"},
+        ]
+    }
+    response = await client.post(METRICS, json=samples, headers=bearer(receiver_token))
+    assert response.status_code == 202, response.text
+    assert response.json() == {
+        "stored": 3,
+        "metrics": ["abandon_rate", "agents_logged_in", "longest_wait_s"],
+        "unwatched": ["agents_logged_in", "longest_wait_s"],
+    }
+    one = await client.post(
+        METRICS, json={"metric": "abandon_rate", "value": 0}, headers=bearer(receiver_token)
+    )
+    assert one.status_code == 202 and one.json()["stored"] == 1
+    assert count(web.factory, MetricSampleRow) == 4
+
+
+def _samples(*values: Any) -> dict[str, Any]:
+    return {"samples": [{"metric": "abandon_rate", "value": v} for v in values]}
+
+
+BAD_METRICS = [
+    pytest.param(
+        _samples(0.1, "0.3"), "body.samples.1.value", "must be a number, not a string ('0.3')", id="string"
+    ),
+    pytest.param(_samples(0.1, 0.2, True), "body.samples.2.value", "not a boolean (true)", id="bool"),
+    pytest.param(_samples(None), "body.samples.0.value", "not null", id="null"),
+    pytest.param(_samples(1e308 * 10), "body.samples.0.value", "finite number", id="infinity"),
+    pytest.param(
+        {"metric": "abandon_rate", "value": "high"},
+        "body.value",
+        "not a string ('high')",
+        id="one-sample-string",
+    ),
+    pytest.param(
+        {"samples": [{"metric": "abandon rate", "value": 1}]},
+        "body.samples.0.metric",
+        "is not a metric name",
+        id="name",
+    ),
+    pytest.param(
+        {"samples": [{"metric": "abandon_rate", "value": 1, "at": "2026-06-15T09:00:00"}]},
+        "body.samples.0.at",
+        "has no offset",
+        id="naive-time",
+    ),
+    pytest.param(
+        {"samples": [{"metric": "abandon_rate", "value": 1, "at": "2026-06-17T09:00:00Z"}]},
+        "body.samples.0.at",
+        "more than a day ahead",
+        id="future",
+    ),
+    pytest.param(
+        {"metric": "abandon_rate", "value": 1, "at": "2026-06-01T09:00:00Z"},
+        "body.at",
+        "more than 7 days ago",
+        id="one-sample-past",
+    ),
+    pytest.param({"samples": []}, "body.samples", "at least 1 item", id="empty"),
+    pytest.param(_samples(*[1] * 10_001), "body.samples", "at most 10000 items", id="too-many"),
+    pytest.param({"value": 1}, "body.samples", "Field required", id="shapeless"),
+]
+
+
+async def test_bad_metrics_are_refused_with_where_and_why(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    for case in BAD_METRICS:
+        document, location, message = case.values
+        body = json.dumps(document, allow_nan=True).encode()
+        response = await client.post(METRICS, content=body, headers=bearer(receiver_token))
+        assert response.status_code == 422, (case.id, response.text)
+        problems = response.json()["detail"]
+        assert any(p["location"] == location and message in p["message"] for p in problems), (
+            case.id,
+            problems,
+        )
+    nan = await client.post(
+        METRICS, content=b'{"metric": "abandon_rate", "value": NaN}', headers=bearer(receiver_token)
+    )
+    assert nan.status_code == 422
+    assert "finite number" in nan.json()["detail"][0]["message"]
+    assert count(web.factory, MetricSampleRow) == 0
+
+
+async def test_the_openapi_document_describes_the_receivers_bodies(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    alertmanager = paths[ALERTMANAGER]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "alerts" in alertmanager["properties"]
+    assert "fingerprint" in json.dumps(alertmanager) and "$defs" not in json.dumps(alertmanager)
+    event = paths[EVENTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(event["properties"]) >= {"routing_key", "event_action", "dedup_key", "payload"}
+    assert "/api/v1/heartbeats/{component_id}" in paths and METRICS in paths
