@@ -6,8 +6,8 @@ serve` or alone as `standby worker`, and several of them share one PostgreSQL.
 - Every `claim_every_s` it says it is alive, loads the plan in force when it changed,
   and renews and claims its share of probe leases (`detect.leases`).
 - A scheduler starts each held probe's check when due, at most `concurrency` at once.
-  A failure (or a success after down) is confirmed sooner, every `retry_s`, so that an
-  outage is known within about one interval instead of three.
+  A failure (or a success after down) is confirmed sooner, every `retry_s` of the probe,
+  so that an outage is known within about one interval instead of three.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
@@ -75,7 +75,7 @@ class WorkerOptions:
     claim_every_s: float = 5.0
     correlate_every_s: float = 2.0
     flush_every_s: float = 0.5
-    retry_s: float = 1.0
+    retry_s: float | None = None
     retention: timedelta = timedelta(hours=72)
     prune_every_s: float = 600.0
     buffer_limit: int = 100_000
@@ -295,7 +295,8 @@ class DetectWorker:
         confirming = (held.health.state != "down" and held.health.failures > 0) or (
             held.health.state == "down" and held.health.successes > 0
         )
-        return min(interval, self.options.retry_s) if confirming else interval
+        retry = self.options.retry_s if self.options.retry_s is not None else float(probe.retry_s)
+        return min(interval, retry) if confirming else interval
 
     def _record(self, held: _Held, result: CheckResult, at: datetime) -> None:
         probe = held.probe
