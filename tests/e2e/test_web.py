@@ -215,7 +215,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     log = tmp_path / "serve.log"
     with log.open("w", encoding="utf-8") as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from standby.cli import main; main()", "serve", "--no-worker"],
+            [sys.executable, "-c", "from standby.cli import main; main()", "serve"],
             env=env,
             cwd=tmp_path,
             stdout=output,
@@ -267,7 +267,14 @@ def test_standby_serve_runs_for_real(
         assert 'data-id="component:acd"' in page.text
         components = http.get("/api/v1/components").json()
         assert len(components["components"]) == 12
-        assert components["counts"]["unknown"] == 12
+        assert sum(components["counts"].values()) == 12
+        # The worker runs inside serve: nothing listens where the reference plan's probes
+        # point, so it finds failures and opens outages by itself.
+        deadline = time.monotonic() + 40
+        while not (outages := http.get("/api/v1/outages").json()["outages"]):
+            assert time.monotonic() < deadline, "the worker opened no outage"
+            time.sleep(0.5)
+        assert all(o["causes"] for o in outages)
     process.send_signal(signal.SIGTERM)
     # uvicorn shuts down cleanly, then re-raises the signal so the parent sees why it ended.
     assert process.wait(timeout=15) in (0, -signal.SIGTERM)
@@ -276,7 +283,7 @@ def test_standby_serve_runs_for_real(
     assert "wrote the reference plan" in output
     assert "version 1 (a new version)" in output
     assert f"Open {base}/" in output
-    assert "--no-worker" in output
+    assert "The worker runs in this process" in output
     assert PASSWORD not in output  # chosen by the operator: never echoed
     assert (tmp_path / "data" / "plan.yaml").exists()
 
