@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from standby.cli import app
 from standby.config import SETTINGS
-from standby.detect.receivers import receiver_for_token
+from standby.detect.receiver_tokens import receiver_for_token
 from standby.store.engine import make_engine, make_session_factory, unit_of_work
 
 runner = CliRunner()

@@ -13,20 +13,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.service import create_token
 from standby.detect.payloads import AlertmanagerWebhook, EventV2, MetricsBody
+from standby.detect.receiver_tokens import (
+    create_receiver_token,
+    list_receiver_tokens,
+    receiver_for_token,
+    revoke_receiver_token,
+)
 from standby.detect.receivers import (
     Refused,
-    create_receiver_token,
     get_alert,
     ingest_alertmanager,
     ingest_events,
     labels_fingerprint,
     list_alerts,
-    list_receiver_tokens,
     normalise_severity,
-    receiver_for_token,
     record_heartbeat,
     record_metrics,
-    revoke_receiver_token,
 )
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.schema import Plan

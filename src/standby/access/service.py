@@ -182,7 +182,7 @@ def create_token(session: Session, *, name: str, role: Role | str, now: datetime
         ApiTokenRow(
             name=checked_name,
             role=checked_role.value,
-            token_hash=_digest(token),
+            token_hash=secret_digest(token),
             prefix=token[:12],
             created_at=now,
         )
@@ -205,7 +205,7 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalars(
-        select(ApiTokenRow).where(ApiTokenRow.token_hash == _digest(token))
+        select(ApiTokenRow).where(ApiTokenRow.token_hash == secret_digest(token))
     ).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -236,7 +236,7 @@ def open_login_session(
     session.add(
         LoginSessionRow(
             user_id=user.id,
-            token_hash=_digest(cookie),
+            token_hash=secret_digest(cookie),
             created_at=now,
             expires_at=now + lifetime,
             last_seen_at=now,
@@ -251,7 +251,7 @@ def principal_for_login(session: Session, cookie: str, *, now: datetime) -> Prin
     found = session.execute(
         select(LoginSessionRow, UserRow)
         .join(UserRow, LoginSessionRow.user_id == UserRow.id)
-        .where(LoginSessionRow.token_hash == _digest(cookie))
+        .where(LoginSessionRow.token_hash == secret_digest(cookie))
     ).first()
     if found is None:
         return None
@@ -265,7 +265,7 @@ def principal_for_login(session: Session, cookie: str, *, now: datetime) -> Prin
 
 def close_login_session(session: Session, cookie: str) -> None:
     """Sign out: forget the session; a cookie that is already unknown is fine."""
-    session.execute(delete(LoginSessionRow).where(LoginSessionRow.token_hash == _digest(cookie)))
+    session.execute(delete(LoginSessionRow).where(LoginSessionRow.token_hash == secret_digest(cookie)))
 
 
 def purge_expired_sessions(session: Session, *, now: datetime) -> int:
@@ -315,5 +315,6 @@ def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """The SHA-256 of a random secret (a token or a session cookie), as stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -13,7 +13,7 @@ from rich.table import Table
 from standby.cli.access import open_store
 from standby.cli.common import app, err, out
 from standby.clock import SystemClock
-from standby.detect.receivers import create_receiver_token, list_receiver_tokens, revoke_receiver_token
+from standby.detect.receiver_tokens import create_receiver_token, list_receiver_tokens, revoke_receiver_token
 from standby.store.engine import unit_of_work
 
 receiver_app = typer.Typer(

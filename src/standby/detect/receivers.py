@@ -3,8 +3,7 @@
 A service: functions take a Session and the time, and never commit (the unit of work
 does, before the receiver answers 2xx, so an acknowledged alert is stored).
 
-Receiver tokens (`sbr_...`) may only post to the receivers; like API tokens they are
-random and stored as SHA-256 digests.
+Receiver tokens are in `detect.receiver_tokens`.
 
 Alerts are kept one row per (source, dedup key). A repeated alert updates its row
 (`received` counts the posts) with an atomic upsert, so a burst of the same alert from
@@ -27,9 +26,6 @@ accepted and ignored, as PagerDuty does.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,19 +40,13 @@ from standby.detect.payloads import SEVERITIES, AlertmanagerAlert, AlertmanagerW
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.probes import HeartbeatProbe, MetricProbe
 from standby.plan.schema import Component, Plan
-from standby.store.tables import AlertRow, Base, HeartbeatRow, MetricSampleRow, ReceiverTokenRow
+from standby.store.tables import AlertRow, Base, HeartbeatRow, MetricSampleRow
 
-RECEIVER_TOKEN_PREFIX = "sbr_"
-TOKEN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-# A burst of alerts should not turn every request into a write of the token's row.
-TOUCH_EVERY = timedelta(minutes=1)
 MAX_FUTURE = timedelta(days=1)
 MAX_PAST = timedelta(days=7)
 MAX_STORED_SUMMARY = 1024
 SOURCE_ALERTMANAGER = "alertmanager"
 SOURCE_EVENTS = "events"
-
-_TOKEN_NAME_RE = re.compile(TOKEN_NAME_PATTERN)
 
 # Alertmanager's `severity` label, lower-cased, to Standby's four severities. Anything
 # else counts as critical: an unfamiliar word must not make an outage look smaller.
@@ -77,22 +67,6 @@ class Refused(InvalidInput):
         self.problems = problems
         first = problems[0]["message"] if problems else "refused"
         super().__init__(f"{len(problems)} problem(s); first: {first}")
-
-
-@dataclass(frozen=True)
-class ReceiverTokenInfo:
-    """A receiver token as listed: its name and first characters, never the token."""
-
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        """Whether the token still opens the receivers."""
-        return self.revoked_at is None
 
 
 @dataclass(frozen=True)
@@ -144,56 +118,6 @@ class AlertInfo:
     resolved_at: datetime | None
     received: int
     payload: dict[str, Any]
-
-
-# -- receiver tokens ---------------------------------------------------------------------
-
-
-def create_receiver_token(session: Session, *, name: str, now: datetime) -> tuple[ReceiverTokenInfo, str]:
-    """Make a receiver token: (its record, the token to show once); Conflict if the name is taken."""
-    checked = name.strip()
-    if not _TOKEN_NAME_RE.match(checked):
-        raise InvalidInput(
-            f"{name!r} is not a receiver name: use letters, digits, '.', '_' and '-',"
-            " starting with a letter or digit, at most 100 characters"
-        )
-    if session.scalar(select(ReceiverTokenRow.id).where(ReceiverTokenRow.name == checked)) is not None:
-        raise Conflict(
-            f"a receiver token named {checked!r} already exists (names of revoked tokens stay"
-            " taken, so the record stays clear); choose another name"
-        )
-    token = RECEIVER_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ReceiverTokenRow(name=checked, token_hash=_digest(token), prefix=token[:12], created_at=now)
-    session.add(row)
-    session.flush()
-    return _token_info(row), token
-
-
-def list_receiver_tokens(session: Session) -> list[ReceiverTokenInfo]:
-    """Every receiver token, revoked ones included, by name."""
-    return [_token_info(r) for r in session.scalars(select(ReceiverTokenRow).order_by(ReceiverTokenRow.name))]
-
-
-def revoke_receiver_token(session: Session, *, name: str, now: datetime) -> None:
-    """Stop a receiver token from working; NotFound when no receiver token has that name."""
-    row = session.scalars(select(ReceiverTokenRow).where(ReceiverTokenRow.name == name.strip())).first()
-    if row is None:
-        raise NotFound(f"no receiver token named {name.strip()!r}")
-    if row.revoked_at is None:
-        row.revoked_at = now
-
-
-def receiver_for_token(session: Session, token: str, now: datetime) -> str | None:
-    """The name of the receiver a token belongs to, or None when unknown or revoked."""
-    if not token.startswith(RECEIVER_TOKEN_PREFIX):
-        return None
-    query = select(ReceiverTokenRow).where(ReceiverTokenRow.token_hash == _digest(token))
-    row = session.scalars(query).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-        row.last_used_at = now
-    return row.name
 
 
 # -- alerts ------------------------------------------------------------------------------
@@ -563,10 +487,6 @@ def _upsert(
         session.execute(lite.on_conflict_do_update(index_elements=index, set_=changes(lite.excluded)))
 
 
-def _token_info(row: ReceiverTokenRow) -> ReceiverTokenInfo:
-    return ReceiverTokenInfo(row.name, row.prefix, row.created_at, row.last_used_at, row.revoked_at)
-
-
 def _alert_info(row: AlertRow) -> AlertInfo:
     return AlertInfo(
         id=row.id,
@@ -595,6 +515,3 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 def _shorten(text: str) -> str:
     return text if len(text) <= MAX_STORED_SUMMARY else text[: MAX_STORED_SUMMARY - 3] + "..."
 
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 from standby.access.roles import Role
 from standby.access.service import principal_for_token
 from standby.detect.payloads import AlertmanagerWebhook, EventV2, MetricsBody
+from standby.detect.receiver_tokens import RECEIVER_TOKEN_PREFIX, receiver_for_token
 from standby.detect.receivers import (
-    RECEIVER_TOKEN_PREFIX,
     AlertInfo,
     Refused,
     get_alert,
     ingest_alertmanager,
     ingest_events,
     list_alerts,
-    receiver_for_token,
     record_heartbeat,
     record_metrics,
 )
