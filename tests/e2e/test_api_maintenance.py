@@ -62,6 +62,7 @@ async def test_a_responder_declares_lists_reads_and_cancels_a_window(
     assert one.json()["occurrence_end"] == "2026-06-15T11:00:00Z"
     cancelled = await client.delete(f"{URL}/{key}", headers=responder)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["cancelled_by"]
     remaining = (await client.get(URL, headers=responder)).json()["windows"]
     assert [w["key"] for w in remaining] == ["plan:crm-patching"]
     past = (await client.get(f"{URL}?past=true", headers=responder)).json()["windows"]

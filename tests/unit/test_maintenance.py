@@ -24,6 +24,8 @@ from standby.detect.maintenance import (
     upcoming,
     windows_from_plan,
 )
+from standby.errors import PlanInvalid
+from standby.plan.loading import load_plan_text, reference_plan_text
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -258,3 +260,22 @@ def test_occurrence_at_agrees_with_walking_every_occurrence(
         assert occurrence_at(w, following[0]) is not None
         just_before = following[0] - timedelta(seconds=1)
         assert occurrence_at(w, just_before) == brute_force(w, just_before)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=DAILY;BYHOUR=99999999999999999999", "is not a recurrence rule"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 1000"),
+        ("FREQ=HOURLY", "repeats at most daily"),
+        ("FREQ=DAILY;COUNT=3;UNTIL=20270101", "not both"),
+        ("FREQ=DAILY;DTSTART=20260101T000000", "DTSTART"),
+    ],
+)
+def test_a_plan_with_a_bad_repeat_says_where_and_why(rule: str, message: str) -> None:
+    text = reference_plan_text().replace('"FREQ=MONTHLY;BYDAY=1SU"', f'"{rule}"')
+    with pytest.raises(PlanInvalid) as caught:
+        load_plan_text(text)
+    (problem,) = caught.value.problems
+    line = text.splitlines()[problem.line - 1]
+    assert "repeat:" in line and message in problem.message

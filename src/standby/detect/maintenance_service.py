@@ -69,6 +69,7 @@ class WindowRecord:
     created_by: str | None = None
     created_at: datetime | None = None
     cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
     problem: str | None = None
 
     @property
@@ -205,9 +206,8 @@ def cancel_window(
     """Cancel a declared window at once (an active one ends now); cancelling twice changes nothing.
 
     A plan window cannot be cancelled here (Conflict): the plan says it, so the plan
-    must change. `by` is who asked; the table has no column for it yet.
+    must change. `by` is who asked, kept with the window.
     """
-    del by  # kept in the signature for when the table records who cancelled
     source, ident = _parse_key(key)
     if source == "plan":
         if plan is not None and not any(w.key == key for w in windows_from_plan(plan)):
@@ -220,7 +220,7 @@ def cancel_window(
     if row is None:
         raise NotFound(_missing(key))
     if row.cancelled_at is None:
-        row.cancelled_at = now
+        row.cancelled_at, row.cancelled_by = now, by[:100]
         session.flush()
     return _row_record(row, now)
 
@@ -235,6 +235,7 @@ def _record(
     created_by: str | None = None,
     created_at: datetime | None = None,
     cancelled_at: datetime | None = None,
+    cancelled_by: str | None = None,
 ) -> WindowRecord:
     current = None if cancelled_at is not None else occurrence_at(window, now)
     following = None if cancelled_at is not None or current else next_occurrence(window, now)
@@ -257,6 +258,7 @@ def _record(
         created_by=created_by,
         created_at=created_at,
         cancelled_at=cancelled_at,
+        cancelled_by=cancelled_by,
         problem=recurrence_problem(window),
     )
 
@@ -268,6 +270,7 @@ def _row_record(row: MaintenanceWindowRow, now: datetime) -> WindowRecord:
         created_by=row.created_by,
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,
+        cancelled_by=row.cancelled_by,
     )
 
 

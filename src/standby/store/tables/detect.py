@@ -164,6 +164,7 @@ class MaintenanceWindowRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class OutageRow(Base):

@@ -57,6 +57,7 @@ class WindowOut(BaseModel):
     created_by: str | None
     created_at: datetime | None
     cancelled_at: datetime | None
+    cancelled_by: str | None
     problem: str | None = Field(description="Why the recurrence cannot be used (it then never occurs).")
 
     @classmethod
@@ -78,6 +79,7 @@ class WindowOut(BaseModel):
             created_by=record.created_by,
             created_at=record.created_at,
             cancelled_at=record.cancelled_at,
+            cancelled_by=record.cancelled_by,
             problem=record.problem,
         )
 
