@@ -29,6 +29,7 @@ from standby.store.tables.plan import PlanVersionRow
 from standby.store.tables.respond import (
     INCIDENT_STATES,
     STRATEGY_STATES,
+    AgentRow,
     CommunicationRow,
     IncidentRow,
     PageRow,

@@ -150,3 +150,18 @@ class StrategyRunRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     # One entry per runbook step: {"step": text, "done_at": iso or null, "by": name or null}.
     steps: Mapped[list[dict[str, Any]]] = mapped_column(json_column())
+
+
+class AgentRow(Base):
+    """An agent who can be told where to work: the plan counts agents, this names them."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[str] = mapped_column(String(100), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]

@@ -21,6 +21,22 @@ depends_on: str | None = None
 def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
+        "agents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("team_id", sa.String(length=100), nullable=False),
+        sa.Column("phone", sa.String(length=40), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+        sa.UniqueConstraint("external_id", name=op.f("uq_agents_external_id")),
+    )
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_agents_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
         "communications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
@@ -190,6 +206,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Undo this revision."""
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_agents_team_id"))
+    op.drop_table("agents")
     with op.batch_alter_table("timeline", schema=None) as batch_op:
         batch_op.drop_index("ix_timeline_incident_at")
 
