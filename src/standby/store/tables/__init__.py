@@ -47,6 +47,7 @@ __all__ = [
     "MESSAGE_STATES",
     "ROLES",
     "STRATEGY_STATES",
+    "AgentRow",
     "AlertRow",
     "ApiTokenRow",
     "Base",
