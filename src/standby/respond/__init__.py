@@ -1,0 +1,1 @@
+"""Respond: incidents, on call and escalation, the communication plan, continuity strategies."""
