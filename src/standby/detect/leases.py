@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from standby.detect.health import ProbeHealth
@@ -201,6 +201,12 @@ class CheckRecord:
     health: ProbeHealth
 
 
+_HEALTH_COLUMNS = (
+    "health", "health_since", "failures", "successes", "last_checked_at", "last_ok", "last_detail",
+    "last_rtt_ms", "warning",
+)
+
+
 def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRecord]) -> int:
     """Store check results and the probes' health after them; returns health changes stored.
 
@@ -228,40 +234,40 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
     for r in records:
         if r.component_id not in latest or latest[r.component_id].checked_at <= r.checked_at:
             latest[r.component_id] = r
-    rows = {
-        row.component_id: row
-        for row in session.scalars(
-            select(ProbeRow).where(
-                ProbeRow.component_id.in_(latest),
-                or_(ProbeRow.owner == worker_id, ProbeRow.owner.is_(None)),
-            )
+    # One executemany, its conditions in the WHERE clause: reading the rows first would
+    # cost a query and thousands of objects per batch.
+    table = cast(Table, ProbeRow.__table__)
+    statement = (
+        update(table)
+        .where(
+            table.c.component_id == bindparam("b_id"),
+            table.c.settings_sha == bindparam("b_sha"),
+            or_(table.c.owner == bindparam("b_owner"), table.c.owner.is_(None)),
         )
-    }
-    changes = 0
-    params = []
-    for component_id, r in latest.items():
-        row = rows.get(component_id)
-        if row is None or row.settings_sha != r.settings_sha:
-            continue
-        if row.health != r.health.state:
-            changes += 1
-        params.append(
+        .values({name: bindparam(f"b_{name}") for name in _HEALTH_COLUMNS})
+    )
+    session.execute(
+        statement,
+        [
             {
-                "component_id": component_id,
-                "health": r.health.state,
-                "health_since": r.health.since,
-                "failures": r.health.failures,
-                "successes": r.health.successes,
-                "last_checked_at": r.checked_at,
-                "last_ok": r.ok,
-                "last_detail": r.detail[:2000],
-                "last_rtt_ms": r.rtt_ms,
-                "warning": r.warning,
+                "b_id": component_id,
+                "b_sha": r.settings_sha,
+                "b_owner": worker_id,
+                "b_health": r.health.state,
+                "b_health_since": r.health.since,
+                "b_failures": r.health.failures,
+                "b_successes": r.health.successes,
+                "b_last_checked_at": r.checked_at,
+                "b_last_ok": r.ok,
+                "b_last_detail": r.detail[:2000],
+                "b_last_rtt_ms": r.rtt_ms,
+                "b_warning": r.warning,
             }
-        )
-    if params:
-        # ORM bulk UPDATE by primary key: one executemany for the whole batch.
-        session.execute(update(ProbeRow), params)
+            for component_id, r in latest.items()
+        ],
+    )
+    # A health change is a result whose check is when the state it reports began.
+    changes = sum(1 for r in records if r.health.since == r.checked_at)
     return changes
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from standby.detect.correlation import (
@@ -21,8 +21,10 @@ from standby.detect.correlation import (
     reconcile,
     worse,
 )
-from standby.detect.health import ProbeHealthState, Verdict, component_state
+from standby.detect.health import HEARTBEAT_GRACE, ProbeHealthState, Verdict, component_state
 from standby.detect.leases import lock_detection
+from standby.plan.probes import HeartbeatProbe
+from standby.plan.schema import Component
 from standby.store.tables import AlertRow, ComponentStateRow, OutageRow, ProbeRow, StateChangeRow
 
 
@@ -54,14 +56,30 @@ def correlate(
     unsure: dict[str, tuple[datetime | None, float]] = {}
     # When the probe saw the change: a worker cut off from the database writes later.
     observed_at: dict[str, tuple[str, datetime]] = {}
-    for r in session.scalars(select(ProbeRow).where(ProbeRow.enabled)):
-        probes[r.component_id] = (r.health, r.warning or r.last_detail)  # type: ignore[assignment]
-        if r.health != "down":
-            # How long a verdict on this probe can take: one interval and one timeout.
-            patience = float(r.settings.get("interval_s", 0)) + float(r.settings.get("timeout_s", 0)) + 1
-            unsure[r.component_id] = (None if r.failures else r.last_checked_at, patience)
-        if r.health_since is not None:
-            observed_at[r.component_id] = (r.health, min(r.health_since, now))
+    # Plain columns, not ORM objects: this runs every few seconds over every probe.
+    columns = (
+        ProbeRow.component_id,
+        ProbeRow.health,
+        ProbeRow.warning,
+        ProbeRow.last_detail,
+        ProbeRow.failures,
+        ProbeRow.last_checked_at,
+        ProbeRow.health_since,
+    )
+    components = plan.components_by_id
+    for component_id, health, warning, last_detail, failures, last_checked, since in session.execute(
+        select(*columns).where(ProbeRow.enabled)
+    ):
+        # The detail of a healthy probe (its round trip) changes at every check; only a
+        # warning or the reason for a failure is worth keeping with the state.
+        probes[component_id] = (health, warning or (last_detail if health == "down" else None))  # type: ignore[assignment]
+        if health != "down":
+            unsure[component_id] = (
+                None if failures else last_checked,
+                _patience(components.get(component_id)),
+            )
+        if since is not None:
+            observed_at[component_id] = (health, min(since, now))
     alerts: dict[str, list[tuple[str, str]]] = {}
     for alert in session.scalars(select(AlertRow).where(AlertRow.status != "resolved")):
         alerts.setdefault(alert.component_id, []).append((alert.severity, alert.summary))
@@ -81,7 +99,7 @@ def correlate(
         verdicts[component.id] = verdict
         if fails:
             failing.add(component.id)
-    changes = _write_states(session, verdicts, observed_at, now)
+    changes, states = _write_states(session, verdicts, observed_at, now)
     shapes = correlator.outages(failing, maintenance=in_maintenance)
     opened, changed, ended = _write_outages(
         session,
@@ -90,6 +108,7 @@ def correlate(
         now=now,
         plan_version_id=plan_version_id,
         unsure=unsure,
+        states=states,
     )
     return CorrelationResult(
         state_changes=tuple(changes),
@@ -105,24 +124,46 @@ def _write_states(
     verdicts: Mapping[str, Verdict],
     observed_at: Mapping[str, tuple[str, datetime]],
     now: datetime,
-) -> list[tuple[str, str, str]]:
-    rows = {r.component_id: r for r in session.scalars(select(ComponentStateRow))}
+) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, datetime]]]:
+    """Write the states that changed; (changes, every state with its since, after the write)."""
+    current: dict[str, tuple[str, datetime, str | None]] = {
+        cid: (state, since, detail)
+        for cid, state, since, detail in session.execute(
+            select(
+                ComponentStateRow.component_id,
+                ComponentStateRow.state,
+                ComponentStateRow.since,
+                ComponentStateRow.detail,
+            )
+        )
+    }
+    states = {cid: (state, since) for cid, (state, since, _) in current.items()}
     changes: list[tuple[str, str, str]] = []
     for component_id, verdict in verdicts.items():
-        row = rows.get(component_id)
-        before = row.state if row is not None else "unknown"
-        if row is None:
-            if verdict.state == "unknown":
-                continue
-            row = ComponentStateRow(component_id=component_id, state=verdict.state, since=now, updated_at=now)
-            session.add(row)
-        elif row.state == verdict.state:
-            if row.detail != verdict.detail:
-                row.detail, row.updated_at = verdict.detail, now
+        found = current.get(component_id)
+        before = found[0] if found is not None else "unknown"
+        if found is None and verdict.state == "unknown":
+            continue
+        if found is not None and before == verdict.state:
+            if found[2] != verdict.detail:
+                session.execute(
+                    update(ComponentStateRow)
+                    .where(ComponentStateRow.component_id == component_id)
+                    .values(detail=verdict.detail, updated_at=now)
+                )
             continue
         seen = observed_at.get(component_id)
         since = seen[1] if seen is not None and seen[0] == verdict.state else now
-        row.state, row.since, row.updated_at, row.detail = verdict.state, since, now, verdict.detail
+        values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
+        if found is None:
+            session.execute(insert(ComponentStateRow).values(component_id=component_id, **values))
+        else:
+            session.execute(
+                update(ComponentStateRow)
+                .where(ComponentStateRow.component_id == component_id)
+                .values(**values)
+            )
+        states[component_id] = (verdict.state, since)
         changes.append((component_id, before, verdict.state))
         _feed(
             session,
@@ -133,7 +174,15 @@ def _write_states(
             + (f" ({verdict.detail})" if verdict.detail else ""),
             {"from": before, "to": verdict.state, "detail": verdict.detail},
         )
-    return changes
+    return changes, states
+
+
+def _patience(component: Component | None) -> float:
+    """How long a verdict on a component's probe can take: one interval, one timeout, a second."""
+    probe = component.probe if component is not None else None
+    if isinstance(probe, HeartbeatProbe):
+        return HEARTBEAT_GRACE * probe.every_s + 1
+    return float(getattr(probe, "interval_s", 30.0)) + float(getattr(probe, "timeout_s", 5.0)) + 1
 
 
 def _feed(session: Session, now: datetime, kind: str, ref: str, summary: str, data: dict[str, Any]) -> None:
@@ -148,14 +197,11 @@ def _write_outages(
     now: datetime,
     plan_version_id: int | None,
     unsure: Mapping[str, tuple[datetime | None, float]],
+    states: Mapping[str, tuple[str, datetime]],
 ) -> tuple[list[int], list[int], list[int]]:
     open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
     plan = correlator.plan
-    since = {
-        r.component_id: r.since
-        for r in session.scalars(select(ComponentStateRow))
-        if r.state in ("down", "maintenance")
-    }
+    since = {cid: at for cid, (state, at) in states.items() if state in ("down", "maintenance")}
     result = reconcile(
         [OpenOutage(r.id, frozenset(r.causes), frozenset(r.components)) for r in open_rows.values()],
         shapes,

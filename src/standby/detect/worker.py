@@ -347,7 +347,9 @@ class DetectWorker:
         now_loop = asyncio.get_running_loop().time()
         for above in self._plan[2].upstream(component_id):
             held = self.held.get(above)
-            if held is not None and not held.running and held.due > now_loop:
+            # Only to get its first check in: once it is confirming a failure it keeps its
+            # own pace, or three dependents failing at once would be three failures of its own.
+            if held is not None and not held.running and held.due > now_loop and held.health.failures == 0:
                 held.due = now_loop
                 heapq.heappush(self._queue, (held.due, above, held.lease.settings_sha))
 

@@ -18,7 +18,7 @@ class ProbeBase(Section):
     failures_to_down: int = Field(3, ge=1, description="Consecutive failures before down.")
     successes_to_up: int = Field(2, ge=1, description="Consecutive successes before up again.")
     retry_s: Seconds = Field(
-        1,
+        0.5,
         description="Seconds between checks while a change is being confirmed (after a failure, or"
         " a success while down); at most interval_s.",
     )
