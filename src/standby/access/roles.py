@@ -32,6 +32,9 @@ class Permission(StrEnum):
     MANAGE_ACCESS = "manage_access"
     READ_OUTAGES = "read_outages"
     MANAGE_MAINTENANCE = "manage_maintenance"
+    MANAGE_INCIDENTS = "manage_incidents"
+    MANAGE_ONCALL = "manage_oncall"
+    ACKNOWLEDGE_PAGES = "acknowledge_pages"
 
 
 _ALL = frozenset(Role)
@@ -46,6 +49,13 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.READ_OUTAGES: _ALL,
     # Responders too: the on-call engineer declares the window for the fix they are making.
     Permission.MANAGE_MAINTENANCE: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
+    # Working an incident: moving it on, roles, notes, strategies and their runbooks.
+    Permission.MANAGE_INCIDENTS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
+    # Overrides: engineers arrange their own swaps and cover.
+    Permission.MANAGE_ONCALL: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
+    # Anyone who works incidents may acknowledge any page (a colleague beside the one
+    # paged); the timeline records who did.
+    Permission.ACKNOWLEDGE_PAGES: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
 }
 
 

@@ -14,10 +14,24 @@ def routers() -> list[APIRouter]:
     from standby.web.api.erlang import router as erlang
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
+    from standby.web.api.incidents import router as incidents
     from standby.web.api.maintenance import router as maintenance
     from standby.web.api.outages import router as outages
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
 
-    return [health, session, plan, components, maintenance, outages, audit, impact, erlang, access, receivers]
+    return [
+        health,
+        session,
+        plan,
+        components,
+        maintenance,
+        outages,
+        incidents,
+        audit,
+        impact,
+        erlang,
+        access,
+        receivers,
+    ]
