@@ -48,6 +48,8 @@ class Settings:
     smtp_from: str | None = None
     sms_url: str | None = None
     sms_from: str | None = None
+    sms_style: str = "twilio"
+    webhook_secret: str | None = None
     public_url: str | None = None
     worker_concurrency: int = 256
     check_retention_hours: float = 72.0
@@ -197,6 +199,19 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _sms_style(raw: str) -> str:
+    style = raw.strip().lower()
+    if style not in ("twilio", "json"):
+        raise ValueError("expected twilio (a form with To, From, Body) or json")
+    return style
+
+
+def _webhook_secret(raw: str) -> str:
+    if len(raw) < 16:
+        raise ValueError("the secret is too short: use at least 16 random characters")
+    return raw
+
+
 def _whole(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         try:
@@ -288,6 +303,17 @@ SETTINGS: list[SettingDoc] = [
     SettingDoc(
         "STANDBY_SMS_FROM", "sms_from", "none",
         "The sender id or number that SMS messages come from.",
+    ),
+    SettingDoc(
+        "STANDBY_SMS_STYLE", "sms_style", "twilio",
+        "How SMS are posted: twilio (a form with To, From and Body) or json ({\"to\", \"from\", \"body\"}).",
+        _sms_style,
+    ),
+    SettingDoc(
+        "STANDBY_WEBHOOK_SECRET", "webhook_secret", "derived from STANDBY_SECRET_KEY",
+        "The key that signs generic webhooks (HMAC-SHA256); at least 16 characters.",
+        _webhook_secret,
+        secret=True,
     ),
     SettingDoc(
         "STANDBY_PUBLIC_URL", "public_url", "http://HOST:PORT",

@@ -153,10 +153,13 @@ def worker() -> None:
     import logging
     import signal
 
+    from standby.config import ensure_secret_key
     from standby.detect.runner import run_worker
 
     try:
-        settings = Settings.from_env()
+        # Every worker and server must share the key (acknowledgement links are signed
+        # by one and checked by another): set STANDBY_SECRET_KEY beyond one machine.
+        settings = ensure_secret_key(Settings.from_env())
         engine = make_engine(settings.database_url)
     except StandbyError as exc:
         raise fail(str(exc)) from None

@@ -84,13 +84,21 @@ def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
     return changed
 
 
-def _lock(session: Session, holder: str, now: datetime) -> None:
-    # The first statement is a write: it takes the row lock (PostgreSQL) or the write
-    # lock (SQLite) at once, so two workers cannot interleave their reads and writes.
-    session.execute(update(DetectLockRow).where(DetectLockRow.id == 1).values(holder=holder, at=now))
+DETECTION_LOCK = 1
+RESPONSE_LOCK = 2
 
 
-lock_detection = _lock
+def lock_detection(session: Session, holder: str, now: datetime, *, row: int = DETECTION_LOCK) -> None:
+    """Take one of the serialising locks for the rest of the transaction.
+
+    The first statement is a write: it takes the row lock (PostgreSQL) or the write
+    lock (SQLite) at once, so two workers cannot interleave their reads and writes.
+    Row 1 serialises outage decisions, row 2 the response (incidents, paging, messages).
+    """
+    session.execute(update(DetectLockRow).where(DetectLockRow.id == row).values(holder=holder, at=now))
+
+
+_lock = lock_detection
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock
 from standby.config import Settings
 from standby.detect.probes.checker import ProbeChecker
-from standby.detect.worker import DetectWorker, WorkerOptions
+from standby.detect.worker import AfterCorrelation, DetectWorker, WorkerOptions
+from standby.errors import ConfigError
 from standby.plan.schema import Plan
 
 
@@ -24,6 +25,22 @@ def maintenance_now(session: Session, plan: Plan, now: datetime) -> frozenset[st
 
     windows = windows_in_force(session, plan=plan)
     return covered_components(windows, now, [c.id for c in plan.components])
+
+
+def responder_for(settings: Settings) -> AfterCorrelation:
+    """The response run after each correlation: incidents, paging, messages."""
+    from standby.respond.responder import ResponseSettings, respond_once
+
+    if not settings.secret_key:
+        raise ConfigError("the worker needs STANDBY_SECRET_KEY to sign acknowledgement links")
+    response = ResponseSettings(secret=settings.secret_key, base_url=settings.base_url)
+
+    def respond(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:
+        return respond_once(
+            session, plan=plan, now=now, settings=response, holder=holder, plan_version_id=version
+        )
+
+    return respond
 
 
 def worker_options(settings: Settings) -> WorkerOptions:
@@ -52,6 +69,7 @@ async def run_worker(
         checker=checker,
         options=options or worker_options(settings),
         maintenance=maintenance_now,
+        after_correlation=responder_for(settings),
     )
     try:
         await worker.run(stop)

@@ -59,6 +59,8 @@ from standby.store.tables import HeartbeatRow, MetricSampleRow, PlanVersionRow
 log = logging.getLogger("standby.worker")
 _PROBE = TypeAdapter(Probe)
 MaintenanceLookup = Callable[[Session, Plan, datetime], frozenset[str]]
+AfterCorrelation = Callable[[Session, Plan, int, datetime, str], object]
+"""Work to do after each correlation, in a transaction of its own (the response)."""
 
 
 def no_maintenance(_session: Session, _plan: Plan, _now: datetime) -> frozenset[str]:
@@ -115,6 +117,7 @@ class DetectWorker:
         options: WorkerOptions | None = None,
         maintenance: MaintenanceLookup = no_maintenance,
         worker_id: str | None = None,
+        after_correlation: AfterCorrelation | None = None,
     ) -> None:
         """Prepare a worker; nothing runs until `run`."""
         self.factory = session_factory
@@ -122,6 +125,7 @@ class DetectWorker:
         self.checker = checker
         self.options = options or WorkerOptions()
         self.maintenance = maintenance
+        self.after_correlation = after_correlation
         self.id = worker_id or new_worker_id()
         self.started_at = clock.now()
         self.held: dict[str, _Held] = {}
@@ -436,6 +440,10 @@ class DetectWorker:
             self.stats.opened.extend(result.opened)
             for outage_id in result.opened:
                 log.warning("outage %s opened", outage_id)
+        if ok and self.after_correlation is not None:
+            after = self.after_correlation
+            # Committed correlation first: the response reads the outages it wrote.
+            await self._in_thread(lambda session: after(session, plan, version, now, self.id))
 
     async def _prune(self) -> None:
         before = self.clock.now() - self.options.retention

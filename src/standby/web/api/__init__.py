@@ -16,10 +16,13 @@ def routers() -> list[APIRouter]:
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
     from standby.web.api.maintenance import router as maintenance
+    from standby.web.api.oncall import pages_router as pages
+    from standby.web.api.oncall import router as oncall
     from standby.web.api.outages import router as outages
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
+    from standby.web.api.strategies import router as strategies
 
     return [
         health,
@@ -29,6 +32,9 @@ def routers() -> list[APIRouter]:
         maintenance,
         outages,
         incidents,
+        strategies,
+        oncall,
+        pages,
         audit,
         impact,
         erlang,

@@ -7,7 +7,8 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     """Every page router."""
+    from standby.web.pages.ack import router as ack
     from standby.web.pages.login import router as login
     from standby.web.pages.overview import router as overview
 
-    return [login, overview]
+    return [login, overview, ack]

@@ -20,6 +20,8 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
+    # The lock row that serialises the response across workers (row 1 serialises outages).
+    op.bulk_insert(sa.table("detect_lock", sa.column("id", sa.Integer())), [{"id": 2}])
     op.create_table(
         "agents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -206,6 +208,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Undo this revision."""
+    op.execute("DELETE FROM detect_lock WHERE id = 2")
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agents_team_id"))
     op.drop_table("agents")

@@ -1,0 +1,602 @@
+"""The outbox: every message Standby sends, stored before it is sent, sent once.
+
+A service: functions take a session and the time, and never commit (the unit of work
+does). The life of a message:
+
+    pending --claim--> sending --sent------------------------> sent
+       ^                  |----temporary failure (backoff)--> pending
+       |                  |----permanent, or 8th failure----> parked --retry--> pending
+       |                  '----claim lease ran out (a crash)--> claimed again, same key
+       '--cancel (pending or parked) --> cancelled
+
+- `enqueue` is idempotent: the same key gives back the row that exists (INSERT ... ON
+  CONFLICT DO NOTHING, then a SELECT), however often and however concurrently it is asked.
+- `claim_due` marks due messages `sending` with a claim (worker, lease) in one UPDATE
+  whose subquery takes the rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
+  writer), so two workers never claim the same message. The attempt is counted when it is
+  claimed: a message whose sending kills its worker every time is parked, not retried
+  forever. A message whose claim ran out while `sending` (its worker died mid-send) is
+  claimed again with the same idempotency key.
+- `mark_sent` records a delivery whoever holds the claim: it is a fact. `mark_failed`
+  applies only for the worker that still holds the claim, so a worker that was cut off
+  cannot undo what its successor did.
+- Backoff: 30 s x 2^(attempts-1), at most 30 min, less up to 20% of jitter; parked after
+  8 attempts or at the first permanent failure, with the reason in `last_error`.
+
+The first statement of each writing function is a write, so that on SQLite (WAL) its
+transaction takes the write lock at once instead of failing to upgrade a read.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from standby.errors import Conflict, InvalidInput, NotFound
+from standby.notify import validate
+from standby.notify.channels.protocol import ChannelName, OutgoingMessage
+from standby.store.tables import MESSAGE_STATES, MessageRow
+
+log = logging.getLogger("standby.notify")
+
+_T: Table = MessageRow.__table__  # type: ignore[assignment]
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again after a failure, and when to give up."""
+
+    base_s: float = 30.0
+    cap_s: float = 1800.0
+    max_attempts: int = 8
+    jitter: float = 0.2
+
+    def delay_s(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after the `attempts`-th failed attempt (1-based).
+
+        base x 2^(attempts-1), at most cap, then less up to `jitter` of it at random, so that
+        messages that failed together do not all come back at the same instant.
+        """
+        exponent = min(max(attempts, 1) - 1, 60)
+        delay = min(self.cap_s, self.base_s * 2.0**exponent)
+        draw = (rng or random).random()
+        return delay * (1.0 - self.jitter * draw)
+
+    def gives_up_after(self, attempts: int) -> bool:
+        """Whether a temporary failure at this attempt parks the message."""
+        return attempts >= self.max_attempts
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message in the outbox, as stored."""
+
+    id: int
+    key: str
+    channel: ChannelName
+    recipient: str
+    recipient_name: str | None
+    subject: str | None
+    body: str
+    payload: dict[str, Any] | None
+    purpose: str
+    incident_id: int | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    claimed_by: str | None
+    claimed_until: datetime | None
+    last_error: str | None
+    provider_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    parked_at: datetime | None
+
+    def outgoing(self) -> OutgoingMessage:
+        """What a channel needs to send it."""
+        return OutgoingMessage(
+            id=self.id,
+            key=self.key,
+            channel=self.channel,
+            recipient=self.recipient,
+            body=self.body,
+            subject=self.subject,
+            recipient_name=self.recipient_name,
+            payload=self.payload,
+            purpose=self.purpose,
+            incident_id=self.incident_id,
+            attempt=self.attempts,
+        )
+
+
+OnOutcome = Callable[[Session, MessageRecord], None]
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to put in the outbox (see `enqueue` for the fields)."""
+
+    key: str
+    channel: ChannelName
+    recipient: str
+    body: str
+    purpose: str
+    subject: str | None = None
+    recipient_name: str | None = None
+    payload: dict[str, Any] | None = None
+    incident_id: int | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed message: sent (with the provider's id) or failed (why)."""
+
+    message_id: int
+    sent: bool
+    provider_id: str | None = None
+    error: str = ""
+    permanent: bool = False
+
+
+def _record(row: Row[Any]) -> MessageRecord:
+    get = row._mapping.__getitem__
+    return MessageRecord(
+        id=get("id"),
+        key=get("idempotency_key"),
+        channel=get("channel"),
+        recipient=get("recipient"),
+        recipient_name=get("recipient_name"),
+        subject=get("subject"),
+        body=get("body"),
+        payload=get("payload"),
+        purpose=get("purpose"),
+        incident_id=get("incident_id"),
+        state=get("state"),
+        attempts=get("attempts"),
+        next_attempt_at=get("next_attempt_at"),
+        claimed_by=get("claimed_by"),
+        claimed_until=get("claimed_until"),
+        last_error=get("last_error"),
+        provider_id=get("provider_id"),
+        created_at=get("created_at"),
+        sent_at=get("sent_at"),
+        parked_at=get("parked_at"),
+    )
+
+
+# ---- putting messages in ---------------------------------------------------------------
+
+
+def _values(message: NewMessage, now: datetime) -> dict[str, Any]:
+    """The row for a new message, every value checked; InvalidInput names the bad one."""
+    _aware(now, "now")
+    channel = validate.check_channel(message.channel)
+    subject = validate.one_line(message.subject, what="subject", limit=validate.MAX_SUBJECT)
+    if channel == "email" and subject is None:
+        raise InvalidInput("an email needs a subject")
+    payload = (
+        validate.webhook_payload(message.payload)
+        if channel == "webhook"
+        else validate.other_payload(message.payload)
+    )
+    if message.incident_id is not None and (
+        not isinstance(message.incident_id, int) or message.incident_id < 1
+    ):
+        raise InvalidInput(f"the incident id must be a positive whole number, not {message.incident_id!r}")
+    not_before = _aware(message.not_before, "not_before") if message.not_before is not None else None
+    return {
+        "idempotency_key": validate.check_key(message.key),
+        "channel": channel,
+        "recipient": validate.recipient(channel, message.recipient),
+        "recipient_name": validate.one_line(
+            message.recipient_name, what="recipient name", limit=validate.MAX_NAME
+        ),
+        "subject": subject,
+        "body": validate.body_text(channel, message.body),
+        "payload": payload,
+        "purpose": validate.purpose_text(message.purpose),
+        "incident_id": message.incident_id,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": max(now, not_before) if not_before is not None else now,
+        "created_at": now,
+    }
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_T).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    session.execute(statement, rows)
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    channel: ChannelName,
+    recipient: str,
+    body: str,
+    subject: str | None = None,
+    recipient_name: str | None = None,
+    payload: dict[str, Any] | None = None,
+    purpose: str,
+    incident_id: int | None = None,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> MessageRecord:
+    """Put one message in the outbox; the same `key` again gives back the message that exists.
+
+    The recipient is checked for its channel (an email address; a phone number in
+    international form, normalised to +DIGITS; an http(s) URL) and an email needs a
+    subject: InvalidInput says what is wrong. A webhook's `payload` holds its `style`
+    (slack, teams or generic: the default), `data` for the generic JSON and `url`, a link.
+    The message is due at `now`, or at `not_before` when that is later.
+    """
+    message = NewMessage(
+        key=key,
+        channel=channel,
+        recipient=recipient,
+        body=body,
+        purpose=purpose,
+        subject=subject,
+        recipient_name=recipient_name,
+        payload=payload,
+        incident_id=incident_id,
+        not_before=not_before,
+    )
+    (record,) = enqueue_many(session, [message], now=now)
+    return record
+
+
+def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: datetime) -> list[MessageRecord]:
+    """Put many messages in the outbox at once (one INSERT); records in the order given.
+
+    Every message is checked before any is stored. Keys already in the outbox give back
+    their existing messages; a key given twice in `messages` is stored once.
+    """
+    if not messages:
+        return []
+    rows = [_values(m, now) for m in messages]
+    keys = [r["idempotency_key"] for r in rows]
+    for start in range(0, len(rows), 1000):
+        _insert_ignoring_duplicates(session, rows[start : start + 1000])
+    found: dict[str, MessageRecord] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start : start + 1000]
+        for row in session.execute(select(_T).where(_T.c.idempotency_key.in_(chunk))):
+            record = _record(row)
+            found[record.key] = record
+    return [found[k] for k in keys]
+
+
+# ---- claiming and recording what happened ---------------------------------------------------
+
+
+def claim_due(
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    on_outcome: OnOutcome | None = None,
+) -> list[MessageRecord]:
+    """Claim up to `limit` due messages for `worker_id` until `now + lease`; oldest due first.
+
+    First those whose claim ran out while `sending` (their worker died mid-send: they go
+    out again with the same idempotency key), then pending ones that are due. A message
+    claimed again after `policy.max_attempts` attempts is parked instead (its last
+    attempt may have reached the recipient: nobody knows), and `on_outcome` is told.
+    """
+    if limit <= 0:
+        return []
+    until = now + lease
+    claimed: list[MessageRecord] = []
+    stale = (
+        select(_T.c.id)
+        .where(_T.c.state == "sending", _T.c.claimed_until < now)
+        .order_by(_T.c.claimed_until, _T.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    for record in _claim(session, stale, worker_id, until):
+        if record.attempts > policy.max_attempts:
+            reason = (
+                f"its sender stopped while sending it (attempt {record.attempts - 1} of"
+                f" {policy.max_attempts}); that attempt may have reached the recipient"
+            )
+            parked = _park(session, record.id, now, reason)
+            log.warning("message %s parked: %s", record.id, reason)
+            if parked is not None and on_outcome is not None:
+                on_outcome(session, parked)
+        else:
+            claimed.append(record)
+    room = limit - len(claimed)
+    if room > 0:
+        due = (
+            select(_T.c.id)
+            .where(_T.c.state == "pending", _T.c.next_attempt_at <= now)
+            .order_by(_T.c.next_attempt_at, _T.c.id)
+            .limit(room)
+            .with_for_update(skip_locked=True)
+        )
+        claimed.extend(_claim(session, due, worker_id, until))
+    claimed.sort(key=lambda r: (r.next_attempt_at, r.id))
+    return claimed
+
+
+def _claim(session: Session, ids: Any, worker_id: str, until: datetime) -> list[MessageRecord]:
+    statement = (
+        update(_T)
+        .where(_T.c.id.in_(ids))
+        .values(state="sending", claimed_by=worker_id, claimed_until=until, attempts=_T.c.attempts + 1)
+        .returning(*_T.c)
+    )
+    return [_record(row) for row in session.execute(statement)]
+
+
+def _park(session: Session, message_id: int, now: datetime, reason: str) -> MessageRecord | None:
+    row = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id)
+        .values(
+            state="parked", parked_at=now, last_error=reason[:MAX_ERROR], claimed_by=None, claimed_until=None
+        )
+        .returning(*_T.c)
+    ).first()
+    return _record(row) if row is not None else None
+
+
+def mark_sent(
+    session: Session, *, message_id: int, worker_id: str, now: datetime, provider_id: str | None
+) -> MessageRecord | None:
+    """Record that the message was delivered; None when it was already recorded as sent.
+
+    A delivery is a fact: it is recorded even when the claim ran out and another worker
+    holds the message now (that one's own delivery then changes nothing).
+    """
+    row = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id, _T.c.state != "sent")
+        .values(
+            state="sent",
+            sent_at=now,
+            provider_id=(provider_id or None) and provider_id[:200],
+            claimed_by=None,
+            claimed_until=None,
+            parked_at=None,
+        )
+        .returning(*_T.c)
+    ).first()
+    if row is None:
+        log.debug("message %s: delivery by %s was already recorded", message_id, worker_id)
+        return None
+    return _record(row)
+
+
+def mark_failed(
+    session: Session,
+    *,
+    message_id: int,
+    worker_id: str,
+    now: datetime,
+    error: str,
+    permanent: bool,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    rng: random.Random | None = None,
+) -> MessageRecord | None:
+    """Record a failed attempt: back to pending after the backoff, or parked with the reason.
+
+    Parked at once when `permanent`, else after `policy.max_attempts` attempts. Applies
+    only while `worker_id` holds the claim; None otherwise (another worker took it over,
+    or it was delivered meanwhile).
+    """
+    # A write first (see the module's note), which also reads the attempts under the lock.
+    held = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id, _T.c.state == "sending", _T.c.claimed_by == worker_id)
+        .values(claimed_until=now)
+        .returning(_T.c.attempts)
+    ).first()
+    if held is None:
+        return None
+    attempts = int(held.attempts)
+    reason = _clean(error) or "failed (no reason given)"
+    if permanent or policy.gives_up_after(attempts):
+        if not permanent:
+            reason = f"{reason} (gave up after {attempts} attempts)"
+        return _park(session, message_id, now, reason)
+    due = now + timedelta(seconds=policy.delay_s(attempts, rng))
+    row = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id)
+        .values(
+            state="pending",
+            next_attempt_at=due,
+            last_error=reason[:MAX_ERROR],
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .returning(*_T.c)
+    ).one()
+    return _record(row)
+
+
+def record_outcomes(
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    outcomes: Iterable[Outcome],
+    policy: RetryPolicy = DEFAULT_POLICY,
+    rng: random.Random | None = None,
+    on_outcome: OnOutcome | None = None,
+) -> list[MessageRecord]:
+    """Record many outcomes in one transaction (the sender's batch); returns what changed.
+
+    `on_outcome` is called for each changed message inside this transaction, so that
+    what it writes (the incident timeline) is committed with the outcome or not at all.
+    """
+    changed: list[MessageRecord] = []
+    for outcome in outcomes:
+        if outcome.sent:
+            record = mark_sent(
+                session,
+                message_id=outcome.message_id,
+                worker_id=worker_id,
+                now=now,
+                provider_id=outcome.provider_id,
+            )
+        else:
+            record = mark_failed(
+                session,
+                message_id=outcome.message_id,
+                worker_id=worker_id,
+                now=now,
+                error=outcome.error,
+                permanent=outcome.permanent,
+                policy=policy,
+                rng=rng,
+            )
+        if record is not None:
+            changed.append(record)
+            if on_outcome is not None:
+                on_outcome(session, record)
+    return changed
+
+
+def release(session: Session, *, worker_id: str, message_ids: Iterable[int], now: datetime) -> int:
+    """Give back claimed messages whose sending was cut short (a clean stop); returns how many.
+
+    They are due again at once; the attempt still counts, and the same key goes with them.
+    """
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    result = session.execute(
+        update(_T)
+        .where(_T.c.id.in_(ids), _T.c.state == "sending", _T.c.claimed_by == worker_id)
+        .values(state="pending", next_attempt_at=now, claimed_by=None, claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ---- reading and changing by hand ------------------------------------------------------------
+
+
+def list_messages(
+    session: Session,
+    *,
+    incident_id: int | None = None,
+    state: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[MessageRecord]:
+    """Messages, newest first; only an incident's, or those in one state, when asked."""
+    if state is not None and state not in MESSAGE_STATES:
+        raise InvalidInput(f"unknown state {state!r}: use one of {', '.join(MESSAGE_STATES)}")
+    query = select(_T).order_by(_T.c.id.desc()).limit(max(1, limit))
+    if incident_id is not None:
+        query = query.where(_T.c.incident_id == incident_id)
+    if state is not None:
+        query = query.where(_T.c.state == state)
+    if before_id is not None:
+        query = query.where(_T.c.id < before_id)
+    return [_record(row) for row in session.execute(query)]
+
+
+def get_message(session: Session, message_id: int) -> MessageRecord:
+    """One message; NotFound when there is none with that id."""
+    row = session.execute(select(_T).where(_T.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message with id {message_id}")
+    return _record(row)
+
+
+def get_by_key(session: Session, key: str) -> MessageRecord | None:
+    """The message with this idempotency key, if there is one."""
+    row = session.execute(select(_T).where(_T.c.idempotency_key == key)).first()
+    return _record(row) if row is not None else None
+
+
+def count_by_state(session: Session, *, incident_id: int | None = None) -> dict[str, int]:
+    """How many messages are in each state (every state is present, zero or not)."""
+    query = select(_T.c.state, func.count()).group_by(_T.c.state)
+    if incident_id is not None:
+        query = query.where(_T.c.incident_id == incident_id)
+    counts = dict.fromkeys(MESSAGE_STATES, 0)
+    for state, count in session.execute(query):
+        counts[state] = int(count)
+    return counts
+
+
+def retry_parked(session: Session, *, message_id: int, now: datetime, by: str) -> MessageRecord:
+    """Send a parked message again (due now, attempts from zero); Conflict when it is not parked.
+
+    The reason it was parked stays in `last_error` until the next attempt replaces it.
+    """
+    row = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id, _T.c.state == "parked")
+        .values(state="pending", attempts=0, next_attempt_at=now, parked_at=None)
+        .returning(*_T.c)
+    ).first()
+    if row is None:
+        current = get_message(session, message_id)
+        raise Conflict(
+            f"message {message_id} is {current.state}, not parked: only a parked message is retried"
+        )
+    log.info("message %s: retried by %s", message_id, by)
+    return _record(row)
+
+
+def cancel(session: Session, *, message_id: int, now: datetime) -> MessageRecord:
+    """Stop a message that is waiting (pending or parked); Conflict once it is sending or sent."""
+    row = session.execute(
+        update(_T)
+        .where(_T.c.id == message_id, _T.c.state.in_(("pending", "parked")))
+        .values(state="cancelled", parked_at=None, claimed_by=None, claimed_until=None)
+        .returning(*_T.c)
+    ).first()
+    if row is None:
+        current = get_message(session, message_id)
+        why = {
+            "sending": "it is being sent right now",
+            "sent": "it was sent",
+            "cancelled": "it is cancelled already",
+        }.get(current.state, current.state)
+        raise Conflict(f"message {message_id} cannot be cancelled: {why}")
+    log.info("message %s cancelled at %s", message_id, now.isoformat())
+    return _record(row)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{name} has no time zone: times given to the outbox must be timezone-aware")
+    return value
+
+
+def _clean(text: str) -> str:
+    """One line of at most MAX_ERROR printable characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+    return flat[:MAX_ERROR]

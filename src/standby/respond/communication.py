@@ -1,0 +1,666 @@
+"""The communication plan: who is told what about an outage, and when. Pure: time passed in.
+
+Given the plan, the facts of an outage, where each stakeholder group stands
+(`GroupState`, what `CommunicationRow` holds) and the time, `evaluate` decides what
+to send now and how each group's state moves on. It sends nothing itself: the
+service (`communication_service.communicate`) renders the notices, queues them in
+the outbox and writes the timeline. Calling it again with the state it returned
+decides nothing new, and every notice carries stable idempotency keys, so a repeated
+evaluation (a crash between two steps, two workers) never sends twice.
+
+The rules, in the order they apply to each group:
+
+- **Concerned.** A group is concerned by an outage when one of its `notify_on`
+  classifications is one the outage has had (now or at its worst), and, when it
+  lists `queues`, one of them is lost, slowed, or was lost while the outage lasted.
+  `interruption` in `notify_on` does not name a class of open outage (an outage is
+  an interruption only once it has ended within `interruption_max_minutes`): it
+  means "without the hold", and on its own it means every outage, without the hold.
+  The vendors group is concerned only while a vendor is to be told: the vendor of
+  a probable cause of the outage (its `causes`), when the plan names one.
+- **The interruption hold** (DESIGN.md, "Classification"). A group whose
+  `notify_on` lacks `interruption` is held until the outage has lasted
+  `interruption_max_minutes`; when the outage ends within that time it is an
+  interruption and those groups are told nothing at all, not even that it ended.
+- **Deadline beats hold.** A group with `within_minutes` (the regulator's promise)
+  is released from the hold `DEADLINE_MARGIN` before its deadline if the hold would
+  run past it: a regulatory promise outranks sparing people a blip. Its deadline
+  (`due_by`) is the incident's detection plus `within_minutes`; for a group the
+  outage concerns only later (it widened to a total outage, or to the group's
+  queues), the time Standby saw it widen plus `within_minutes`. The deadline is met
+  when the group is first told at or before it, and reported missed as soon as the
+  time passes it untold (then, once told, how late). "Told" means the message was
+  queued in the outbox; delivery is the outbox's record.
+- **Detected** notice to a concerned, released group that was not told yet;
+  **updates** every `update_every_minutes` while the outage lasts; a **resolved**
+  notice, once it ends, to every group that was told. A group first concerned
+  after the outage ended (Standby was not running, or the outage lasted past the
+  hold between two evaluations) gets only the resolved notice.
+- **Reminders** to the communications lead (else the commander, else the plan's
+  people whose role mentions communications) when a group's update is due within
+  `REMIND_BEFORE` or overdue, once per update.
+
+Recipients per channel: email to members', contacts' and (employees) agents'
+addresses, a vendor's support email; sms to their phone numbers. `status_page` and
+`ivr_message` are publications, texts for the status page and the IVR with no
+recipient. Customers' own SMS and email need the customers an outage affects, which
+Standby does not know yet: such a notice is returned with `skipped` saying so, as is
+a `webhook` channel (the plan gives stakeholder groups no webhook address).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from standby.plan.people import Person, Stakeholder
+from standby.plan.schema import Plan
+from standby.plan.section import Channel, StakeholderKind
+
+Phase = Literal["detected", "update", "resolved"]
+DeadlineOutcome = Literal["met", "missed", "late"]
+
+REMIND_BEFORE = timedelta(minutes=5)
+"""A reminder goes out when an update is due within this, or overdue."""
+DEADLINE_MARGIN = timedelta(minutes=1)
+"""A held group with a deadline is released this long before it, so it is met, not missed by seconds."""
+PUBLICATIONS: frozenset[str] = frozenset({"status_page", "ivr_message"})
+MAX_KEY = 200
+"""The outbox's idempotency keys are at most this long."""
+
+CUSTOMERS_UNKNOWN = (
+    "not sent: Standby does not yet know which customers this outage affects"
+    " (their callbacks and calls); use the status page and the IVR message"
+)
+NO_WEBHOOK = "not sent: the plan gives stakeholder groups no webhook address"
+NOTHING_SENT = "nothing could be sent to the group: the plan gives no address for its channels"
+
+
+@dataclass(frozen=True)
+class OutageFacts:
+    """What the communication plan needs to know of an outage and its incident."""
+
+    incident_id: int
+    outage_id: int
+    summary: str
+    classification: str
+    peak_classification: str
+    causes: tuple[str, ...]
+    components: tuple[str, ...]
+    sites: tuple[str, ...]
+    queues: tuple[str, ...]
+    degraded_queues: tuple[str, ...]
+    started_at: datetime
+    detected_at: datetime
+    """When the incident was opened: deadlines run from it."""
+    ended_at: datetime | None = None
+    queues_ever: tuple[str, ...] = ()
+    """Queues lost at any time while it lasted."""
+    components_ever: tuple[str, ...] = ()
+    in_maintenance: bool = False
+    hold_until: datetime | None = None
+    """The end of the interruption hold; None: `started_at` plus `interruption_max_minutes`."""
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """Where the plan stands with one stakeholder group for one incident (a CommunicationRow)."""
+
+    stakeholder_id: str
+    due_by: datetime | None = None
+    first_told_at: datetime | None = None
+    updates_sent: int = 0
+    next_update_at: datetime | None = None
+    reminded_at: datetime | None = None
+    resolved_told_at: datetime | None = None
+    deadline_missed: bool = False
+    told_vendors: frozenset[str] = frozenset()
+    """Vendors group: the vendors already told (kept on the timeline, not in the row)."""
+
+
+@dataclass(frozen=True)
+class AgentContact:
+    """An agent of the directory, as the communication plan needs them."""
+
+    team_id: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address a notice goes to, with the idempotency key of that one message."""
+
+    address: str
+    name: str | None
+    key: str
+    channel: Literal["email", "sms"] = "email"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to a stakeholder group on one channel, for one phase (or a publication)."""
+
+    incident_id: int
+    group: str
+    kind: StakeholderKind
+    phase: Phase
+    number: int
+    """0 for detected and resolved; 1, 2, ... for updates."""
+    channel: Channel
+    recipients: tuple[Recipient, ...] = ()
+    vendor: str | None = None
+    next_update_at: datetime | None = None
+    skipped: str | None = None
+    """Why nothing can be sent on this channel, when nothing can."""
+    unreachable: int = 0
+    """People of the group with no address for this channel."""
+
+    @property
+    def publication(self) -> bool:
+        """A text for the status page or the IVR, not a message to anyone."""
+        return self.channel in PUBLICATIONS
+
+    @property
+    def deliverable(self) -> bool:
+        """Whether the notice reaches anyone: a publication, or a message with recipients."""
+        return self.skipped is None and (self.publication or bool(self.recipients))
+
+    @property
+    def ref(self) -> str:
+        """What names this notice on the timeline and in keys, without the recipient."""
+        vendor = f":{self.vendor}" if self.vendor else ""
+        return f"comm:{self.incident_id}:{self.group}{vendor}:{self.phase}:{self.number}:{self.channel}"
+
+
+@dataclass(frozen=True)
+class DeadlineEvent:
+    """A group's deadline met, missed, or (after a miss) the group told late."""
+
+    group: str
+    due_by: datetime
+    outcome: DeadlineOutcome
+    told_at: datetime | None
+    reason: str | None = None
+    """Why a group told in time still missed it: nothing could be sent."""
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder to the communications lead that a group's update is due."""
+
+    incident_id: int
+    group: str
+    kind: StakeholderKind
+    update_number: int
+    due_at: datetime
+    overdue: bool
+    recipients: tuple[Recipient, ...]
+    lead: str | None
+    """Who is reminded (a person's name), or None when nobody can be."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What to do now, and the state of every group afterwards."""
+
+    notices: tuple[Notice, ...]
+    deadlines: tuple[DeadlineEvent, ...]
+    reminders: tuple[Reminder, ...]
+    states: Mapping[str, GroupState]
+    held: tuple[str, ...] = ()
+    """Groups concerned but held by the interruption hold right now."""
+    hold_until: datetime | None = None
+    held_out: tuple[str, ...] = ()
+    """Groups never told because the outage ended as an interruption."""
+    changed: tuple[str, ...] = field(default=())
+    """Groups whose state differs from the one given."""
+
+
+def message_key(ref: str, address: str) -> str:
+    """The idempotency key of one message: the notice's ref and the address, at most MAX_KEY long."""
+    key = f"{ref}:{address}"
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"{key[: MAX_KEY - 41]}#{digest}"
+
+
+def normalise_phone(phone: str) -> str:
+    """A phone number as gateways want it: digits with an optional leading +."""
+    digits = re.sub(r"[^0-9]", "", phone)
+    return f"+{digits}" if phone.strip().startswith("+") else digits
+
+
+def normalise_email(email: str) -> str:
+    """An email address trimmed; the domain lower-cased."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if local else email.strip()
+
+
+def hold_end(plan: Plan, facts: OutageFacts) -> datetime:
+    """When the interruption hold ends for this outage."""
+    if facts.hold_until is not None:
+        return facts.hold_until
+    return facts.started_at + timedelta(minutes=plan.organisation.interruption_max_minutes)
+
+
+def ended_as_interruption(plan: Plan, facts: OutageFacts) -> bool:
+    """Whether the outage ended within the hold: an interruption."""
+    if facts.ended_at is None:
+        return False
+    return facts.classification == "interruption" or facts.ended_at <= hold_end(plan, facts)
+
+
+def failing_vendors(plan: Plan, facts: OutageFacts) -> tuple[str, ...]:
+    """Vendor ids of the outage's probable causes, in the order of the causes."""
+    found: list[str] = []
+    for cause in facts.causes:
+        component = plan.components_by_id.get(cause)
+        vendor = component.vendor if component is not None else None
+        if vendor and vendor in plan.vendors_by_id and vendor not in found:
+            found.append(vendor)
+    return tuple(found)
+
+
+def vendor_components(plan: Plan, facts: OutageFacts, vendor_id: str) -> tuple[str, ...]:
+    """The vendor's components this outage made unavailable, causes first."""
+    seen: list[str] = []
+    for component_id in (*facts.causes, *facts.components, *facts.components_ever):
+        component = plan.components_by_id.get(component_id)
+        if component is not None and component.vendor == vendor_id and component_id not in seen:
+            seen.append(component_id)
+    return tuple(seen)
+
+
+def concerned(plan: Plan, group: Stakeholder, facts: OutageFacts) -> bool:
+    """Whether the outage is one this group is told about (the hold aside)."""
+    wanted = set(group.notify_on)
+    classes = {facts.classification, facts.peak_classification} - {"interruption"}
+    if wanted != {"interruption"} and not wanted & classes:
+        return False
+    if group.queues is not None:
+        touched = {*facts.queues, *facts.degraded_queues, *facts.queues_ever}
+        if not touched.intersection(group.queues):
+            return False
+    return not (group.kind == "vendors" and not failing_vendors(plan, facts))
+
+
+def held_by_default(group: Stakeholder) -> bool:
+    """Whether the interruption hold applies to the group: its notify_on lacks `interruption`."""
+    return "interruption" not in group.notify_on
+
+
+def evaluate(
+    plan: Plan,
+    facts: OutageFacts,
+    states: Mapping[str, GroupState],
+    now: datetime,
+    *,
+    agents: Sequence[AgentContact] = (),
+    communications_lead: str | None = None,
+    commander: str | None = None,
+) -> Evaluation:
+    """What to send now for this outage, the deadlines met or missed, and each group's new state.
+
+    `states` holds the groups evaluated before; a group missing from it is evaluated
+    for the first time (its deadline then runs from the incident's detection).
+    """
+    if facts.in_maintenance:
+        # Covered by maintenance: recorded, raises nothing (DESIGN.md, "Detection").
+        return Evaluation((), (), (), dict(states))
+    hold = hold_end(plan, facts)
+    interruption = ended_as_interruption(plan, facts)
+    notices: list[Notice] = []
+    deadlines: list[DeadlineEvent] = []
+    reminders: list[Reminder] = []
+    new_states: dict[str, GroupState] = dict(states)
+    held: list[str] = []
+    held_out: list[str] = []
+    changed: list[str] = []
+    for group in plan.stakeholders:
+        before = states.get(group.id)
+        state = before or GroupState(stakeholder_id=group.id)
+        outcome = _evaluate_group(
+            plan, group, facts, state, now, first_time=before is None, hold=hold,
+            interruption=interruption, agents=agents,
+        )
+        state = outcome.state
+        notices.extend(outcome.notices)
+        deadlines.extend(outcome.deadlines)
+        if outcome.held:
+            held.append(group.id)
+        if outcome.held_out:
+            held_out.append(group.id)
+        reminder = _reminder(
+            plan, group, facts, state, now, communications_lead=communications_lead, commander=commander
+        )
+        if reminder is not None:
+            reminders.append(reminder)
+            state = replace(state, reminded_at=now)
+        new_states[group.id] = state
+        if state != before:
+            changed.append(group.id)
+    return Evaluation(
+        notices=tuple(notices),
+        deadlines=tuple(deadlines),
+        reminders=tuple(reminders),
+        states=new_states,
+        held=tuple(held),
+        hold_until=hold,
+        held_out=tuple(held_out),
+        changed=tuple(changed),
+    )
+
+
+def what_to_send(
+    plan: Plan,
+    facts: OutageFacts,
+    groups_state: Mapping[str, GroupState],
+    now: datetime,
+    *,
+    agents: Sequence[AgentContact] = (),
+) -> list[Notice]:
+    """The notices to send now (`evaluate` gives the deadlines, reminders and new states too)."""
+    return list(evaluate(plan, facts, groups_state, now, agents=agents).notices)
+
+
+@dataclass(frozen=True)
+class _GroupOutcome:
+    state: GroupState
+    notices: tuple[Notice, ...] = ()
+    deadlines: tuple[DeadlineEvent, ...] = ()
+    held: bool = False
+    held_out: bool = False
+
+
+def _evaluate_group(
+    plan: Plan,
+    group: Stakeholder,
+    facts: OutageFacts,
+    state: GroupState,
+    now: datetime,
+    *,
+    first_time: bool,
+    hold: datetime,
+    interruption: bool,
+    agents: Sequence[AgentContact],
+) -> _GroupOutcome:
+    told = state.first_told_at is not None
+    if not told and not concerned(plan, group, facts):
+        return _GroupOutcome(state)
+    deadlines: list[DeadlineEvent] = []
+    if group.within_minutes is not None and state.due_by is None and not told:
+        start = facts.detected_at if first_time else max(facts.detected_at, now)
+        state = replace(state, due_by=start + timedelta(minutes=group.within_minutes))
+    if not told:
+        release = hold if held_by_default(group) else facts.started_at
+        if state.due_by is not None:
+            release = min(release, state.due_by - DEADLINE_MARGIN)
+        if facts.ended_at is not None and held_by_default(group) and interruption:
+            # An interruption: the groups it was held from are told nothing at all.
+            return _GroupOutcome(state, held_out=True)
+        if facts.ended_at is None and now < release:
+            missed = _missed_untold(group, state, now)
+            if missed is not None:
+                return _GroupOutcome(replace(state, deadline_missed=True), deadlines=(missed,), held=True)
+            return _GroupOutcome(state, held=True)
+        phase: Phase = "resolved" if facts.ended_at is not None else "detected"
+        notices = _notices(plan, group, facts, state, phase, 0, now, agents=agents)
+        vendors = frozenset(n.vendor for n in notices if n.vendor)
+        every = group.update_every_minutes
+        next_update = now + timedelta(minutes=every) if every and phase == "detected" else None
+        notices = tuple(replace(n, next_update_at=next_update) for n in notices)
+        missed_now = state.deadline_missed
+        if state.due_by is not None:
+            event = _told_deadline(group, state, now, sent=any(n.deliverable for n in notices))
+            deadlines.append(event)
+            missed_now = missed_now or event.outcome != "met"
+        state = replace(
+            state,
+            first_told_at=now,
+            next_update_at=next_update,
+            resolved_told_at=now if phase == "resolved" else None,
+            deadline_missed=missed_now,
+            told_vendors=state.told_vendors | vendors,
+        )
+        return _GroupOutcome(state, notices=notices, deadlines=tuple(deadlines))
+    if facts.ended_at is not None:
+        if state.resolved_told_at is not None:
+            return _GroupOutcome(state)
+        notices = _notices(plan, group, facts, state, "resolved", 0, now, agents=agents)
+        return _GroupOutcome(
+            replace(state, resolved_told_at=now, next_update_at=None, reminded_at=None), notices=notices
+        )
+    produced: list[Notice] = []
+    if group.kind == "vendors":
+        # The outage widened to a vendor not told yet: tell that vendor now.
+        new = tuple(v for v in failing_vendors(plan, facts) if v not in state.told_vendors)
+        if new:
+            produced.extend(_notices(plan, group, facts, state, "detected", 0, now, agents=agents, only=new))
+            state = replace(state, told_vendors=state.told_vendors | frozenset(new))
+    if state.next_update_at is not None and now >= state.next_update_at and group.update_every_minutes:
+        number = state.updates_sent + 1
+        next_update = now + timedelta(minutes=group.update_every_minutes)
+        updates = _notices(plan, group, facts, state, "update", number, now, agents=agents)
+        produced.extend(replace(n, next_update_at=next_update) for n in updates)
+        state = replace(state, updates_sent=number, next_update_at=next_update, reminded_at=None)
+    return _GroupOutcome(state, notices=tuple(produced))
+
+
+def _missed_untold(group: Stakeholder, state: GroupState, now: datetime) -> DeadlineEvent | None:
+    if state.due_by is None or state.deadline_missed or now <= state.due_by:
+        return None
+    return DeadlineEvent(group=group.id, due_by=state.due_by, outcome="missed", told_at=None)
+
+
+def _told_deadline(group: Stakeholder, state: GroupState, now: datetime, *, sent: bool) -> DeadlineEvent:
+    assert state.due_by is not None
+    if not sent:
+        return DeadlineEvent(
+            group=group.id, due_by=state.due_by, outcome="late" if state.deadline_missed else "missed",
+            told_at=None, reason=NOTHING_SENT,
+        )
+    if now <= state.due_by:
+        outcome: DeadlineOutcome = "met"
+    else:
+        outcome = "late" if state.deadline_missed else "missed"
+    return DeadlineEvent(group=group.id, due_by=state.due_by, outcome=outcome, told_at=now)
+
+
+def _notices(
+    plan: Plan,
+    group: Stakeholder,
+    facts: OutageFacts,
+    state: GroupState,
+    phase: Phase,
+    number: int,
+    now: datetime,
+    *,
+    agents: Sequence[AgentContact],
+    only: Iterable[str] | None = None,
+) -> tuple[Notice, ...]:
+    notices: list[Notice] = []
+    base = Notice(
+        incident_id=facts.incident_id, group=group.id, kind=group.kind, phase=phase, number=number,
+        channel="email",
+    )
+    if group.kind == "vendors":
+        if only is not None:
+            vendors: Iterable[str] = only
+        elif phase == "detected":
+            vendors = failing_vendors(plan, facts)
+        else:
+            vendors = sorted(state.told_vendors) or failing_vendors(plan, facts)
+        for vendor_id in vendors:
+            for channel in group.channels:
+                notices.append(_vendor_notice(plan, replace(base, channel=channel, vendor=vendor_id)))
+        return tuple(notices)
+    for channel in group.channels:
+        notice = replace(base, channel=channel)
+        if notice.publication:
+            notices.append(notice)
+        elif channel == "webhook":
+            notices.append(replace(notice, skipped=NO_WEBHOOK))
+        elif group.kind == "customers":
+            notices.append(replace(notice, skipped=CUSTOMERS_UNKNOWN))
+        else:
+            notices.append(_addressed(plan, group, notice, agents))
+    return tuple(notices)
+
+
+def _vendor_notice(plan: Plan, notice: Notice) -> Notice:
+    vendor = plan.vendors_by_id[notice.vendor or ""]
+    support = vendor.support
+    if notice.channel == "email" and support.email:
+        address = normalise_email(support.email)
+    elif notice.channel == "sms" and support.phone:
+        address = normalise_phone(support.phone)
+    elif notice.channel in PUBLICATIONS:
+        return replace(notice, skipped="not published: vendors are told by email or SMS")
+    else:
+        reach = []
+        if support.phone:
+            reach.append(f"call {support.phone}")
+        if support.email:
+            reach.append(f"email {support.email}")
+        how = f"; {' or '.join(reach)}" if reach else ""
+        return replace(
+            notice,
+            skipped=f"not sent: the plan gives {vendor.name} no support {_channel_word(notice.channel)}{how}",
+            unreachable=1,
+        )
+    recipient = Recipient(
+        address=address, name=vendor.name, key=message_key(notice.ref, address), channel=_kind(notice.channel)
+    )
+    return replace(notice, recipients=(recipient,))
+
+
+def _kind(channel: Channel) -> Literal["email", "sms"]:
+    return "sms" if channel == "sms" else "email"
+
+
+def _channel_word(channel: str) -> str:
+    return {"email": "email address", "sms": "phone number for SMS"}.get(channel, f"{channel} address")
+
+
+def _addressed(
+    plan: Plan, group: Stakeholder, notice: Notice, agents: Sequence[AgentContact]
+) -> Notice:
+    people: list[tuple[str | None, str | None]] = []  # (name, address or None)
+    for person_id in group.members:
+        person = plan.people_by_id.get(person_id)
+        if person is not None:
+            people.append((person.name, _address_of(person.email, person.phone, notice.channel)))
+    for contact in group.contacts:
+        people.append((contact.name, _address_of(contact.email, contact.phone, notice.channel)))
+    teams = set(group.teams)
+    for agent in agents:
+        if agent.team_id in teams:
+            people.append((agent.name, _address_of(agent.email, agent.phone, notice.channel)))
+    recipients: list[Recipient] = []
+    seen: set[str] = set()
+    unreachable = 0
+    for name, address in people:
+        if address is None:
+            unreachable += 1
+            continue
+        if address in seen:
+            continue
+        seen.add(address)
+        recipients.append(
+            Recipient(
+                address=address, name=name, key=message_key(notice.ref, address),
+                channel=_kind(notice.channel),
+            )
+        )
+    skipped = None
+    if not recipients:
+        skipped = f"not sent: nobody in the group has {_channel_word(notice.channel)}"
+        if teams and not any(a.team_id in teams for a in agents):
+            skipped += " (the agents directory lists nobody in its teams: POST /api/v1/agents)"
+    return replace(notice, recipients=tuple(recipients), unreachable=unreachable, skipped=skipped)
+
+
+def _address_of(email: str | None, phone: str | None, channel: str) -> str | None:
+    if channel == "email":
+        return normalise_email(email) if email else None
+    if channel == "sms":
+        return normalise_phone(phone) if phone else None
+    return None
+
+
+def lead_candidates(
+    plan: Plan, *, communications_lead: str | None, commander: str | None
+) -> tuple[Person, ...]:
+    """Who gets reminders: the communications lead, else the commander, else the plan's
+    communications people. A role holder is found by person id, else by name."""
+    for holder in (communications_lead, commander):
+        person = _find_person(plan, holder)
+        if person is not None:
+            return (person,)
+    return tuple(p for p in plan.people if p.role and "communications" in p.role.lower())
+
+
+def _find_person(plan: Plan, holder: str | None) -> Person | None:
+    if not holder:
+        return None
+    found = plan.people_by_id.get(holder.strip())
+    if found is not None:
+        return found
+    wanted = holder.strip().casefold()
+    for person in plan.people:
+        if person.name.casefold() == wanted:
+            return person
+    return None
+
+
+def _reminder(
+    plan: Plan,
+    group: Stakeholder,
+    facts: OutageFacts,
+    state: GroupState,
+    now: datetime,
+    *,
+    communications_lead: str | None,
+    commander: str | None,
+) -> Reminder | None:
+    due = state.next_update_at
+    if facts.ended_at is not None or due is None or state.reminded_at is not None:
+        return None
+    if now < due - REMIND_BEFORE:
+        return None
+    number = state.updates_sent + 1
+    leads = lead_candidates(plan, communications_lead=communications_lead, commander=commander)
+    recipients: list[Recipient] = []
+    ref = f"comm:{facts.incident_id}:{group.id}:reminder:{number}"
+    for person in leads:
+        # SMS first: a reminder matters within minutes; email when there is no phone.
+        channel: Literal["email", "sms"]
+        if person.phone:
+            channel, address = "sms", normalise_phone(person.phone)
+        elif person.email:
+            channel, address = "email", normalise_email(person.email)
+        else:
+            continue
+        recipients.append(
+            Recipient(
+                address=address, name=person.name, key=message_key(f"{ref}:{channel}", address),
+                channel=channel,
+            )
+        )
+    return Reminder(
+        incident_id=facts.incident_id,
+        group=group.id,
+        kind=group.kind,
+        update_number=number,
+        due_at=due,
+        overdue=now >= due,
+        recipients=tuple(recipients),
+        lead=", ".join(p.name for p in leads) or None,
+    )

@@ -1,0 +1,867 @@
+"""Continuity strategies for an incident: proposed or run, their actions carried out, runbooks ticked.
+
+A strategy run (`StrategyRunRow`, one per incident and strategy) goes proposed -> running
+-> done, or proposed -> declined. `evaluate` records the strategies the live state
+triggers (running at once when the plan marks them `automatic`); `approve` runs a
+proposed one; running carries out its actions through the outbox:
+
+- a webhook action: one webhook message (key `strategy:INCIDENT:STRATEGY:action:I`),
+  the plan's body with the incident's facts added under keys the body does not use;
+- an `ivr_message` action: published, that is recorded on the timeline; the IVR asks
+  `current_ivr_message` (GET /api/v1/ivr-message), which serves the message of the
+  most recently started strategy still running in an open incident;
+- a relocation: one SMS per agent told to move (key `strategy:INCIDENT:STRATEGY:agent:ID`):
+  the active agents of each moving team who have a phone, by `external_id`, at most as
+  many as the team moves.
+
+Every decision, action and tick is on the timeline with who and when. Calling any of
+these again changes nothing: transitions are compare-and-set updates, new runs are
+inserted with ON CONFLICT DO NOTHING, and the outbox keeps one message per key. A
+strategy already proposed or running in another open incident is not proposed again,
+so two incidents never move the same agents twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from standby.detect.history import list_outages
+from standby.detect.states import read_states
+from standby.errors import Conflict, InvalidInput, NotFound
+from standby.notify.outbox import enqueue
+from standby.plan.schema import Plan, Strategy
+from standby.plan.topology import Topology
+from standby.respond.continuity import (
+    RelocationPlan,
+    StrategyTrigger,
+    ivr_announcements,
+    relocation,
+    relocation_sms,
+    triggered,
+)
+from standby.respond.incidents import OPEN_STATES
+from standby.respond.timeline import SYSTEM, add_entry, entries
+from standby.store.tables import AgentRow, IncidentRow, StrategyRunRow
+
+__all__ = [
+    "IvrMessage",
+    "StepRecord",
+    "StrategyRunRecord",
+    "approve",
+    "complete",
+    "current_ivr_message",
+    "decline",
+    "evaluate",
+    "get_run",
+    "list_runs",
+    "live_triggers",
+    "tick",
+]
+
+ACTIVE_STATES = ("proposed", "running")
+PURPOSE = "strategy"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One runbook step: ticked off by whom and when, or not yet."""
+
+    index: int
+    step: str
+    done_at: datetime | None
+    by: str | None
+
+    @property
+    def done(self) -> bool:
+        """Whether the step is ticked off."""
+        return self.done_at is not None
+
+
+@dataclass(frozen=True)
+class StrategyRunRecord:
+    """A strategy proposed or run for an incident, as the API and the orchestration see it.
+
+    `reason` is why it was proposed; `applies_now` whether its trigger still holds;
+    `relocation` is what was carried out (running or done) or what would be (proposed).
+    """
+
+    incident_id: int
+    strategy_id: str
+    name: str
+    state: str
+    automatic: bool
+    reason: str | None
+    applies_now: bool
+    proposed_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+    steps: tuple[StepRecord, ...]
+    relocation: dict[str, Any] | None
+    ivr_messages: tuple[str, ...]
+    webhooks: tuple[str, ...]
+    in_plan: bool
+
+
+@dataclass(frozen=True)
+class IvrMessage:
+    """The outage message the IVR should play now, and what put it there."""
+
+    text: str
+    deflect_share: float
+    incident_id: int
+    strategy_id: str
+    since: datetime
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def _incident(session: Session, incident_id: int) -> IncidentRow:
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row
+
+
+def _run(session: Session, incident_id: int, strategy_id: str, *, lock: bool = False) -> StrategyRunRow:
+    _incident(session, incident_id)
+    query = select(StrategyRunRow).where(
+        StrategyRunRow.incident_id == incident_id, StrategyRunRow.strategy_id == strategy_id
+    )
+    if lock:
+        query = query.with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        raise NotFound(f"strategy {strategy_id!r} has not been proposed for incident {incident_id}")
+    return row
+
+
+def _down(session: Session, plan: Plan) -> list[str]:
+    states = read_states(session)
+    return [c.id for c in plan.components if c.id in states and states[c.id].state == "down"]
+
+
+def _open_classifications(session: Session) -> set[str]:
+    return {
+        o.classification
+        for o in list_outages(session, open_only=True, limit=1000)
+        if not o.in_maintenance and o.merged_into is None
+    }
+
+
+def live_triggers(
+    session: Session, *, plan: Plan, now: datetime, topology: Topology | None = None
+) -> list[StrategyTrigger]:
+    """The plan's strategies the live state triggers now: component states and open outages."""
+    return triggered(
+        plan,
+        topology or Topology.from_plan(plan),
+        down_components=_down(session, plan),
+        open_outage_classifications=_open_classifications(session),
+        now=now,
+    )
+
+
+def _events(session: Session, incident_id: int) -> dict[str, dict[str, Any]]:
+    """The latest data of each strategy event on the timeline, by 'strategy/event'."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries(session, incident_id):
+        if entry.kind in ("strategy", "action") and "strategy" in entry.data:
+            data = dict(entry.data, at=entry.at, actor=entry.actor)
+            found[f"{entry.data['strategy']}/{entry.data.get('event', entry.kind)}"] = data
+    return found
+
+
+def _as_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return None
+
+
+def _record(
+    row: StrategyRunRow,
+    plan: Plan | None,
+    events: dict[str, dict[str, Any]],
+    applying: set[str],
+) -> StrategyRunRecord:
+    strategy = _strategy_or_none(plan, row.strategy_id)
+    key = row.strategy_id
+    proposed = events.get(f"{key}/proposed", {})
+    completed = events.get(f"{key}/completed")
+    carried = events.get(f"{key}/relocation")
+    moved = carried if carried is not None and row.state in ("running", "done") else None
+    relocation_data = moved.get("relocation") if moved is not None else proposed.get("relocation")
+    return StrategyRunRecord(
+        incident_id=row.incident_id,
+        strategy_id=row.strategy_id,
+        name=strategy.name if strategy is not None else row.strategy_id,
+        state=row.state,
+        automatic=bool(strategy is not None and strategy.automatic),
+        reason=proposed.get("reason"),
+        applies_now=row.strategy_id in applying,
+        proposed_at=row.proposed_at,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        completed_at=completed["at"] if completed is not None else None,
+        completed_by=completed["actor"] if completed is not None else None,
+        steps=tuple(
+            StepRecord(i, str(s.get("step", "")), _as_time(s.get("done_at")), s.get("by"))
+            for i, s in enumerate(row.steps or [])
+        ),
+        relocation=relocation_data,
+        ivr_messages=tuple(a.text for a in ivr_announcements(strategy)) if strategy is not None else (),
+        webhooks=tuple(_shown_url(a.webhook) for a in strategy.actions if a.webhook)
+        if strategy is not None
+        else (),
+        in_plan=strategy is not None,
+    )
+
+
+def _strategy_or_none(plan: Plan | None, strategy_id: str) -> Strategy | None:
+    if plan is None:
+        return None
+    return next((s for s in plan.strategies if s.id == strategy_id), None)
+
+
+def _applying(session: Session, plan: Plan | None, now: datetime, topology: Topology | None) -> set[str]:
+    if plan is None:
+        return set()
+    return {t.strategy_id for t in live_triggers(session, plan=plan, now=now, topology=topology)}
+
+
+def list_runs(
+    session: Session,
+    *,
+    incident_id: int,
+    plan: Plan | None,
+    now: datetime,
+    topology: Topology | None = None,
+) -> list[StrategyRunRecord]:
+    """The strategies proposed or run for an incident, in the plan's order (NotFound for no incident)."""
+    _incident(session, incident_id)
+    rows = list(
+        session.scalars(
+            select(StrategyRunRow)
+            .where(StrategyRunRow.incident_id == incident_id)
+            .order_by(StrategyRunRow.proposed_at, StrategyRunRow.id)
+        )
+    )
+    applying = _applying(session, plan, now, topology)
+    events = _events(session, incident_id)
+    order = {s.id: i for i, s in enumerate(plan.strategies)} if plan is not None else {}
+    rows.sort(key=lambda r: order.get(r.strategy_id, len(order)))
+    return [_record(r, plan, events, applying) for r in rows]
+
+
+def get_run(
+    session: Session,
+    *,
+    incident_id: int,
+    strategy_id: str,
+    plan: Plan | None,
+    now: datetime,
+    topology: Topology | None = None,
+) -> StrategyRunRecord:
+    """One strategy run of an incident; NotFound naming what is missing."""
+    row = _run(session, incident_id, strategy_id)
+    return _record(row, plan, _events(session, incident_id), _applying(session, plan, now, topology))
+
+
+def _fresh(
+    session: Session, plan: Plan | None, row: StrategyRunRow, now: datetime, topology: Topology | None = None
+) -> StrategyRunRecord:
+    session.flush()
+    session.refresh(row)
+    return get_run(
+        session,
+        incident_id=row.incident_id,
+        strategy_id=row.strategy_id,
+        plan=plan,
+        now=now,
+        topology=topology,
+    )
+
+
+# ---- proposing -------------------------------------------------------------------------
+
+
+def _steps(strategy: Strategy) -> list[dict[str, Any]]:
+    return [{"step": step, "done_at": None, "by": None} for step in strategy.runbook]
+
+
+def _insert_run(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a run unless one exists for the incident and strategy; whether this call made it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(StrategyRunRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["incident_id", "strategy_id"])
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def evaluate(
+    session: Session,
+    *,
+    plan: Plan,
+    incident_id: int,
+    now: datetime,
+    actor: str = SYSTEM,
+    topology: Topology | None = None,
+) -> list[StrategyRunRecord]:
+    """Record the strategies the live state triggers now and this incident has not seen.
+
+    Each is proposed to the commander, or run at once (its actions carried out) when the
+    plan marks it `automatic`. Returns the runs this call created; calling again every
+    few seconds creates nothing new. A closed incident gets nothing; a strategy already
+    proposed or running in another open incident is left to that incident.
+    """
+    incident = _incident(session, incident_id)
+    if incident.state not in OPEN_STATES:
+        return []
+    topology = topology or Topology.from_plan(plan)
+    down = _down(session, plan)
+    found = triggered(
+        plan,
+        topology,
+        down_components=down,
+        open_outage_classifications=_open_classifications(session),
+        now=now,
+    )
+    if not found:
+        return []
+    seen = set(
+        session.scalars(select(StrategyRunRow.strategy_id).where(StrategyRunRow.incident_id == incident_id))
+    )
+    elsewhere = set(
+        session.scalars(
+            select(StrategyRunRow.strategy_id)
+            .join(IncidentRow, IncidentRow.id == StrategyRunRow.incident_id)
+            .where(
+                StrategyRunRow.incident_id != incident_id,
+                StrategyRunRow.state.in_(ACTIVE_STATES),
+                IncidentRow.state.in_(OPEN_STATES),
+            )
+        )
+    )
+    made: list[StrategyRunRow] = []
+    for trigger in found:
+        strategy = trigger.strategy
+        if strategy.id in seen or strategy.id in elsewhere:
+            continue
+        values = {
+            "incident_id": incident_id,
+            "strategy_id": strategy.id,
+            "state": "running" if strategy.automatic else "proposed",
+            "proposed_at": now,
+            "decided_at": now if strategy.automatic else None,
+            "decided_by": actor if strategy.automatic else None,
+            "steps": _steps(strategy),
+        }
+        if not _insert_run(session, values):
+            continue  # another worker recorded it first
+        preview = relocation(plan, topology, strategy, down_components=down, now=now)
+        verb = "Run automatically" if strategy.automatic else "Proposed"
+        add_entry(
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind="strategy",
+            actor=actor,
+            text=f"{verb}: {strategy.name} ({trigger.reason})"
+            + (f"; {preview.summary(plan)}" if preview is not None else ""),
+            data={
+                "strategy": strategy.id,
+                "event": "proposed",
+                "reason": trigger.reason,
+                "automatic": strategy.automatic,
+                "relocation": preview.to_dict() if preview is not None else None,
+            },
+        )
+        row = _run(session, incident_id, strategy.id)
+        if strategy.automatic:
+            _carry_out(session, plan=plan, topology=topology, row=row, strategy=strategy, by=actor, now=now)
+        made.append(row)
+    return [_fresh(session, plan, row, now, topology) for row in made]
+
+
+# ---- deciding --------------------------------------------------------------------------
+
+
+def _transition(
+    session: Session,
+    row: StrategyRunRow,
+    *,
+    to: str,
+    from_: Sequence[str],
+    values: dict[str, Any] | None = None,
+) -> bool:
+    """Compare-and-set: move the run to `to` only if it is still in one of `from_`."""
+    result = session.execute(
+        update(StrategyRunRow)
+        .where(StrategyRunRow.id == row.id, StrategyRunRow.state.in_(from_))
+        .values(state=to, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    changed = bool(getattr(result, "rowcount", 0))
+    session.refresh(row)
+    return changed
+
+
+def _check_open(incident: IncidentRow, doing: str) -> None:
+    if incident.state not in OPEN_STATES:
+        raise Conflict(f"incident {incident.id} is {incident.state}: a strategy cannot be {doing} now")
+
+
+def _strategy(plan: Plan, strategy_id: str) -> Strategy:
+    strategy = _strategy_or_none(plan, strategy_id)
+    if strategy is None:
+        raise Conflict(f"the plan in force has no strategy {strategy_id!r} any more: it cannot be run")
+    return strategy
+
+
+def approve(
+    session: Session,
+    *,
+    plan: Plan,
+    incident_id: int,
+    strategy_id: str,
+    by: str,
+    now: datetime,
+    topology: Topology | None = None,
+) -> StrategyRunRecord:
+    """Run a proposed strategy: its actions are carried out. Approving a running one changes nothing.
+
+    NotFound for no incident or no such run; Conflict for a declined or done one, a
+    closed incident, or a strategy the plan no longer has.
+    """
+    row = _run(session, incident_id, strategy_id, lock=True)
+    topology = topology or Topology.from_plan(plan)
+    if row.state in ("running", "done"):
+        return _fresh(session, plan, row, now, topology)
+    if row.state == "declined":
+        raise Conflict(
+            f"strategy {strategy_id!r} was declined by {row.decided_by} for incident {incident_id}:"
+            " it cannot be approved"
+        )
+    _check_open(_incident(session, incident_id), "approved")
+    strategy = _strategy(plan, strategy_id)
+    if _transition(
+        session, row, to="running", from_=("proposed",), values={"decided_at": now, "decided_by": by}
+    ):
+        add_entry(
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind="strategy",
+            actor=by,
+            text=f"Approved by {by}: {strategy.name}",
+            data={"strategy": strategy_id, "event": "approved"},
+        )
+        _carry_out(
+            session,
+            plan=plan,
+            topology=topology,
+            row=row,
+            strategy=strategy,
+            by=by,
+            now=now,
+        )
+    return _fresh(session, plan, row, now, topology)
+
+
+def decline(
+    session: Session,
+    *,
+    incident_id: int,
+    strategy_id: str,
+    by: str,
+    now: datetime,
+    plan: Plan | None = None,
+    reason: str | None = None,
+    topology: Topology | None = None,
+) -> StrategyRunRecord:
+    """Decline a proposed strategy: it is not run and not proposed again for this incident.
+
+    Declining again changes nothing; Conflict for one already running or done.
+    """
+    row = _run(session, incident_id, strategy_id, lock=True)
+    if row.state in ("running", "done"):
+        raise Conflict(
+            f"strategy {strategy_id!r} is already {row.state} for incident {incident_id}:"
+            " it can no longer be declined"
+        )
+    if _transition(
+        session, row, to="declined", from_=("proposed",), values={"decided_at": now, "decided_by": by}
+    ):
+        name = _name(plan, strategy_id)
+        add_entry(
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind="strategy",
+            actor=by,
+            text=f"Declined by {by}: {name}" + (f" ({reason})" if reason else ""),
+            data={"strategy": strategy_id, "event": "declined", "reason": reason},
+        )
+    return _fresh(session, plan, row, now, topology)
+
+
+def complete(
+    session: Session,
+    *,
+    incident_id: int,
+    strategy_id: str,
+    by: str,
+    now: datetime,
+    plan: Plan | None = None,
+    topology: Topology | None = None,
+) -> StrategyRunRecord:
+    """Mark a running strategy done (its IVR message stops). Again changes nothing; Conflict unless run."""
+    row = _run(session, incident_id, strategy_id, lock=True)
+    if row.state in ("proposed", "declined"):
+        raise Conflict(
+            f"strategy {strategy_id!r} is {row.state} for incident {incident_id}: only a running"
+            " strategy can be completed"
+        )
+    if _transition(session, row, to="done", from_=("running",)):
+        open_steps = [s for s in row.steps or [] if not s.get("done_at")]
+        left = f"; {len(open_steps)} of {len(row.steps)} runbook steps not ticked off" if open_steps else ""
+        add_entry(
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind="strategy",
+            actor=by,
+            text=f"Completed by {by}: {_name(plan, strategy_id)}{left}",
+            data={"strategy": strategy_id, "event": "completed", "steps_open": len(open_steps)},
+        )
+    return _fresh(session, plan, row, now, topology)
+
+
+def tick(
+    session: Session,
+    *,
+    incident_id: int,
+    strategy_id: str,
+    step_index: int,
+    by: str,
+    now: datetime,
+    done: bool = True,
+    plan: Plan | None = None,
+    topology: Topology | None = None,
+) -> StrategyRunRecord:
+    """Tick a runbook step off (who and when), or untick it with `done=False`.
+
+    Steps are numbered from 0. Ticking a ticked step keeps who ticked it first; only a
+    running or done strategy's steps can change (Conflict otherwise); NotFound for a
+    step the runbook does not have.
+    """
+    row = _run(session, incident_id, strategy_id, lock=True)
+    steps = [dict(s) for s in row.steps or []]
+    if not 0 <= step_index < len(steps):
+        have = f"steps 0 to {len(steps) - 1}" if steps else "no steps"
+        raise NotFound(f"strategy {strategy_id!r} has {have} in its runbook; there is no step {step_index}")
+    if row.state not in ("running", "done"):
+        raise Conflict(
+            f"strategy {strategy_id!r} is {row.state} for incident {incident_id}: its runbook is"
+            " ticked off once it runs"
+        )
+    step = steps[step_index]
+    if bool(step.get("done_at")) == done:
+        return _fresh(session, plan, row, now, topology)
+    step["done_at"] = now.isoformat() if done else None
+    step["by"] = by if done else None
+    row.steps = steps
+    verb = "Ticked off" if done else "Unticked"
+    add_entry(
+        session,
+        incident_id=incident_id,
+        at=now,
+        kind="runbook",
+        actor=by,
+        text=f"{verb} by {by}: step {step_index + 1} of {_name(plan, strategy_id)}: {step['step']}",
+        data={"strategy": strategy_id, "event": "tick" if done else "untick", "step": step_index},
+    )
+    return _fresh(session, plan, row, now, topology)
+
+
+def _name(plan: Plan | None, strategy_id: str) -> str:
+    strategy = _strategy_or_none(plan, strategy_id)
+    return strategy.name if strategy is not None else strategy_id
+
+
+# ---- carrying out ----------------------------------------------------------------------
+
+
+def _shown_url(url: str) -> str:
+    """Where a webhook goes, without its path or query: a webhook URL may be a credential."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}/…"
+
+
+def _agent_key(incident_id: int, strategy_id: str, external_id: str) -> str:
+    """The SMS's idempotency key: the external id quoted (keys are visible ASCII), hashed if too long."""
+    key = f"strategy:{incident_id}:{strategy_id}:agent:{quote(external_id, safe='')}"
+    if len(key) <= 200:
+        return key
+    digest = hashlib.sha256(external_id.encode()).hexdigest()[:32]
+    return f"strategy:{incident_id}:{strategy_id}:agent-sha256:{digest}"
+
+
+def _carry_out(
+    session: Session,
+    *,
+    plan: Plan,
+    topology: Topology,
+    row: StrategyRunRow,
+    strategy: Strategy,
+    by: str,
+    now: datetime,
+) -> None:
+    incident = _incident(session, row.incident_id)
+    for index, action in enumerate(strategy.actions):
+        if action.webhook is not None:
+            _webhook(session, incident, strategy, index, action.webhook, action.body or {}, by=by, now=now)
+    for announcement in ivr_announcements(strategy):
+        add_entry(
+            session,
+            incident_id=incident.id,
+            at=now,
+            kind="action",
+            actor=by,
+            text=f"IVR outage message published ({strategy.name}): {announcement.text}",
+            data={
+                "strategy": strategy.id,
+                "event": "ivr_message",
+                "action": announcement.index,
+                "text": announcement.text,
+                "deflect_share": announcement.deflect_share,
+            },
+        )
+    if strategy.relocate is not None:
+        _relocate(session, plan=plan, topology=topology, incident=incident, strategy=strategy, by=by, now=now)
+
+
+def _webhook(
+    session: Session,
+    incident: IncidentRow,
+    strategy: Strategy,
+    index: int,
+    url: str,
+    body: dict[str, Any],
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    data: dict[str, Any] = dict(body)
+    facts = {
+        "incident": {
+            "id": incident.id,
+            "title": incident.title,
+            "classification": incident.classification,
+            "severity": incident.severity,
+            "state": incident.state,
+        },
+        "strategy": {"id": strategy.id, "name": strategy.name},
+        "approved_by": by,
+        "at": now.isoformat(),
+    }
+    for name, value in facts.items():
+        data.setdefault(name, value)
+    key = f"strategy:{incident.id}:{strategy.id}:action:{index}"
+    shown = _shown_url(url)
+    try:
+        enqueue(
+            session,
+            key=key,
+            channel="webhook",
+            recipient=url,
+            body=f"{strategy.name} (incident {incident.id})",
+            subject=strategy.name,
+            payload={"style": "generic", "data": data},
+            purpose=PURPOSE,
+            incident_id=incident.id,
+            now=now,
+        )
+    except InvalidInput as exc:
+        text, event = f"Webhook not sent ({strategy.name}): {exc}", "webhook_refused"
+    else:
+        text, event = f"Webhook queued ({strategy.name}): POST {shown}", "webhook"
+    add_entry(
+        session,
+        incident_id=incident.id,
+        at=now,
+        kind="action",
+        actor=by,
+        text=text,
+        data={"strategy": strategy.id, "event": event, "action": index, "key": key, "url": shown},
+    )
+
+
+def _earlier_relocations(session: Session, plan: Plan, incident_id: int, strategy_id: str) -> list[Strategy]:
+    carried = set(
+        session.scalars(
+            select(StrategyRunRow.strategy_id).where(
+                StrategyRunRow.incident_id == incident_id,
+                StrategyRunRow.state.in_(("running", "done")),
+                StrategyRunRow.strategy_id != strategy_id,
+            )
+        )
+    )
+    return [s for s in plan.strategies if s.id in carried and s.relocate is not None]
+
+
+def _relocate(
+    session: Session,
+    *,
+    plan: Plan,
+    topology: Topology,
+    incident: IncidentRow,
+    strategy: Strategy,
+    by: str,
+    now: datetime,
+) -> None:
+    moving = relocation(
+        plan,
+        topology,
+        strategy,
+        down_components=_down(session, plan),
+        now=now,
+        before=_earlier_relocations(session, plan, incident.id, strategy.id),
+    )
+    if moving is None:
+        return
+    told, untold, unnamed = _tell_agents(session, plan, incident, strategy, moving, now=now)
+    text = f"Relocation ({strategy.name}): {moving.summary(plan)}"
+    if moving.moves:
+        text += f"; SMS queued to {told} agents"
+        if untold:
+            more = "; ..." if len(untold) > 5 else ""
+            text += f"; {len(untold)} could not be told ({'; '.join(untold[:5])}{more})"
+        if unnamed:
+            text += f"; {unnamed} more are not in the agents directory"
+    add_entry(
+        session,
+        incident_id=incident.id,
+        at=now,
+        kind="action",
+        actor=by,
+        text=text,
+        data={
+            "strategy": strategy.id,
+            "event": "relocation",
+            "relocation": moving.to_dict(),
+            "sms": told,
+            "not_told": untold,
+            "not_in_directory": unnamed,
+        },
+    )
+
+
+def _tell_agents(
+    session: Session,
+    plan: Plan,
+    incident: IncidentRow,
+    strategy: Strategy,
+    moving: RelocationPlan,
+    *,
+    now: datetime,
+) -> tuple[int, list[str], int]:
+    """SMS each agent who moves: (how many told, who could not be, how many are not in the directory).
+
+    Of a moving team, the active agents with a phone number, by external id, at most as
+    many as the team moves. An agent whose number the outbox refuses is named, not told.
+    """
+    told = 0
+    untold: list[str] = []
+    unnamed = 0
+    for move in moving.moves:
+        agents = list(
+            session.scalars(
+                select(AgentRow)
+                .where(AgentRow.team_id == move.team_id, AgentRow.active.is_(True))
+                .order_by(AgentRow.external_id)
+            )
+        )
+        reachable = [a for a in agents if a.phone and a.phone.strip()]
+        chosen = reachable[: move.agents]
+        short = move.agents - len(chosen)
+        without_phone = [a for a in agents if a not in reachable][: max(0, short)]
+        untold += [f"{a.name} ({a.external_id}): no phone number" for a in without_phone]
+        unnamed += max(0, move.agents - len(agents))
+        text = relocation_sms(plan, moving, move, now=now)
+        for agent in chosen:
+            try:
+                enqueue(
+                    session,
+                    key=_agent_key(incident.id, strategy.id, agent.external_id),
+                    channel="sms",
+                    recipient=(agent.phone or "").strip(),
+                    recipient_name=agent.name,
+                    body=text,
+                    purpose=PURPOSE,
+                    incident_id=incident.id,
+                    now=now,
+                )
+            except InvalidInput as exc:
+                untold.append(f"{agent.name} ({agent.external_id}): {exc}")
+            else:
+                told += 1
+    return told, untold, unnamed
+
+
+# ---- the IVR ---------------------------------------------------------------------------
+
+
+def current_ivr_message(session: Session, *, plan: Plan | None) -> IvrMessage | None:
+    """The outage message the IVR should play now, or None.
+
+    Of the strategies running in open incidents whose plan entry has an `ivr_message`,
+    the most recently started one's (its first message); a strategy the plan in force no
+    longer has plays nothing.
+    """
+    if plan is None:
+        return None
+    with_message = {s.id: s for s in plan.strategies if ivr_announcements(s)}
+    if not with_message:
+        return None
+    rows = session.scalars(
+        select(StrategyRunRow)
+        .join(IncidentRow, IncidentRow.id == StrategyRunRow.incident_id)
+        .where(
+            StrategyRunRow.state == "running",
+            StrategyRunRow.strategy_id.in_(sorted(with_message)),
+            IncidentRow.state.in_(OPEN_STATES),
+        )
+        .order_by(StrategyRunRow.decided_at.desc(), StrategyRunRow.id.desc())
+        .limit(1)
+    )
+    row = rows.first()
+    if row is None:
+        return None
+    first = ivr_announcements(with_message[row.strategy_id])[0]
+    return IvrMessage(
+        text=first.text,
+        deflect_share=first.deflect_share,
+        incident_id=row.incident_id,
+        strategy_id=row.strategy_id,
+        since=row.decided_at or row.proposed_at,
+    )

@@ -1,0 +1,93 @@
+"""The response, run every few seconds: outages become incidents, incidents are paged,
+followed, communicated and worked with the plan's strategies.
+
+One transaction per pass under the response lock, and every step idempotent (unique
+rows, outbox keys), so any number of workers may run it: the first does the work, the
+others find it done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from standby.detect.history import get_outage
+from standby.detect.leases import RESPONSE_LOCK, lock_detection
+from standby.plan.schema import Plan
+from standby.respond.incident_service import follow_outage, open_for_outage, open_incident_rows
+from standby.respond.paging import escalate
+from standby.store.tables import IncidentRow, OutageRow
+
+RECENT_OUTAGE = timedelta(hours=1)
+"""An outage that ended this recently still gets its incident (an interruption is paged too)."""
+
+
+@dataclass
+class ResponseSummary:
+    """What one pass did."""
+
+    opened: list[int] = field(default_factory=list)
+    pages: int = 0
+    followed: int = 0
+    incidents: int = 0
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    """What the response needs beyond the plan: the key for signed links and the public address."""
+
+    secret: str
+    base_url: str
+
+
+def respond_once(
+    session: Session,
+    *,
+    plan: Plan,
+    now: datetime,
+    settings: ResponseSettings,
+    holder: str,
+    plan_version_id: int | None = None,
+) -> ResponseSummary:
+    """One pass of the response over every outage and open incident."""
+    lock_detection(session, holder, now, row=RESPONSE_LOCK)
+    summary = ResponseSummary()
+    for outage_id in _outages_without_incident(session, now):
+        incident, created = open_for_outage(
+            session,
+            outage=get_outage(session, outage_id),
+            plan=plan,
+            now=now,
+            plan_version_id=plan_version_id,
+        )
+        if created:
+            summary.opened.append(incident.id)
+    session.flush()
+    for row in open_incident_rows(session):
+        summary.incidents += 1
+        if row.outage_id is not None:
+            outage = get_outage(session, row.outage_id)
+            if follow_outage(session, incident_id=row.id, outage=outage, plan=plan, now=now):
+                summary.followed += 1
+        summary.pages += escalate(
+            session, incident=row, plan=plan, now=now, secret=settings.secret, base_url=settings.base_url
+        )
+    return summary
+
+
+def _outages_without_incident(session: Session, now: datetime) -> list[int]:
+    has_incident = select(IncidentRow.outage_id).where(IncidentRow.outage_id.is_not(None))
+    query = (
+        select(OutageRow.id)
+        .where(
+            OutageRow.in_maintenance.is_(False),
+            OutageRow.merged_into.is_(None),
+            or_(OutageRow.ended_at.is_(None), OutageRow.ended_at >= now - RECENT_OUTAGE),
+            OutageRow.id.not_in(has_incident),
+        )
+        .order_by(OutageRow.id)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,112 @@
+"""The response on a real database: an outage becomes one incident, paged level by level
+through the outbox, once, until someone acknowledges.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.detect.correlation import Correlator
+from standby.detect.health import ProbeHealth
+from standby.detect.leases import CheckRecord, record_checks, sync_probes
+from standby.detect.outages import correlate
+from standby.notify.outbox import list_messages
+from standby.plan.loading import load_plan_text, reference_plan_text
+from standby.plan.schema import Plan
+from standby.plan.versions import record_plan
+from standby.respond.oncall_service import acknowledge_page
+from standby.respond.responder import ResponseSettings, respond_once
+from standby.respond.timeline import entries
+from standby.store.engine import unit_of_work
+from standby.store.tables import IncidentRow, OutageRow, PageRow, ProbeRow
+
+# A Tuesday: Dev's week on the platform rotation (handoffs on Mondays at 09:00).
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+SETTINGS = ResponseSettings(secret="s" * 40, base_url="https://standby.example.org")
+
+
+def plan_in_force(factory: sessionmaker[Session]) -> Plan:
+    text = reference_plan_text()
+    plan = load_plan_text(text)
+    with unit_of_work(factory) as session:
+        record_plan(session, plan=plan, source=text, now=T0, loaded_by="test")
+    return plan
+
+
+def set_probes(factory: sessionmaker[Session], plan: Plan, at: datetime, *, down=(), up=()) -> None:
+    with unit_of_work(factory) as session:
+        sync_probes(session, plan=plan, now=at)
+        shas = dict(session.execute(select(ProbeRow.component_id, ProbeRow.settings_sha)).all())
+        records = [
+            CheckRecord(c, shas[c], at, False, "refused", None, None, ProbeHealth("down", 3, 0, at))
+            for c in down
+        ] + [CheckRecord(c, shas[c], at, True, "ok", 1.0, None, ProbeHealth("up", 0, 2, at)) for c in up]
+        record_checks(session, worker_id="w", records=records)
+    with unit_of_work(factory) as session:
+        correlate(session, correlator=Correlator.from_plan(plan), maintenance=(), now=at, holder="w")
+
+
+def respond(factory: sessionmaker[Session], plan: Plan, at: datetime):
+    with unit_of_work(factory) as session:
+        return respond_once(session, plan=plan, now=at, settings=SETTINGS, holder="w")
+
+
+def test_an_outage_is_paged_level_by_level_until_acknowledged(session_factory):
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["sbc"], up=["trunk-a", "trunk-b"])
+    first = respond(session_factory, plan, T0)
+    assert len(first.opened) == 1 and first.pages == 1
+    (incident_id,) = first.opened
+    # Again, as another worker would: nothing new.
+    again = respond(session_factory, plan, T0 + timedelta(seconds=2))
+    assert again.opened == [] and again.pages == 0
+    with unit_of_work(session_factory) as session:
+        messages = list_messages(session, incident_id=incident_id)
+        assert sorted((m.channel, m.recipient) for m in messages) == [
+            ("email", "dev@northwind.example"),
+            ("sms", "+447700900002"),
+        ]
+        sms = next(m for m in messages if m.channel == "sms")
+        assert "SEV1 incident" in sms.body and "https://standby.example.org/ack/" in sms.body
+    # Nobody acknowledges within 5 minutes: the manager is paged.
+    second = respond(session_factory, plan, T0 + timedelta(minutes=5, seconds=1))
+    assert second.pages == 1
+    with unit_of_work(session_factory) as session:
+        people = session.scalars(select(PageRow.person_id).order_by(PageRow.id)).all()
+        assert people == ["dev", "amara"]
+        page_id = session.scalars(select(PageRow.id).where(PageRow.person_id == "amara")).one()
+        acknowledge_page(session, page_id=page_id, by="user:amara", now=T0 + timedelta(minutes=7), plan=plan)
+    assert respond(session_factory, plan, T0 + timedelta(minutes=30)).pages == 0
+    with unit_of_work(session_factory) as session:
+        incident = session.get_one(IncidentRow, incident_id)
+        assert incident.acknowledged_at is not None and incident.state == "acknowledged"
+        kinds = [e.kind for e in entries(session, incident_id)]
+        assert kinds[:3] == ["state", "page", "page"] and "ack" in kinds
+
+
+def test_nobody_acknowledges_and_escalation_runs_out(session_factory):
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["crm"])
+    at = T0
+    pages = 0
+    for _ in range(20):
+        pages += respond(session_factory, plan, at).pages
+        at += timedelta(minutes=16)
+    # Three levels, repeated twice more: nine steps, then nothing.
+    assert pages == 9
+    with unit_of_work(session_factory) as session:
+        (incident,) = session.scalars(select(IncidentRow)).all()
+        texts = [e.text for e in entries(session, incident.id, kind="escalation")]
+        assert texts == ["Escalation exhausted: nobody acknowledged after 3 round(s) of policy platform"]
+
+
+def test_an_outage_in_maintenance_opens_no_incident(session_factory):
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["crm"])
+    with unit_of_work(session_factory) as session:
+        session.execute(IncidentRow.__table__.delete())
+        session.execute(OutageRow.__table__.update().values(in_maintenance=True))
+    assert respond(session_factory, plan, T0).opened == []
