@@ -26,6 +26,7 @@ FAST = WorkerOptions(
     flush_every_s=0.05,
     retry_s=0.05,
     pushed_every_s=0.1,
+    full_correlation_every_s=0.5,
 )
 
 

@@ -54,7 +54,7 @@ from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
 from standby.store.engine import unit_of_work
-from standby.store.tables import HeartbeatRow, MetricSampleRow, PlanVersionRow
+from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow, PlanVersionRow
 
 log = logging.getLogger("standby.worker")
 _PROBE = TypeAdapter(Probe)
@@ -82,6 +82,7 @@ class WorkerOptions:
     prune_every_s: float = 600.0
     buffer_limit: int = 100_000
     pushed_every_s: float = 5.0
+    full_correlation_every_s: float = 15.0
 
 
 @dataclass
@@ -136,6 +137,8 @@ class DetectWorker:
         self._queue: list[tuple[float, str, str]] = []
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
         self._urgent = asyncio.Event()
+        self._marker: object = None
+        self._last_full = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- the loop ------------------------------------------------------------------
@@ -146,7 +149,7 @@ class DetectWorker:
             asyncio.create_task(self._every(self.options.claim_every_s, self._claim_cycle, stop)),
             asyncio.create_task(self._schedule(stop)),
             asyncio.create_task(self._flush_loop(stop)),
-            asyncio.create_task(self._every(self.options.correlate_every_s, self._correlate, stop)),
+            asyncio.create_task(self._every(self.options.correlate_every_s, self._look_around, stop)),
             asyncio.create_task(self._every(self.options.prune_every_s, self._prune, stop, first=False)),
         ]
         try:
@@ -416,15 +419,26 @@ class DetectWorker:
         self.stats.flushes += 1
         return int(changes)
 
-    async def _correlate(self) -> None:
+    async def _look_around(self) -> None:
+        """The periodic pass: correlate when something this worker did not see changed."""
+        await self._correlate(only_if_changed=True)
+
+    async def _correlate(self, *, only_if_changed: bool = False) -> None:
         if self._plan is None:
             return
         version, plan, correlator = self._plan
         now = self.clock.now()
+        loop_now = asyncio.get_running_loop().time()
+        # A full pass anyway now and then: another worker's probes change states too.
+        due_anyway = loop_now - self._last_full >= self.options.full_correlation_every_s
 
-        def work(session: Session) -> CorrelationResult:
+        def work(session: Session) -> CorrelationResult | None:
             covered = self.maintenance(session, plan, now)
-            return correlate(
+            alerts = session.execute(select(func.count(AlertRow.id), func.max(AlertRow.updated_at))).one()
+            marker = (version, covered, tuple(alerts))
+            if only_if_changed and not due_anyway and marker == self._marker:
+                return None
+            result = correlate(
                 session,
                 correlator=correlator,
                 maintenance=covered,
@@ -432,9 +446,12 @@ class DetectWorker:
                 holder=self.id,
                 plan_version_id=version,
             )
+            self._marker = marker
+            return result
 
         ok, result = await self._in_thread(work)
-        if ok:
+        if ok and result is not None:
+            self._last_full = loop_now
             self.stats.correlations += 1
             self.stats.last_correlation = result
             self.stats.opened.extend(result.opened)
@@ -442,7 +459,8 @@ class DetectWorker:
                 log.warning("outage %s opened", outage_id)
         if ok and self.after_correlation is not None:
             after = self.after_correlation
-            # Committed correlation first: the response reads the outages it wrote.
+            # Committed correlation first: the response reads the outages it wrote. It runs
+            # on every pass, changed or not: escalation and reminders run on time.
             await self._in_thread(lambda session: after(session, plan, version, now, self.id))
 
     async def _prune(self) -> None:
