@@ -15,7 +15,7 @@ import math
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -122,48 +122,77 @@ def see_worker(session: Session, *, worker_id: str, now: datetime, started_at: d
         row.seen_at = now
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What a worker holds after a claim: every probe with its settings' digest, details of the new."""
+
+    held: dict[str, str]
+    """Every probe the worker holds now: component id to settings digest."""
+    new: list[Lease]
+    """The probes it did not know, or whose settings changed, with their settings and health."""
+    released: list[str]
+    """Probes given back, beyond its fair share."""
+
+
+def _chunks(ids: Sequence[str], size: int = 900) -> Iterator[Sequence[str]]:
+    # SQLite limits the parameters of one statement; PostgreSQL is happier with short IN lists.
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def claim_probes(
     session: Session,
     *,
     worker_id: str,
     now: datetime,
     lease: timedelta,
+    known: Mapping[str, str] | None = None,
     release_grace: timedelta = timedelta(seconds=2),
-) -> tuple[list[Lease], list[str]]:
-    """Renew this worker's leases and claim its share of free ones: (leases, ids given up).
+) -> Claim:
+    """Renew this worker's leases and claim its share of free ones.
 
-    A lease another worker took meanwhile is not renewed: it is in neither list, and
-    the worker drops it.
+    `known` is what the worker already holds (id to settings digest): only the others
+    are read whole, so renewing 5,000 leases costs a few statements, not 5,000 objects.
+    A lease another worker took meanwhile is not renewed: it is not in `held`, and the
+    worker drops it.
     """
+    known = known or {}
     until = now + lease
     live_since = now - lease
     alive = select(func.count()).select_from(WorkerRow).where(WorkerRow.seen_at >= live_since)
     workers = session.scalar(alive)
     total = session.scalar(select(func.count()).select_from(ProbeRow).where(ProbeRow.enabled)) or 0
     share = math.ceil(total / max(workers or 1, 1))
-    mine = list(
-        session.scalars(
-            select(ProbeRow)
-            .where(ProbeRow.owner == worker_id, ProbeRow.enabled)
-            .order_by(ProbeRow.component_id)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    mine = session.execute(
+        select(ProbeRow.component_id, ProbeRow.settings_sha)
+        .where(ProbeRow.owner == worker_id, ProbeRow.enabled)
+        .order_by(ProbeRow.component_id)
+        .with_for_update(skip_locked=True)
+    ).all()
     released: list[str] = []
     if len(mine) > share + 1:
-        # Give back the surplus so that a worker that just started gets its share.
-        for row in mine[share:]:
-            # Free, but not at once: a check this worker started a moment ago may still be
-            # running, and a probe must never be checked by two workers at the same time.
-            row.owner, row.lease_expires_at = None, now + release_grace
-            released.append(row.component_id)
+        # Give back the surplus so that a worker that just started gets its share. Free,
+        # but not at once: a check this worker started a moment ago may still be running,
+        # and a probe must never be checked by two workers at the same time.
+        released = [component_id for component_id, _ in mine[share:]]
+        for ids in _chunks(released):
+            session.execute(
+                update(ProbeRow)
+                .where(ProbeRow.component_id.in_(ids))
+                .values(owner=None, lease_expires_at=now + release_grace)
+            )
         mine = mine[:share]
-    for row in mine:
-        row.lease_expires_at = until
-    wanted = share - len(mine)
+    held = {component_id: sha for component_id, sha in mine}
+    for ids in _chunks(list(held)):
+        session.execute(
+            update(ProbeRow)
+            .where(ProbeRow.component_id.in_(ids), ProbeRow.owner == worker_id)
+            .values(lease_expires_at=until)
+        )
+    wanted = share - len(held)
     if wanted > 0:
-        free = session.scalars(
-            select(ProbeRow)
+        free = session.execute(
+            select(ProbeRow.component_id, ProbeRow.settings_sha)
             .where(
                 ProbeRow.enabled,
                 or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < now),
@@ -171,20 +200,32 @@ def claim_probes(
             .order_by(ProbeRow.lease_expires_at.is_not(None), ProbeRow.component_id)
             .limit(wanted)
             .with_for_update(skip_locked=True)
-        )
-        for row in free:
-            row.owner, row.lease_expires_at = worker_id, until
-            mine.append(row)
-    leases = [
-        Lease(
-            component_id=row.component_id,
-            settings=dict(row.settings),
-            settings_sha=row.settings_sha,
-            health=ProbeHealth(row.health, row.failures, row.successes, row.health_since),  # type: ignore[arg-type]
-        )
-        for row in mine
-    ]
-    return leases, released
+        ).all()
+        taken = [component_id for component_id, _ in free]
+        for ids in _chunks(taken):
+            session.execute(
+                update(ProbeRow)
+                .where(ProbeRow.component_id.in_(ids))
+                .values(owner=worker_id, lease_expires_at=until)
+            )
+        held.update({component_id: sha for component_id, sha in free})
+    unknown = [component_id for component_id, sha in held.items() if known.get(component_id) != sha]
+    new: list[Lease] = []
+    for ids in _chunks(unknown):
+        for row in session.execute(
+            select(
+                ProbeRow.component_id,
+                ProbeRow.settings,
+                ProbeRow.settings_sha,
+                ProbeRow.health,
+                ProbeRow.failures,
+                ProbeRow.successes,
+                ProbeRow.health_since,
+            ).where(ProbeRow.component_id.in_(ids))
+        ):
+            health = ProbeHealth(row.health, row.failures, row.successes, row.health_since)
+            new.append(Lease(row.component_id, dict(row.settings), row.settings_sha, health))
+    return Claim(held=held, new=new, released=released)
 
 
 def release_probes(session: Session, *, worker_id: str) -> None:
@@ -210,8 +251,15 @@ class CheckRecord:
 
 
 _HEALTH_COLUMNS = (
-    "health", "health_since", "failures", "successes", "last_checked_at", "last_ok", "last_detail",
-    "last_rtt_ms", "warning",
+    "health",
+    "health_since",
+    "failures",
+    "successes",
+    "last_checked_at",
+    "last_ok",
+    "last_detail",
+    "last_rtt_ms",
+    "warning",
 )
 
 

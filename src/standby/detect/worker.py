@@ -38,6 +38,7 @@ from standby.detect.correlation import Correlator
 from standby.detect.health import ProbeHealth, after_check, heartbeat_ok, metric_ok
 from standby.detect.leases import (
     CheckRecord,
+    Claim,
     Lease,
     claim_probes,
     new_worker_id,
@@ -202,21 +203,19 @@ class DetectWorker:
 
     async def _claim_cycle(self) -> None:
         asked_at = asyncio.get_running_loop().time()
-        ok, leases = await self._in_thread(self._claim)
+        known = {cid: held.lease.settings_sha for cid, held in self.held.items()}
+        ok, claim = await self._in_thread(lambda session: self._claim(session, known))
         if not ok:
             return  # keep checking what we hold
         now_loop = asyncio.get_running_loop().time()
         # The lease runs from when it was asked for; a little is kept back for clock drift.
         lease_until = asked_at + self.options.lease_s * 0.9
-        wanted = {lease.component_id: lease for lease in leases}
         for component_id in list(self.held):
-            lease = wanted.get(component_id)
-            if lease is None or lease.settings_sha != self.held[component_id].lease.settings_sha:
+            if claim.held.get(component_id) != self.held[component_id].lease.settings_sha:
                 del self.held[component_id]
-        for component_id, lease in wanted.items():
-            if component_id in self.held:
+            else:
                 self.held[component_id].lease_until = lease_until
-                continue
+        for lease in claim.new:
             try:
                 probe = _PROBE.validate_python(lease.settings)
             except ValueError:
@@ -224,17 +223,16 @@ class DetectWorker:
             held = _Held(lease, probe, lease.health, claimed_at=self.clock.now(), lease_until=lease_until)
             # Spread the first checks over one interval, so 5,000 probes do not start at once.
             held.due = now_loop + random.uniform(0, min(_interval(probe), self.options.claim_every_s))
-            self.held[component_id] = held
-            heapq.heappush(self._queue, (held.due, component_id, lease.settings_sha))
+            self.held[lease.component_id] = held
+            heapq.heappush(self._queue, (held.due, lease.component_id, lease.settings_sha))
 
-    def _claim(self, session: Session) -> list[Lease]:
+    def _claim(self, session: Session, known: dict[str, str]) -> Claim:
         now = self.clock.now()
         see_worker(session, worker_id=self.id, now=now, started_at=self.started_at)
         self._load_plan(session, now)
-        leases, _released = claim_probes(
-            session, worker_id=self.id, now=now, lease=timedelta(seconds=self.options.lease_s)
+        return claim_probes(
+            session, worker_id=self.id, now=now, lease=timedelta(seconds=self.options.lease_s), known=known
         )
-        return leases
 
     def _load_plan(self, session: Session, now: datetime) -> None:
         latest = session.scalar(select(func.max(PlanVersionRow.id)))
