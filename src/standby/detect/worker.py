@@ -208,8 +208,9 @@ class DetectWorker:
         if not ok:
             return  # keep checking what we hold
         now_loop = asyncio.get_running_loop().time()
-        # The lease runs from when it was asked for; a little is kept back for clock drift.
-        lease_until = asked_at + self.options.lease_s * 0.9
+        # The lease runs from when it was asked for. A quarter is kept back: for a loop that
+        # runs late under load, and for clocks that drift between machines.
+        lease_until = asked_at + self.options.lease_s * 0.75
         for component_id in list(self.held):
             if claim.held.get(component_id) != self.held[component_id].lease.settings_sha:
                 del self.held[component_id]
@@ -279,6 +280,10 @@ class DetectWorker:
         started = loop.time()
         try:
             async with self._semaphore:
+                if (held.lease_until < loop.time() and self.database_ok) or self.held.get(
+                    held.lease.component_id
+                ) is not held:
+                    return  # the lease ran out while it waited its turn (see _schedule)
                 at = self.clock.now()
                 if isinstance(held.probe, HeartbeatProbe | MetricProbe):
                     result = await self._pushed(held, at)
