@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,9 @@ def rotation(
     return Rotation.model_validate(data)
 
 
-def override(person: str, starts: datetime, ends: datetime, *, created: datetime = CREATED, oid: int = 1) -> Override:
+def override(
+    person: str, starts: datetime, ends: datetime, *, created: datetime = CREATED, oid: int = 1
+) -> Override:
     return Override(person, starts, ends, created, oid)
 
 
@@ -69,7 +72,7 @@ def who(rot: Rotation, at: datetime, overrides: list[Override] | None = None, zo
 
 def test_the_reference_rotation_starts_on_its_default_monday() -> None:
     rot = reference_plan().rotations[0]
-    assert rot.start is None and DEFAULT_START == date(2026, 1, 5) and DEFAULT_START.weekday() == 0
+    assert rot.start is None and date(2026, 1, 5) == DEFAULT_START and DEFAULT_START.weekday() == 0
     first = on_call_at(rot, [], utc(2026, 1, 5, 9, 0), LONDON)
     assert first == Shift("platform-oncall", "dev", utc(2026, 1, 5, 9), utc(2026, 1, 12, 9), False)
     assert who(rot, utc(2026, 1, 5, 8, 59)) == "lin"  # before the start the cycle runs backwards
@@ -238,12 +241,14 @@ def test_a_day_the_zone_skips_leaves_no_empty_turn() -> None:
     rot = rotation(["a", "b", "c"], weekday="monday", at="09:00", length_days=1, start="2011-12-26")
     shifts = shifts_between(rot, [], utc(2011, 12, 28), utc(2012, 1, 2), "Pacific/Apia")
     assert all(s.ends > s.starts for s in shifts)
-    assert all(a.ends == b.starts for a, b in zip(shifts, shifts[1:], strict=False))
+    assert all(a.ends == b.starts for a, b in pairwise(shifts))
 
 
 # --- properties ---------------------------------------------------------------------------
 
-ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC", "Asia/Kolkata", "America/Santiago"]
+ZONES = [
+    "Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC", "Asia/Kolkata", "America/Santiago",
+]
 PEOPLE = ["a", "b", "c", "d", "e"]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -295,7 +300,7 @@ def test_exactly_one_person_at_every_instant_and_the_shifts_tile_the_span(
     assert shifts[0].starts <= start and shifts[-1].ends >= end
     for shift in shifts:
         assert shift.starts < shift.ends and shift.starts.tzinfo == UTC
-    for before, after in zip(shifts, shifts[1:], strict=False):
+    for before, after in pairwise(shifts):
         assert before.ends == after.starts, (before, after)
         assert (before.person_id, before.override_id) != (after.person_id, after.override_id) or (
             not before.override

@@ -35,6 +35,9 @@ class Permission(StrEnum):
     MANAGE_INCIDENTS = "manage_incidents"
     MANAGE_ONCALL = "manage_oncall"
     ACKNOWLEDGE_PAGES = "acknowledge_pages"
+    READ_NOTIFICATIONS = "read_notifications"
+    MANAGE_NOTIFICATIONS = "manage_notifications"
+    MANAGE_AGENTS = "manage_agents"
 
 
 _ALL = frozenset(Role)
@@ -56,6 +59,12 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     # Anyone who works incidents may acknowledge any page (a colleague beside the one
     # paged); the timeline records who did.
     Permission.ACKNOWLEDGE_PAGES: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
+    # Not agents: messages carry staff and customers' phone numbers and addresses.
+    Permission.READ_NOTIFICATIONS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.VIEWER}),
+    # Retrying a parked message or cancelling a waiting one.
+    Permission.MANAGE_NOTIFICATIONS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
+    # The agents directory: names and personal phone numbers, for managers only.
+    Permission.MANAGE_AGENTS: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 

@@ -32,7 +32,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import random
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,7 +45,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
-from standby.detect.leases import new_worker_id
 from standby.errors import StandbyError
 from standby.notify.channels.protocol import Channel, DeliveryFailure, PermanentFailure
 from standby.notify.outbox import (
@@ -58,6 +60,11 @@ from standby.notify.outbox import (
 from standby.store.engine import unit_of_work
 
 log = logging.getLogger("standby.notify")
+
+
+def new_worker_id() -> str:
+    """A sender id that says where it runs: host, process and a random part (as workers' ids do)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -190,9 +197,9 @@ class NotifySender:
         self._channel_of[record.id] = record.channel
         task = asyncio.create_task(self._send(record))
         self._inflight[record.id] = task
-        task.add_done_callback(lambda _t, message_id=record.id: self._done(message_id))
+        task.add_done_callback(functools.partial(self._done, record.id))
 
-    def _done(self, message_id: int) -> None:
+    def _done(self, message_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(message_id, None)
         self._slot_free.set()
 

@@ -71,6 +71,7 @@ DEADLINE_MARGIN = timedelta(minutes=1)
 PUBLICATIONS: frozenset[str] = frozenset({"status_page", "ivr_message"})
 MAX_KEY = 200
 """The outbox's idempotency keys are at most this long."""
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 CUSTOMERS_UNKNOWN = (
     "not sent: Standby does not yet know which customers this outage affects"
@@ -225,10 +226,11 @@ class Evaluation:
 def message_key(ref: str, address: str) -> str:
     """The idempotency key of one message: the notice's ref and the address, at most MAX_KEY long."""
     key = f"{ref}:{address}"
-    if len(key) <= MAX_KEY:
+    if len(key) <= MAX_KEY and _VISIBLE_ASCII.fullmatch(key):
         return key
+    # Keys go into headers: visible ASCII only. A long or non-ASCII address is hashed.
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
-    return f"{key[: MAX_KEY - 41]}#{digest}"
+    return f"{ref[: MAX_KEY - 42]}:#{digest}"
 
 
 def normalise_phone(phone: str) -> str:

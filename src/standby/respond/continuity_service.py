@@ -135,12 +135,22 @@ def _incident(session: Session, incident_id: int) -> IncidentRow:
 
 
 def _run(session: Session, incident_id: int, strategy_id: str, *, lock: bool = False) -> StrategyRunRow:
+    """The run; with `lock`, held until the unit of work ends, so that deciders take turns.
+
+    The lock is taken by writing first (an UPDATE that changes nothing): a row lock on
+    PostgreSQL, the write lock on SQLite, where a read would not hold anything.
+    """
     _incident(session, incident_id)
-    query = select(StrategyRunRow).where(
-        StrategyRunRow.incident_id == incident_id, StrategyRunRow.strategy_id == strategy_id
-    )
+    which = (StrategyRunRow.incident_id == incident_id, StrategyRunRow.strategy_id == strategy_id)
+    query = select(StrategyRunRow).where(*which)
     if lock:
-        query = query.with_for_update()
+        session.execute(
+            update(StrategyRunRow)
+            .where(*which)
+            .values(state=StrategyRunRow.state)
+            .execution_options(synchronize_session=False)
+        )
+        query = query.execution_options(populate_existing=True)
     row = session.scalars(query).first()
     if row is None:
         raise NotFound(f"strategy {strategy_id!r} has not been proposed for incident {incident_id}")
@@ -176,8 +186,10 @@ def live_triggers(
 def _events(session: Session, incident_id: int) -> dict[str, dict[str, Any]]:
     """The latest data of each strategy event on the timeline, by 'strategy/event'."""
     found: dict[str, dict[str, Any]] = {}
-    for entry in entries(session, incident_id):
-        if entry.kind in ("strategy", "action") and "strategy" in entry.data:
+    for entry in entries(session, incident_id, kind="strategy") + entries(
+        session, incident_id, kind="action"
+    ):
+        if "strategy" in entry.data:
             data = dict(entry.data, at=entry.at, actor=entry.actor)
             found[f"{entry.data['strategy']}/{entry.data.get('event', entry.kind)}"] = data
     return found

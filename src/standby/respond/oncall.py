@@ -36,7 +36,7 @@ it still runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,7 +107,7 @@ def shifts_between(
     if end <= start:
         raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
     turns = _Turns(rotation, _zone(timezone))
-    usable = [o for o in overrides if _utc(o.ends, "ends") > _utc(o.starts, "starts")]
+    usable = [o for o in map(_in_utc, overrides) if o.ends > o.starts]
     touching = [o for o in usable if o.starts < end and o.ends > start]
     low = min([start, *(o.starts for o in touching)])
     high = max([end, *(o.ends for o in touching)])
@@ -116,7 +116,7 @@ def shifts_between(
     relevant = [o for o in usable if o.starts < span_high and o.ends > span_low]
 
     boundaries = {turns.begins(k) for k in range(first, last + 2)}
-    boundaries |= {_utc(o.starts, "starts") for o in relevant} | {_utc(o.ends, "ends") for o in relevant}
+    boundaries |= {o.starts for o in relevant} | {o.ends for o in relevant}
     points = sorted(b for b in boundaries if span_low <= b <= span_high)
 
     shifts: list[Shift] = []
@@ -171,6 +171,16 @@ def first_handoff_local(rotation: Rotation) -> datetime:
     target = WEEKDAYS.index(rotation.handoff.weekday)
     day = start + timedelta(days=(target - start.weekday()) % 7)
     return datetime.combine(day, time(0)) + timedelta(minutes=rotation.handoff.time)
+
+
+def _in_utc(item: Override) -> Override:
+    # In UTC, so that comparisons never meet PEP 495's inter-zone rule for repeated hours.
+    return replace(
+        item,
+        starts=_utc(item.starts, "starts"),
+        ends=_utc(item.ends, "ends"),
+        created_at=_utc(item.created_at, "created_at"),
+    )
 
 
 def _winner(overrides: Sequence[Override], at: datetime) -> int | None:

@@ -124,15 +124,16 @@ class Templates:
         self.overrides = overrides
         self.defaults = default_dir()
         searchpath = [str(p) for p in (overrides, self.defaults) if p is not None]
-        # auto_reload: an override edited while Standby runs is used from the next message on.
+        # No cache: an override added or edited while Standby runs is used from the next
+        # message on (a cached default would hide a new override). Messages are few.
         self.environment = SandboxedEnvironment(
+            cache_size=0,
             loader=jinja2.FileSystemLoader(searchpath),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
-            auto_reload=True,
         )
         self.environment.filters["listing"] = listing
 
@@ -161,9 +162,8 @@ class Templates:
                 line=_line_in(exc.__traceback__, template.filename),
             ) from None
         except Exception as exc:  # the sandbox's SecurityError, a filter given the wrong thing, ...
-            raise TemplateProblem(
-                f"{type(exc).__name__}: {exc}", template=shown, line=_line_in(exc.__traceback__, template.filename)
-            ) from None
+            line = _line_in(exc.__traceback__, template.filename)
+            raise TemplateProblem(f"{type(exc).__name__}: {exc}", template=shown, line=line) from None
         overridden = self.overrides is not None and template.filename is not None and Path(
             template.filename
         ).is_relative_to(self.overrides)
@@ -267,16 +267,20 @@ def _tidy(text: str) -> str:
 
 
 def listing(items: Iterable[Any], limit: int = 3, empty: str = "none") -> str:
-    """Names as people write them: 'A', 'A and B', 'A, B and C', 'A, B, C and 2 more'."""
+    """Names as people write them: 'A', 'A and B', 'A, B and C', 'A, B, C and 2 more'.
+
+    When a name has a comma in it ('SIP trunk, Carrier A'), names are parted by
+    semicolons instead, so the list still reads as a list.
+    """
     names = [str(i) for i in items]
     if not names:
         return empty
+    sep, last = ("; ", "; and ") if any("," in n for n in names) else (", ", " and ")
     if len(names) > limit:
-        shown, more = names[:limit], len(names) - limit
-        return f"{', '.join(shown)} and {more} more"
+        return f"{sep.join(names[:limit])}{last}{len(names) - limit} more"
     if len(names) == 1:
         return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{sep.join(names[:-1])}{last}{names[-1]}"
 
 
 def local_time(when: datetime, zone: ZoneInfo) -> str:

@@ -34,7 +34,7 @@ class SmsChannel:
         sender: str | None,
         style: SmsStyle = "twilio",
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_connections: int = 64,
+        max_connections: int = 16,
     ) -> None:
         """The gateway at `url` (credentials in it become HTTP Basic), sending as `sender`."""
         if style not in SMS_STYLES:

@@ -127,7 +127,7 @@ class WebhookChannel:
         *,
         secret: bytes,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_connections: int = 64,
+        max_connections: int = 16,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Sign with `secret`; `clock` gives the Unix time for the timestamp header."""

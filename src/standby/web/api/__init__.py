@@ -9,6 +9,7 @@ def routers() -> list[APIRouter]:
     """Every API router, in the order the OpenAPI document lists them."""
     # The resource modules are imported when an app is built, not with the package.
     from standby.web.api.access import router as access
+    from standby.web.api.agents import router as agents
     from standby.web.api.audit import router as audit
     from standby.web.api.components import router as components
     from standby.web.api.erlang import router as erlang
@@ -16,6 +17,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
     from standby.web.api.maintenance import router as maintenance
+    from standby.web.api.notifications import router as notifications
     from standby.web.api.oncall import pages_router as pages
     from standby.web.api.oncall import router as oncall
     from standby.web.api.outages import router as outages
@@ -32,6 +34,7 @@ def routers() -> list[APIRouter]:
         maintenance,
         outages,
         incidents,
+        notifications,
         strategies,
         oncall,
         pages,
@@ -39,5 +42,6 @@ def routers() -> list[APIRouter]:
         impact,
         erlang,
         access,
+        agents,
         receivers,
     ]

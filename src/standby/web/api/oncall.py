@@ -48,10 +48,6 @@ router = APIRouter(prefix="/api/v1/oncall", tags=["on call"])
 pages_router = APIRouter(prefix="/api/v1/pages", tags=["on call"])
 
 PAST_WEEK = timedelta(days=7)
-NO_SECRET = (
-    "signed links are off: this server has no secret key (`standby serve` makes one;"
-    " or set STANDBY_SECRET_KEY)"
-)
 
 
 class ShiftOut(BaseModel):

@@ -1,0 +1,312 @@
+"""Fan-out through the outbox: 10,000 SMS and 10,000 emails to local receivers, SQLite and PostgreSQL.
+
+For each database (a scratch SQLite file; a scratch PostgreSQL database on 127.0.0.1:5432,
+created and dropped here):
+
+1. the messages are put in the outbox (`enqueue_many`, 2,000 a transaction: timed apart);
+2. one `NotifySender` with the real channels (SMTP over kept connections, HTTP with
+   keep-alive) claims, sends and records them, while the receivers, in a process of their
+   own (benchmarks/_notify_receivers.py: aiosmtpd and a minimal HTTP gateway) count every
+   receipt by idempotency key;
+3. figures: messages per second (all messages over the time from the sender's start to the
+   last delivery), time to the last delivery, time until every message is recorded `sent`,
+   duplicates (receipts beyond one per key at a receiver that does not drop repeats), and
+   the sender process's CPU seconds.
+
+The floor beside it: the same channels sending the same messages straight from memory, with
+no database and no outbox, the same concurrency: what the outbox's durability costs.
+
+    .venv/bin/python benchmarks/notify_fanout.py [--sms 10000] [--emails 10000] \
+        [--db sqlite,postgresql] [--json]
+
+PostgreSQL: STANDBY_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres,
+trust authentication) must allow CREATE DATABASE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from standby.clock import SystemClock
+from standby.notify import outbox
+from standby.notify.channels.email import EmailChannel
+from standby.notify.channels.protocol import OutgoingMessage
+from standby.notify.channels.sms import SmsChannel
+from standby.notify.outbox import NewMessage
+from standby.notify.sender import Channels, NotifySender, SenderOptions
+from standby.store.engine import make_engine, make_session_factory, unit_of_work
+from standby.store.migrations import upgrade
+
+HERE = Path(__file__).resolve().parent
+POSTGRES = os.environ.get("STANDBY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class Receivers:
+    """The receivers' process: ports, stats, reset; it ends when we close its input."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "_notify_receivers.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        ports = json.loads(self.process.stdout.readline())
+        self.smtp_port, self.http_port = ports["smtp"], ports["http"]
+
+    def _ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def stats(self) -> dict[str, Any]:
+        return self._ask("stats")
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@contextmanager
+def scratch_database(kind: str) -> Iterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite+pysqlite:///{folder}/bench.db"
+        return
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    name = f"standby_bench_{secrets.token_hex(4)}"
+    admin_url = make_url(POSTGRES).set(drivername="postgresql")
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def messages(sms: int, emails: int) -> list[NewMessage]:
+    found = [
+        NewMessage(
+            key=f"bench:sms:{i}",
+            channel="sms",
+            recipient=f"+4477009{i:05d}",
+            body=f"Your callback moved to 14:{i % 60:02d}: the line is down. Reply STOP to opt out.",
+            purpose="callback",
+        )
+        for i in range(sms)
+    ]
+    found += [
+        NewMessage(
+            key=f"bench:email:{i}",
+            channel="email",
+            recipient=f"agent{i}@example.org",
+            recipient_name=f"Agent {i}",
+            subject="Partial outage: CRM down",
+            body="The CRM is down since 09:30. Log outcomes in Standby.\n" * 5,
+            purpose="update",
+        )
+        for i in range(emails)
+    ]
+    return found
+
+
+def make_channels(receivers: Receivers, smtp_connections: int) -> Channels:
+    return Channels(
+        {
+            "sms": SmsChannel(
+                url=f"http://AC1:token@127.0.0.1:{receivers.http_port}/2010-04-01/Accounts/AC1/Messages.json",
+                sender="+15550001111",
+                max_connections=16,
+            ),
+            "email": EmailChannel(
+                url=f"smtp://127.0.0.1:{receivers.smtp_port}",
+                sender="Standby <standby@example.org>",
+                connections=smtp_connections,
+                local_hostname="standby.bench",
+            ),
+        }
+    )
+
+
+def delivered(stats: dict[str, Any]) -> int:
+    return int(stats["sms"]["distinct"] + stats["email"]["distinct"])
+
+
+async def fan_out(url: str, receivers: Receivers, args: argparse.Namespace, total: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    channels = make_channels(receivers, args.smtp_connections)
+    sender = NotifySender(
+        session_factory=factory,
+        clock=SystemClock(),
+        channels=channels,
+        options=SenderOptions(concurrency=args.concurrency, batch=args.batch, poll_s=0.2),
+    )
+    stop = asyncio.Event()
+    started = time.time()
+    cpu_before = time.process_time()
+    task = asyncio.create_task(sender.run(stop))
+    recorded_at = None
+    deadline = started + args.timeout
+    while time.time() < deadline:
+        await asyncio.sleep(0.25)
+        if delivered(await asyncio.to_thread(receivers.stats)) < total:
+            continue
+
+        def counts() -> dict[str, int]:
+            with unit_of_work(factory) as session:
+                return outbox.count_by_state(session)
+
+        if (await asyncio.to_thread(counts))["sent"] == total:
+            recorded_at = time.time()
+            break
+    cpu = time.process_time() - cpu_before
+    stop.set()
+    await task
+    await channels.aclose()
+    engine.dispose()
+    stats = receivers.stats()
+    last = max(stats["sms"]["last_at"] or 0, stats["email"]["last_at"] or 0)
+    receipts = stats["sms"]["receipts"] + stats["email"]["receipts"]
+    return {
+        "delivered": delivered(stats),
+        "duplicates": receipts - delivered(stats),
+        "seconds_to_last_delivery": round(last - started, 3),
+        "messages_per_second": round(total / (last - started)) if last > started else 0,
+        "seconds_until_all_recorded_sent": round(recorded_at - started, 3) if recorded_at else None,
+        "sms_last_s": round((stats["sms"]["last_at"] or started) - started, 3),
+        "email_last_s": round((stats["email"]["last_at"] or started) - started, 3),
+        "sender_cpu_s": round(cpu, 2),
+        "flushes": sender.stats.flushes,
+        "database_errors": sender.stats.database_errors,
+    }
+
+
+async def direct(receivers: Receivers, args: argparse.Namespace, batch: list[NewMessage]) -> dict[str, Any]:
+    """The floor: the same channels, the same concurrency, no database."""
+    channels = make_channels(receivers, args.smtp_connections)
+    slots = asyncio.Semaphore(args.concurrency)
+
+    async def one(i: int, m: NewMessage) -> None:
+        async with slots:
+            outgoing = OutgoingMessage(
+                id=i,
+                key=m.key,
+                channel=m.channel,
+                recipient=m.recipient,
+                body=m.body,
+                subject=m.subject,
+                recipient_name=m.recipient_name,
+                purpose=m.purpose,
+            )
+            await channels.available[m.channel].send(outgoing)
+
+    started = time.time()
+    cpu_before = time.process_time()
+    await asyncio.gather(*(one(i, m) for i, m in enumerate(batch)))
+    cpu = time.process_time() - cpu_before
+    await channels.aclose()
+    stats = receivers.stats()
+    last = max(stats["sms"]["last_at"] or 0, stats["email"]["last_at"] or 0)
+    receipts = stats["sms"]["receipts"] + stats["email"]["receipts"]
+    return {
+        "delivered": delivered(stats),
+        "duplicates": receipts - delivered(stats),
+        "seconds_to_last_delivery": round(last - started, 3),
+        "messages_per_second": round(len(batch) / (last - started)),
+        "sender_cpu_s": round(cpu, 2),
+    }
+
+
+def run(kind: str, receivers: Receivers, args: argparse.Namespace, batch: list[NewMessage]) -> dict[str, Any]:
+    with scratch_database(kind) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        for at in range(0, len(batch), 2000):
+            with unit_of_work(factory) as session:
+                outbox.enqueue_many(session, batch[at : at + 2000], now=now)
+        enqueue_s = time.perf_counter() - started
+        engine.dispose()
+        receivers.reset()
+        receiver_cpu = receivers.cpu_seconds()
+        result = asyncio.run(fan_out(url, receivers, args, len(batch)))
+        result["receivers_cpu_s"] = round(receivers.cpu_seconds() - receiver_cpu, 2)
+        result["enqueue_s"] = round(enqueue_s, 2)
+        result["enqueue_per_second"] = round(len(batch) / enqueue_s)
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sms", type=int, default=10_000)
+    parser.add_argument("--emails", type=int, default=10_000)
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--smtp-connections", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--no-floor", action="store_true", help="skip the no-database floor")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    batch = messages(args.sms, args.emails)
+    results: dict[str, Any] = {"messages": len(batch)}
+    receivers = Receivers()
+    try:
+        for kind in args.db.split(","):
+            results[kind] = run(kind.strip(), receivers, args, batch)
+            if not args.json:
+                print(kind, json.dumps(results[kind]), flush=True)
+        if not args.no_floor:
+            receivers.reset()
+            results["floor"] = asyncio.run(direct(receivers, args, batch))
+            if not args.json:
+                print("floor (no database)", json.dumps(results["floor"]), flush=True)
+    finally:
+        receivers.close()
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
