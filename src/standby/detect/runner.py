@@ -16,6 +16,7 @@ from standby.detect.probes.checker import ProbeChecker
 from standby.detect.worker import AfterCorrelation, DetectWorker, WorkerOptions
 from standby.errors import ConfigError
 from standby.plan.schema import Plan
+from standby.plan.topology import Topology
 
 
 def maintenance_now(session: Session, plan: Plan, now: datetime) -> frozenset[str]:
@@ -34,10 +35,20 @@ def responder_for(settings: Settings) -> AfterCorrelation:
     if not settings.secret_key:
         raise ConfigError("the worker needs STANDBY_SECRET_KEY to sign acknowledgement links")
     response = ResponseSettings(secret=settings.secret_key, base_url=settings.base_url)
+    topologies: dict[int, Topology] = {}
 
     def respond(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:
+        if version not in topologies:
+            topologies.clear()
+            topologies[version] = Topology.from_plan(plan)
         return respond_once(
-            session, plan=plan, now=now, settings=response, holder=holder, plan_version_id=version
+            session,
+            plan=plan,
+            now=now,
+            settings=response,
+            holder=holder,
+            plan_version_id=version,
+            topology=topologies[version],
         )
 
     return respond

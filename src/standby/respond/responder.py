@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from standby.detect.history import get_outage
 from standby.detect.leases import RESPONSE_LOCK, lock_detection
 from standby.plan.schema import Plan
+from standby.plan.topology import Topology
+from standby.respond.continuity_service import evaluate
 from standby.respond.incident_service import follow_outage, open_for_outage, open_incident_rows
 from standby.respond.paging import escalate
 from standby.store.tables import IncidentRow, OutageRow
@@ -33,6 +35,7 @@ class ResponseSummary:
     pages: int = 0
     followed: int = 0
     incidents: int = 0
+    strategies: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ def respond_once(
     settings: ResponseSettings,
     holder: str,
     plan_version_id: int | None = None,
+    topology: Topology | None = None,
 ) -> ResponseSummary:
     """One pass of the response over every outage and open incident."""
+    topology = topology or Topology.from_plan(plan)
     lock_detection(session, holder, now, row=RESPONSE_LOCK)
     summary = ResponseSummary()
     for outage_id in _outages_without_incident(session, now):
@@ -74,6 +79,9 @@ def respond_once(
                 summary.followed += 1
         summary.pages += escalate(
             session, incident=row, plan=plan, now=now, secret=settings.secret, base_url=settings.base_url
+        )
+        summary.strategies += len(
+            evaluate(session, plan=plan, incident_id=row.id, now=now, topology=topology)
         )
     return summary
 
