@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -276,15 +277,19 @@ class TcpServer:
     """A raw TCP server on 127.0.0.1 whose every connection runs `handler`; all closed on exit."""
 
     def __init__(
-        self, handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+        self,
+        handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._handler = handler
+        self._ssl = ssl_context
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, HOST, 0)
+        self._server = await asyncio.start_server(self._serve, HOST, 0, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -302,7 +307,7 @@ class TcpServer:
         self._tasks.add(task)
         try:
             await self._handler(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, ssl.SSLError):
             pass
         finally:
             writer.transport.abort()

@@ -421,3 +421,87 @@ def _settled(factory) -> bool:
     with unit_of_work(factory) as session:
         counts = outbox.count_by_state(session)
     return counts["pending"] == 0 and counts["sending"] == 0
+
+
+# ---- the HTTP client's edges: TLS, chunked and close-delimited answers, stale connections -------
+
+
+async def test_webhooks_over_tls_check_the_certificate():
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with TcpServer(answer, ssl_context=server_context) as server:
+        port = server.port
+        good = WebhookChannel(secret=SECRET, timeout_s=2, tls_context=trusting)
+        strict = WebhookChannel(secret=SECRET, timeout_s=2)  # the system's CAs: ours is not one
+        message = webhook("slack", "tls-1", port=port)
+        message = OutgoingMessage(**{**message.__dict__, "recipient": f"https://127.0.0.1:{port}/hook"})
+        try:
+            delivery = await good.send(message)
+            with pytest.raises(TemporaryFailure) as refused:
+                await strict.send(message)
+        finally:
+            await good.aclose()
+            await strict.aclose()
+    assert "accepted it (200)" in delivery.detail
+    assert refused.value.reason.startswith(f"TLS with the webhook at https://127.0.0.1:{port} failed")
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.value.reason
+
+
+async def test_chunked_close_delimited_and_stale_kept_connections():
+    served: list[str] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            path = head.split(b" ")[1].decode()
+            await reader.readexactly(length)
+            served.append(path)
+            if path == "/chunked":
+                writer.write(
+                    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n"
+                    b'Content-Type: application/json\r\n\r\n7\r\n{"sid":\r\n7\r\n "SM9"}\r\n0\r\n\r\n'
+                )
+            elif path == "/until-close":
+                writer.write(b'HTTP/1.0 200 OK\r\n\r\n{"id": 77}')
+                await writer.drain()
+                return
+            elif path == "/then-idle-close":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                return  # closes the kept-alive connection behind the client's back
+            await writer.drain()
+
+    async with TcpServer(answer) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        channel = SmsChannel(url=f"{base}/chunked", sender=None, timeout_s=2, max_connections=1)
+        closing = SmsChannel(url=f"{base}/until-close", sender=None, timeout_s=2, max_connections=1)
+        stale = SmsChannel(url=f"{base}/then-idle-close", sender=None, timeout_s=2, max_connections=1)
+        try:
+            first = await channel.send(text("c1"))
+            second = await channel.send(text("c2"))  # the same connection, kept
+            until_close = await closing.send(text("u1"))
+            await stale.send(text("s1"))
+            await asyncio.sleep(0.05)
+            await stale.send(text("s2"))  # its kept connection was closed: a new one, once
+        finally:
+            for each in (channel, closing, stale):
+                await each.aclose()
+    assert first.provider_id == second.provider_id == "SM9"
+    assert until_close.provider_id == "77"
+    assert served == ["/chunked", "/chunked", "/until-close", "/then-idle-close", "/then-idle-close"]

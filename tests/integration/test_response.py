@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from standby.config import Settings
 from standby.detect.correlation import Correlator
 from standby.detect.health import ProbeHealth
 from standby.detect.leases import CheckRecord, record_checks, sync_probes
@@ -25,7 +26,11 @@ from standby.store.tables import IncidentRow, OutageRow, PageRow, ProbeRow
 
 # A Tuesday: Dev's week on the platform rotation (handoffs on Mondays at 09:00).
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-SETTINGS = ResponseSettings(secret="s" * 40, base_url="https://standby.example.org")
+SETTINGS = ResponseSettings(
+    secret="s" * 40,
+    base_url="https://standby.example.org",
+    config=Settings(database_url="sqlite://", public_url="https://standby.example.org"),
+)
 
 
 def plan_in_force(factory: sessionmaker[Session]) -> Plan:

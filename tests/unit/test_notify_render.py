@@ -169,7 +169,9 @@ def test_credentials_never_shown():
     ],
 )
 def test_hand_written_emails_read_back_as_written(name, subject, body):
-    raw = render(message(recipient_name=name, subject=subject, body=body), sender="Équipe Standby <s@example.org>")
+    raw = render(
+        message(recipient_name=name, subject=subject, body=body), sender="Équipe Standby <s@example.org>"
+    )
     assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
     parsed = message_from_bytes(raw, policy=policy.default)
     assert parsed["Subject"] == subject
@@ -178,4 +180,3 @@ def test_hand_written_emails_read_back_as_written(name, subject, body):
     assert to.addr_spec == "ana@example.org" and to.display_name == (name or "")
     expected = body.replace("\r\n", "\n").replace("\r", "\n")
     assert parsed.get_content().replace("\r\n", "\n") == expected + ("" if expected.endswith("\n") else "\n")
-

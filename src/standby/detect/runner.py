@@ -34,7 +34,7 @@ def responder_for(settings: Settings) -> AfterCorrelation:
 
     if not settings.secret_key:
         raise ConfigError("the worker needs STANDBY_SECRET_KEY to sign acknowledgement links")
-    response = ResponseSettings(secret=settings.secret_key, base_url=settings.base_url)
+    response = ResponseSettings(secret=settings.secret_key, base_url=settings.base_url, config=settings)
     topologies: dict[int, Topology] = {}
 
     def respond(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -439,6 +439,14 @@ def mark_failed(
     return _record(row)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_outcomes` changed: how many were recorded sent, and the failures recorded."""
+
+    sent_ids: tuple[int, ...]
+    failed: tuple[MessageRecord, ...]
+
+
 def record_outcomes(
     session: Session,
     *,
@@ -448,38 +456,59 @@ def record_outcomes(
     policy: RetryPolicy = DEFAULT_POLICY,
     rng: random.Random | None = None,
     on_outcome: OnOutcome | None = None,
-) -> list[MessageRecord]:
-    """Record many outcomes in one transaction (the sender's batch); returns what changed.
+) -> Recorded:
+    """Record many outcomes in one transaction (the sender's batch).
 
-    `on_outcome` is called for each changed message inside this transaction, so that
-    what it writes (the incident timeline) is committed with the outcome or not at all.
+    Deliveries are written with one statement for the whole batch (thousands a second);
+    failures one by one. `on_outcome` is called for each changed message inside this
+    transaction, so that what it writes (the incident timeline) is committed with the
+    outcome or not at all.
     """
-    changed: list[MessageRecord] = []
-    for outcome in outcomes:
-        if outcome.sent:
-            record = mark_sent(
-                session,
-                message_id=outcome.message_id,
-                worker_id=worker_id,
-                now=now,
-                provider_id=outcome.provider_id,
-            )
+    sent = [o for o in outcomes if o.sent]
+    failed = [o for o in outcomes if not o.sent]
+    sent_ids: tuple[int, ...] = ()
+    if sent:
+        session.execute(
+            update(_T)
+            .where(_T.c.id == bindparam("b_id"), _T.c.state != "sent")
+            .values(
+                state="sent",
+                sent_at=now,
+                provider_id=bindparam("b_provider"),
+                claimed_by=None,
+                claimed_until=None,
+                parked_at=None,
+            ),
+            [{"b_id": o.message_id, "b_provider": (o.provider_id or "")[:200] or None} for o in sent],
+        )
+        # Which of them this batch recorded (not one already sent): sent now, by this statement.
+        ids = [o.message_id for o in sent]
+        query = select(_T) if on_outcome is not None else select(_T.c.id)
+        found = session.execute(query.where(_T.c.id.in_(ids), _T.c.state == "sent", _T.c.sent_at == now))
+        if on_outcome is not None:
+            records = [_record(row) for row in found]
+            sent_ids = tuple(r.id for r in records)
+            for done in records:
+                on_outcome(session, done)
         else:
-            record = mark_failed(
-                session,
-                message_id=outcome.message_id,
-                worker_id=worker_id,
-                now=now,
-                error=outcome.error,
-                permanent=outcome.permanent,
-                policy=policy,
-                rng=rng,
-            )
+            sent_ids = tuple(row.id for row in found)
+    recorded: list[MessageRecord] = []
+    for outcome in failed:
+        record = mark_failed(
+            session,
+            message_id=outcome.message_id,
+            worker_id=worker_id,
+            now=now,
+            error=outcome.error,
+            permanent=outcome.permanent,
+            policy=policy,
+            rng=rng,
+        )
         if record is not None:
-            changed.append(record)
+            recorded.append(record)
             if on_outcome is not None:
                 on_outcome(session, record)
-    return changed
+    return Recorded(sent_ids, tuple(recorded))
 
 
 def release(session: Session, *, worker_id: str, message_ids: Iterable[int], now: datetime) -> int:

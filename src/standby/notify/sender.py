@@ -52,6 +52,7 @@ from standby.notify.outbox import (
     MessageRecord,
     OnOutcome,
     Outcome,
+    Recorded,
     RetryPolicy,
     claim_due,
     record_outcomes,
@@ -95,6 +96,9 @@ class SenderOptions:
     # Beyond each channel's own timeouts: no message holds a slot longer than this.
     send_timeout_s: float = 45.0
     stop_grace_s: float = 10.0
+    # Outcomes are written at most this often (one transaction for all that came meanwhile).
+    # A sender killed in between sends those messages again, with their keys.
+    flush_every_s: float = 0.02
     policy: RetryPolicy = DEFAULT_POLICY
 
 
@@ -141,6 +145,8 @@ class NotifySender:
         self._nudge = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._written = asyncio.Event()
+        # Free slots worth a claim: a quarter of a batch.
+        self._enough = max(1, min(self.options.batch, self.options.concurrency) // 4)
 
     def nudge(self) -> None:
         """Look for due messages now rather than at the next poll (after an enqueue)."""
@@ -162,7 +168,7 @@ class NotifySender:
         while not stop.is_set():
             free = options.concurrency - len(self._inflight)
             # Claim in batches, not one message each time a slot frees: fewer transactions.
-            if free <= 0 or (self._inflight and free < max(1, min(options.batch, options.concurrency) // 4)):
+            if free <= 0 or (self._inflight and free < self._enough):
                 self._slot_free.clear()
                 await _wait_any(stop, self._slot_free, timeout=options.poll_s)
                 continue
@@ -201,7 +207,8 @@ class NotifySender:
 
     def _done(self, message_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(message_id, None)
-        self._slot_free.set()
+        if not self._inflight or self.options.concurrency - len(self._inflight) >= self._enough:
+            self._slot_free.set()
 
     async def _send(self, record: MessageRecord) -> None:
         outcome = await self._attempt(record)
@@ -246,11 +253,18 @@ class NotifySender:
                 self._written.clear()
                 await _wait_any(finishing, self._written, timeout=self.options.poll_s)
                 continue
+            began = asyncio.get_running_loop().time()
             written = await self._flush()
             if not written:
                 if finishing.is_set():
                     return  # the database is away at the stop: the leases will run out
                 await asyncio.sleep(min(1.0, self.options.poll_s))
+            elif not finishing.is_set():
+                # Group commit: outcomes that come one by one (a slow channel) are written
+                # together, at most every flush_every_s, instead of a transaction each.
+                rest = self.options.flush_every_s - (asyncio.get_running_loop().time() - began)
+                if rest > 0:
+                    await _wait_any(finishing, timeout=rest)
 
     async def _flush(self) -> bool:
         batch, self._outcomes = self._outcomes, []
@@ -263,11 +277,12 @@ class NotifySender:
             self._outcomes = batch + self._outcomes
             return False
         self.stats.flushes += 1
-        for record in changed:
-            if record.state == "sent":
-                self.stats.sent += 1
-                self.stats.by_channel[record.channel] = self.stats.by_channel.get(record.channel, 0) + 1
-            elif record.state == "parked":
+        for message_id in changed.sent_ids:
+            self.stats.sent += 1
+            channel = self._channel_of.get(message_id, "?")
+            self.stats.by_channel[channel] = self.stats.by_channel.get(channel, 0) + 1
+        for record in changed.failed:
+            if record.state == "parked":
                 self.stats.parked += 1
                 log.warning("message %s parked: %s", record.id, record.last_error)
             else:
@@ -276,7 +291,7 @@ class NotifySender:
             self._channel_of.pop(outcome.message_id, None)
         return True
 
-    def _record(self, session: Session, batch: list[Outcome]) -> list[MessageRecord]:
+    def _record(self, session: Session, batch: list[Outcome]) -> Recorded:
         return record_outcomes(
             session,
             worker_id=self.id,

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from standby.config import Settings
 from standby.detect.history import get_outage
 from standby.detect.leases import RESPONSE_LOCK, lock_detection
 from standby.plan.schema import Plan
@@ -40,10 +41,16 @@ class ResponseSummary:
 
 @dataclass(frozen=True)
 class ResponseSettings:
-    """What the response needs beyond the plan: the key for signed links and the public address."""
+    """What the response needs beyond the plan: the key for signed links, the public address,
+    and the settings the messages are made with (templates in the data directory)."""
 
     secret: str
     base_url: str
+    config: Settings
+
+
+ALL_CLEAR_WITHIN = timedelta(hours=1)
+"""A resolved incident is still looked at this long: its all-clear goes out."""
 
 
 def respond_once(
@@ -73,6 +80,7 @@ def respond_once(
     session.flush()
     for row in open_incident_rows(session):
         summary.incidents += 1
+        outage = None
         if row.outage_id is not None:
             outage = get_outage(session, row.outage_id)
             if follow_outage(session, incident_id=row.id, outage=outage, plan=plan, now=now):

@@ -202,6 +202,8 @@ class Poster:
                 raise ValueError("only http:// and https:// URLs with a host are supported")
             port = parts.port or (443 if scheme == "https" else 80)
             host = parts.hostname
+            if not host.isascii():
+                host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
             shown = f"[{host}]" if ":" in host else host
             default = port == (443 if scheme == "https" else 80)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -346,7 +348,7 @@ async def _chunked(reader: asyncio.StreamReader, limit: int) -> tuple[bytes, boo
 def _request(target: _Target, content: bytes, headers: dict[str, str], auth: tuple[str, str] | None) -> bytes:
     lines = [
         b"POST " + target.path + b" HTTP/1.1",
-        f"Host: {target.host_header}".encode("idna" if not target.host_header.isascii() else "ascii"),
+        f"Host: {target.host_header}".encode("ascii"),
         f"User-Agent: {USER_AGENT}".encode(),
         b"Accept-Encoding: identity",
         f"Content-Length: {len(content)}".encode(),

@@ -14,6 +14,7 @@ sent (the gateway said yes; it just gave no id), and the delivery's detail says 
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -35,6 +36,7 @@ class SmsChannel:
         style: SmsStyle = "twilio",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_connections: int = 16,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         """The gateway at `url` (credentials in it become HTTP Basic), sending as `sender`."""
         if style not in SMS_STYLES:
@@ -43,7 +45,7 @@ class SmsChannel:
         self.sender = sender
         self.style = style
         self.what = f"the SMS gateway at {where(url)}"
-        self.poster = Poster(timeout_s=timeout_s, max_connections=max_connections)
+        self.poster = Poster(timeout_s=timeout_s, max_connections=max_connections, tls_context=tls_context)
 
     async def aclose(self) -> None:
         """Close the connections to the gateway."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -128,6 +129,7 @@ class WebhookChannel:
         secret: bytes,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_connections: int = 16,
+        tls_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Sign with `secret`; `clock` gives the Unix time for the timestamp header."""
@@ -135,7 +137,7 @@ class WebhookChannel:
             raise ValueError("a webhook secret is needed to sign webhooks")
         self.secret = secret
         self.clock = clock
-        self.poster = Poster(timeout_s=timeout_s, max_connections=max_connections)
+        self.poster = Poster(timeout_s=timeout_s, max_connections=max_connections, tls_context=tls_context)
 
     async def aclose(self) -> None:
         """Close the connections."""
