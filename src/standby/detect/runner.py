@@ -15,8 +15,11 @@ from standby.config import Settings
 from standby.detect.probes.checker import ProbeChecker
 from standby.detect.worker import AfterCorrelation, DetectWorker, WorkerOptions
 from standby.errors import ConfigError
+from standby.notify.runner import run_sender
+from standby.notify.sender import SenderOptions
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
+from standby.respond.deliveries import record_delivery
 
 
 def maintenance_now(session: Session, plan: Plan, now: datetime) -> frozenset[str]:
@@ -71,8 +74,12 @@ async def run_worker(
     session_factory: sessionmaker[Session],
     clock: Clock,
     options: WorkerOptions | None = None,
+    sender_options: SenderOptions | None = None,
 ) -> DetectWorker:
-    """Run a worker with the network checker until `stop` is set; returns it (for its stats)."""
+    """Run a worker with the network checker, and the outbox's sender beside it, until `stop`.
+
+    Returns the worker (for its stats).
+    """
     checker = ProbeChecker()
     worker = DetectWorker(
         session_factory=session_factory,
@@ -82,8 +89,19 @@ async def run_worker(
         maintenance=maintenance_now,
         after_correlation=responder_for(settings),
     )
+    sending = asyncio.create_task(
+        run_sender(
+            stop,
+            settings=settings,
+            session_factory=session_factory,
+            clock=clock,
+            on_outcome=record_delivery,
+            options=sender_options,
+        )
+    )
     try:
         await worker.run(stop)
     finally:
         await checker.aclose()
+        await asyncio.gather(sending, return_exceptions=True)
     return worker

@@ -50,7 +50,7 @@ from standby.detect.leases import (
 )
 from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
-from standby.errors import StandbyError
+from standby.errors import StorageError
 from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
@@ -188,7 +188,7 @@ class DetectWorker:
 
         try:
             value = await asyncio.to_thread(unit)
-        except (StandbyError, SQLAlchemyError, OSError) as exc:
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             self.stats.database_errors += 1
             if self.database_ok:
                 log.warning("worker %s: the database failed (%s); checking goes on", self.id, exc)

@@ -241,6 +241,7 @@ class NotifySender:
                 sent=False,
                 error=f"the {record.channel} channel failed: {type(exc).__name__}: {exc}",
             )
+        log.debug("message %s (%s): %s", record.id, record.channel, delivery.detail)
         return Outcome(record.id, sent=True, provider_id=delivery.provider_id)
 
     # ---- writing outcomes ------------------------------------------------------------------

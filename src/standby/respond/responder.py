@@ -8,17 +8,18 @@ others find it done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from standby.config import Settings
-from standby.detect.history import get_outage
+from standby.detect.history import OutageRecord, get_outage
 from standby.detect.leases import RESPONSE_LOCK, lock_detection
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
+from standby.respond.communication_service import communicate
 from standby.respond.continuity_service import evaluate
 from standby.respond.incident_service import follow_outage, open_for_outage, open_incident_rows
 from standby.respond.paging import escalate
@@ -91,7 +92,41 @@ def respond_once(
         summary.strategies += len(
             evaluate(session, plan=plan, incident_id=row.id, now=now, topology=topology)
         )
+        if outage is not None:
+            _communicate(session, plan, row, outage, now, settings)
+    for row in _recently_resolved(session, now):
+        if row.outage_id is not None:
+            _communicate(session, plan, row, get_outage(session, row.outage_id), now, settings)
     return summary
+
+
+def _communicate(
+    session: Session,
+    plan: Plan,
+    row: IncidentRow,
+    outage: OutageRecord,
+    now: datetime,
+    settings: ResponseSettings,
+) -> None:
+    """Run the communication plan, the all-clear waiting for the incident to be resolved.
+
+    An interruption is what it is: over before the hold, its held audiences hear nothing.
+    Any longer outage counts as going on until someone has verified the centre answers
+    again and resolved the incident; then the all-clear goes out.
+    """
+    if outage.ended_at is not None and outage.classification != "interruption":
+        outage = replace(outage, ended_at=row.resolved_at if row.state in ("resolved", "reviewed") else None)
+    communicate(session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config)
+
+
+def _recently_resolved(session: Session, now: datetime) -> list[IncidentRow]:
+    return list(
+        session.scalars(
+            select(IncidentRow)
+            .where(IncidentRow.state == "resolved", IncidentRow.resolved_at >= now - ALL_CLEAR_WITHIN)
+            .order_by(IncidentRow.id)
+        )
+    )
 
 
 def _outages_without_incident(session: Session, now: datetime) -> list[int]:
