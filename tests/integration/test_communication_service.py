@@ -211,8 +211,13 @@ def test_a_template_that_does_not_render_is_parked_with_its_reason(
     assert problem.group == "regulator" and problem.line == 3
     assert problem.template == str(folder / "regulator.detected.email.j2")
     assert "cause_names" in problem.reason
-    queued = messages(session_factory, incident)
-    assert ("comm-detected", "email", "incidents@regulator.example") not in queued
+    with unit_of_work(session_factory) as session:
+        stored = list_messages(session, incident_id=incident, limit=1000)
+    (regulator,) = [m for m in stored if m.recipient == "incidents@regulator.example"]
+    # Stored, but parked with the reason: nothing goes out, the outbox says why.
+    assert regulator.state == "parked"
+    assert regulator.last_error is not None and "does not render" in regulator.last_error
+    assert regulator.last_error.endswith(problem.reason) or "cause_names" in regulator.last_error
     assert ("comm-detected", "email", "sam@northwind.example") in messages(session_factory, incident)
     (parked,) = [t for t in timeline(session_factory, incident, "message") if "parked" in t]
     assert parked.startswith(

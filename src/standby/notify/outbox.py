@@ -139,6 +139,8 @@ class NewMessage:
     payload: dict[str, Any] | None = None
     incident_id: int | None = None
     not_before: datetime | None = None
+    parked_reason: str | None = None
+    """Stored already parked with this reason: a message that could not even be written."""
 
 
 @dataclass(frozen=True)
@@ -210,10 +212,12 @@ def _values(message: NewMessage, now: datetime) -> dict[str, Any]:
         "payload": payload,
         "purpose": validate.purpose_text(message.purpose),
         "incident_id": message.incident_id,
-        "state": "pending",
+        "state": "pending" if message.parked_reason is None else "parked",
         "attempts": 0,
         "next_attempt_at": max(now, not_before) if not_before is not None else now,
         "created_at": now,
+        "parked_at": None if message.parked_reason is None else now,
+        "last_error": None if message.parked_reason is None else message.parked_reason[:2000],
     }
 
 
@@ -238,6 +242,7 @@ def enqueue(
     incident_id: int | None = None,
     now: datetime,
     not_before: datetime | None = None,
+    parked_reason: str | None = None,
 ) -> MessageRecord:
     """Put one message in the outbox; the same `key` again gives back the message that exists.
 
@@ -258,6 +263,7 @@ def enqueue(
         payload=payload,
         incident_id=incident_id,
         not_before=not_before,
+        parked_reason=parked_reason,
     )
     (record,) = enqueue_many(session, [message], now=now)
     return record

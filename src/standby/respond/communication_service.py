@@ -18,6 +18,7 @@ a group with a deadline got nothing at all because of it, its deadline counts as
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -187,20 +188,40 @@ def check_templates(plan: Plan, settings: Settings, *, now: datetime) -> list[Te
     queues = tuple(q.id for q in plan.queues[:2])
     causes = tuple(c.id for c in plan.components if c.vendor)[:1] or tuple(c.id for c in plan.components[:1])
     facts = OutageFacts(
-        incident_id=1, outage_id=1, summary="Partial: a sample outage", classification="partial",
-        peak_classification="partial", causes=causes, components=causes, sites=(), queues=queues,
-        degraded_queues=(), started_at=now, detected_at=now,
+        incident_id=1,
+        outage_id=1,
+        summary="Partial: a sample outage",
+        classification="partial",
+        peak_classification="partial",
+        causes=causes,
+        components=causes,
+        sites=(),
+        queues=queues,
+        degraded_queues=(),
+        started_at=now,
+        detected_at=now,
     )
     vendor = next((plan.components_by_id[c].vendor for c in causes if plan.components_by_id[c].vendor), None)
     variables = message_variables(
-        plan, facts, group_id="sample", group_kind="leadership", phase="update", now=now,
-        base_url=settings.base_url, update_number=1, next_update_at=now, vendor_id=vendor,
+        plan,
+        facts,
+        group_id="sample",
+        group_kind="leadership",
+        phase="update",
+        now=now,
+        base_url=settings.base_url,
+        update_number=1,
+        next_update_at=now,
+        vendor_id=vendor,
         due={"group": "sample", "kind": "leadership", "update_number": 1, "at": "00:00", "overdue": False},
     )
     if vendor is None:
         variables["vendor"] = {
-            "id": "sample", "name": "Sample vendor", "components": ["Sample component"],
-            "support_phone": None, "support_email": None,
+            "id": "sample",
+            "name": "Sample vendor",
+            "components": ["Sample component"],
+            "support_phone": None,
+            "support_email": None,
         }
     return templates.check(variables)
 
@@ -327,8 +348,11 @@ class _Run:
             data["vendor"] = notice.vendor
         if notice.skipped is not None:
             if notice.phase != "update" or notice.vendor:  # a standing reason is said once, not every update
-                self.entry("message", f"{what} to {to} by {_word(notice.channel)}: {notice.skipped}",
-                           {**data, "skipped": notice.skipped})
+                self.entry(
+                    "message",
+                    f"{what} to {to} by {_word(notice.channel)}: {notice.skipped}",
+                    {**data, "skipped": notice.skipped},
+                )
             return
         try:
             variables = self.variables(notice)
@@ -343,8 +367,11 @@ class _Run:
                 Publication(notice.group, channel, notice.phase, notice.number, rendered.body, self.now)
             )
             self.reached.add(notice.group)
-            self.entry("message", f"{what} for {to}, {_word(notice.channel)}: {rendered.body}",
-                       {**data, "text": rendered.body})
+            self.entry(
+                "message",
+                f"{what} for {to}, {_word(notice.channel)}: {rendered.body}",
+                {**data, "text": rendered.body},
+            )
             return
         queued, refused = self.enqueue(notice.recipients, rendered.body, rendered.subject, notice.phase)
         text = f"{what} to {to} by {_word(notice.channel)}: queued for {_count(len(queued), 'recipient')}"
@@ -356,8 +383,13 @@ class _Run:
         self.entry(
             "message",
             text,
-            {**data, "recipients": len(queued), "unreachable": notice.unreachable, "refused": refused[:20],
-             "messages": [m.id for m in queued]},
+            {
+                **data,
+                "recipients": len(queued),
+                "unreachable": notice.unreachable,
+                "refused": refused[:20],
+                "messages": [m.id for m in queued],
+            },
         )
         if queued:
             self.reached.add(notice.group)
@@ -389,6 +421,23 @@ class _Run:
         return queued, refused
 
     def park(self, notice: Notice, what: str, problem: TemplateProblem, data: dict[str, Any]) -> None:
+        # Each message is still stored, parked with the reason: the outbox then shows what
+        # was not sent and why, and it can be sent by hand (retry) once the template is fixed.
+        for recipient in notice.recipients:
+            with contextlib.suppress(InvalidInput):
+                enqueue(
+                    self.session,
+                    key=recipient.key,
+                    channel=recipient.channel,
+                    recipient=recipient.address,
+                    recipient_name=recipient.name,
+                    subject=f"(not rendered: {problem.template})" if recipient.channel == "email" else None,
+                    body=f"The template {problem.template} does not render: {problem}",
+                    purpose=f"comm-{notice.phase}",
+                    incident_id=self.facts.incident_id,
+                    now=self.now,
+                    parked_reason=f"the template does not render: {problem}",
+                )
         self.problems.append(
             Problem(
                 notice.group, notice.channel, notice.phase, problem.problem, problem.template, problem.line
@@ -397,15 +446,23 @@ class _Run:
         self.entry(
             "message",
             f"{what}: not sent, parked: the template does not render: {problem}",
-            {**data, "state": "parked", "reason": str(problem), "template": problem.template,
-             "line": problem.line, "recipients": len(notice.recipients)},
+            {
+                **data,
+                "state": "parked",
+                "reason": str(problem),
+                "template": problem.template,
+                "line": problem.line,
+                "recipients": len(notice.recipients),
+            },
         )
 
     def confirm(self, event: DeadlineEvent) -> DeadlineEvent:
         """A deadline 'met' by a round that sent nothing (templates broken, addresses refused) is missed."""
         if event.outcome == "met" and event.group not in self.reached:
             return replace(
-                event, outcome="missed", told_at=None,
+                event,
+                outcome="missed",
+                told_at=None,
                 reason="nothing could be sent: see the messages parked or refused above",
             )
         return event
@@ -436,8 +493,13 @@ class _Run:
         self.entry(
             "deadline",
             text,
-            {"group": event.group, "outcome": event.outcome, "due_by": event.due_by.isoformat(),
-             "told_at": event.told_at.isoformat() if event.told_at else None, "reason": event.reason},
+            {
+                "group": event.group,
+                "outcome": event.outcome,
+                "due_by": event.due_by.isoformat(),
+                "told_at": event.told_at.isoformat() if event.told_at else None,
+                "reason": event.reason,
+            },
         )
 
     def remind(self, reminder: Reminder) -> None:
@@ -445,8 +507,10 @@ class _Run:
         when = "overdue since" if reminder.overdue else "due at"
         what = f"update {reminder.update_number} to {reminder.group} {when} {due}"
         data: dict[str, Any] = {
-            "group": reminder.group, "update_number": reminder.update_number,
-            "due_at": reminder.due_at.isoformat(), "overdue": reminder.overdue,
+            "group": reminder.group,
+            "update_number": reminder.update_number,
+            "due_at": reminder.due_at.isoformat(),
+            "overdue": reminder.overdue,
         }
         if not reminder.recipients:
             self.entry(
@@ -457,11 +521,22 @@ class _Run:
             )
             return
         variables = message_variables(
-            self.plan, self.facts, group_id=reminder.group, group_kind=reminder.kind, phase="update",
-            now=self.now, base_url=self.settings.base_url, update_number=reminder.update_number,
+            self.plan,
+            self.facts,
+            group_id=reminder.group,
+            group_kind=reminder.kind,
+            phase="update",
+            now=self.now,
+            base_url=self.settings.base_url,
+            update_number=reminder.update_number,
             next_update_at=reminder.due_at,
-            due={"group": reminder.group, "kind": reminder.kind, "update_number": reminder.update_number,
-                 "at": due, "overdue": reminder.overdue},
+            due={
+                "group": reminder.group,
+                "kind": reminder.kind,
+                "update_number": reminder.update_number,
+                "at": due,
+                "overdue": reminder.overdue,
+            },
         )
         sent: list[MessageRecord] = []
         notes: list[str] = []
@@ -489,8 +564,13 @@ class _Run:
 
 
 def _word(channel: str) -> str:
-    return {"email": "email", "sms": "SMS", "status_page": "status page text",
-            "ivr_message": "IVR message", "webhook": "webhook"}.get(channel, channel)
+    return {
+        "email": "email",
+        "sms": "SMS",
+        "status_page": "status page text",
+        "ivr_message": "IVR message",
+        "webhook": "webhook",
+    }.get(channel, channel)
 
 
 def _address_word(channel: str) -> str:
