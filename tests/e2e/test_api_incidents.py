@@ -113,3 +113,19 @@ async def test_declaring_and_the_doors(web: Web, client):
         headers=web.bearer(Role.RESPONDER),
     )
     assert stranger.status_code == 400 and "no person 'nobody'" in stranger.json()["detail"]
+
+
+async def test_an_incident_follows_its_outage_as_it_widens(web: Web, client):
+    fail_components(web, "trunk-a")
+    incident_id = open_incident_for_open_outage(web)
+    fail_components(web, "trunk-a", "trunk-b", minutes=1)
+    with unit_of_work(web.factory) as session:
+        _, plan = current_plan(session)  # type: ignore[misc]
+        (outage,) = list_outages(session, open_only=True)
+        assert follow_outage(
+            session, incident_id=incident_id, outage=outage, plan=plan, now=T0 + timedelta(minutes=1)
+        )
+    detail = (await client.get(f"/api/v1/incidents/{incident_id}", headers=web.bearer(Role.VIEWER))).json()
+    assert detail["classification"] == "total" and detail["severity"] == 1
+    assert detail["title"].startswith("Total: SIP trunk, Carrier A, SIP trunk, Carrier B down")
+    assert detail["timeline"][-1]["text"].startswith("Now total (SEV1 (critical))")

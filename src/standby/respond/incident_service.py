@@ -310,6 +310,10 @@ def follow_outage(
         )
         row.classification, row.severity, row.updated_at = classification, new_severity, now
         changed = True
+    if outage.ended_at is None and outage.summary[:500] != row.title and row.declared_by is None:
+        # The title says what is down now: an outage that widened is no longer "degraded".
+        row.title, row.updated_at = outage.summary[:500], now
+        changed = True
     if outage.ended_at is not None and row.state in ("detected", "acknowledged", "diagnosing", "recovering"):
         minutes = outage.duration_s(now) / 60
         before, row.state, row.updated_at = row.state, "verifying", now
