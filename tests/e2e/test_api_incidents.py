@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from _web import T0, Web, client, web
+from _web import T0, Web, client, log_in, web
 from test_api_outages import fail_components
 
 from standby.access.roles import Role
@@ -129,3 +129,13 @@ async def test_an_incident_follows_its_outage_as_it_widens(web: Web, client):
     assert detail["classification"] == "total" and detail["severity"] == 1
     assert detail["title"].startswith("Total: SIP trunk, Carrier A, SIP trunk, Carrier B down")
     assert detail["timeline"][-1]["text"].startswith("Now total (SEV1 (critical))")
+
+
+async def test_the_overview_shows_the_incidents_being_worked(web: Web, client):
+    fail_components(web, "crm")
+    incident_id = open_incident_for_open_outage(web)
+    await log_in(client, Role.VIEWER)
+    page = (await client.get("/")).text
+    assert "Incidents being worked" in page
+    assert f'<a href="/api/v1/incidents/{incident_id}">{incident_id}</a>' in page
+    assert "not yet: paging" in page and "SEV2" in page

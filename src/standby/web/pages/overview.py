@@ -26,6 +26,7 @@ from standby.plan.loading import load_plan_file
 from standby.plan.schema import AnyOf, Plan
 from standby.plan.topology import Availability, Topology
 from standby.plan.versions import PlanVersionInfo, current_plan
+from standby.respond.incident_service import IncidentRecord, list_incidents
 from standby.store.engine import unit_of_work
 from standby.web.auth import ReadComponents
 from standby.web.context import Context, WebContext
@@ -54,11 +55,13 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         found = current_plan(session)
         states = read_states(session) if found is not None else {}
         outages = list_outages(session, limit=MAX_OUTAGES)
+        incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
     model = overview_model(context, principal, info, plan, states)
     model["outages"] = _outages(outages, plan, context.clock.now())
+    model["incidents"] = _incidents(incidents, plan)
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
 
@@ -255,4 +258,27 @@ def _outages(records: list[OutageRecord], plan: Plan, now: datetime) -> list[dic
             "minutes": round(r.duration_s(now) / 60, 1),
         }
         for r in ordered
+    ]
+
+
+def _incidents(records: list[IncidentRecord], plan: Plan) -> list[dict[str, Any]]:
+    """Incidents being worked, newest first: what the commander acts on."""
+    zone = ZoneInfo(plan.organisation.timezone)
+    people = plan.people_by_id
+
+    def name(person: str | None) -> str | None:
+        return people[person].name if person in people else person
+
+    return [
+        {
+            "id": r.id,
+            "severity": r.severity_text.split()[0],
+            "tone": "down" if r.severity <= 2 else "degraded",
+            "state": r.state,
+            "title": r.title,
+            "detected": _when(r.detected_at, zone, seconds=True),
+            "acknowledged": _when(r.acknowledged_at, zone, seconds=True) if r.acknowledged_at else None,
+            "commander": name(r.commander),
+        }
+        for r in records
     ]
