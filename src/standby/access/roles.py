@@ -38,6 +38,11 @@ class Permission(StrEnum):
     READ_NOTIFICATIONS = "read_notifications"
     MANAGE_NOTIFICATIONS = "manage_notifications"
     MANAGE_AGENTS = "manage_agents"
+    READ_CUSTOMERS = "read_customers"
+    IMPORT_CUSTOMERS = "import_customers"
+    WORK_CUSTOMERS = "work_customers"
+    LOG_OUTCOMES = "log_outcomes"
+    MANAGE_COMPENSATION = "manage_compensation"
 
 
 _ALL = frozenset(Role)
@@ -65,6 +70,16 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.MANAGE_NOTIFICATIONS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
     # The agents directory: names and personal phone numbers, for managers only.
     Permission.MANAGE_AGENTS: frozenset({Role.ADMIN, Role.MANAGER}),
+    # Customers' names, numbers and notes: for those who work them, agents included;
+    # not viewers, who see the counts on the outage instead.
+    Permission.READ_CUSTOMERS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.AGENT}),
+    # Bulk intake (the telephony platform's and the CRM's exports): a manager's token.
+    Permission.IMPORT_CUSTOMERS: frozenset({Role.ADMIN, Role.MANAGER}),
+    # Confirming, moving and completing callbacks, working cut-off calls to an outcome.
+    Permission.WORK_CUSTOMERS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.AGENT}),
+    Permission.LOG_OUTCOMES: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.AGENT}),
+    # Offers cost money: marking them accepted, declined or paid is a manager's call.
+    Permission.MANAGE_COMPENSATION: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 
