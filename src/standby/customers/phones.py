@@ -60,7 +60,7 @@ def _parsed(text: str, country: str | None) -> str:
     # reserved ranges such as the UK's 07700 900xxx are used in drills and tests.
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         where = f" for {region}" if region and region != "ZZ" else ""
         why = _REASONS.get(reason, "is not a number that can be dialled")
         raise InvalidInput(f"not a phone number: {shown} {why}{where}")
