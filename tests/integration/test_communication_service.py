@@ -132,7 +132,7 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
     assert "First notice to leadership by email: queued for 3 recipients" in texts
     assert "First notice to agents by SMS: queued for 2 recipients; 1 person without a phone number" in texts
     assert any(t.startswith("First notice for customers, status page text: We are sorry") for t in texts)
-    customers_sms = "First notice to customers by SMS: not sent: Standby does not yet know"
+    customers_sms = "First notice to customers by SMS: not sent as a notice: customers are told one by one"
     assert any(t.startswith(customers_sms) for t in texts)
     assert any(
         t.startswith("First notice to suppliers (Carrier A (SIP trunks)) by email: not sent")

@@ -11,7 +11,7 @@ from _plans import REFERENCE
 
 from standby.plan.schema import Plan
 from standby.respond.communication import (
-    CUSTOMERS_UNKNOWN,
+    CUSTOMERS_ONE_BY_ONE,
     NOTHING_SENT,
     AgentContact,
     Evaluation,
@@ -186,7 +186,7 @@ def test_customers_get_publications_and_their_sms_waits_for_issue_6() -> None:
     customers = by(Run().at(6, total()).notices, "customers")
     assert customers["status_page"].publication and customers["status_page"].deliverable
     assert customers["ivr_message"].publication
-    assert customers["sms"].skipped == CUSTOMERS_UNKNOWN and not customers["sms"].deliverable
+    assert customers["sms"].skipped == CUSTOMERS_ONE_BY_ONE and not customers["sms"].deliverable
 
 
 def test_the_vendor_of_each_failing_component_is_told() -> None:

@@ -20,6 +20,7 @@ MAX_PHONE = 40
 _REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has no such country code",
     phonenumbers.ValidationResult.TOO_SHORT: "is too short",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is too short (a local number without its area code?)",
     phonenumbers.ValidationResult.INVALID_LENGTH: "has the wrong number of digits",
     phonenumbers.ValidationResult.TOO_LONG: "is too long",
 }

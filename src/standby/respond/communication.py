@@ -43,9 +43,10 @@ The rules, in the order they apply to each group:
 Recipients per channel: email to members', contacts' and (employees) agents'
 addresses, a vendor's support email; sms to their phone numbers. `status_page` and
 `ivr_message` are publications, texts for the status page and the IVR with no
-recipient. Customers' own SMS and email need the customers an outage affects, which
-Standby does not know yet: such a notice is returned with `skipped` saying so, as is
-a `webhook` channel (the plan gives stakeholder groups no webhook address).
+recipient. Customers' own SMS and email are not notices to a group: each customer whose
+callback an outage moves is told their new time, once (`customers.callback_messages`),
+so such a notice is returned with `skipped` saying so, as is a `webhook` channel (the
+plan gives stakeholder groups no webhook address).
 """
 
 from __future__ import annotations
@@ -73,9 +74,9 @@ MAX_KEY = 200
 """The outbox's idempotency keys are at most this long."""
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
-CUSTOMERS_UNKNOWN = (
-    "not sent: Standby does not yet know which customers this outage affects"
-    " (their callbacks and calls); use the status page and the IVR message"
+CUSTOMERS_ONE_BY_ONE = (
+    "not sent as a notice: customers are told one by one, each when their callback is given"
+    " a new time (the status page and the IVR message tell everyone else)"
 )
 NO_WEBHOOK = "not sent: the plan gives stakeholder groups no webhook address"
 NOTHING_SENT = "nothing could be sent to the group: the plan gives no address for its channels"
@@ -510,7 +511,7 @@ def _notices(
         elif channel == "webhook":
             notices.append(replace(notice, skipped=NO_WEBHOOK))
         elif group.kind == "customers":
-            notices.append(replace(notice, skipped=CUSTOMERS_UNKNOWN))
+            notices.append(replace(notice, skipped=CUSTOMERS_ONE_BY_ONE))
         else:
             notices.append(_addressed(plan, group, notice, agents))
     return tuple(notices)

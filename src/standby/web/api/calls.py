@@ -1,0 +1,224 @@
+"""/api/v1/calls: calls cut off by an outage, pushed by the telephony platform, and the
+follow-up worklist agents work them from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from standby.customers.call_records import LAYOUT, WORK_OUTCOMES
+from standby.customers.call_service import (
+    MAX_LIST,
+    MAX_NOTES,
+    CallFilter,
+    CallRecord,
+    count_calls,
+    get_call,
+    import_calls,
+    list_calls,
+    work_call,
+)
+from standby.errors import Conflict
+from standby.intake import RowsInvalid, UploadRefused, parse_body, read_upload
+from standby.plan.versions import current_plan
+from standby.store.engine import unit_of_work
+from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
+from standby.web.context import Context
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+MAX_BYTES = 30 * 1_048_576
+NO_PLAN = (
+    "no plan has been loaded yet: a call belongs to one of the plan's queues, so POST the plan to"
+    " /api/v1/plan first"
+)
+
+
+class CallOut(BaseModel):
+    """A call cut off, and where its follow-up stands."""
+
+    id: int
+    call_id: str = Field(description="The telephony platform's id of the call.")
+    customer: str
+    phone: str = Field(description="International form, such as +447700900123.")
+    queue: str
+    agent: str | None = Field(description="The agent on the call when it was cut off.")
+    vulnerable: bool
+    started_at: datetime
+    cut_at: datetime = Field(description="The outage's start once linked; until then, when reported.")
+    seconds_into_call: float = Field(description="How long the customer had been on the call.")
+    outage_id: int | None
+    state: Literal["open", "worked"]
+    outcome: str | None = Field(description="The last attempt's outcome.")
+    notes: str | None
+    worked_by: str | None
+    worked_at: datetime | None
+    source: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: CallRecord) -> CallOut:
+        """The API shape of a call record."""
+        return cls(
+            id=record.id,
+            call_id=record.call_id,
+            customer=record.customer,
+            phone=record.phone,
+            queue=record.queue,
+            agent=record.agent,
+            vulnerable=record.vulnerable,
+            started_at=record.started_at,
+            cut_at=record.cut_at,
+            seconds_into_call=record.seconds_into_call,
+            outage_id=record.outage_id,
+            state=record.state,
+            outcome=record.outcome,
+            notes=record.notes,
+            worked_by=record.worked_by,
+            worked_at=record.worked_at,
+            source=record.source,
+            created_at=record.created_at,
+        )
+
+
+class CallList(BaseModel):
+    """The worklist: open calls first, vulnerable customers first, then the earliest cut off."""
+
+    calls: list[CallOut]
+    open: int = Field(description="Calls still waiting for their follow-up (of the outage, if one is given).")
+    worked: int
+
+
+class Problem(BaseModel):
+    """One refused row: CSV line (header is 1) or JSON item (from 1), and column."""
+
+    row: int
+    column: str | None
+    message: str
+
+
+class Recorded(BaseModel):
+    """What an import recorded, and every problem of the rows it refused."""
+
+    imported: int
+    ids: list[int]
+    refused: list[Problem]
+
+
+class Work(BaseModel):
+    """An attempt at a call's follow-up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal[tuple(WORK_OUTCOMES)] = Field(  # type: ignore[valid-type]
+        description="called_back, resolved, not_needed and complaint_logged close the call;"
+        " no_answer and left_message keep it on the worklist."
+    )
+    notes: str | None = Field(None, max_length=MAX_NOTES)
+
+
+@router.get("", summary="Calls cut off: the follow-up worklist")
+def get_calls(
+    principal: ReadCustomers,
+    context: Context,
+    state: Annotated[Literal["open", "worked"] | None, Query()] = None,
+    queue: Annotated[str | None, Query(max_length=100)] = None,
+    outage_id: Annotated[int | None, Query(ge=1)] = None,
+    agent: Annotated[str | None, Query(max_length=100)] = None,
+    vulnerable: Annotated[bool | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
+) -> CallList:
+    """Calls cut off, open ones first (vulnerable customers first), with the counts."""
+    where = CallFilter(state=state, queue=queue, outage_id=outage_id, agent=agent, vulnerable=vulnerable)
+    with unit_of_work(context.session_factory) as session:
+        records = list_calls(session, where=where, offset=offset, limit=limit)
+        counts = count_calls(session, outage_id=outage_id)
+    return CallList(calls=[CallOut.of(r) for r in records], open=counts["open"], worked=counts["worked"])
+
+
+@router.get("/{call_id}", summary="One call cut off")
+def get_one_call(call_id: int, principal: ReadCustomers, context: Context) -> CallOut:
+    """A call cut off and where its follow-up stands; 404 when there is none."""
+    with unit_of_work(context.session_factory) as session:
+        return CallOut.of(get_call(session, call_id))
+
+
+@router.post(
+    "",
+    summary="Record calls cut off",
+    responses={
+        200: {"description": "Recorded the good rows; `refused` lists the others.", "model": Recorded},
+        409: {"description": "No plan has been loaded yet."},
+        413: {"description": "Over 30 MB."},
+        415: {"description": "Neither CSV nor JSON."},
+        422: {"description": 'Nothing recorded: {"detail": [{"row", "column", "message"}, ...]}'},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": list(LAYOUT.required),
+                            "properties": {c: {"type": "string"} for c in LAYOUT.columns},
+                        },
+                    }
+                },
+            },
+        }
+    },
+)
+async def post_calls(principal: ImportCustomers, request: Request, context: Context) -> JSONResponse:
+    """Record the calls in progress when an outage started (CSV or JSON); bad rows are refused
+    with their row, column and reason, and the good ones recorded."""
+    try:
+        kind, body = await read_upload(request, max_bytes=MAX_BYTES, layout=LAYOUT)
+        parsed = parse_body(kind, body, LAYOUT)
+    except UploadRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    except RowsInvalid as exc:
+        return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=422)
+    with unit_of_work(context.session_factory) as session:
+        found = current_plan(session)
+        if found is None:
+            raise Conflict(NO_PLAN)
+        result = import_calls(
+            session,
+            plan=found[1],
+            rows=parsed.rows,
+            now=context.clock.now(),
+            by=principal.name,
+            source="api" if kind == "application/json" else "csv",
+            unread=parsed.problems,
+        )
+    refused = [Problem(**p.as_dict()) for p in result.refused]
+    if not result.ids:
+        return JSONResponse({"detail": [p.model_dump() for p in refused]}, status_code=422)
+    recorded = Recorded(imported=result.imported, ids=result.ids, refused=refused)
+    return JSONResponse(recorded.model_dump(mode="json"))
+
+
+@router.post("/{call_id}/work", summary="Work a call cut off")
+def post_work(call_id: int, work: Work, principal: WorkCustomers, context: Context) -> CallOut:
+    """Record an attempt at the follow-up; a closing outcome takes the call off the worklist
+    (409 when it was already closed)."""
+    with unit_of_work(context.session_factory) as session:
+        record = work_call(
+            session,
+            call_id=call_id,
+            outcome=work.outcome,
+            notes=work.notes,
+            now=context.clock.now(),
+            by=principal.name,
+        )
+    return CallOut.of(record)
