@@ -18,6 +18,7 @@ counted for neither side) are checked over TCP, HTTP and, for Standby, SIP OPTIO
 
     benchmarks/install-peers      # prometheus-blackbox-exporter and sip-tester (Debian)
     .venv/bin/python benchmarks/detect_checks.py [--targets 5000] [--rounds 2] [--repeat 3] [--quick] [--json]
+        [--protocols tcp,sip] [--no-exporter] [--worker-seconds 0]   # e.g. SIP against TCP alone
 """
 
 from __future__ import annotations
@@ -689,6 +690,15 @@ def print_report(runs: list[Run], *, targets: int, exporter_version: str) -> dic
     return {"ratios": ratios, "targets_met": verdicts}
 
 
+def _print_turn(measured: dict[tuple[str, str], list[Run]], turn: int) -> None:
+    """This turn's checker figures and SIP/TCP ratio: runs side by side share the machine's load."""
+    latest = {protocol: runs[turn] for (tool, protocol), runs in measured.items() if tool == "checker"}
+    text = ", ".join(f"{p} {r.per_cpu_s:,.0f} checks per CPU s ({r.per_s:,.0f}/s)" for p, r in latest.items())
+    if "sip" in latest and "tcp" in latest:
+        text += f"; SIP/TCP {latest['sip'].per_cpu_s / latest['tcp'].per_cpu_s:.2f}x"
+    print(f"… turn {turn + 1}: {text}", file=sys.stderr)
+
+
 def _order(key: tuple[str, str]) -> tuple[int, int]:
     return ("tcp", "http", "sip").index(key[1]), ("checker", "blackbox").index(key[0])
 
@@ -708,30 +718,37 @@ def median_run(runs: list[Run]) -> Run:
 async def run_all(args: argparse.Namespace) -> None:
     raise_nofile(args.targets * 2 + 4096)
     measured: dict[tuple[str, str], list[Run]] = collections.defaultdict(list)
+    protocols = [p for p in ("tcp", "sip", "http") if p in args.protocols.split(",")]
     with Targets(args.targets) as targets, tempfile.TemporaryDirectory(prefix="standby-bb-") as tmp:
-        exporter = Exporter(Path(tmp))
+        exporter = None if args.no_exporter else Exporter(Path(tmp))
         try:
-            version = exporter.version()
+            version = exporter.version() if exporter is not None else "not run (--no-exporter)"
             # Interleaved and repeated, so that a neighbour's load on this shared machine hits
             # both sides alike; HTTP, ten times slower, gets half the rounds.
             for turn in range(args.repeat):
-                for protocol in ("tcp", "sip", "http"):
+                for protocol in protocols:
                     rounds = max(1, args.rounds // 2) if protocol == "http" else args.rounds
                     print(f"… {turn + 1}/{args.repeat} Standby checker, {protocol}", file=sys.stderr)
                     measured["checker", protocol].append(await standby_checker(protocol, targets, rounds))
-                    if protocol in MODULES:
+                    if protocol in MODULES and exporter is not None:
                         print(f"… {turn + 1}/{args.repeat} blackbox_exporter, {protocol}", file=sys.stderr)
                         run = blackbox(protocol, exporter, targets, rounds, Path(tmp))
                         measured["blackbox", protocol].append(run)
+                if len(protocols) > 1:
+                    _print_turn(measured, turn)
         finally:
-            exporter.stop()
+            if exporter is not None:
+                exporter.stop()
         runs = [median_run(measured[key]) for key in sorted(measured, key=_order)]
-        print("… Standby checker, sip against one SIPp", file=sys.stderr)
-        against_sipp = await standby_against_sipp(min(args.targets, 5000), Path(tmp))
-        if against_sipp is not None:
-            runs.append(against_sipp)
+        if "sip" in protocols:
+            print("… Standby checker, sip against one SIPp", file=sys.stderr)
+            against_sipp = await standby_against_sipp(min(args.targets, 5000), Path(tmp))
+            if against_sipp is not None:
+                runs.append(against_sipp)
         if args.worker_seconds > 0:
             for protocol, interval in (("tcp", 10.0), ("sip", 10.0), ("http", 10.0), ("tcp", 0.5)):
+                if protocol not in protocols:
+                    continue
                 print(f"… Standby worker, {protocol} every {interval:g} s", file=sys.stderr)
                 seconds = max(args.worker_seconds, 2 * interval)  # each probe checked twice at least
                 runs.append(await standby_worker(protocol, targets, interval, seconds))
@@ -764,6 +781,10 @@ def main() -> None:
     parser.add_argument(
         "--worker-seconds", type=float, default=20, help="measured seconds of each worker run (0: none)"
     )
+    parser.add_argument(
+        "--protocols", default="tcp,sip,http", help="comma-separated subset of tcp,sip,http to measure"
+    )
+    parser.add_argument("--no-exporter", action="store_true", help="leave blackbox_exporter out")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 targets, one short run each")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()

@@ -7,8 +7,11 @@ CI=true or STANDBY_REQUIRE_SIPP=1, where its absence fails them.
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import socket
 import ssl
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +31,7 @@ from _servers import (
     sipp_uas,
 )
 
-from standby.detect.probes import CheckResult, ProbeChecker
+from standby.detect.probes import CheckResult, ProbeChecker, sip_udp
 from standby.detect.probes.sip import build_options, parse_sip_uri
 from standby.plan.probes import SipOptionsProbe
 
@@ -231,3 +234,127 @@ async def test_sips_with_an_untrusted_certificate_is_down(tmp_path: Path) -> Non
     assert result == CheckResult(
         ok=False, detail="TLS certificate not accepted: unable to get local issuer certificate", rtt_ms=None
     )
+
+
+# --- the shared UDP sockets ------------------------------------------------------------------------
+
+
+async def test_many_checks_at_once_to_one_sipp_are_all_answered(checker, sipp, tmp_path: Path) -> None:
+    with sipp_uas("options_200.xml", transport="u1", workdir=tmp_path) as port:
+        probe = options(f"sip:health@{HOST}:{port}", timeout_s=5)
+        results = await asyncio.gather(*(check(checker, probe) for _ in range(1000)))
+    assert [r.detail for r in results if not r.ok] == []
+
+
+async def test_checks_beyond_one_sockets_buffer_spread_over_more_sockets(
+    sipp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 32 KiB buffer holds about 25 replies: 400 at once into one socket would drop most, and
+    # SIPp, done with those transactions, would not answer the retransmissions.
+    monkeypatch.setattr(sip_udp, "RECEIVE_BUFFER", 16 * 1024)
+    probe_checker = ProbeChecker()
+    try:
+        with sipp_uas("options_200.xml", transport="u1", workdir=tmp_path) as port:
+            probe = options(f"sip:health@{HOST}:{port}", timeout_s=5)
+            results = await asyncio.gather(*(check(probe_checker, probe) for _ in range(400)))
+    finally:
+        await probe_checker.aclose()
+    assert [r.detail for r in results if not r.ok] == []
+
+
+async def test_concurrent_checks_get_their_own_replies(checker) -> None:
+    async with UdpPeer(answer(200, "OK")) as healthy, UdpPeer(answer(503, "Service Unavailable")) as busy:
+        results = await asyncio.gather(
+            *(check(checker, options(f"sip:{HOST}:{peer.port}")) for peer in [healthy, busy] * 50)
+        )
+    assert all(r.ok for r in results[0::2])
+    assert {r.detail for r in results[1::2]} == {"SIP 503 Service Unavailable"}
+
+
+async def test_a_closed_port_fails_alone_while_other_checks_wait(checker) -> None:
+    def slow_200(request: bytes) -> list[tuple[float, bytes]]:
+        return [(0.3, sip_response(request, 200, "OK"))]
+
+    closed = free_port(socket.SOCK_DGRAM)
+    async with UdpPeer(slow_200) as peer:
+        waiting = [asyncio.create_task(check(checker, options(f"sip:{HOST}:{peer.port}"))) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        started = asyncio.get_running_loop().time()
+        refused = await check(checker, options(f"sip:{HOST}:{closed}", timeout_s=5))
+        elapsed = asyncio.get_running_loop().time() - started
+        answered = await asyncio.gather(*waiting)
+    assert refused == CheckResult(ok=False, detail="ICMP port unreachable", rtt_ms=None)
+    assert elapsed < 0.25  # at once, not after a retransmission or the timeout
+    assert all(r.ok for r in answered)
+
+
+async def test_a_closed_udp_port_on_ipv6_is_down_at_once(checker) -> None:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+            port = sock.getsockname()[1]
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    result = await check(checker, options(f"sip:[::1]:{port}", timeout_s=5))
+    assert result == CheckResult(ok=False, detail="ICMP port unreachable", rtt_ms=None)
+
+
+async def test_stray_datagrams_and_late_replies_are_ignored(checker) -> None:
+    def twice(request: bytes) -> list[tuple[float, bytes]]:
+        # A final reply, a duplicate, and a late 503 for the same request (lands in the next check).
+        return [
+            (0.0, sip_response(request, 200, "OK")),
+            (0.0, sip_response(request, 200, "OK")),
+            (0.15, sip_response(request, 503, "Too Late")),
+        ]
+
+    async with UdpPeer(twice) as peer:
+        first = await check(checker, options(f"sip:{HOST}:{peer.port}"))
+        via_port = int(peer.received[0].split(b";branch=")[0].rsplit(b":", 1)[1])
+
+        async def strays() -> None:
+            # From another address than the checked peer's: garbage, a reply to nobody.
+            await asyncio.sleep(0.05)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+                stranger.sendto(b"\x16\x03\x01 not SIP", (HOST, via_port))
+                stranger.sendto(
+                    b"SIP/2.0 200 OK\r\nCall-ID: nobody@x\r\nCSeq: 1 OPTIONS\r\n\r\n", (HOST, via_port)
+                )
+
+        def after_strays(request: bytes) -> list[tuple[float, bytes]]:
+            return [(0.3, sip_response(request, 200, "OK"))]
+
+        async with UdpPeer(after_strays) as slow:
+            second, _ = await asyncio.gather(
+                check(checker, options(f"sip:{HOST}:{peer.port}")),
+                strays(),
+            )
+            third = await check(checker, options(f"sip:{HOST}:{slow.port}"))
+    assert first.ok and second.ok and third.ok
+
+
+async def test_after_a_provisional_reply_the_request_is_repeated_only_every_4_s(checker) -> None:
+    def trying_once(request: bytes) -> list[tuple[float, bytes]]:
+        return [(0.0, sip_response(request, 100, "Trying"))]
+
+    async with UdpPeer(trying_once) as peer:
+        result = await check(checker, options(f"sip:{HOST}:{peer.port}", timeout_s=1.7))
+    assert result == CheckResult(ok=False, detail="no final reply after SIP 100 within 1.7 s", rtt_ms=None)
+    assert len(peer.received) == 1  # not again at 0.5 and 1.5 s: timer E is at T2 after a 1xx
+
+
+async def test_the_checker_closes_its_udp_sockets() -> None:
+    def open_files() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+
+    before = open_files()
+    probe_checker = ProbeChecker()
+    async with UdpPeer(answer(200, "OK")) as peer:
+        result = await check(probe_checker, options(f"sip:{HOST}:{peer.port}"))
+        await probe_checker.aclose()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gc.collect()
+    assert result.ok
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert open_files() <= before
