@@ -30,10 +30,8 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _scratch import scratch_url
 from standby.clock import SystemClock
 from standby.notify import outbox
 from standby.notify.channels.email import EmailChannel
@@ -98,27 +97,9 @@ class Receivers:
 
 @contextmanager
 def scratch_database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite+pysqlite:///{folder}/bench.db"
-        return
-    import psycopg
-    from psycopg import sql
-    from sqlalchemy.engine import make_url
-
-    name = f"standby_bench_{secrets.token_hex(4)}"
-    admin_url = make_url(POSTGRES).set(drivername="postgresql")
-    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    """A scratch SQLite file, or a scratch database on POSTGRES, for `kind`."""
+    with scratch_url(None if kind == "sqlite" else POSTGRES) as url:
+        yield url
 
 
 def messages(sms: int, emails: int) -> list[NewMessage]:

@@ -59,6 +59,9 @@ def scenario_plan(port: int) -> str:
     """The reference plan with one probe: Leeds power, behind a listener the test controls."""
     text = re.sub(r"\n    probe: \{[^\n]*\}[^\n]*", "", reference_plan_text())
     text = text.replace("interruption_max_minutes: 5 ", "interruption_max_minutes: 0.05 ")
+    # The worker runs on the wall clock: teams on shift around the clock, so agents are
+    # moved home whatever the hour the suite runs at.
+    text = text.replace('shift: {start: "08:00", end: "20:00"}', 'shift: {start: "00:00", end: "24:00"}')
     return text.replace(
         "    kind: power\n",
         f'    kind: power\n    probe: {{type: tcp, target: "127.0.0.1:{port}", interval_s: 0.2,'

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from standby.customers.callback_records import CallbackRules, known_queue
-from standby.customers.phones import customer_phone
+from standby.customers.callback_records import CallbackRules, dialable_phone, known_queue
 from standby.intake import Cells, Layout, RowProblem
 from standby.plan.schema import Plan
 
@@ -99,11 +98,7 @@ def check_call(cells: Cells, rules: CallbackRules) -> CallInput | None:
     """The row as a call cut off, or None with its problems noted in `cells`."""
     call_id = cells.text("call_id", MAX_CALL_ID, required=True)
     customer = cells.text("customer", MAX_CUSTOMER, required=True)
-    phone = cells.checked(
-        "phone",
-        cells.text("phone", 60, required=True, numbers=False),
-        lambda value: customer_phone(value, country=rules.country),
-    )
+    phone = dialable_phone(cells, rules)
     queue = known_queue(cells, rules)
     agent = cells.text("agent", MAX_AGENT)
     started_at = cells.moment("started_at", required=True)

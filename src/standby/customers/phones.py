@@ -20,7 +20,7 @@ MAX_PHONE = 40
 _REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has no such country code",
     phonenumbers.ValidationResult.TOO_SHORT: "is too short",
-    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is too short (a local number without its area code?)",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is too short (no area code?)",
     phonenumbers.ValidationResult.INVALID_LENGTH: "has the wrong number of digits",
     phonenumbers.ValidationResult.TOO_LONG: "is too long",
 }
@@ -65,4 +65,5 @@ def _parsed(text: str, country: str | None) -> str:
         where = f" for {region}" if region and region != "ZZ" else ""
         why = _REASONS.get(reason, "is not a number that can be dialled")
         raise InvalidInput(f"not a phone number: {shown} {why}{where}")
-    return f"+{number.country_code}{number.national_number}"
+    # format_number keeps an Italian leading zero (+39 06...), which national_number drops.
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

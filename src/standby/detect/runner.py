@@ -31,8 +31,11 @@ def maintenance_now(session: Session, plan: Plan, now: datetime) -> frozenset[st
     return covered_components(windows, now, [c.id for c in plan.components])
 
 
-def responder_for(settings: Settings) -> AfterCorrelation:
-    """The response run after each correlation: incidents, paging, messages."""
+def responder_for(settings: Settings) -> tuple[AfterCorrelation, ...]:
+    """The response run after each correlation: incidents, paging, messages; then compensation,
+    in a transaction of its own (a large outage's first pass takes seconds, and its offers
+    are idempotent without the response lock)."""
+    from standby.customers.compensation_service import apply_rules
     from standby.respond.responder import ResponseSettings, respond_once
 
     if not settings.secret_key:
@@ -54,7 +57,10 @@ def responder_for(settings: Settings) -> AfterCorrelation:
             topology=topologies[version],
         )
 
-    return respond
+    def compensate(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:
+        return apply_rules(session, plan=plan, now=now)
+
+    return respond, compensate
 
 
 def worker_options(settings: Settings) -> WorkerOptions:

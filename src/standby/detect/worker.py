@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import random
@@ -119,7 +120,7 @@ class DetectWorker:
         options: WorkerOptions | None = None,
         maintenance: MaintenanceLookup = no_maintenance,
         worker_id: str | None = None,
-        after_correlation: AfterCorrelation | None = None,
+        after_correlation: AfterCorrelation | tuple[AfterCorrelation, ...] | None = None,
     ) -> None:
         """Prepare a worker; nothing runs until `run`."""
         self.factory = session_factory
@@ -461,14 +462,28 @@ class DetectWorker:
             for outage_id in result.opened:
                 log.warning("outage %s opened", outage_id)
         if ok and self.after_correlation is not None:
-            after = self.after_correlation
+            steps = (
+                self.after_correlation
+                if isinstance(self.after_correlation, tuple)
+                else (self.after_correlation,)
+            )
             # Committed correlation first: the response reads the outages it wrote. It runs
-            # on every pass, changed or not: escalation and reminders run on time.
-            await self._in_thread(lambda session: after(session, plan, version, now, self.id))
+            # on every pass, changed or not: escalation and reminders run on time. Each step
+            # commits on its own, so a long one does not hold the response lock.
+            for step in steps:
+                done, _ = await self._in_thread(functools.partial(_after, step, plan, version, now, self.id))
+                if not done:
+                    break
 
     async def _prune(self) -> None:
         before = self.clock.now() - self.options.retention
         await self._in_thread(lambda s: prune(s, before=before))
+
+
+def _after(
+    step: AfterCorrelation, plan: Plan, version: int, now: datetime, holder: str, session: Session
+) -> object:
+    return step(session, plan, version, now, holder)
 
 
 def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:

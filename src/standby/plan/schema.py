@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from standby.plan.fields import (
@@ -124,6 +125,23 @@ class Organisation(Section):
     interruption_max_minutes: Minutes = Field(
         5, description="An outage over within this many minutes is an interruption."
     )
+    country: str | None = Field(
+        None,
+        description="ISO 3166-1 alpha-2 country of the centre, such as 'GB': used to read customers'"
+        " national phone numbers (07700 900123). Without it only international numbers are accepted.",
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().upper()
+        if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"{value!r} is not a country code: use ISO 3166-1 alpha-2, such as 'GB', 'IE' or 'US'"
+            )
+        return code
 
     @field_validator("timezone")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from standby.config import Settings
+from standby.customers.response import CustomerPass, look_after_customers
 from standby.detect.history import OutageRecord, get_outage
 from standby.detect.leases import RESPONSE_LOCK, lock_detection
 from standby.plan.schema import Plan
@@ -38,6 +39,7 @@ class ResponseSummary:
     followed: int = 0
     incidents: int = 0
     strategies: int = 0
+    customers: CustomerPass = field(default_factory=CustomerPass)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def respond_once(
     for row in _recently_resolved(session, now):
         if row.outage_id is not None:
             _communicate(session, plan, row, get_outage(session, row.outage_id), now, settings)
+    summary.customers = look_after_customers(session, plan=plan, now=now, data_dir=settings.config.data_dir)
     return summary
 
 

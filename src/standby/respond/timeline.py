@@ -29,6 +29,7 @@ EntryKind = Literal[
     "runbook",  # a runbook step ticked off
     "outage",  # the outage widened, narrowed or ended
     "note",  # a person's note
+    "customers",  # what the outage did to customers: the commander's figures, as they change
 ]
 SYSTEM = "standby"
 """The actor of entries Standby itself makes."""

@@ -11,7 +11,11 @@ def routers() -> list[APIRouter]:
     from standby.web.api.access import router as access
     from standby.web.api.agents import router as agents
     from standby.web.api.audit import router as audit
+    from standby.web.api.callbacks import router as callbacks
+    from standby.web.api.calls import router as calls
+    from standby.web.api.compensation import router as compensation
     from standby.web.api.components import router as components
+    from standby.web.api.customer_summary import router as customer_summary
     from standby.web.api.erlang import router as erlang
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
@@ -21,6 +25,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.oncall import pages_router as pages
     from standby.web.api.oncall import router as oncall
     from standby.web.api.outages import router as outages
+    from standby.web.api.outcomes import router as outcomes
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
@@ -33,6 +38,7 @@ def routers() -> list[APIRouter]:
         components,
         maintenance,
         outages,
+        customer_summary,
         incidents,
         notifications,
         strategies,
@@ -43,5 +49,9 @@ def routers() -> list[APIRouter]:
         erlang,
         access,
         agents,
+        callbacks,
+        calls,
+        outcomes,
+        compensation,
         receivers,
     ]

@@ -5,24 +5,22 @@ Managers and admins only: it holds agents' personal phone numbers.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from standby.errors import Conflict
+from standby.intake import RowsInvalid, UploadRefused, parse_body, read_upload
 from standby.plan.versions import current_plan
 from standby.respond.agents import (
     COLUMNS,
+    LAYOUT,
     AgentRecord,
-    AgentRowsInvalid,
     import_agents,
     list_agents,
-    parse_csv,
-    parse_json,
 )
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageAgents
@@ -31,8 +29,6 @@ from standby.web.context import Context
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
 MAX_BYTES = 5 * 1_048_576
-CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain"})
-JSON_TYPE = "application/json"
 NO_PLAN = (
     "no plan has been loaded yet: agents belong to the plan's teams, so POST the plan to"
     " /api/v1/plan first"
@@ -96,30 +92,17 @@ def get_agents(
 
 async def agents_body(request: Request) -> tuple[str, bytes]:
     """The import's media type and bytes, size-capped; 415 for other types."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in CSV_TYPES and kind != JSON_TYPE:
-        raise HTTPException(
-            415, f"send the agents as text/csv (header row {','.join(COLUMNS)}) or as a JSON list"
-        )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise HTTPException(413, f"an import may be at most {MAX_BYTES // 1_048_576} MB")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise HTTPException(413, f"an import may be at most {MAX_BYTES // 1_048_576} MB")
-    return kind, bytes(body)
+    try:
+        return await read_upload(request, max_bytes=MAX_BYTES, layout=LAYOUT)
+    except UploadRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 AgentsBody = Annotated[tuple[str, bytes], Depends(agents_body)]
 
 
-def _problems(exc: AgentRowsInvalid) -> JSONResponse:
-    return JSONResponse(
-        {"detail": [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems]},
-        status_code=422,
-    )
+def _problems(exc: RowsInvalid) -> JSONResponse:
+    return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=422)
 
 
 @router.post(
@@ -163,18 +146,8 @@ def post_agents(
     writes nothing (422 lists every bad row with its row and column)."""
     kind, body = upload
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(422, "the body is not UTF-8 text") from None
-    try:
-        if kind == JSON_TYPE:
-            try:
-                document: Any = json.loads(text)
-            except ValueError:
-                raise HTTPException(422, "the body is not valid JSON") from None
-            rows = parse_json(document)
-        else:
-            rows = parse_csv(text)
+        parsed = parse_body(kind, body, LAYOUT)
+        rows = parsed.all_or_nothing(LAYOUT.plural)
         with unit_of_work(context.session_factory) as session:
             found = current_plan(session)
             if found is None:
@@ -182,7 +155,9 @@ def post_agents(
             result = import_agents(
                 session, plan=found[1], rows=rows, now=context.clock.now(), replace=replace
             )
-    except AgentRowsInvalid as exc:
+    except UploadRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except RowsInvalid as exc:
         return _problems(exc)
     imported = Imported(
         total=result.total,

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from standby.customers.call_records import LAYOUT, WORK_OUTCOMES
 from standby.customers.call_service import (
@@ -23,16 +24,15 @@ from standby.customers.call_service import (
     list_calls,
     work_call,
 )
-from standby.errors import Conflict
-from standby.intake import RowsInvalid, UploadRefused, parse_body, read_upload
-from standby.plan.versions import current_plan
+from standby.intake import Parsed
+from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
+from standby.web.api.imports import Outcome, Taken, receive
 from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
 from standby.web.context import Context
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 
-MAX_BYTES = 30 * 1_048_576
 NO_PLAN = (
     "no plan has been loaded yet: a call belongs to one of the plan's queues, so POST the plan to"
     " /api/v1/plan first"
@@ -94,22 +94,6 @@ class CallList(BaseModel):
     worked: int
 
 
-class Problem(BaseModel):
-    """One refused row: CSV line (header is 1) or JSON item (from 1), and column."""
-
-    row: int
-    column: str | None
-    message: str
-
-
-class Recorded(BaseModel):
-    """What an import recorded, and every problem of the rows it refused."""
-
-    imported: int
-    ids: list[int]
-    refused: list[Problem]
-
-
 class Work(BaseModel):
     """An attempt at a call's follow-up."""
 
@@ -153,7 +137,7 @@ def get_one_call(call_id: int, principal: ReadCustomers, context: Context) -> Ca
     "",
     summary="Record calls cut off",
     responses={
-        200: {"description": "Recorded the good rows; `refused` lists the others.", "model": Recorded},
+        200: {"description": "Recorded the good rows; `refused` lists the others.", "model": Taken},
         409: {"description": "No plan has been loaded yet."},
         413: {"description": "Over 30 MB."},
         415: {"description": "Neither CSV nor JSON."},
@@ -181,31 +165,13 @@ def get_one_call(call_id: int, principal: ReadCustomers, context: Context) -> Ca
 async def post_calls(principal: ImportCustomers, request: Request, context: Context) -> JSONResponse:
     """Record the calls in progress when an outage started (CSV or JSON); bad rows are refused
     with their row, column and reason, and the good ones recorded."""
-    try:
-        kind, body = await read_upload(request, max_bytes=MAX_BYTES, layout=LAYOUT)
-        parsed = parse_body(kind, body, LAYOUT)
-    except UploadRefused as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-    except RowsInvalid as exc:
-        return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=422)
-    with unit_of_work(context.session_factory) as session:
-        found = current_plan(session)
-        if found is None:
-            raise Conflict(NO_PLAN)
-        result = import_calls(
-            session,
-            plan=found[1],
-            rows=parsed.rows,
-            now=context.clock.now(),
-            by=principal.name,
-            source="api" if kind == "application/json" else "csv",
-            unread=parsed.problems,
+
+    def book(session: Session, plan: Plan, parsed: Parsed, now: datetime, by: str, source: str) -> Outcome:
+        return import_calls(
+            session, plan=plan, rows=parsed.rows, now=now, by=by, source=source, unread=parsed.problems
         )
-    refused = [Problem(**p.as_dict()) for p in result.refused]
-    if not result.ids:
-        return JSONResponse({"detail": [p.model_dump() for p in refused]}, status_code=422)
-    recorded = Recorded(imported=result.imported, ids=result.ids, refused=refused)
-    return JSONResponse(recorded.model_dump(mode="json"))
+
+    return await receive(request, context, by=principal.name, layout=LAYOUT, no_plan=NO_PLAN, book=book)
 
 
 @router.post("/{call_id}/work", summary="Work a call cut off")

@@ -1,0 +1,41 @@
+"""GET /outcomes: the agents' page for logging call outcomes while the CRM is down.
+
+The page works on a phone with a poor connection: each entry is kept in the browser
+(localStorage) before it is sent, and sent again until the server has answered for it
+(static/outcomes.js). The server renders only the form and the plan's queues; the
+entries themselves never pass through this page's HTML.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from standby.customers.outcome_records import MAX_CALL_ID, MAX_CUSTOMER, MAX_TEXT
+from standby.plan.versions import current_plan
+from standby.store.engine import unit_of_work
+from standby.web.auth import LogOutcomes
+from standby.web.context import Context
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/outcomes")
+def outcomes_page(request: Request, principal: LogOutcomes, context: Context) -> Response:
+    """The outcome form with the plan's queues; logged-out people go to the login page and back."""
+    with unit_of_work(context.session_factory) as session:
+        found = current_plan(session)
+    plan = found[1] if found is not None else None
+    response: Response = context.templates.TemplateResponse(
+        request,
+        "outcomes.html",
+        {
+            "principal": principal,
+            "organisation": plan.organisation.name if plan is not None else None,
+            "queues": [{"id": q.id, "name": q.name} for q in plan.queues] if plan is not None else [],
+            "limits": {"customer": MAX_CUSTOMER, "text": MAX_TEXT, "call_id": MAX_CALL_ID},
+        },
+        # The form names the signed-in agent: a shared device must not show it from a cache.
+        headers={"Cache-Control": "no-store"},
+    )
+    return response

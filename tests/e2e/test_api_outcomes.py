@@ -1,0 +1,210 @@
+"""/api/v1/outcomes over HTTP, on SQLite and PostgreSQL: doors, logging, 422 details, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from _web import BASE, Web, client, log_in, make_web, web
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.access.roles import Role
+
+pytestmark = pytest.mark.anyio
+__all__ = ["client", "web"]  # fixtures, imported for pytest
+
+URL = "/api/v1/outcomes"
+SAME_SITE = {"Origin": BASE}
+
+
+def outcome(client_id: str = "page-entry-0001", **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "client_id": client_id,
+        "customer": "Mrs Jane Doe",
+        "phone": "07700 900123",
+        "queue": "billing",
+        "reason": "Bill higher than expected",
+        "outcome": "Explained the estimated reading",
+        "follow_up": True,
+        "logged_at": "2026-06-15T10:12:00+01:00",
+    }
+    values.update(changes)
+    return values
+
+
+async def test_agents_log_and_read_viewers_may_not(web: Web, client: httpx.AsyncClient) -> None:
+    assert (await client.post(URL, json=outcome())).status_code == 401
+    assert (await client.get(URL)).status_code == 401
+    for method in ("GET", "POST"):
+        refused = await client.request(method, URL, json=outcome(), headers=web.bearer(Role.VIEWER))
+        assert refused.status_code == 403, method
+    viewer_post = await client.post(URL, json=outcome(), headers=web.bearer(Role.VIEWER))
+    assert "log_outcomes" in viewer_post.json()["detail"]
+    stored = await client.post(URL, json=outcome(), headers=web.bearer(Role.AGENT))
+    assert stored.status_code == 200, stored.text
+    body = stored.json()
+    assert (body["stored"], body["duplicates"], body["refused"], body["detail"]) == (1, 0, 0, [])
+    (item,) = body["results"]
+    assert item["status"] == "stored" and item["problems"] == []
+    assert item["outcome"]["phone"] == "+447700900123"  # national, read in the plan's country (GB)
+    assert item["outcome"]["agent"] == "agent-token" and item["outcome"]["received_by"] == "token:agent-token"
+    assert item["outcome"]["logged_at"] == "2026-06-15T09:12:00Z"
+    listed = await client.get(URL, headers=web.bearer(Role.AGENT))
+    assert listed.status_code == 200 and listed.json()["count"] == 1
+    assert listed.json()["outcomes"][0] == item["outcome"]
+    # Agents read and log; marking an export done is for those who import (managers).
+    marking = await client.get(
+        URL, params={"format": "csv", "mark_exported": "true"}, headers=web.bearer(Role.AGENT)
+    )
+    assert marking.status_code == 403 and "import_customers" in marking.json()["detail"]
+
+
+async def test_the_page_logs_by_cookie_with_its_own_ids(web: Web, client: httpx.AsyncClient) -> None:
+    await log_in(client, Role.AGENT)
+    first = await client.post(URL, json=[outcome()], headers=SAME_SITE)
+    again = await client.post(URL, json=[outcome()], headers=SAME_SITE)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["results"][0]["outcome"]["agent"] == "agent"
+    assert again.json()["duplicates"] == 1
+    assert again.json()["results"][0]["outcome"] == first.json()["results"][0]["outcome"]
+    bare = outcome()
+    del bare["client_id"]
+    without = await client.post(URL, json=bare, headers=SAME_SITE)
+    assert without.status_code == 422
+    assert without.json()["detail"][0]["column"] == "client_id"
+    forged = await client.post(URL, json=outcome("page-entry-0002"), headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert (await client.get(URL)).json()["count"] == 1
+
+
+async def test_bad_items_get_422_with_row_and_column_and_good_ones_are_kept(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    batch = [
+        outcome("entry-0001"),
+        outcome("entry-0002", queue="nowhere", reason=""),
+        "not an object",
+        outcome("entry-0004", mood="cross"),
+        outcome("entry-0005", follow_up="perhaps", logged_at="yesterday"),
+        outcome("entry-0006", phone="+44 12", customer="x" * 201),
+    ]
+    response = await client.post(URL, json=batch, headers=web.bearer(Role.AGENT))
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["stored"], body["duplicates"], body["refused"]) == (1, 0, 5)
+    assert [r["status"] for r in body["results"]] == ["stored", *["refused"] * 5]
+    where = {(d["row"], d["column"]) for d in body["detail"]}
+    assert where == {
+        (2, "queue"), (2, "reason"), (3, None), (4, "mood"), (5, "follow_up"), (5, "logged_at"),
+        (6, "phone"), (6, "customer"),
+    }
+    # Nothing half-written: only the good one is there, and sending all again stores nothing more.
+    resend = await client.post(URL, json=batch, headers=web.bearer(Role.AGENT))
+    assert (resend.json()["stored"], resend.json()["duplicates"]) == (0, 1)
+    assert (await client.get(URL, headers=web.bearer(Role.MANAGER))).json()["count"] == 1
+
+
+async def test_the_body_is_checked_before_anything(web: Web, client: httpx.AsyncClient) -> None:
+    agent = web.bearer(Role.AGENT)
+    too_many = await client.post(URL, json=[outcome(f"entry-{n:05d}") for n in range(501)], headers=agent)
+    assert too_many.status_code == 422 and "more than 500 outcomes" in too_many.json()["detail"][0]["message"]
+    broken = await client.post(URL, content=b"{", headers={**agent, "Content-Type": "application/json"})
+    assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"]
+    typed = await client.post(URL, content=b"x", headers={**agent, "Content-Type": "text/xml"})
+    assert typed.status_code == 415
+    header = await client.post(URL, content=b"customer,mood\n", headers={**agent, "Content-Type": "text/csv"})
+    assert header.status_code == 422 and {d["column"] for d in header.json()["detail"]} >= {"mood", "queue"}
+    assert (await client.get(URL, headers=agent)).json()["count"] == 0
+
+
+async def test_outcomes_come_in_as_csv_and_go_out_as_csv_marked_exported(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    manager = web.bearer(Role.MANAGER)
+    upload = (
+        "customer,phone,queue,reason,outcome,follow_up,agent,logged_at,call_id\n"
+        "=SUM(A1),,moving,Moving house,Booked a final reading,yes,Sam,2026-06-15T09:00:00Z,call-17\n"
+        "Ann Other,+447700900124,billing,Direct debit,Changed the date,no,Sam,2026-06-15T09:05:00Z,\n"
+    )
+    posted = await client.post(URL, content=upload, headers={**manager, "Content-Type": "text/csv"})
+    assert posted.status_code == 200 and posted.json()["stored"] == 2, posted.text
+    exported = await client.get(
+        URL, params={"mark_exported": "true"}, headers={**manager, "Accept": "text/csv"}
+    )
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-disposition"] == (
+        'attachment; filename="standby-outcomes-20260615T093000Z.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["customer"] for r in rows] == ["'=SUM(A1)", "Ann Other"]
+    assert rows[0]["call_id"] == "call-17" and rows[0]["follow_up"] == "true"
+    assert rows[1]["phone"] == "+447700900124" and rows[1]["logged_at"] == "2026-06-15T09:05:00Z"
+    assert list(rows[0]) == [
+        "customer", "phone", "queue", "reason", "outcome", "follow_up", "agent", "logged_at",
+        "client_id", "call_id",
+    ]
+    # Marked: the next export of what is new is empty until another outcome arrives.
+    fresh = await client.get(URL, params={"format": "csv", "not_exported": "true"}, headers=manager)
+    assert fresh.text.count("\r\n") == 1
+    await client.post(URL, json=outcome(), headers=web.bearer(Role.AGENT))
+    web.clock.advance(timedelta(minutes=1))
+    newer = await client.get(
+        URL, params={"not_exported": "true", "mark_exported": "true"}, headers=manager
+    )
+    assert [o["client_id"] for o in newer.json()["outcomes"]] == ["page-entry-0001"]
+    listed = (await client.get(URL, headers=manager)).json()["outcomes"]
+    assert [o["exported_at"] for o in listed] == ["2026-06-15T09:31:00Z", *["2026-06-15T09:30:00Z"] * 2]
+
+
+async def test_lists_filter_and_refuse_bad_queries(web: Web, client: httpx.AsyncClient) -> None:
+    agent = web.bearer(Role.AGENT)
+    batch = [
+        outcome("entry-0001", follow_up=False),
+        outcome("entry-0002", queue="moving", logged_at="2026-06-15T09:20:00Z"),
+    ]
+    await client.post(URL, json=batch, headers=agent)
+
+    async def ids(**params: str) -> list[str]:
+        response = await client.get(URL, params=params, headers=agent)
+        assert response.status_code == 200, response.text
+        return [o["client_id"] for o in response.json()["outcomes"]]
+
+    assert await ids() == ["entry-0002", "entry-0001"]
+    assert await ids(queue="moving") == ["entry-0002"]
+    assert await ids(follow_up="false") == ["entry-0001"]
+    assert await ids(since="2026-06-15T09:15:00Z") == ["entry-0002"]
+    assert await ids(until="2026-06-15T10:15:00+01:00", limit="1") == ["entry-0001"]
+    no_offset = await client.get(URL, params={"since": "2026-06-15T09:15"}, headers=agent)
+    assert no_offset.status_code == 400 and "since" in no_offset.json()["detail"]
+    too_many = await client.get(URL, params={"limit": "5000"}, headers=agent)
+    assert too_many.status_code == 400 and "format=csv" in too_many.json()["detail"]
+
+
+async def test_without_a_plan_outcomes_wait_for_one(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    web = make_web(session_factory, tmp_path, with_plan=False)
+    async with web.client() as c:
+        response = await c.post(URL, json=outcome(), headers=web.bearer(Role.AGENT))
+    assert response.status_code == 409 and "no plan" in response.json()["detail"]
+
+
+async def test_the_page_is_for_those_who_log_outcomes(web: Web, client: httpx.AsyncClient) -> None:
+    away = await client.get("/outcomes")
+    assert away.status_code == 303 and away.headers["location"] == "/login?next=%2Foutcomes"
+    await log_in(client, Role.VIEWER)
+    refused = await client.get("/outcomes", headers={"Accept": "text/html"})
+    assert refused.status_code == 403 and "log_outcomes" in refused.text
+    await log_in(client, Role.AGENT)
+    page = await client.get("/outcomes")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert 'data-agent="agent"' in page.text and '<option value="billing">' in page.text
+    assert "/static/outcomes.js" in page.text and "http://" not in page.text and "https://" not in page.text
+    script = await client.get("/static/outcomes.js")
+    assert script.status_code == 200 and "localStorage" in script.text
