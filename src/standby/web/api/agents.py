@@ -16,13 +16,13 @@ from standby.errors import Conflict
 from standby.intake import RowsInvalid, UploadRefused, parse_body, read_upload
 from standby.plan.versions import current_plan
 from standby.respond.agents import (
-    COLUMNS,
     LAYOUT,
     AgentRecord,
     import_agents,
     list_agents,
 )
 from standby.store.engine import unit_of_work
+from standby.web.api.imports import upload_body, upload_responses
 from standby.web.auth import ManageAgents
 from standby.web.context import Context
 
@@ -30,8 +30,7 @@ router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
 MAX_BYTES = 5 * 1_048_576
 NO_PLAN = (
-    "no plan has been loaded yet: agents belong to the plan's teams, so POST the plan to"
-    " /api/v1/plan first"
+    "no plan has been loaded yet: agents belong to the plan's teams, so POST the plan to /api/v1/plan first"
 )
 
 
@@ -108,31 +107,13 @@ def _problems(exc: RowsInvalid) -> JSONResponse:
 @router.post(
     "",
     summary="Import agents",
-    responses={
-        200: {"description": "Imported: what changed.", "model": Imported},
-        409: {"description": "No plan has been loaded yet."},
-        413: {"description": "Over 5 MB."},
-        415: {"description": "Neither CSV nor JSON."},
-        422: {"description": 'Bad rows, nothing written: {"detail": [{"row", "column", "message"}, ...]}'},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["external_id", "name", "team"],
-                            "properties": {c: {"type": "string"} for c in COLUMNS},
-                        },
-                    }
-                },
-            },
-        }
-    },
+    responses=upload_responses(
+        "Imported: what changed.",
+        'Bad rows, nothing written: {"detail": [{"row", "column", "message"}, ...]}',
+        max_mb=MAX_BYTES // 1_048_576,
+        model=Imported,
+    ),
+    openapi_extra=upload_body(LAYOUT),
 )
 def post_agents(
     principal: ManageAgents,

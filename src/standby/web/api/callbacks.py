@@ -33,7 +33,7 @@ from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
 from standby.store.tables.customers import CALLBACK_STATES
-from standby.web.api.imports import Outcome, Taken, receive
+from standby.web.api.imports import Outcome, Taken, receive, upload_body, upload_responses
 from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
 from standby.web.context import Context
 
@@ -172,34 +172,12 @@ def get_one_callback(callback_id: int, principal: ReadCustomers, context: Contex
 @router.post(
     "",
     summary="Import callbacks",
-    responses={
-        200: {"description": "Booked the good rows; `refused` lists the others.", "model": Taken},
-        409: {"description": "No plan has been loaded yet."},
-        413: {"description": "Over 30 MB."},
-        415: {"description": "Neither CSV nor JSON."},
-        422: {"description": "Nothing booked: the same shape, with `detail` listing the problems too."},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": list(LAYOUT.required),
-                            "properties": {
-                                **{c: {"type": "string"} for c in LAYOUT.columns},
-                                "vulnerable": {"type": "boolean"},
-                            },
-                        },
-                    }
-                },
-            },
-        }
-    },
+    responses=upload_responses(
+        "Booked the good rows; `refused` lists the others.",
+        "Nothing booked: the same shape, with `detail` listing the problems too.",
+        model=Taken,
+    ),
+    openapi_extra=upload_body(LAYOUT, booleans=("vulnerable",)),
 )
 async def post_callbacks(principal: ImportCustomers, request: Request, context: Context) -> JSONResponse:
     """Book callbacks from CSV or JSON: each row is checked on its own, the good ones booked and

@@ -27,7 +27,7 @@ from standby.customers.call_service import (
 from standby.intake import Parsed
 from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
-from standby.web.api.imports import Outcome, Taken, receive
+from standby.web.api.imports import Outcome, Taken, receive, upload_body, upload_responses
 from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
 from standby.web.context import Context
 
@@ -136,31 +136,12 @@ def get_one_call(call_id: int, principal: ReadCustomers, context: Context) -> Ca
 @router.post(
     "",
     summary="Record calls cut off",
-    responses={
-        200: {"description": "Recorded the good rows; `refused` lists the others.", "model": Taken},
-        409: {"description": "No plan has been loaded yet."},
-        413: {"description": "Over 30 MB."},
-        415: {"description": "Neither CSV nor JSON."},
-        422: {"description": 'Nothing recorded: {"detail": [{"row", "column", "message"}, ...]}'},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/json": {
-                    "schema": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": list(LAYOUT.required),
-                            "properties": {c: {"type": "string"} for c in LAYOUT.columns},
-                        },
-                    }
-                },
-            },
-        }
-    },
+    responses=upload_responses(
+        "Recorded the good rows; `refused` lists the others.",
+        "Nothing recorded: the same shape, with `detail` listing the problems too.",
+        model=Taken,
+    ),
+    openapi_extra=upload_body(LAYOUT, booleans=("vulnerable",)),
 )
 async def post_calls(principal: ImportCustomers, request: Request, context: Context) -> JSONResponse:
     """Record the calls in progress when an outage started (CSV or JSON); bad rows are refused

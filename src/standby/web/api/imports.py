@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -66,6 +66,34 @@ class Outcome(Protocol):
     def refused(self) -> list[RowProblem]:
         """Every problem of the rows refused."""
         ...
+
+
+def upload_body(layout: Layout, *, booleans: Sequence[str] = ()) -> dict[str, Any]:
+    """The OpenAPI request body of an import: CSV text, or JSON objects with the layout's fields."""
+    properties = {c: {"type": "boolean" if c in booleans else "string"} for c in layout.columns}
+    item = {"type": "object", "required": list(layout.required), "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": item}},
+            },
+        }
+    }
+
+
+def upload_responses(
+    taken: str, refused: str, *, model: type[BaseModel], max_mb: int = MAX_BYTES // 1_048_576
+) -> dict[int | str, Any]:
+    """The OpenAPI responses of an import: what was `taken` (200, as `model`) or `refused` (422)."""
+    return {
+        200: {"description": taken, "model": model},
+        409: {"description": "No plan has been loaded yet."},
+        413: {"description": f"Over {max_mb} MB."},
+        415: {"description": "Neither CSV nor JSON."},
+        422: {"description": refused},
+    }
 
 
 Book = Callable[[Session, Plan, Parsed, datetime, str, str], Outcome]

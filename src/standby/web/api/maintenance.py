@@ -215,7 +215,5 @@ def delete_window(key: str, principal: ManageMaintenance, context: Context) -> W
     """Cancel a declared window at once; the record stays. Cancelling again changes nothing."""
     plan = _plan(context)
     with unit_of_work(context.session_factory) as session:
-        record = cancel_window(
-            session, key=key, now=context.clock.now(), by=principal.name, plan=plan
-        )
+        record = cancel_window(session, key=key, now=context.clock.now(), by=principal.name, plan=plan)
     return WindowOut.of(record)

@@ -389,9 +389,7 @@ def get_overrides(
     plan = _plan(context)
     rotation_of(plan, rotation_id)
     with unit_of_work(context.session_factory) as session:
-        records = list_overrides(
-            session, rotation_id=rotation_id, now=context.clock.now(), include_past=past
-        )
+        records = list_overrides(session, rotation_id=rotation_id, now=context.clock.now(), include_past=past)
     return OverrideList(overrides=[_override(plan, r) for r in records])
 
 

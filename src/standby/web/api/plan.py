@@ -96,7 +96,7 @@ async def plan_body(request: Request) -> bytes:
     if kind not in YAML_TYPES and kind != JSON_TYPE:
         raise HTTPException(
             415,
-            "send the plan as text/yaml (or application/x-yaml), or as JSON {\"yaml\": \"...\"}",
+            'send the plan as text/yaml (or application/x-yaml), or as JSON {"yaml": "..."}',
         )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BYTES:

@@ -40,9 +40,7 @@ class Who(BaseModel):
 
 
 @router.post("", summary="Log in", responses={401: {"description": "Wrong username or password."}})
-def open_session(
-    credentials: Credentials, request: Request, response: Response, context: Context
-) -> Who:
+def open_session(credentials: Credentials, request: Request, response: Response, context: Context) -> Who:
     """Check the password and set the session cookie (HttpOnly, SameSite=Lax)."""
     check_csrf(request, context)  # login CSRF: someone else's site must not log you in as them
     opened = log_in(context, username=credentials.username, password=credentials.password)
