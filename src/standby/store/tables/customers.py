@@ -55,7 +55,8 @@ class CallbackRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     customer: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(40))
-    customer_key: Mapped[str] = mapped_column(String(40), index=True)
+    # Looked up through the unique constraint below, whose first column it is.
+    customer_key: Mapped[str] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(320))
     queue: Mapped[str] = mapped_column(String(100))
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -76,7 +76,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("external_id", name=op.f("uq_callbacks_external_id")),
     )
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_callbacks_customer_key"), ["customer_key"], unique=False)
         batch_op.create_index(batch_op.f("ix_callbacks_outage_id"), ["outage_id"], unique=False)
         batch_op.create_index("ix_callbacks_queue_due_at", ["queue", "due_at"], unique=False)
         batch_op.create_index("ix_callbacks_state_due_at", ["state", "due_at"], unique=False)
@@ -205,7 +204,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_callbacks_state_due_at")
         batch_op.drop_index("ix_callbacks_queue_due_at")
         batch_op.drop_index(batch_op.f("ix_callbacks_outage_id"))
-        batch_op.drop_index(batch_op.f("ix_callbacks_customer_key"))
 
     op.drop_table("callbacks")
     with op.batch_alter_table("callback_events", schema=None) as batch_op:
