@@ -18,7 +18,7 @@ pass runs, and told again only when it moves again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 from standby.errors import InvalidInput
 from standby.notify import validate
 from standby.notify.channels.protocol import ChannelName
-from standby.notify.outbox import MessageRecord, NewMessage, enqueue_many, put_many
+from standby.notify.outbox import MessageRecord, NewMessage, enqueue_many
+from standby.notify.outbox_shared import Addressed, SharedText, put_shared
 from standby.plan.schema import Plan
 from standby.respond.templates import OVERRIDE_DIR, Rendered, Templates
 from standby.store.tables import CallbackRow
 
 PURPOSE = "callback"
-CHUNK = 20_000
 VARIABLES: dict[str, str] = {
     "organisation.name": "the contact centre's name",
     "callback.start": "local time the new window starts, such as '14:00'",
@@ -104,9 +104,27 @@ class _Writer:
         self.zone = ZoneInfo(plan.organisation.timezone)
         self.templates = callback_templates(data_dir)
         self.order = customer_channels(plan)
-        self.rendered: dict[tuple[Any, ...], Rendered] = {}
+        self.numbers: dict[tuple[Any, ...], int] = {}
+        self.texts: list[SharedText] = []
 
     def message(self, callback: CallbackContact) -> NewMessage | None:
+        """The message telling `callback`'s customer, or None when they have no usable address."""
+        addressed = self.addressed(callback)
+        if addressed is None:
+            return None
+        text = self.texts[addressed.text]
+        return NewMessage(
+            key=addressed.key,
+            channel=text.channel,
+            recipient=addressed.recipient,
+            body=text.body,
+            subject=text.subject,
+            recipient_name=addressed.recipient_name,
+            purpose=text.purpose,
+        )
+
+    def addressed(self, callback: CallbackContact) -> Addressed | None:
+        """The message as its key, text (rendered the first time it is needed) and recipient."""
         address = self._address(callback)
         if address is None:
             return None
@@ -118,17 +136,16 @@ class _Writer:
             callback.queue,
             callback.outage_id is not None,
         )
-        rendered = self.rendered.get(facts)
-        if rendered is None:
-            rendered = self.rendered[facts] = self._render(*facts)
-        return NewMessage(
-            key=f"callback:{callback.id}:time:{callback.moves}",
-            channel=channel,
-            recipient=recipient,
-            body=rendered.body,
-            subject=rendered.subject,
-            recipient_name=callback.customer,  # made one line, and checked, by the outbox
-            purpose=PURPOSE,
+        number = self.numbers.get(facts)
+        if number is None:
+            rendered = self._render(*facts)
+            number = self.numbers[facts] = len(self.texts)
+            self.texts.append(SharedText(channel, rendered.body, PURPOSE, rendered.subject))
+        return Addressed(
+            f"callback:{callback.id}:time:{callback.moves}",
+            number,
+            recipient,
+            callback.customer,  # made one line, and checked, by the outbox
         )
 
     def _address(self, callback: CallbackContact) -> tuple[ChannelName, str] | None:
@@ -200,20 +217,11 @@ def tell_new_times(
     now: datetime,
     data_dir: Path | None = None,
 ) -> int:
-    """Tell many customers their new times (in chunks of `CHUNK`); how many messages are in the outbox."""
+    """Tell many customers their new times; how many messages are in the outbox.
+
+    Nothing is read back (a hundred thousand records the pass would not look at), and each
+    distinct text goes to the database once (`outbox_shared`).
+    """
     writer = _Writer(plan, data_dir)
-    told = 0
-    batch: list[NewMessage] = []
-    for callback in callbacks:
-        message = writer.message(callback)
-        if message is not None:
-            batch.append(message)
-        if len(batch) >= CHUNK:
-            told += _enqueue(session, batch, now)
-            batch = []
-    return told + _enqueue(session, batch, now)
-
-
-def _enqueue(session: Session, batch: Sequence[NewMessage], now: datetime) -> int:
-    # Nothing is read back: a hundred thousand records the pass would not look at.
-    return len(put_many(session, batch, now=now))
+    messages = [m for m in map(writer.addressed, callbacks) if m is not None]
+    return put_shared(session, writer.texts, messages, now=now)

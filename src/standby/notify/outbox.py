@@ -183,7 +183,7 @@ def _record(row: Row[Any]) -> MessageRecord:
 
 
 def _values(
-    message: NewMessage, now: datetime, shared: dict[tuple[Any, ...], _Shared] | None = None
+    message: NewMessage, now: datetime, shared: dict[tuple[Any, ...], CheckedText] | None = None
 ) -> dict[str, Any]:
     """The row for a new message, every value checked; InvalidInput names the bad one.
 
@@ -191,20 +191,20 @@ def _values(
     (channel, subject, body, purpose, no payload): checking a text a hundred thousand
     times gives the same answer as checking it once.
     """
-    _aware(now, "now")
+    aware_time(now, "now")
     if shared is not None and message.payload is None:
         facts = (message.channel, message.subject, message.body, message.purpose)
         common = shared.get(facts)
         if common is None:
-            common = shared[facts] = _common(message)
+            common = shared[facts] = checked_text(message)
     else:
-        common = _common(message)
+        common = checked_text(message)
     channel, subject, body, payload, purpose = common
     if message.incident_id is not None and (
         not isinstance(message.incident_id, int) or message.incident_id < 1
     ):
         raise InvalidInput(f"the incident id must be a positive whole number, not {message.incident_id!r}")
-    not_before = _aware(message.not_before, "not_before") if message.not_before is not None else None
+    not_before = aware_time(message.not_before, "not_before") if message.not_before is not None else None
     return {
         "idempotency_key": validate.check_key(message.key),
         "channel": channel,
@@ -226,10 +226,11 @@ def _values(
     }
 
 
-_Shared = tuple[str, str | None, str, dict[str, Any] | None, str]
+CheckedText = tuple[str, str | None, str, dict[str, Any] | None, str]
+"""A message's checked channel, subject, body, payload and purpose."""
 
 
-def _common(message: NewMessage) -> _Shared:
+def checked_text(message: NewMessage) -> CheckedText:
     """The checked channel, subject, body, payload and purpose of a message."""
     channel = validate.check_channel(message.channel)
     subject = validate.one_line(message.subject, what="subject", limit=validate.MAX_SUBJECT)
@@ -268,7 +269,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
         else:
             _pg_copy(connection, columns, values)
         return
-    sql, processors = _raw_insert(connection.dialect, columns)
+    sql, processors = raw_insert(connection.dialect, columns)
     by_column = [
         [row[c] for row in rows] if process is None else _converted([row[c] for row in rows], process)
         for c, process in zip(columns, processors, strict=True)
@@ -351,7 +352,7 @@ def _json_as_text(row: tuple[Any, ...], at: list[int]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _raw_insert(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, Processors]:
+def raw_insert(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, Processors]:
     """The driver's INSERT of `columns` into the outbox, and each column's bind processor."""
     found = _RAW_INSERTS.get((dialect.name, columns))
     if found is None:
@@ -430,7 +431,7 @@ def put_many(session: Session, messages: Sequence[NewMessage], *, now: datetime)
     For bulk senders (a hundred thousand customers told their new callback times) that
     need only know the messages are stored; checks and idempotency as `enqueue_many`.
     """
-    shared: dict[tuple[Any, ...], _Shared] = {}
+    shared: dict[tuple[Any, ...], CheckedText] = {}
     rows = [_values(m, now, shared) for m in messages]
     _insert_ignoring_duplicates(session, rows)
     return [r["idempotency_key"] for r in rows]
@@ -770,7 +771,8 @@ def cancel(session: Session, *, message_id: int, now: datetime) -> MessageRecord
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-def _aware(value: datetime, name: str) -> datetime:
+def aware_time(value: datetime, name: str) -> datetime:
+    """`value` when it has a time zone; InvalidInput naming it (`name`) when it has none."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{name} has no time zone: times given to the outbox must be timezone-aware")
     return value

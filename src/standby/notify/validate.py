@@ -65,6 +65,8 @@ def phone_number(value: str) -> str:
     Spaces, dots, dashes, slashes and brackets are dropped, and a leading 00 is read as +.
     A national number (07700 900123) is refused: a gateway cannot know its country.
     """
+    if _PHONE.fullmatch(value):  # already +DIGITS, as stored numbers are: nothing to drop
+        return value
     number = _PHONE_PUNCTUATION.sub("", value.strip())
     if number.startswith("00"):
         number = "+" + number[2:]
