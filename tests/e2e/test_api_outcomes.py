@@ -162,6 +162,33 @@ async def test_outcomes_come_in_as_csv_and_go_out_as_csv_marked_exported(
     assert [o["exported_at"] for o in listed] == ["2026-06-15T09:31:00Z", *["2026-06-15T09:30:00Z"] * 2]
 
 
+async def test_an_export_is_marked_only_when_the_crm_confirms_it(web: Web, client: httpx.AsyncClient) -> None:
+    manager, agent = web.bearer(Role.MANAGER), web.bearer(Role.AGENT)
+    await client.post(URL, json=[outcome("entry-0001"), outcome("entry-0002")], headers=agent)
+    exported = await client.get(URL, params={"format": "csv", "not_exported": "true"}, headers=manager)
+    ids = [r["client_id"] for r in csv.DictReader(io.StringIO(exported.text))]
+    assert ids == ["entry-0001", "entry-0002"]
+    # The download was lost, or the CRM refused the file: nothing is marked, the next export has them.
+    again = await client.get(URL, params={"format": "csv", "not_exported": "true"}, headers=manager)
+    assert again.text == exported.text
+    refused = await client.post(f"{URL}/exported", json={"client_ids": ids}, headers=agent)
+    assert refused.status_code == 403 and "import_customers" in refused.text
+    empty = await client.post(f"{URL}/exported", json={"client_ids": []}, headers=manager)
+    assert empty.status_code == 422
+    web.clock.advance(timedelta(minutes=5))
+    confirmed = await client.post(
+        f"{URL}/exported", json={"client_ids": [*ids, "from-elsewhere"]}, headers=manager
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json() == {"marked": 2, "already": 0, "unknown": ["from-elsewhere"]}
+    twice = await client.post(f"{URL}/exported", json={"client_ids": ids[:1]}, headers=manager)
+    assert twice.json() == {"marked": 0, "already": 1, "unknown": []}
+    fresh = await client.get(URL, params={"format": "csv", "not_exported": "true"}, headers=manager)
+    assert fresh.text.count("\r\n") == 1
+    listed = (await client.get(URL, headers=manager)).json()["outcomes"]
+    assert {o["exported_at"] for o in listed} == {"2026-06-15T09:35:00Z"}
+
+
 async def test_lists_filter_and_refuse_bad_queries(web: Web, client: httpx.AsyncClient) -> None:
     agent = web.bearer(Role.AGENT)
     batch = [

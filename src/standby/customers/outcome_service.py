@@ -300,3 +300,43 @@ def mark_as_exported(session: Session, records: Sequence[OutcomeRecord], *, now:
             .where(OutcomeRow.id.in_(ids[start : start + 1000]), OutcomeRow.exported_at.is_(None))
             .values(exported_at=now)
         )
+
+
+@dataclass(frozen=True)
+class ExportReceipt:
+    """What marking outcomes exported by their client ids did."""
+
+    marked: int
+    already: int
+    unknown: list[str]
+
+
+def mark_exported_by_client_id(
+    session: Session, client_ids: Sequence[str], *, now: datetime
+) -> ExportReceipt:
+    """Mark the outcomes the CRM confirms it has (by the client_id column of the export) exported.
+
+    The safe half of an export: marked only once the file reached the CRM, so a download
+    lost on the way marks nothing. Those marked before keep their first time; ids Standby
+    does not hold are returned, not refused (the CRM may hold outcomes from elsewhere).
+    """
+    wanted = list(dict.fromkeys(client_ids))
+    known: dict[str, datetime | None] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        rows = session.execute(
+            select(OutcomeRow.client_id, OutcomeRow.exported_at).where(OutcomeRow.client_id.in_(chunk))
+        )
+        known.update({client_id: exported_at for client_id, exported_at in rows})
+    fresh = [c for c in wanted if c in known and known[c] is None]
+    for start in range(0, len(fresh), 1000):
+        session.execute(
+            update(OutcomeRow)
+            .where(OutcomeRow.client_id.in_(fresh[start : start + 1000]), OutcomeRow.exported_at.is_(None))
+            .values(exported_at=now)
+        )
+    return ExportReceipt(
+        marked=len(fresh),
+        already=sum(1 for c in wanted if known.get(c) is not None),
+        unknown=[c for c in wanted if c not in known],
+    )

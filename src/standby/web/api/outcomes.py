@@ -1,8 +1,9 @@
 """/api/v1/outcomes: outcomes of calls logged while the CRM is down, and their export for the CRM.
 
 Agents log them (the /outcomes page, or a script); whoever works customers reads them;
-a manager's token exports them as CSV and marks them exported, so that the next export
-brings only the new ones.
+a manager's token exports them as CSV and, once the CRM has imported the file, confirms
+them by their client ids (POST /exported), so that the next export brings only the new
+ones and a download lost on the way marks nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from standby.customers.outcome_service import (
     list_outcomes,
     log_outcomes,
     mark_as_exported,
+    mark_exported_by_client_id,
 )
 from standby.errors import Conflict, InvalidInput
 from standby.intake import RowsInvalid, UploadRefused, parse_body, read_upload
 from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
-from standby.web.auth import LogOutcomes, ReadCustomers
+from standby.web.auth import ImportCustomers, LogOutcomes, ReadCustomers
 from standby.web.context import Context
 
 router = APIRouter(prefix="/api/v1/outcomes", tags=["outcomes"])
@@ -267,3 +269,35 @@ def get_outcomes(
         )
     listed = OutcomeList(outcomes=[OutcomeOut.of(r) for r in records], count=len(records))
     return JSONResponse(listed.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+MAX_CONFIRM = 100_000
+
+
+class ExportedIn(BaseModel):
+    """The outcomes the CRM has imported, by the client_id column of the export."""
+
+    client_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_CONFIRM, description="At most 100,000 a request."
+    )
+
+
+class ExportedOut(BaseModel):
+    """What confirming did."""
+
+    marked: int = Field(description="Marked exported now.")
+    already: int = Field(description="Marked by an earlier export or confirmation; their time is kept.")
+    unknown: list[str] = Field(description="Client ids Standby does not hold.")
+
+
+@router.post(
+    "/exported",
+    summary="Confirm outcomes the CRM has imported, so later exports leave them out",
+    response_model=ExportedOut,
+    responses={403: {"description": "The role may not import customers."}},
+)
+def confirm_exported(body: ExportedIn, principal: ImportCustomers, context: Context) -> ExportedOut:
+    """Mark the outcomes named by client id exported (the safe alternative to `mark_exported`)."""
+    with unit_of_work(context.session_factory) as session:
+        receipt = mark_exported_by_client_id(session, body.client_ids, now=context.clock.now())
+    return ExportedOut(marked=receipt.marked, already=receipt.already, unknown=receipt.unknown)
