@@ -12,7 +12,7 @@ from _web import T0, Web, client, web
 from standby.access.roles import Role
 from standby.store.engine import unit_of_work
 from standby.store.tables import OutageRow
-from standby.store.tables.customers import CallbackRow, InterruptedCallRow
+from standby.store.tables.customers import CallbackEventRow, CallbackRow, InterruptedCallRow
 
 pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]  # fixtures, imported for pytest
@@ -35,7 +35,7 @@ def seed_outage(web: Web, *, ended: bool = True) -> int:
         session.add(outage)
         session.flush()
         due = STARTED + timedelta(minutes=30)
-        session.add(
+        callback = (
             CallbackRow(
                 customer="Ada Lovelace", phone=ADA, customer_key=ADA, email="ada@example.com",
                 queue="billing", vulnerable=True, requested_due_at=due, due_at=due + timedelta(hours=5),
@@ -44,6 +44,16 @@ def seed_outage(web: Web, *, ended: bool = True) -> int:
                 created_at=STARTED, updated_at=T0,
             )
         )  # fmt: skip
+        session.add(callback)
+        session.flush()
+        # Its history, as the passes write it: what the outage's offers are read from.
+        for kind, data in (("flagged", {"due_at": due.isoformat()}), ("rescheduled", {})):
+            session.add(
+                CallbackEventRow(
+                    callback_id=callback.id, at=T0, kind=kind, actor="standby", text=kind,
+                    data={"outage_id": outage.id, **data}, outage_id=outage.id,
+                )
+            )  # fmt: skip
         session.add(
             InterruptedCallRow(
                 call_id="c-1", customer="Bob Dylan", phone=BOB, customer_key=BOB, queue="billing",

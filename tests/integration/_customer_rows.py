@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from standby.store.tables import IncidentRow, OutageRow
-from standby.store.tables.customers import CallbackRow, InterruptedCallRow, OutcomeRow
+from standby.store.tables.customers import CallbackEventRow, CallbackRow, InterruptedCallRow, OutcomeRow
 
 START = datetime(2026, 6, 15, 11, 0, tzinfo=UTC)  # 12:00 in London
 END = START + timedelta(hours=3, minutes=10)
@@ -90,7 +90,34 @@ def add_callback(session: Session, outage_id: int | None, n: int, **values: Any)
         "updated_at": START,
     }
     fields.update(values)
-    session.add(CallbackRow(**fields))
+    row = CallbackRow(**fields)
+    session.add(row)
+    session.flush()
+    # Its history, as the passes write it: what the outage's figures and offers are read from.
+    if outage_id is not None:
+        flagged = {"outage_id": outage_id, "due_at": row.requested_due_at.isoformat()}
+        add_event(session, row.id, outage_id, "flagged", flagged)
+        if row.rescheduled_at is not None:
+            add_event(session, row.id, outage_id, "rescheduled")
+        elif row.missed:
+            add_event(session, row.id, outage_id, "unplaced" if row.state == "unplaced" else "rescheduled")
+
+
+def add_event(
+    session: Session, callback_id: int, outage_id: int, kind: str, data: dict[str, Any] | None = None
+) -> None:
+    """An entry of a callback's history about an outage."""
+    session.add(
+        CallbackEventRow(
+            callback_id=callback_id,
+            at=START,
+            kind=kind,
+            actor="standby",
+            text=f"{kind} in outage {outage_id}",
+            data=data or {"outage_id": outage_id},
+            outage_id=outage_id,
+        )
+    )
 
 
 def add_call(session: Session, outage_id: int | None, n: int, **values: Any) -> None:

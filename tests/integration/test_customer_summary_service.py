@@ -32,11 +32,18 @@ def test_the_figures_count_each_customer_once(uow: Any) -> None:
         add_callback(
             session, outage, 1, missed=True, vulnerable=True, state="rescheduled", rescheduled_at=START
         )
+        # Rescheduled after recovery means missed: only a callback whose time passed is moved.
         add_callback(
-            session, outage, 1, due_at=START + timedelta(hours=1), state="completed", rescheduled_at=START
+            session,
+            outage,
+            1,
+            due_at=START + timedelta(hours=1),
+            state="completed",
+            missed=True,
+            rescheduled_at=START,
         )
         add_callback(session, outage, 2, state="unplaced", missed=True)
-        add_callback(session, outage, 3, state="confirmed", rescheduled_at=START)
+        add_callback(session, outage, 3, state="confirmed", missed=True, rescheduled_at=START)
         add_callback(session, merged, 4, state="cancelled")
         add_callback(session, None, 5)
         add_call(session, outage, 1, vulnerable=True)
@@ -53,7 +60,7 @@ def test_the_figures_count_each_customer_once(uow: Any) -> None:
     assert data["customers"] == {"affected": 6, "vulnerable": 2}
     assert data["callbacks"] == {
         "flagged": 5,
-        "missed": 2,
+        "missed": 4,
         "rescheduled": 3,
         "unplaced": 1,
         "confirmed": 1,
@@ -62,9 +69,9 @@ def test_the_figures_count_each_customer_once(uow: Any) -> None:
     }
     assert data["calls"] == {"cut_off": 3, "followed_up": 1, "open": 2}
     assert data["outcomes"] == {"logged": 2, "follow_up": 1}
-    # rule-1 for the six, rule-2 for the two who missed a callback.
+    # rule-1 (10 pounds) for the six, rule-2 (20 pounds) for the three who missed a callback.
     [gbp] = data["compensation"]
-    assert gbp["total"] == {"count": 8, "amount_minor": 10000} and gbp["offered"]["count"] == 8
+    assert gbp["total"] == {"count": 9, "amount_minor": 12000} and gbp["offered"]["count"] == 9
     assert merged_only["customers"] == {"affected": 2, "vulnerable": 1} and merged_only["compensation"] == []
     with uow() as session, pytest.raises(NotFound):
         customer_summary(session, outage_id=999)

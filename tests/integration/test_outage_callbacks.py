@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.customers.callback_messages import tell_new_time
+from standby.customers.compensation_service import apply_rules, list_offers
 from standby.customers.outage_callbacks import CallbackPass, look_after_callbacks
+from standby.customers.summary_service import customer_summary
 from standby.notify.outbox import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
@@ -335,3 +337,49 @@ def test_a_queue_counts_only_while_the_outage_stops_it(session_factory):
         early_billing: "rescheduled",
         late_billing: "scheduled",
     }
+
+
+def test_a_callback_two_outages_hit_counts_in_both(session_factory):
+    """Missed in the first outage, rescheduled, missed again in the second: each outage's
+    figures and compensation count it, and each missed time is the one that outage stopped."""
+    first = add_outage(session_factory, queues=["billing"], started=T0)
+    due = T0 + timedelta(minutes=20)
+    cb = add_callback(session_factory, 1, due=due, vulnerable=True)
+    released = add_callback(session_factory, 2, due=T0 + timedelta(minutes=25))
+    run(session_factory, T0)
+    end_outage(session_factory, first, T0 + timedelta(minutes=30))
+    assert run(session_factory, T0 + timedelta(minutes=30, seconds=2)) == CallbackPass(
+        rescheduled=2, told=2
+    )
+    moved = callback(session_factory, cb).due_at
+    assert moved >= T0 + timedelta(minutes=30)
+    # The second outage stops billing over the new time: flagged again, by this one.
+    second = add_outage(session_factory, queues=["billing"], started=moved - timedelta(minutes=5))
+    with unit_of_work(session_factory) as session:
+        session.execute(  # the other customer's callback was completed before the second outage
+            CallbackRow.__table__.update()
+            .where(CallbackRow.id == released)
+            .values(state="completed", completed_at=moved - timedelta(minutes=6))
+        )
+    assert run(session_factory, moved - timedelta(minutes=4)) == CallbackPass(flagged=1)
+    assert callback(session_factory, cb).outage_id == second
+    end_outage(session_factory, second, moved + timedelta(hours=3))
+    assert run(session_factory, moved + timedelta(hours=3, seconds=2)) == CallbackPass(rescheduled=1, told=1)
+    with unit_of_work(session_factory) as session:
+        apply_rules(session, plan=PLAN, now=moved + timedelta(hours=3, seconds=3))
+        one, two = (customer_summary(session, outage_id=o).as_dict() for o in (first, second))
+        offers = {(o.outage_id, o.rule, o.customer_key): o.reason for o in list_offers(session, limit=100)}
+    assert one["callbacks"]["flagged"] == 2 and one["callbacks"]["missed"] == 2
+    assert one["callbacks"]["rescheduled"] == 2 and one["customers"] == {"affected": 2, "vulnerable": 1}
+    assert two["callbacks"]["flagged"] == 1 and two["callbacks"]["missed"] == 1
+    assert two["callbacks"]["rescheduled"] == 1 and two["customers"] == {"affected": 1, "vulnerable": 1}
+    key = "+447700900001"
+    # rule-2 (a missed callback) in both; rule-1 (billing down over two hours) only in the second.
+    assert sorted((o, r) for o, r, k in offers if k == key) == [
+        (first, "rule-2"),
+        (second, "rule-1"),
+        (second, "rule-2"),
+    ]
+    # London is on UTC in November: the times in the reasons read as they are.
+    assert "10:20" in offers[(first, "rule-2", key)]
+    assert f"{moved:%H:%M}" in offers[(second, "rule-2", key)]

@@ -12,9 +12,10 @@ however many workers (a unique key and INSERT .. ON CONFLICT DO NOTHING). Offers
 never withdrawn by a later plan: a rule removed keeps the offers it made.
 
 Cheap when nothing changed: the response pass calls `apply_rules` every few seconds,
-so each outage's inputs (counts, newest ids and change times of its callbacks and cut-off
-calls, its end, the rules) are summed up in one aggregate query and compared with what
-this process saw last time (`Memo`); only a change loads the customers.
+so each outage's inputs (the count and newest entry of its callbacks' history, the count,
+newest ids and change times of its cut-off calls, its end, the rules) are summed up in
+two aggregate queries and compared with what this process saw last time (`Memo`); only
+a change loads the customers.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, case, event, func, select
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from standby.customers.caught import caught_callbacks, history_fingerprint, missed_callbacks
 from standby.customers.compensation import (
     Amount,
     OutageFacts,
@@ -47,6 +49,7 @@ from standby.plan.schema import Plan
 from standby.store.tables import OutageRow
 from standby.store.tables.customers import (
     OFFER_STATES,
+    CallbackEventRow,
     CallbackRow,
     CompensationOfferRow,
     InterruptedCallRow,
@@ -199,13 +202,24 @@ def outage_facts(session: Session, family: Sequence[int]) -> OutageFacts | None:
 
 def _touches(session: Session, family: Sequence[int], facts: OutageFacts) -> list[Touch]:
     cb, call = CallbackRow, InterruptedCallRow
+    missed = set(session.scalars(missed_callbacks(family)))
+    due_when_flagged = _due_when_flagged(session, family)
+    # From the callbacks' history: a callback a later outage hit again is still this one's.
     callbacks = select(
-        cb.customer_key, cb.customer, cb.phone, cb.email, cb.queue, cb.vulnerable, cb.missed,
-        cb.requested_due_at, cb.due_at,
-    ).where(cb.outage_id.in_(family))  # fmt: skip
+        cb.id, cb.customer_key, cb.customer, cb.phone, cb.email, cb.queue, cb.vulnerable,
+        cb.requested_due_at,
+    ).where(cb.id.in_(caught_callbacks(family)))  # fmt: skip
     touches = [
-        Touch(key, name, phone, email, queue, flag, _missed_time(requested, due, facts) if missed else None)
-        for key, name, phone, email, queue, flag, missed, requested, due in session.execute(callbacks)
+        Touch(
+            key,
+            name,
+            phone,
+            email,
+            queue,
+            flag,
+            due_when_flagged.get(callback_id, requested) if callback_id in missed else None,
+        )
+        for callback_id, key, name, phone, email, queue, flag, requested in session.execute(callbacks)
     ]
     calls = select(call.customer_key, call.customer, call.phone, call.queue, call.vulnerable).where(
         call.outage_id.in_(family)
@@ -216,24 +230,24 @@ def _touches(session: Session, family: Sequence[int], facts: OutageFacts) -> lis
     return touches
 
 
-def _missed_time(requested: datetime, due: datetime, facts: OutageFacts) -> datetime:
-    """The booked time that fell in the outage: the first booking, unless only the current one did."""
-    for at in (requested, due):
-        if facts.started_at <= at <= facts.ended_at:
-            return at
-    return requested
+def _due_when_flagged(session: Session, family: Sequence[int]) -> dict[int, datetime]:
+    """The time each callback was due when the outages of `family` flagged it (the time it missed)."""
+    found: dict[int, datetime] = {}
+    events = (
+        select(CallbackEventRow.callback_id, CallbackEventRow.data)
+        .where(CallbackEventRow.outage_id.in_(family), CallbackEventRow.kind == "flagged")
+        .order_by(CallbackEventRow.id)
+    )
+    for callback_id, data in session.execute(events):  # the latest flagging wins
+        due = data.get("due_at") if isinstance(data, dict) else None
+        if isinstance(due, str):
+            found[callback_id] = datetime.fromisoformat(due)
+    return found
 
 
 def _fingerprint(session: Session, family: Sequence[int], facts: OutageFacts, rules: str) -> tuple[Any, ...]:
-    cb, call = CallbackRow, InterruptedCallRow
-    callbacks = session.execute(
-        select(
-            func.count(),
-            func.max(cb.id),
-            func.max(cb.updated_at),
-            func.sum(case((cb.missed, 1), else_=0)),
-        ).where(cb.outage_id.in_(family))
-    ).one()
+    call = InterruptedCallRow
+    callbacks = session.execute(history_fingerprint(family)).one()
     calls = session.execute(
         select(func.count(), func.max(call.id), func.max(call.updated_at)).where(call.outage_id.in_(family))
     ).one()

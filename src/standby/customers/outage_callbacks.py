@@ -143,7 +143,7 @@ def _flag(session: Session, outage: OutageRecord, now: datetime) -> int:
         due_at=_iso(session, due),
     )
     text = f"outage {outage.id} stops its queue at its due time"
-    _events_from(session, now, "flagged", literal(text, String()), data, hit)
+    _events_from(session, now, "flagged", literal(text, String()), data, hit, outage_id=outage.id)
     written = exists().where(_E.c.callback_id == _C.c.id, _E.c.kind == "flagged", _E.c.at == now)
     flagged = session.connection().execute(
         update(_C)
@@ -206,7 +206,11 @@ def _follow_merges(session: Session, now: datetime) -> None:
             session.execute(update(_C).where(_C.c.id.in_(chunk)).values(outage_id=target, updated_at=now))
         text = f"outage {outage_id} merged into outage {target}: it follows that outage"
         _add_events(
-            session, now, "outage_merged", ((i, text, {"from": outage_id, "outage_id": target}) for i in ids)
+            session,
+            now,
+            "outage_merged",
+            ((i, text, {"from": outage_id, "outage_id": target}) for i in ids),
+            outage_id=target,
         )
 
 
@@ -256,10 +260,11 @@ def _release_recovered_queues(session: Session, outage: OutageRecord, now: datet
             )
         )
     )
-    return _release(session, ids, now, f"no longer affected: outage {outage.id} no longer stops its queue")
+    why = f"no longer affected: outage {outage.id} no longer stops its queue"
+    return _release(session, ids, now, why, outage_id=outage.id)
 
 
-def _release(session: Session, ids: Sequence[int], now: datetime, why: str) -> int:
+def _release(session: Session, ids: Sequence[int], now: datetime, why: str, *, outage_id: int) -> int:
     """Put flagged callbacks back as they were before they were flagged."""
     before: dict[int, tuple[str, int | None]] = {}
     for chunk in _chunks(ids):
@@ -273,18 +278,19 @@ def _release(session: Session, ids: Sequence[int], now: datetime, why: str) -> i
     groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
     for callback_id in ids:
         groups[before.get(callback_id, ("scheduled", None))].append(callback_id)
-    for (state, outage_id), members in groups.items():
+    for (state, outage_before), members in groups.items():
         for chunk in _chunks(members):
             session.execute(
                 update(_C)
                 .where(_C.c.id.in_(chunk), _C.c.state == "flagged")
-                .values(state=state, outage_id=outage_id, updated_at=now)
+                .values(state=state, outage_id=outage_before, updated_at=now)
             )
     _add_events(
         session,
         now,
         "released",
-        ((i, f"{why}; back to {before.get(i, ('scheduled',))[0]}", {}) for i in ids),
+        ((i, f"{why}; back to {before.get(i, ('scheduled',))[0]}", {"outage_id": outage_id}) for i in ids),
+        outage_id=outage_id,
     )
     return len(ids)
 
@@ -315,6 +321,7 @@ def _recover(
         [r.id for r in rows if r.due_at >= ended],
         now,
         f"no longer affected: outage {outage.id} ended before it was due",
+        outage_id=outage.id,
     )
     if not missed:
         return CallbackPass(released=released)
@@ -404,7 +411,7 @@ def _reschedule(session: Session, placed: Sequence[Placed], outage_id: int, now:
     )
     data = _json(session, outage_id=_number(outage_id), due_at=due, window_end=till, moves=_C.c.moves)
     done = and_(_C.c.outage_id == outage_id, _C.c.state == "rescheduled", _C.c.rescheduled_at == now)
-    _events_from(session, now, "rescheduled", text, data, done)
+    _events_from(session, now, "rescheduled", text, data, done, outage_id=outage_id)
 
 
 def _unplace(
@@ -432,6 +439,7 @@ def _unplace(
             )
             for u in unplaced
         ),
+        outage_id=outage_id,
     )
 
 
@@ -448,12 +456,13 @@ WITH moved AS (
   WHERE c.id = v.id AND c.state = 'flagged'
   RETURNING c.id, c.moves, {_PG_ISO.format("c.due_at")} AS due, {_PG_ISO.format("c.window_end")} AS till
 )
-INSERT INTO callback_events (callback_id, at, kind, actor, text, data)
+INSERT INTO callback_events (callback_id, at, kind, actor, text, data, outage_id)
 SELECT id, %(now)s, 'rescheduled', %(actor)s,
        %(text)s::text || due || ' .. ' || till || ' and the customer told',
        jsonb_build_object(
          'outage_id', %(outage_id)s::integer, 'due_at', due, 'window_end', till, 'moves', moves
-       )
+       ),
+       %(outage_id)s::integer
 FROM moved
 """
 _SQLITE_RESCHEDULE = """
@@ -468,9 +477,16 @@ WHERE id = ? AND state = 'flagged'
 
 
 def _events_from(
-    session: Session, now: datetime, kind: str, text: ColumnElement[Any], data: ColumnElement[Any], where: Any
+    session: Session,
+    now: datetime,
+    kind: str,
+    text: ColumnElement[Any],
+    data: ColumnElement[Any],
+    where: Any,
+    *,
+    outage_id: int,
 ) -> None:
-    """One history entry for each callback `where` selects, written by the database in one statement."""
+    """One history entry (about `outage_id`) for each callback `where` selects, in one statement."""
     rows = select(
         _C.c.id,
         literal(now, UTCDateTime()),
@@ -478,8 +494,9 @@ def _events_from(
         literal(ACTOR, String()),
         text,
         data,
+        _number(outage_id),
     ).where(where)
-    columns = ["callback_id", "at", "kind", "actor", "text", "data"]
+    columns = ["callback_id", "at", "kind", "actor", "text", "data", "outage_id"]
     session.connection().execute(insert(_E).from_select(columns, rows))
 
 
@@ -515,10 +532,23 @@ def _dialect(session: Session) -> str:
 
 
 def _add_events(
-    session: Session, now: datetime, kind: str, events: Iterable[tuple[int, str, dict[str, Any]]]
+    session: Session,
+    now: datetime,
+    kind: str,
+    events: Iterable[tuple[int, str, dict[str, Any]]],
+    *,
+    outage_id: int,
 ) -> None:
     rows = [
-        {"callback_id": i, "at": now, "kind": kind, "actor": ACTOR, "text": text, "data": data}
+        {
+            "callback_id": i,
+            "at": now,
+            "kind": kind,
+            "actor": ACTOR,
+            "text": text,
+            "data": data,
+            "outage_id": outage_id,
+        }
         for i, text, data in events
     ]
     # On the connection: the ORM's bulk insert would run one INSERT per row here.

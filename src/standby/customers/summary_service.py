@@ -13,6 +13,7 @@ from typing import Final
 from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from standby.customers.caught import callbacks_by_kind, caught_callbacks, missed_callbacks
 from standby.customers.compensation_service import Memo, merged_family, totals
 from standby.customers.summary import CustomerFigures, headline
 from standby.errors import NotFound
@@ -38,29 +39,36 @@ def customer_summary(session: Session, *, outage_id: int) -> CustomerFigures:
 
 def _figures(session: Session, outage_id: int, family: list[int]) -> CustomerFigures:
     cb, call, outcome = CallbackRow, InterruptedCallRow, OutcomeRow
+    caught = caught_callbacks(family).subquery()
+    missed = missed_callbacks(family).subquery()
+    rescheduled = callbacks_by_kind(family, ("rescheduled",)).subquery()
 
     def distinct_customers(vulnerable_only: bool) -> int:
-        callbacks = select(cb.customer_key).where(cb.outage_id.in_(family))
+        callbacks = select(cb.customer_key).where(cb.id.in_(select(caught.c.callback_id)))
         calls = select(call.customer_key).where(call.outage_id.in_(family))
         if vulnerable_only:
             callbacks, calls = callbacks.where(cb.vulnerable), calls.where(call.vulnerable)
         keys = union(callbacks, calls).subquery()
         return int(session.scalar(select(func.count()).select_from(keys)) or 0)
 
+    # From the callbacks' history, not their outage_id: a callback a later outage hit again
+    # still counts here. States (confirmed, completed...) are where each one is now.
     callbacks = {"flagged": 0, "missed": 0, "rescheduled": 0}
-    for state, count, missed, rescheduled in session.execute(
+    for state, count, was_missed, was_rescheduled in session.execute(
         select(
             cb.state,
             func.count(),
-            func.sum(case((cb.missed, 1), else_=0)),
-            func.sum(case((cb.rescheduled_at.is_not(None), 1), else_=0)),
+            func.sum(case((missed.c.callback_id.is_not(None), 1), else_=0)),
+            func.sum(case((rescheduled.c.callback_id.is_not(None), 1), else_=0)),
         )
-        .where(cb.outage_id.in_(family))
+        .join(caught, caught.c.callback_id == cb.id)
+        .outerjoin(missed, missed.c.callback_id == cb.id)
+        .outerjoin(rescheduled, rescheduled.c.callback_id == cb.id)
         .group_by(cb.state)
     ):
         callbacks["flagged"] += count
-        callbacks["missed"] += int(missed or 0)
-        callbacks["rescheduled"] += int(rescheduled or 0)
+        callbacks["missed"] += int(was_missed or 0)
+        callbacks["rescheduled"] += int(was_rescheduled or 0)
         if state in ("unplaced", "confirmed", "completed", "cancelled"):
             callbacks[state] = count
     by_state: dict[str, int] = {

@@ -87,7 +87,10 @@ class CallbackEventRow(Base):
     """One entry of a callback's history: booked, flagged, rescheduled, moved, told, confirmed..."""
 
     __tablename__ = "callback_events"
-    __table_args__ = (Index("ix_callback_events_callback_at", "callback_id", "at"),)
+    __table_args__ = (
+        Index("ix_callback_events_callback_at", "callback_id", "at"),
+        Index("ix_callback_events_outage_kind", "outage_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)
     callback_id: Mapped[int] = mapped_column(Integer)
@@ -96,6 +99,10 @@ class CallbackEventRow(Base):
     actor: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(json_column())
+    # The outage the entry is about (flagged, released, rescheduled, unplaced, outage_merged):
+    # a callback two outages hit keeps one outage_id, but its history remembers both, and
+    # each outage's figures and compensation are read from here.
+    outage_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class InterruptedCallRow(Base):
