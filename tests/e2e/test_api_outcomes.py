@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from _web import BASE, Web, client, log_in, make_web, web
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role
+from standby.store.engine import unit_of_work
+from standby.store.tables import OutcomeRow
 
 pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]  # fixtures, imported for pytest
@@ -235,3 +239,50 @@ async def test_the_page_is_for_those_who_log_outcomes(web: Web, client: httpx.As
     assert "/static/outcomes.js" in page.text and "http://" not in page.text and "https://" not in page.text
     script = await client.get("/static/outcomes.js")
     assert script.status_code == 200 and "localStorage" in script.text
+
+
+async def test_a_sender_gone_mid_body_stores_nothing_and_is_no_server_error(
+    web: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A phone losing signal half-way through a POST: nothing stored, logged as the client's doing."""
+    sent: list[dict[str, Any]] = []
+    parts = iter(
+        [
+            {"type": "http.request", "body": b'[{"client_id": "half-sent", "cust', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(parts)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    token = web.bearer(Role.AGENT)["Authorization"].encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": URL,
+        "raw_path": URL.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"standby.test"),
+            (b"content-type", b"application/json"),
+            (b"authorization", token),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("standby.test", 80),
+    }
+    with caplog.at_level(logging.INFO, logger="standby"):
+        await web.app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("client went away" in r.getMessage() for r in caplog.records)
+    with unit_of_work(web.factory) as session:
+        assert session.scalar(select(func.count()).select_from(OutcomeRow)) == 0

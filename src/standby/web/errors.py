@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from standby.errors import (
     Conflict,
@@ -178,6 +179,13 @@ def install_error_handlers(app: FastAPI) -> None:
             "the database is unreachable just now; try again in a few seconds",
             headers={"Retry-After": RETRY_AFTER_S},
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The sender went away while its body was read (a phone losing signal mid-send, a
+        # page unloading): nothing was stored, and its resend is what counts. Not our error.
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return render_error(request, 400, "the connection closed before the request was read whole")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -6,6 +6,10 @@
  * on load, when the browser comes back online, and every 10 seconds. A refusal (422)
  * keeps the entry, with the reason, for the agent to correct; a lost sign-in (401/403)
  * keeps everything and says to sign in again. No framework, nothing from a CDN.
+ *
+ * A service worker (outcomes-sw.js) keeps a copy of this page, so that it opens, with
+ * its waiting entries, when there is no connection; the copy is dropped at logout. When
+ * the browser says it is offline, or the last sending got no answer, the page says so.
  */
 (function () {
   "use strict";
@@ -13,6 +17,7 @@
   var root = document.getElementById("outcomes");
   if (!root) { return; }
   var API = root.getAttribute("data-api");
+  var WORKER = root.getAttribute("data-worker");
   var AGENT = root.getAttribute("data-agent");
   var PENDING = "standby.outcomes.pending";
   var SENT = "standby.outcomes.sent";
@@ -24,6 +29,7 @@
   var form = document.getElementById("outcome-form");
   var sending = false;
   var signedOut = false;
+  var unreachable = false;  // the last sending got no answer at all (offline, or Standby down)
   var trouble = "";
   var editing = null;
 
@@ -124,6 +130,7 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify(batch.map(function (e) { return e.body; }))
     }).then(function (response) {
+      unreachable = false;
       if (response.status === 401 || response.status === 403) {
         signedOut = true;
         return false;
@@ -136,6 +143,7 @@
       return response.json().then(function (answer) { return settle(batch, answer); });
     }, function () {
       trouble = "";  // no connection (or it dropped): kept, and sent when it is back
+      unreachable = true;
       return false;
     }).then(function (settled) {
       sending = false;
@@ -236,15 +244,18 @@
     var pending = load(PENDING);
     var refused = pending.filter(function (e) { return e.problems; }).length;
     var status = document.getElementById("sync");
+    var offline = navigator.onLine === false;
+    var text;
     if (!pending.length) {
-      status.textContent = "All sent";
+      text = "All sent";
+      if (offline) { text += " · no connection: new entries are kept and sent when it is back"; }
     } else {
-      var text = pending.length + " waiting to send";
+      text = pending.length + " waiting to send";
       if (refused) { text += " (" + refused + " to correct)"; }
-      if (navigator.onLine === false) { text += " · no connection: they are kept and sent when it is back"; }
-      status.textContent = text;
+      if (offline || unreachable) { text += " · no connection: they are kept and sent when it is back"; }
     }
-    status.className = "sync" + (pending.length ? "" : " all-sent");
+    status.textContent = text;
+    status.className = "sync" + (pending.length ? "" : " all-sent") + (offline ? " offline" : "");
     document.getElementById("signin").hidden = !signedOut;
     var troubleBox = document.getElementById("trouble");
     troubleBox.hidden = !trouble;
@@ -253,8 +264,19 @@
     renderSent(load(SENT));
   }
 
+  function registerWorker() {
+    // Feature-detected: without a worker (an old browser, plain http, a refusal) the page still
+    // works, only it does not open offline.
+    if (!WORKER || !("serviceWorker" in navigator)) { return; }
+    try {
+      navigator.serviceWorker.register(WORKER, { scope: "/" }).catch(function () {});
+    } catch (e) {
+      // register() can throw rather than reject (a sandboxed frame): the page goes on without it.
+    }
+  }
+
   form.addEventListener("submit", onSubmit);
-  window.addEventListener("online", flush);
+  window.addEventListener("online", function () { unreachable = false; flush(); });
   window.addEventListener("offline", render);
   window.addEventListener("storage", render);  // another tab of this page changed the lists
   document.addEventListener("visibilitychange", function () {
@@ -263,4 +285,6 @@
   window.setInterval(flush, RETRY_MS);
   render();
   flush();
+  // After the page's own loading, so the worker's first fetches do not compete with it.
+  if (document.readyState === "complete") { registerWorker(); } else { window.addEventListener("load", registerWorker); }
 }());
