@@ -22,7 +22,12 @@ from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.respond.communication_service import communicate
 from standby.respond.continuity_service import evaluate
-from standby.respond.incident_service import follow_outage, open_for_outage, open_incident_rows
+from standby.respond.incident_service import (
+    acknowledge_from_alerts,
+    follow_outage,
+    open_for_outage,
+    open_incident_rows,
+)
 from standby.respond.paging import escalate
 from standby.store.tables import IncidentRow, OutageRow
 
@@ -88,6 +93,7 @@ def respond_once(
             outage = get_outage(session, row.outage_id)
             if follow_outage(session, incident_id=row.id, outage=outage, plan=plan, now=now):
                 summary.followed += 1
+            acknowledge_from_alerts(session, incident_id=row.id, outage=outage)
         summary.pages += escalate(
             session, incident=row, plan=plan, now=now, secret=settings.secret, base_url=settings.base_url
         )
