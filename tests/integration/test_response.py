@@ -5,6 +5,7 @@ through the outbox, once, until someone acknowledges.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from standby.plan.versions import record_plan
 from standby.respond.incident_service import get_incident, transition
 from standby.respond.oncall_service import acknowledge_page
 from standby.respond.responder import ResponseSettings, respond_once
+from standby.respond.templates import duration_text, local_time
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
 from standby.store.tables import IncidentRow, OutageRow, PageRow, ProbeRow
@@ -196,3 +198,30 @@ def test_an_events_v2_acknowledge_acknowledges_the_incident_once_and_stops_escal
             "Acknowledged by noc-monitoring (sbc-monitor) through an Events v2 acknowledge of alert 'sbc-1'"
         )
         assert ack.text.endswith("escalation stops")
+
+
+def test_the_all_clear_says_when_the_centre_answered_again_not_when_it_was_resolved(session_factory):
+    # Seen: the all-clear's "from-to" ran to when someone resolved the incident.
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["trunk-a", "trunk-b"])
+    (incident_id,) = respond(session_factory, plan, T0).opened
+    respond(session_factory, plan, T0 + timedelta(minutes=6))  # past the hold: leadership is told
+    set_probes(session_factory, plan, T0 + timedelta(minutes=20), up=["trunk-a", "trunk-b"])
+    respond(session_factory, plan, T0 + timedelta(minutes=21))
+    with unit_of_work(session_factory) as session:
+        outage = session.get_one(OutageRow, session.get_one(IncidentRow, incident_id).outage_id)
+        started_at, ended_at = outage.started_at, outage.ended_at
+        assert ended_at is not None
+        resolved = T0 + timedelta(minutes=45)
+        transition(session, incident_id=incident_id, to="resolved", by="user:amara", now=resolved)
+    respond(session_factory, plan, T0 + timedelta(minutes=46))
+    zone = ZoneInfo(plan.organisation.timezone)
+    with unit_of_work(session_factory) as session:
+        (all_clear,) = [
+            m for m in list_messages(session, incident_id=incident_id, limit=1000)
+            if m.purpose == "comm-resolved" and m.recipient == "sam@northwind.example"
+        ]
+    span = f"{local_time(started_at, zone)} to {local_time(ended_at, zone)}"
+    assert f"from {span}" in all_clear.body and (all_clear.subject or "").endswith(span)
+    assert f"lasted {duration_text(ended_at - started_at)}" in all_clear.body
+    assert local_time(T0 + timedelta(minutes=45), zone) not in all_clear.body

@@ -106,6 +106,9 @@ class OutageFacts:
     in_maintenance: bool = False
     hold_until: datetime | None = None
     """The end of the interruption hold; None: `started_at` plus `interruption_max_minutes`."""
+    recovered_at: datetime | None = None
+    """When the centre answered again (the outage's end), when `ended_at` is the all-clear's
+    release instead (the incident resolved); the messages' "until" and duration are from it."""
 
 
 @dataclass(frozen=True)

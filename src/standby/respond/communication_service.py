@@ -122,9 +122,12 @@ def communicate(
     outage: OutageRecord,
     now: datetime,
     settings: Settings,
+    recovered_at: datetime | None = None,
 ) -> CommunicationResult:
     """Carry the communication plan forward for one incident, now; idempotent.
 
+    `recovered_at`: when the centre answered again, when `outage.ended_at` is instead
+    when the all-clear may go (the incident resolved): the messages' times are from it.
     NotFound when there is no incident with that id.
     """
     # A write first: it locks the incident's row (PostgreSQL) or takes SQLite's write
@@ -145,7 +148,7 @@ def communicate(
     recorded = entries(session, incident_id, kind="message")
     states = {group_id: _state(row, recorded) for group_id, row in rows.items()}
     teams = {t for g in plan.stakeholders if g.kind == "employees" for t in g.teams}
-    facts = facts_of(outage, incident)
+    facts = replace(facts_of(outage, incident), recovered_at=recovered_at)
     evaluation = evaluate(
         plan,
         facts,

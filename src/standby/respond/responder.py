@@ -121,11 +121,17 @@ def _communicate(
 
     An interruption is what it is: over before the hold, its held audiences hear nothing.
     Any longer outage counts as going on until someone has verified the centre answers
-    again and resolved the incident; then the all-clear goes out.
+    again and resolved the incident; then the all-clear goes out, its "from-to" the
+    outage's own times (its end is when the centre answered again, not when someone
+    resolved the incident).
     """
+    recovered_at = outage.ended_at
     if outage.ended_at is not None and outage.classification != "interruption":
         outage = replace(outage, ended_at=row.resolved_at if row.state in ("resolved", "reviewed") else None)
-    communicate(session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config)
+    communicate(
+        session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config,
+        recovered_at=recovered_at,
+    )
 
 
 def _recently_resolved(session: Session, now: datetime) -> list[IncidentRow]:
