@@ -212,8 +212,10 @@ def test_an_interruption_tells_the_held_groups_nothing(session_factory, incident
     ended = replace(OUTAGE, ended_at=at(4), classification="interruption")
     result = run(session_factory, incident, 4.2, tmp_path, ended)
     run(session_factory, incident, 30, tmp_path, ended)
+    assert run(session_factory, incident, 61, tmp_path, ended).deadlines == ()  # the regulator's too
     assert result.messages == () and result.publications == ()
     assert messages(session_factory, incident) == []
+    assert timeline(session_factory, incident, "deadline") == []
     texts = timeline(session_factory, incident)
     assert texts[-1] == (
         "Over within 5 minutes, an interruption: leadership, regulator, agents, customers, suppliers"

@@ -387,8 +387,9 @@ def _evaluate_group(
         if state.due_by is not None:
             release = min(release, state.due_by - DEADLINE_MARGIN)
         if facts.ended_at is not None and held_by_default(group) and interruption:
-            # An interruption: the groups it was held from are told nothing at all.
-            return _GroupOutcome(state, held_out=True)
+            # An interruption: the groups it was held from are told nothing at all, and
+            # no deadline of theirs runs (the plan does not promise to tell them of it).
+            return _GroupOutcome(replace(state, due_by=None), held_out=True)
         if facts.ended_at is None and now < release:
             return _GroupOutcome(state, held=True)
         phase: Phase = "resolved" if facts.ended_at is not None else "detected"

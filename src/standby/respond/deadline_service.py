@@ -152,7 +152,7 @@ def follow_deadlines(
             continue
         row.deadline_step, row.deadline_reason, row.deadline_at = status.step, status.reason[:2000], status.at
         row.deadline_missed = status.state == "missed"
-        if status.cause == "not_told":
+        if status.step == "at_risk:not_told":
             continue  # every deadline starts so: nothing has happened yet
         follow.record(status, before)
         changed.append(status)

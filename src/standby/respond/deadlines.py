@@ -144,4 +144,4 @@ def _undelivered(
         return "cancelled", f"{name(d)} cancelled", d.message_id
     if told:
         return "nothing_sent", NOTHING_QUEUED, None
-    return "not_told", "not told yet", None
+    return "not_told", "no message queued for the group yet", None
