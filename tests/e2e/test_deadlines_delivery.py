@@ -148,7 +148,7 @@ async def test_with_no_smtp_the_deadline_is_at_risk_then_missed_and_the_lead_tol
     # Seen: "Deadline met: regulator told at 23:51, within 60 minutes", then one second later
     # "Not delivered, parked".
     web = make_web(session_factory, tmp_path)
-    settings = Settings(database_url="sqlite://", data_dir=tmp_path)
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path, public_url="https://standby.test")
     await a_total_outage_told_to_the_regulator(web, settings)
     message = await send_until_settled(web, settings, 6.4)
     assert message.state == "parked" and message.last_error == NOT_CONFIGURED
@@ -161,6 +161,14 @@ async def test_with_no_smtp_the_deadline_is_at_risk_then_missed_and_the_lead_tol
         f" regulator incident desk parked: {NOT_CONFIGURED}; Jo Mensah told at once"
     ]
     assert alerts(web) == [("at_risk", "email", "jo@northwind.example"), ("at_risk", "sms", "+447700900005")]
+    with unit_of_work(web.factory) as session:
+        sms = session.scalars(
+            select(MessageRow).where(MessageRow.purpose == "deadline", MessageRow.channel == "sms")
+        ).one()
+    assert sms.body.startswith(
+        f"[Standby] Incident {sms.incident_id}: deadline at risk for regulator (due by 11:30 BST): email to"
+        f" Energy regulator incident desk parked: {NOT_CONFIGURED} https://standby.test/api/v1/incidents/"
+    )
     (deadline,) = await incident_deadlines(web)
     assert (deadline["state"], deadline["cause"], deadline["at"]) == ("at_risk", "parked", None)
 

@@ -257,8 +257,7 @@ class _Follow:
         body = (
             f"The promise to tell {status.group} {self.promise(status.group)} (by {due}) is {word}.\n\n"
             f"Why: {status.reason}\n\nIncident {self.incident.id}: {self.incident.title}\n{link}\n\n"
-            "A parked message can be sent again from the outbox (POST /api/v1/notifications/ID/retry) once"
-            " its channel works; or tell the group another way and note it on the incident.\n"
+            f"{_what_now(status)}\n"
         )
         ref = f"deadline:{self.incident.id}:{status.group}:{alert}"
         sent: list[int] = []
@@ -295,3 +294,12 @@ def _addresses(person: Person) -> list[tuple[Literal["email", "sms"], str]]:
     if person.email:
         found.append(("email", normalise_email(person.email)))
     return found
+
+
+def _what_now(status: DeadlineStatus) -> str:
+    """What the lead can do about it."""
+    how = "tell the group another way and note it on the incident"
+    if status.message_id is not None and status.cause in ("parked", "cancelled"):
+        retry = f"POST /api/v1/notifications/{status.message_id}/retry"
+        return f"Send the message again once its channel works ({retry}), or {how}."
+    return f"If it cannot be delivered in time, {how}."
