@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.config import Settings
 from standby.detect.history import OutageRecord
 from standby.errors import NotFound
-from standby.notify.outbox import list_messages
+from standby.notify.outbox import Outcome, claim_due, list_messages, record_outcomes, release
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.respond.agents import import_agents
 from standby.respond.communication_service import CommunicationResult, communicate
+from standby.respond.deliveries import record_delivery
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
 from standby.store.tables import CommunicationRow, IncidentRow
@@ -91,6 +92,20 @@ def messages(factory: sessionmaker[Session], incident_id: int) -> list[tuple[str
     return sorted((m.purpose, m.channel, m.recipient) for m in found)
 
 
+def deliver(factory: sessionmaker[Session], recipient: str, minutes: float) -> None:
+    """The outbox's record of a delivery the channel confirmed, as the sender writes it."""
+    with unit_of_work(factory) as session:
+        claimed = claim_due(session, worker_id="w", now=at(minutes), limit=1000, lease=timedelta(minutes=1))
+        ids = [m.id for m in claimed if m.recipient == recipient]
+        record_outcomes(
+            session, worker_id="w", now=at(minutes), outcomes=[Outcome(i, sent=True) for i in ids],
+            on_outcome=record_delivery,
+        )
+        others = [m.id for m in claimed if m.id not in ids]
+        release(session, worker_id="w", message_ids=others, now=at(minutes))
+    assert ids
+
+
 def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_path) -> None:
     held = run(session_factory, incident, 1, tmp_path)
     assert held.messages == ()
@@ -127,7 +142,8 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
     }
     status = next(p for p in told.publications if p.channel == "status_page")
     assert status.text.startswith("We are sorry: since 10:30 BST we cannot answer calls about Gas emergency")
-    assert [(d.group, d.outcome) for d in told.deadlines] == [("regulator", "met")]
+    # Queued is not told: the deadline is at risk until the channel confirms the delivery.
+    assert [(d.group, d.state, d.cause) for d in told.deadlines] == [("regulator", "at_risk", "queued")]
     texts = timeline(session_factory, incident)
     assert "First notice to leadership by email: queued for 3 recipients" in texts
     assert "First notice to agents by SMS: queued for 2 recipients; 1 person without a phone number" in texts
@@ -140,12 +156,20 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
         for t in texts
     )
     assert timeline(session_factory, incident, "deadline") == [
-        "Deadline met: regulator told at 10:36 BST, within 60 minutes (due by 11:30 BST)"
+        "Deadline at risk: regulator not told yet, due by 11:30 BST (within 60 minutes): email to Energy"
+        " regulator incident desk queued, not delivered yet"
     ]
+    deliver(session_factory, "incidents@regulator.example", 6.5)
+    met = run(session_factory, incident, 6.6, tmp_path)
+    assert [(d.group, d.state, d.at) for d in met.deadlines] == [("regulator", "met", at(6.5))]
+    assert timeline(session_factory, incident, "deadline")[-1] == (
+        "Deadline met: regulator told at 10:36 BST, within 60 minutes (due by 11:30 BST): email to Energy"
+        " regulator incident desk delivered"
+    )
 
     # Again, every few seconds, as the loop does: nothing new anywhere.
     before = (messages(session_factory, incident), timeline(session_factory, incident))
-    again = run(session_factory, incident, 6.05, tmp_path)
+    again = run(session_factory, incident, 6.65, tmp_path)
     assert again.messages == () and again.deadlines == () and again.publications == ()
     assert (messages(session_factory, incident), timeline(session_factory, incident)) == before
 
@@ -180,7 +204,7 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
     assert rows["leadership"].updates_sent == 1 and rows["leadership"].resolved_told_at == at(40.1)
     assert rows["leadership"].next_update_at is None
     assert rows["regulator"].due_by == at(60.5) and rows["regulator"].first_told_at == at(6)
-    assert not rows["regulator"].deadline_missed
+    assert not rows["regulator"].deadline_missed and rows["regulator"].deadline_step == "met:delivered"
 
 
 def test_an_interruption_tells_the_held_groups_nothing(session_factory, incident, tmp_path) -> None:
@@ -188,8 +212,10 @@ def test_an_interruption_tells_the_held_groups_nothing(session_factory, incident
     ended = replace(OUTAGE, ended_at=at(4), classification="interruption")
     result = run(session_factory, incident, 4.2, tmp_path, ended)
     run(session_factory, incident, 30, tmp_path, ended)
+    assert run(session_factory, incident, 61, tmp_path, ended).deadlines == ()  # the regulator's too
     assert result.messages == () and result.publications == ()
     assert messages(session_factory, incident) == []
+    assert timeline(session_factory, incident, "deadline") == []
     texts = timeline(session_factory, incident)
     assert texts[-1] == (
         "Over within 5 minutes, an interruption: leadership, regulator, agents, customers, suppliers"
@@ -225,14 +251,28 @@ def test_a_template_that_does_not_render_is_parked_with_its_reason(
         "/regulator.detected.email.j2:3: "
     )
     (deadline,) = timeline(session_factory, incident, "deadline")
-    assert deadline.startswith("Deadline missed: regulator not told by 11:30 BST")
-    assert "nothing could be sent" in deadline
+    assert deadline.startswith(
+        "Deadline at risk: regulator not told yet, due by 11:30 BST (within 60 minutes): email to Energy"
+        " regulator incident desk parked: the template does not render"
+    )
+    assert deadline.endswith("; Jo Mensah told at once")  # the plan's communications person
+    # Not retried every few seconds.
+    assert run(session_factory, incident, 6.1, tmp_path).problems == ()
+    run(session_factory, incident, 61, tmp_path)
+    assert timeline(session_factory, incident, "deadline")[-1].startswith(
+        "Deadline missed: regulator not told by 11:30 BST (promised within 60 minutes): email to Energy"
+        " regulator incident desk parked: the template does not render"
+    )
     with unit_of_work(session_factory) as session:
         query = select(CommunicationRow).where(CommunicationRow.stakeholder_id == "regulator")
         row = session.scalars(query).one()
-        assert row.deadline_missed
-    # Not retried every few seconds.
-    assert run(session_factory, incident, 6.1, tmp_path).problems == ()
+        assert row.deadline_missed and row.deadline_step == "missed:parked"
+        alerts = list_messages(session, incident_id=incident, limit=1000)
+    told = [(m.key.split(":")[3], m.channel, m.recipient) for m in alerts if m.purpose == "deadline"]
+    assert sorted(told) == [
+        ("at_risk", "email", "jo@northwind.example"), ("at_risk", "sms", "+447700900005"),
+        ("missed", "email", "jo@northwind.example"), ("missed", "sms", "+447700900005"),
+    ]
 
 
 def test_a_phone_the_outbox_refuses_is_said_on_the_timeline(session_factory, incident, tmp_path) -> None:

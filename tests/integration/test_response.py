@@ -5,6 +5,7 @@ through the outbox, once, until someone acknowledges.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,12 +15,16 @@ from standby.detect.correlation import Correlator
 from standby.detect.health import ProbeHealth
 from standby.detect.leases import CheckRecord, record_checks, sync_probes
 from standby.detect.outages import correlate
+from standby.detect.payloads import EventV2
+from standby.detect.receivers import ingest_events
 from standby.notify.outbox import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.plan.versions import record_plan
+from standby.respond.incident_service import get_incident, transition
 from standby.respond.oncall_service import acknowledge_page
 from standby.respond.responder import ResponseSettings, respond_once
+from standby.respond.templates import duration_text, local_time
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
 from standby.store.tables import IncidentRow, OutageRow, PageRow, ProbeRow
@@ -118,3 +123,105 @@ def test_an_outage_in_maintenance_opens_no_incident(session_factory):
         session.execute(IncidentRow.__table__.delete())
         session.execute(OutageRow.__table__.update().values(in_maintenance=True))
     assert respond(session_factory, plan, T0).opened == []
+
+
+def test_an_outage_that_ends_by_itself_stops_escalation_and_acknowledges_nothing(session_factory):
+    # Seen: the end of an outage set acknowledged_at, so pages nobody answered showed a time
+    # to acknowledge (34.6 s, 94.3 s, 180.5 s).
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["sbc"], up=["trunk-a", "trunk-b"])
+    (incident_id,) = respond(session_factory, plan, T0).opened
+    set_probes(session_factory, plan, T0 + timedelta(seconds=90), up=["sbc"])
+    for minutes in (2, 6, 12, 40):
+        respond(session_factory, plan, T0 + timedelta(minutes=minutes))
+    with unit_of_work(session_factory) as session:
+        record = get_incident(session, incident_id)
+        assert record.state == "verifying"
+        assert record.acknowledged_at is None and record.timings.to_acknowledge_s is None
+        assert record.next_escalation_at is None
+        assert session.scalars(select(PageRow.person_id)).all() == ["dev"]  # nobody paged after the end
+        assert session.scalars(select(PageRow.acknowledged_at)).all() == [None]
+        (stopped,) = entries(session, incident_id, kind="escalation")
+        ended_at = session.get_one(OutageRow, record.outage_id).ended_at
+        assert stopped.text == "Escalation stopped: the outage ended; nobody acknowledged the pages"
+        assert stopped.at == ended_at
+        assert not entries(session, incident_id, kind="ack")
+        # Someone verifies and resolves it: that is not answering the pages either.
+        later = T0 + timedelta(hours=1)
+        transition(session, incident_id=incident_id, to="resolved", by="user:amara", now=later)
+    with unit_of_work(session_factory) as session:
+        record = get_incident(session, incident_id)
+        assert record.state == "resolved" and record.acknowledged_at is None
+        assert record.timings.to_acknowledge_s is None
+
+
+def events_v2(action: str, key: str) -> EventV2:
+    document: dict[str, object] = {"event_action": action, "dedup_key": key}
+    if action == "trigger":
+        document["payload"] = {
+            "summary": "SBC rejecting INVITEs",
+            "source": "sbc-monitor",
+            "severity": "critical",
+            "custom_details": {"standby_component": "sbc"},
+        }
+    return EventV2.model_validate(document)
+
+
+def send_event(factory: sessionmaker[Session], plan: Plan, action: str, key: str, at: datetime) -> None:
+    with unit_of_work(factory) as session:
+        ingest_events(session, event=events_v2(action, key), plan=plan, receiver="noc-monitoring", now=at)
+
+
+def test_an_events_v2_acknowledge_acknowledges_the_incident_once_and_stops_escalation(session_factory):
+    plan = plan_in_force(session_factory)
+    # Acknowledged last week: not an acknowledgement of today's incident.
+    send_event(session_factory, plan, "trigger", "old", T0 - timedelta(days=7))
+    send_event(session_factory, plan, "acknowledge", "old", T0 - timedelta(days=7))
+    set_probes(session_factory, plan, T0, down=["sbc"], up=["trunk-a", "trunk-b"])
+    (incident_id,) = respond(session_factory, plan, T0).opened
+    send_event(session_factory, plan, "trigger", "sbc-1", T0 + timedelta(minutes=1))
+    respond(session_factory, plan, T0 + timedelta(minutes=1, seconds=5))
+    with unit_of_work(session_factory) as session:
+        assert session.get_one(IncidentRow, incident_id).acknowledged_at is None
+    acknowledged = T0 + timedelta(minutes=2, seconds=10)
+    send_event(session_factory, plan, "acknowledge", "sbc-1", acknowledged)
+    for minutes in (3, 6, 12, 30):  # level 2 was due at 5 minutes
+        respond(session_factory, plan, T0 + timedelta(minutes=minutes))
+    with unit_of_work(session_factory) as session:
+        record = get_incident(session, incident_id)
+        assert record.state == "acknowledged" and record.acknowledged_at == acknowledged
+        assert record.timings.to_acknowledge_s == (acknowledged - record.detected_at).total_seconds()
+        assert session.scalars(select(PageRow.person_id)).all() == ["dev"]
+        (ack,) = entries(session, incident_id, kind="ack")
+        assert ack.at == acknowledged and ack.actor == "receiver:noc-monitoring"
+        assert ack.text.startswith(
+            "Acknowledged by noc-monitoring (sbc-monitor) through an Events v2 acknowledge of alert 'sbc-1'"
+        )
+        assert ack.text.endswith("escalation stops")
+
+
+def test_the_all_clear_says_when_the_centre_answered_again_not_when_it_was_resolved(session_factory):
+    # Seen: the all-clear's "from-to" ran to when someone resolved the incident.
+    plan = plan_in_force(session_factory)
+    set_probes(session_factory, plan, T0, down=["trunk-a", "trunk-b"])
+    (incident_id,) = respond(session_factory, plan, T0).opened
+    respond(session_factory, plan, T0 + timedelta(minutes=6))  # past the hold: leadership is told
+    set_probes(session_factory, plan, T0 + timedelta(minutes=20), up=["trunk-a", "trunk-b"])
+    respond(session_factory, plan, T0 + timedelta(minutes=21))
+    with unit_of_work(session_factory) as session:
+        outage = session.get_one(OutageRow, session.get_one(IncidentRow, incident_id).outage_id)
+        started_at, ended_at = outage.started_at, outage.ended_at
+        assert ended_at is not None
+        resolved = T0 + timedelta(minutes=45)
+        transition(session, incident_id=incident_id, to="resolved", by="user:amara", now=resolved)
+    respond(session_factory, plan, T0 + timedelta(minutes=46))
+    zone = ZoneInfo(plan.organisation.timezone)
+    with unit_of_work(session_factory) as session:
+        (all_clear,) = [
+            m for m in list_messages(session, incident_id=incident_id, limit=1000)
+            if m.purpose == "comm-resolved" and m.recipient == "sam@northwind.example"
+        ]
+    span = f"{local_time(started_at, zone)} to {local_time(ended_at, zone)}"
+    assert f"from {span}" in all_clear.body and (all_clear.subject or "").endswith(span)
+    assert f"lasted {duration_text(ended_at - started_at)}" in all_clear.body
+    assert local_time(T0 + timedelta(minutes=45), zone) not in all_clear.body

@@ -27,10 +27,9 @@ The rules, in the order they apply to each group:
   run past it: a regulatory promise outranks sparing people a blip. Its deadline
   (`due_by`) is the incident's detection plus `within_minutes`; for a group the
   outage concerns only later (it widened to a total outage, or to the group's
-  queues), the time Standby saw it widen plus `within_minutes`. The deadline is met
-  when the group is first told at or before it, and reported missed as soon as the
-  time passes it untold (then, once told, how late). "Told" means the message was
-  queued in the outbox; delivery is the outbox's record.
+  queues), the time Standby saw it widen plus `within_minutes`. Whether it is met is
+  not decided here, as queueing a message tells nobody: `respond.deadlines` decides it
+  from the outbox's deliveries (met only by a delivery the channel confirmed in time).
 - **Detected** notice to a concerned, released group that was not told yet;
   **updates** every `update_every_minutes` while the outage lasts; a **resolved**
   notice, once it ends, to every group that was told. A group first concerned
@@ -63,7 +62,6 @@ from standby.plan.schema import Plan
 from standby.plan.section import Channel, StakeholderKind
 
 Phase = Literal["detected", "update", "resolved"]
-DeadlineOutcome = Literal["met", "missed", "late"]
 
 REMIND_BEFORE = timedelta(minutes=5)
 """A reminder goes out when an update is due within this, or overdue."""
@@ -79,7 +77,6 @@ CUSTOMERS_ONE_BY_ONE = (
     " a new time (the status page and the IVR message tell everyone else)"
 )
 NO_WEBHOOK = "not sent: the plan gives stakeholder groups no webhook address"
-NOTHING_SENT = "nothing could be sent to the group: the plan gives no address for its channels"
 
 
 @dataclass(frozen=True)
@@ -106,6 +103,9 @@ class OutageFacts:
     in_maintenance: bool = False
     hold_until: datetime | None = None
     """The end of the interruption hold; None: `started_at` plus `interruption_max_minutes`."""
+    recovered_at: datetime | None = None
+    """When the centre answered again (the outage's end), when `ended_at` is the all-clear's
+    release instead (the incident resolved); the messages' "until" and duration are from it."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,6 @@ class GroupState:
     next_update_at: datetime | None = None
     reminded_at: datetime | None = None
     resolved_told_at: datetime | None = None
-    deadline_missed: bool = False
     told_vendors: frozenset[str] = frozenset()
     """Vendors group: the vendors already told (kept on the timeline, not in the row)."""
 
@@ -181,18 +180,6 @@ class Notice:
 
 
 @dataclass(frozen=True)
-class DeadlineEvent:
-    """A group's deadline met, missed, or (after a miss) the group told late."""
-
-    group: str
-    due_by: datetime
-    outcome: DeadlineOutcome
-    told_at: datetime | None
-    reason: str | None = None
-    """Why a group told in time still missed it: nothing could be sent."""
-
-
-@dataclass(frozen=True)
 class Reminder:
     """A reminder to the communications lead that a group's update is due."""
 
@@ -212,7 +199,6 @@ class Evaluation:
     """What to do now, and the state of every group afterwards."""
 
     notices: tuple[Notice, ...]
-    deadlines: tuple[DeadlineEvent, ...]
     reminders: tuple[Reminder, ...]
     states: Mapping[str, GroupState]
     held: tuple[str, ...] = ()
@@ -309,18 +295,17 @@ def evaluate(
     communications_lead: str | None = None,
     commander: str | None = None,
 ) -> Evaluation:
-    """What to send now for this outage, the deadlines met or missed, and each group's new state.
+    """What to send now for this outage, and each group's new state (its deadline set when due).
 
     `states` holds the groups evaluated before; a group missing from it is evaluated
     for the first time (its deadline then runs from the incident's detection).
     """
     if facts.in_maintenance:
         # Covered by maintenance: recorded, raises nothing (DESIGN.md, "Detection").
-        return Evaluation((), (), (), dict(states))
+        return Evaluation((), (), dict(states))
     hold = hold_end(plan, facts)
     interruption = ended_as_interruption(plan, facts)
     notices: list[Notice] = []
-    deadlines: list[DeadlineEvent] = []
     reminders: list[Reminder] = []
     new_states: dict[str, GroupState] = dict(states)
     held: list[str] = []
@@ -335,7 +320,6 @@ def evaluate(
         )
         state = outcome.state
         notices.extend(outcome.notices)
-        deadlines.extend(outcome.deadlines)
         if outcome.held:
             held.append(group.id)
         if outcome.held_out:
@@ -351,7 +335,6 @@ def evaluate(
             changed.append(group.id)
     return Evaluation(
         notices=tuple(notices),
-        deadlines=tuple(deadlines),
         reminders=tuple(reminders),
         states=new_states,
         held=tuple(held),
@@ -369,7 +352,7 @@ def what_to_send(
     *,
     agents: Sequence[AgentContact] = (),
 ) -> list[Notice]:
-    """The notices to send now (`evaluate` gives the deadlines, reminders and new states too)."""
+    """The notices to send now (`evaluate` gives the reminders and new states too)."""
     return list(evaluate(plan, facts, groups_state, now, agents=agents).notices)
 
 
@@ -377,7 +360,6 @@ def what_to_send(
 class _GroupOutcome:
     state: GroupState
     notices: tuple[Notice, ...] = ()
-    deadlines: tuple[DeadlineEvent, ...] = ()
     held: bool = False
     held_out: bool = False
 
@@ -397,7 +379,6 @@ def _evaluate_group(
     told = state.first_told_at is not None
     if not told and not concerned(plan, group, facts):
         return _GroupOutcome(state)
-    deadlines: list[DeadlineEvent] = []
     if group.within_minutes is not None and state.due_by is None and not told:
         start = facts.detected_at if first_time else max(facts.detected_at, now)
         state = replace(state, due_by=start + timedelta(minutes=group.within_minutes))
@@ -406,12 +387,10 @@ def _evaluate_group(
         if state.due_by is not None:
             release = min(release, state.due_by - DEADLINE_MARGIN)
         if facts.ended_at is not None and held_by_default(group) and interruption:
-            # An interruption: the groups it was held from are told nothing at all.
-            return _GroupOutcome(state, held_out=True)
+            # An interruption: the groups it was held from are told nothing at all, and
+            # no deadline of theirs runs (the plan does not promise to tell them of it).
+            return _GroupOutcome(replace(state, due_by=None), held_out=True)
         if facts.ended_at is None and now < release:
-            missed = _missed_untold(group, state, now)
-            if missed is not None:
-                return _GroupOutcome(replace(state, deadline_missed=True), deadlines=(missed,), held=True)
             return _GroupOutcome(state, held=True)
         phase: Phase = "resolved" if facts.ended_at is not None else "detected"
         notices = _notices(plan, group, facts, state, phase, 0, now, agents=agents)
@@ -419,20 +398,14 @@ def _evaluate_group(
         every = group.update_every_minutes
         next_update = now + timedelta(minutes=every) if every and phase == "detected" else None
         notices = tuple(replace(n, next_update_at=next_update) for n in notices)
-        missed_now = state.deadline_missed
-        if state.due_by is not None:
-            event = _told_deadline(group, state, now, sent=any(n.deliverable for n in notices))
-            deadlines.append(event)
-            missed_now = missed_now or event.outcome != "met"
         state = replace(
             state,
             first_told_at=now,
             next_update_at=next_update,
             resolved_told_at=now if phase == "resolved" else None,
-            deadline_missed=missed_now,
             told_vendors=state.told_vendors | vendors,
         )
-        return _GroupOutcome(state, notices=notices, deadlines=tuple(deadlines))
+        return _GroupOutcome(state, notices=notices)
     if facts.ended_at is not None:
         if state.resolved_told_at is not None:
             return _GroupOutcome(state)
@@ -454,26 +427,6 @@ def _evaluate_group(
         produced.extend(replace(n, next_update_at=next_update) for n in updates)
         state = replace(state, updates_sent=number, next_update_at=next_update, reminded_at=None)
     return _GroupOutcome(state, notices=tuple(produced))
-
-
-def _missed_untold(group: Stakeholder, state: GroupState, now: datetime) -> DeadlineEvent | None:
-    if state.due_by is None or state.deadline_missed or now <= state.due_by:
-        return None
-    return DeadlineEvent(group=group.id, due_by=state.due_by, outcome="missed", told_at=None)
-
-
-def _told_deadline(group: Stakeholder, state: GroupState, now: datetime, *, sent: bool) -> DeadlineEvent:
-    assert state.due_by is not None
-    if not sent:
-        return DeadlineEvent(
-            group=group.id, due_by=state.due_by, outcome="late" if state.deadline_missed else "missed",
-            told_at=None, reason=NOTHING_SENT,
-        )
-    if now <= state.due_by:
-        outcome: DeadlineOutcome = "met"
-    else:
-        outcome = "late" if state.deadline_missed else "missed"
-    return DeadlineEvent(group=group.id, due_by=state.due_by, outcome=outcome, told_at=now)
 
 
 def _notices(

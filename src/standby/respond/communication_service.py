@@ -12,8 +12,10 @@ message again, the outbox's key would keep it from going twice.
 A template that does not render stops that one message: nothing is queued for it
 (the outbox has no way to hold a message that was never written), and the timeline
 records it as a parked message with the template, the line and what is wrong, so the
-communications lead sees it and can fix the override. The result lists it too. When
-a group with a deadline got nothing at all because of it, its deadline counts as missed.
+communications lead sees it and can fix the override. The result lists it too.
+
+A group's deadline is not met by queueing: `deadline_service.follow_deadlines` follows
+it, in the same pass, through the outbox's deliveries (met, at risk, missed, with why).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from standby.notify.outbox import MessageRecord, enqueue
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
 from standby.respond.communication import (
-    DeadlineEvent,
     Evaluation,
     GroupState,
     Notice,
@@ -44,6 +45,8 @@ from standby.respond.communication import (
     Reminder,
     evaluate,
 )
+from standby.respond.deadline_service import follow_deadlines
+from standby.respond.deadlines import DeadlineStatus
 from standby.respond.templates import TemplateProblem, Templates, local_time, message_variables, templates_for
 from standby.respond.timeline import Entry, add_entry, entries
 from standby.store.tables import CommunicationRow, IncidentRow
@@ -83,7 +86,8 @@ class CommunicationResult:
     messages: tuple[MessageRecord, ...]
     """Messages queued (or found queued already, by their key)."""
     publications: tuple[Publication, ...]
-    deadlines: tuple[DeadlineEvent, ...]
+    deadlines: tuple[DeadlineStatus, ...]
+    """Deadlines whose state changed in this evaluation."""
     reminders: tuple[MessageRecord, ...]
     problems: tuple[Problem, ...]
     held: tuple[str, ...]
@@ -122,9 +126,12 @@ def communicate(
     outage: OutageRecord,
     now: datetime,
     settings: Settings,
+    recovered_at: datetime | None = None,
 ) -> CommunicationResult:
     """Carry the communication plan forward for one incident, now; idempotent.
 
+    `recovered_at`: when the centre answered again, when `outage.ended_at` is instead
+    when the all-clear may go (the incident resolved): the messages' times are from it.
     NotFound when there is no incident with that id.
     """
     # A write first: it locks the incident's row (PostgreSQL) or takes SQLite's write
@@ -145,7 +152,7 @@ def communicate(
     recorded = entries(session, incident_id, kind="message")
     states = {group_id: _state(row, recorded) for group_id, row in rows.items()}
     teams = {t for g in plan.stakeholders if g.kind == "employees" for t in g.teams}
-    facts = facts_of(outage, incident)
+    facts = replace(facts_of(outage, incident), recovered_at=recovered_at)
     evaluation = evaluate(
         plan,
         facts,
@@ -159,21 +166,17 @@ def communicate(
     run.note_hold(evaluation, recorded)
     for notice in evaluation.notices:
         run.send(notice)
-    new_states = dict(evaluation.states)
-    for event in evaluation.deadlines:
-        event = run.confirm(event)
-        run.record_deadline(event)
-        if event.outcome != "met":
-            new_states[event.group] = replace(new_states[event.group], deadline_missed=True)
     for reminder in evaluation.reminders:
         run.remind(reminder)
-    for group_id, state in new_states.items():
+    for group_id, state in evaluation.states.items():
         if state != states.get(group_id):
             _save(session, rows.get(group_id), incident_id, state)
+    session.flush()
+    deadlines = follow_deadlines(session, plan=plan, incident=incident, now=now, base_url=settings.base_url)
     return CommunicationResult(
         messages=tuple(run.messages),
         publications=tuple(run.publications),
-        deadlines=tuple(run.deadlines),
+        deadlines=tuple(deadlines),
         reminders=tuple(run.reminders),
         problems=tuple(run.problems),
         held=evaluation.held,
@@ -240,7 +243,6 @@ def _state(row: CommunicationRow, recorded: Iterable[Entry]) -> GroupState:
         next_update_at=row.next_update_at,
         reminded_at=row.reminded_at,
         resolved_told_at=row.resolved_told_at,
-        deadline_missed=row.deadline_missed,
         told_vendors=vendors,
     )
 
@@ -255,7 +257,6 @@ def _save(session: Session, row: CommunicationRow | None, incident_id: int, stat
     row.next_update_at = state.next_update_at
     row.reminded_at = state.reminded_at
     row.resolved_told_at = state.resolved_told_at
-    row.deadline_missed = state.deadline_missed
 
 
 class _Run:
@@ -279,7 +280,6 @@ class _Run:
         self.zone = ZoneInfo(plan.organisation.timezone)
         self.messages: list[MessageRecord] = []
         self.publications: list[Publication] = []
-        self.deadlines: list[DeadlineEvent] = []
         self.reminders: list[MessageRecord] = []
         self.problems: list[Problem] = []
         self.reached: set[str] = set()  # groups that got something this run
@@ -453,52 +453,6 @@ class _Run:
                 "template": problem.template,
                 "line": problem.line,
                 "recipients": len(notice.recipients),
-            },
-        )
-
-    def confirm(self, event: DeadlineEvent) -> DeadlineEvent:
-        """A deadline 'met' by a round that sent nothing (templates broken, addresses refused) is missed."""
-        if event.outcome == "met" and event.group not in self.reached:
-            return replace(
-                event,
-                outcome="missed",
-                told_at=None,
-                reason="nothing could be sent: see the messages parked or refused above",
-            )
-        return event
-
-    def record_deadline(self, event: DeadlineEvent) -> None:
-        self.deadlines.append(event)
-        group = next(g for g in self.plan.stakeholders if g.id == event.group)
-        promise = f"within {group.within_minutes:g} minutes" if group.within_minutes else "on time"
-        due = self.at(event.due_by)
-        if event.outcome == "met" and event.told_at is not None:
-            text = f"Deadline met: {event.group} told at {self.at(event.told_at)}, {promise} (due by {due})"
-        elif event.outcome == "late" and event.told_at is not None:
-            late = (event.told_at - event.due_by).total_seconds() / 60
-            text = (
-                f"{event.group} told at {self.at(event.told_at)}, {late:.0f} minutes after the deadline"
-                f" of {due}"
-            )
-        elif event.told_at is not None:
-            late = (event.told_at - event.due_by).total_seconds() / 60
-            text = (
-                f"Deadline missed: {event.group} told at {self.at(event.told_at)}, {late:.0f} minutes after"
-                f" {due} (promised {promise})"
-            )
-        else:
-            text = f"Deadline missed: {event.group} not told by {due} (promised {promise})"
-        if event.reason:
-            text += f": {event.reason}"
-        self.entry(
-            "deadline",
-            text,
-            {
-                "group": event.group,
-                "outcome": event.outcome,
-                "due_by": event.due_by.isoformat(),
-                "told_at": event.told_at.isoformat() if event.told_at else None,
-                "reason": event.reason,
             },
         )
 

@@ -24,7 +24,7 @@ from standby.respond.incidents import (
     timings,
 )
 from standby.respond.timeline import SYSTEM, add_entry
-from standby.store.tables import IncidentRow, OutageRow
+from standby.store.tables import AlertRow, IncidentRow, OutageRow
 
 
 @dataclass(frozen=True)
@@ -228,16 +228,16 @@ def transition(
     row = _row(session, incident_id)
     target = check_transition(row.state, to)
     before, row.state, row.updated_at = row.state, target, now
-    if target == "acknowledged" and row.acknowledged_at is None:
-        row.acknowledged_at = now
     if target in ("resolved", "reviewed") and row.resolved_at is None:
         row.resolved_at = now
     if target == "reviewed":
         row.reviewed_at = now
     if target in OPEN_STATES and before in ("resolved",):
         row.resolved_at = None  # reopened
-    if target != "detected" and row.acknowledged_at is None:
-        # Moving it on is acknowledging it: someone is on it, paging stops.
+    if before == "detected" and row.acknowledged_at is None:
+        # Moving it on while it is paged is acknowledging it: someone is on it, paging stops.
+        # Once the outage's end has stopped the paging (it left `detected` unacknowledged),
+        # resolving it later is not an acknowledgement: nobody answered the pages.
         row.acknowledged_at = now
     text = f"{before} -> {target}" + (f": {note.strip()}" if note and note.strip() else "")
     add_entry(
@@ -317,8 +317,6 @@ def follow_outage(
     if outage.ended_at is not None and row.state in ("detected", "acknowledged", "diagnosing", "recovering"):
         minutes = outage.duration_s(now) / 60
         before, row.state, row.updated_at = row.state, "verifying", now
-        if row.acknowledged_at is None:
-            row.acknowledged_at = now
         if outage.classification == "interruption":
             row.classification = "interruption"
         add_entry(
@@ -330,8 +328,80 @@ def follow_outage(
             " answers again, then resolve",
             data={"from": before, "to": "verifying", "ended_at": outage.ended_at.isoformat()},
         )
+        if row.acknowledged_at is None:
+            # The end of the outage stops the paging but acknowledges nothing: nobody answered.
+            row.next_escalation_at = None
+            add_entry(
+                session,
+                incident_id=row.id,
+                at=outage.ended_at,
+                kind="escalation",
+                text="Escalation stopped: the outage ended; nobody acknowledged the pages",
+                data={"stopped": "outage_ended", "ended_at": outage.ended_at.isoformat()},
+            )
         changed = True
     return changed
+
+
+EVENTS_SOURCE = "events"
+"""The alerts table's source for Events v2 alerts (the only alerts a sender can acknowledge)."""
+
+
+def acknowledge_from_alerts(session: Session, *, incident_id: int, outage: OutageRecord) -> bool:
+    """Acknowledge the incident when an Events v2 sender acknowledged an alert behind its open outage.
+
+    The alert must be on a component of the outage and acknowledged since the outage
+    began; the incident is acknowledged as that alert's sender (its receiver token's
+    name, with the event's source), at the time the acknowledgement arrived, once: an
+    incident already acknowledged, or whose outage has ended, is left as it is.
+    Whether anything changed.
+    """
+    row = _row(session, incident_id)
+    if row.acknowledged_at is not None or row.state != "detected" or outage.ended_at is not None:
+        return False
+    components = {*outage.causes, *outage.components, *outage.ever.get("components", ())}
+    if not components:
+        return False
+    alert = session.scalars(
+        select(AlertRow)
+        .where(
+            AlertRow.source == EVENTS_SOURCE,
+            AlertRow.status == "acknowledged",
+            AlertRow.component_id.in_(sorted(components)),
+            AlertRow.updated_at >= outage.started_at,
+        )
+        .order_by(AlertRow.updated_at, AlertRow.id)
+        .limit(1)
+    ).first()
+    if alert is None:
+        return False
+    # The receiver keeps no separate time for the acknowledgement: the row's last change
+    # is it, since a status of acknowledged changes only by an acknowledge or a resolve.
+    at = alert.updated_at
+    inner = alert.payload.get("payload") if isinstance(alert.payload, dict) else None
+    source = inner.get("source") if isinstance(inner, dict) else None
+    sender = f"receiver:{alert.receiver}"
+    who = alert.receiver + (f" ({source})" if isinstance(source, str) and source else "")
+    row.acknowledged_at, row.state, row.updated_at = at, "acknowledged", at
+    row.next_escalation_at = None
+    add_entry(
+        session,
+        incident_id=row.id,
+        at=at,
+        kind="ack",
+        actor=sender,
+        text=f"Acknowledged by {who} through an Events v2 acknowledge of alert {alert.dedup_key!r}"
+        f" on {alert.component_id} ({alert.summary[:200]}): escalation stops",
+        data={
+            "via": "events_v2",
+            "alert_id": alert.id,
+            "dedup_key": alert.dedup_key,
+            "component": alert.component_id,
+            "receiver": alert.receiver,
+            "source": source if isinstance(source, str) else None,
+        },
+    )
+    return True
 
 
 def open_incident_rows(session: Session) -> list[IncidentRow]:
@@ -346,6 +416,7 @@ def open_incident_rows(session: Session) -> list[IncidentRow]:
 __all__ = [
     "SYSTEM",
     "IncidentRecord",
+    "acknowledge_from_alerts",
     "add_note",
     "assign",
     "declare",

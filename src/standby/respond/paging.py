@@ -151,9 +151,11 @@ def escalate(
 
     A new incident gets its first level at once. An unacknowledged one gets the next
     level when the last one's time is up, round after round, and once every round is
-    spent the timeline says so and paging stops.
+    spent the timeline says so and paging stops. An acknowledgement stops it, and so does
+    the end of the outage (the incident left `detected` without one): that stops the
+    paging without acknowledging anything.
     """
-    if incident.acknowledged_at is not None:
+    if incident.acknowledged_at is not None or incident.state != "detected":
         if incident.next_escalation_at is not None:
             incident.next_escalation_at = None
         return 0

@@ -22,7 +22,12 @@ from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.respond.communication_service import communicate
 from standby.respond.continuity_service import evaluate
-from standby.respond.incident_service import follow_outage, open_for_outage, open_incident_rows
+from standby.respond.incident_service import (
+    acknowledge_from_alerts,
+    follow_outage,
+    open_for_outage,
+    open_incident_rows,
+)
 from standby.respond.paging import escalate
 from standby.store.tables import IncidentRow, OutageRow
 
@@ -88,6 +93,7 @@ def respond_once(
             outage = get_outage(session, row.outage_id)
             if follow_outage(session, incident_id=row.id, outage=outage, plan=plan, now=now):
                 summary.followed += 1
+            acknowledge_from_alerts(session, incident_id=row.id, outage=outage)
         summary.pages += escalate(
             session, incident=row, plan=plan, now=now, secret=settings.secret, base_url=settings.base_url
         )
@@ -115,11 +121,17 @@ def _communicate(
 
     An interruption is what it is: over before the hold, its held audiences hear nothing.
     Any longer outage counts as going on until someone has verified the centre answers
-    again and resolved the incident; then the all-clear goes out.
+    again and resolved the incident; then the all-clear goes out, its "from-to" the
+    outage's own times (its end is when the centre answered again, not when someone
+    resolved the incident).
     """
+    recovered_at = outage.ended_at
     if outage.ended_at is not None and outage.classification != "interruption":
         outage = replace(outage, ended_at=row.resolved_at if row.state in ("resolved", "reviewed") else None)
-    communicate(session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config)
+    communicate(
+        session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config,
+        recovered_at=recovered_at,
+    )
 
 
 def _recently_resolved(session: Session, now: datetime) -> list[IncidentRow]:

@@ -352,7 +352,8 @@ def message_variables(
             "support_phone": record.support.phone,
             "support_email": record.support.email,
         }
-    end = facts.ended_at or now
+    ended_at = (facts.recovered_at or facts.ended_at) if facts.ended_at is not None else None
+    end = ended_at or now
     causes = set(facts.causes)
     return {
         "organisation": {"name": plan.organisation.name, "timezone": plan.organisation.timezone},
@@ -369,7 +370,7 @@ def message_variables(
             "sites": _names(facts.sites, plan.sites_by_id),
             "started_at": local_time(facts.started_at, zone),
             "started_on": local_date(facts.started_at, zone),
-            "ended_at": local_time(facts.ended_at, zone) if facts.ended_at else None,
+            "ended_at": local_time(ended_at, zone) if ended_at else None,
             "ended": facts.ended_at is not None,
             "duration": duration_text(end - facts.started_at),
         },

@@ -130,6 +130,11 @@ class CommunicationRow(Base):
     reminded_at: Mapped[datetime | None]
     resolved_told_at: Mapped[datetime | None]
     deadline_missed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where the deadline stands by the outbox's deliveries (respond.deadlines): "met:delivered",
+    # "at_risk:parked", "missed:late" and so on, why, and the evidence's time.
+    deadline_step: Mapped[str | None] = mapped_column(String(24))
+    deadline_reason: Mapped[str | None] = mapped_column(Text)
+    deadline_at: Mapped[datetime | None]
 
 
 class StrategyRunRow(Base):

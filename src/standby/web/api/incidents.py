@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from standby.errors import Conflict
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
+from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_service import (
     IncidentRecord,
     add_note,
@@ -37,8 +39,27 @@ class TimingsOut(BaseModel):
     to_resolve_s: float | None
 
 
+class DeadlineOut(BaseModel):
+    """A stakeholder group's deadline (told within N minutes), by the outbox's deliveries."""
+
+    group: str
+    due_by: datetime
+    state: Literal["met", "at_risk", "missed"] = Field(
+        description="met: a message delivered in time; at_risk: nothing delivered yet, the deadline"
+        " not passed; missed: the deadline passed without a delivery (or the delivery came after it)."
+    )
+    cause: str = Field(
+        description="delivered, late, not_told, queued, retrying, parked, cancelled or nothing_sent."
+    )
+    reason: str
+    at: datetime | None = Field(
+        description="met or told late: when the channel confirmed the delivery; missed: the deadline."
+    )
+    message_id: int | None = Field(description="The outbox message that is the evidence.")
+
+
 class IncidentOut(BaseModel):
-    """An incident: its step, severity, roles and timings."""
+    """An incident: its step, severity, roles, timings and deadlines."""
 
     id: int
     outage_id: int | None
@@ -61,7 +82,13 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     reviewed_at: datetime | None
     updated_at: datetime
-    timings: TimingsOut
+    timings: TimingsOut = Field(
+        description="Seconds; to_acknowledge_s is null while nobody acknowledged (an outage that ended"
+        " by itself stops the paging but acknowledges nothing)."
+    )
+    deadlines: list[DeadlineOut] = Field(
+        default_factory=list, description="The stakeholder groups' deadlines, as they stand now."
+    )
 
 
 class EntryOut(BaseModel):
@@ -125,8 +152,8 @@ class Note(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-def incident_out(record: IncidentRecord) -> IncidentOut:
-    """The API shape of an incident."""
+def incident_out(record: IncidentRecord, deadlines: Sequence[DeadlineView] = ()) -> IncidentOut:
+    """The API shape of an incident, with its deadlines."""
     return IncidentOut(
         id=record.id,
         outage_id=record.outage_id,
@@ -150,6 +177,7 @@ def incident_out(record: IncidentRecord) -> IncidentOut:
         reviewed_at=record.reviewed_at,
         updated_at=record.updated_at,
         timings=TimingsOut(**vars(record.timings)),
+        deadlines=[DeadlineOut(**vars(d)) for d in deadlines],
     )
 
 
@@ -172,7 +200,10 @@ def _detail(context: WebContext, incident_id: int) -> IncidentDetail:
     with unit_of_work(context.session_factory) as session:
         record = get_incident(session, incident_id)
         timeline = entries(session, incident_id)
-    return IncidentDetail(**incident_out(record).model_dump(), timeline=[entry_out(e) for e in timeline])
+        deadlines = deadlines_of(session, [incident_id], context.clock.now()).get(incident_id, [])
+    return IncidentDetail(
+        **incident_out(record, deadlines).model_dump(), timeline=[entry_out(e) for e in timeline]
+    )
 
 
 def _actor(principal: Any) -> str:
@@ -190,7 +221,8 @@ def incidents(
     """Incidents, newest first, with their step, severity, roles and timings."""
     with unit_of_work(context.session_factory) as session:
         records = list_incidents(session, open_only=open, limit=limit, before_id=before)
-    return IncidentList(incidents=[incident_out(r) for r in records])
+        deadlines = deadlines_of(session, [r.id for r in records], context.clock.now())
+    return IncidentList(incidents=[incident_out(r, deadlines.get(r.id, ())) for r in records])
 
 
 @router.post("", summary="Declare an incident", status_code=201, response_model=IncidentDetail)

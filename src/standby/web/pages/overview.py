@@ -26,6 +26,7 @@ from standby.plan.loading import load_plan_file
 from standby.plan.schema import AnyOf, Plan
 from standby.plan.topology import Availability, Topology
 from standby.plan.versions import PlanVersionInfo, current_plan
+from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_service import IncidentRecord, list_incidents
 from standby.store.engine import unit_of_work
 from standby.web.auth import ReadComponents
@@ -56,12 +57,13 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         states = read_states(session) if found is not None else {}
         outages = list_outages(session, limit=MAX_OUTAGES)
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
+        deadlines = deadlines_of(session, [i.id for i in incidents], context.clock.now())
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
     model = overview_model(context, principal, info, plan, states)
     model["outages"] = _outages(outages, plan, context.clock.now())
-    model["incidents"] = _incidents(incidents, plan)
+    model["incidents"] = _incidents(incidents, plan, deadlines)
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
 
@@ -261,8 +263,10 @@ def _outages(records: list[OutageRecord], plan: Plan, now: datetime) -> list[dic
     ]
 
 
-def _incidents(records: list[IncidentRecord], plan: Plan) -> list[dict[str, Any]]:
-    """Incidents being worked, newest first: what the commander acts on."""
+def _incidents(
+    records: list[IncidentRecord], plan: Plan, deadlines: Mapping[int, list[DeadlineView]]
+) -> list[dict[str, Any]]:
+    """Incidents being worked, newest first: what the commander acts on, with the deadlines not met."""
     zone = ZoneInfo(plan.organisation.timezone)
     people = plan.people_by_id
 
@@ -278,7 +282,19 @@ def _incidents(records: list[IncidentRecord], plan: Plan) -> list[dict[str, Any]
             "title": r.title,
             "detected": _when(r.detected_at, zone, seconds=True),
             "acknowledged": _when(r.acknowledged_at, zone, seconds=True) if r.acknowledged_at else None,
+            # Left `detected` unacknowledged: the outage's end stopped the paging, nobody answered.
+            "paging": r.state == "detected",
             "commander": name(r.commander),
+            "deadlines": [
+                {
+                    "group": d.group,
+                    "state": d.state.replace("_", " "),
+                    "due": _when(d.due_by, zone),
+                    "reason": d.reason,
+                }
+                for d in deadlines.get(r.id, [])
+                if d.state != "met" and d.cause != "not_told"
+            ],
         }
         for r in records
     ]
