@@ -19,32 +19,58 @@ component of the plan, in this order:
 4. a component whose id is the event's `payload.source`, or the alert's `service` or
    `job` label.
 
-A request with any firing alert that maps to nothing is refused whole (`Refused`),
-before anything is written. A resolve (or acknowledge) of an alert never seen is
-accepted and ignored, as PagerDuty does.
+An Alertmanager alert that maps to nothing, or does not fit the shape, is refused on
+its own: the group's other alerts are still taken (Alertmanager never sends a group
+again after a 4xx, so refusing it whole would lose them), and the refused one is kept
+in `refused_alerts` with where and why. An Events v2 trigger that maps to nothing is
+kept the same way, and its sender is told (the API's 422). A resolve (or acknowledge)
+of an alert never seen is accepted and ignored, as PagerDuty does.
+
+Change events (PagerDuty's `/v2/change/enqueue`) are kept as they come, tied to a
+component when they name one: context for an outage, never a cause.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from standby.detect.payloads import SEVERITIES, AlertmanagerAlert, AlertmanagerWebhook, EventV2, MetricSample
+from standby.detect.payloads import (
+    SEVERITIES,
+    AlertmanagerAlert,
+    AlertmanagerGroup,
+    AlertmanagerWebhook,
+    ChangeEventV2,
+    EventV2,
+    MetricSample,
+    UnreadableAlert,
+)
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.probes import HeartbeatProbe, MetricProbe
 from standby.plan.schema import Component, Plan
-from standby.store.tables import AlertRow, Base, HeartbeatRow, MetricSampleRow
+from standby.store.tables import (
+    AlertRow,
+    Base,
+    ChangeEventRow,
+    HeartbeatRow,
+    MetricSampleRow,
+    RefusedAlertRow,
+)
 
 MAX_FUTURE = timedelta(days=1)
 MAX_PAST = timedelta(days=7)
 MAX_STORED_SUMMARY = 1024
+MAX_RAW_ALERT = 16_384
+"""Characters of a refused alert's JSON text kept; the rest is cut (and `raw_truncated` set)."""
 SOURCE_ALERTMANAGER = "alertmanager"
 SOURCE_EVENTS = "events"
 
@@ -70,15 +96,64 @@ class Refused(InvalidInput):
 
 
 @dataclass(frozen=True)
+class RefusedAlertInfo:
+    """An alert Standby could not take: from whom, where in its request, why, and as it came."""
+
+    id: int
+    source: str
+    receiver: str
+    dedup_key: str | None
+    group_key: str | None
+    position: int
+    """Its index in the request's alerts (0 for an event)."""
+    location: str
+    """Where the problem is, such as `alerts.2.labels.standby_component`."""
+    label: str | None
+    """The label (or field) at fault, when there is one."""
+    reason: str
+    raw: str
+    """The alert as it came, as JSON text (ASCII), at most MAX_RAW_ALERT characters."""
+    raw_truncated: bool
+    first_at: datetime
+    last_at: datetime
+    received: int
+    """How often this same alert was refused for this same reason."""
+
+
+@dataclass(frozen=True)
 class IngestResult:
-    """What a request of alerts did: alerts stored (new or updated) and those ignored."""
+    """What a request of alerts did: alerts stored (new or updated), ignored, and refused."""
 
     stored: int
     ignored: int
     dedup_keys: tuple[str, ...]
-    """The dedup key of each alert of the request, in its order."""
+    """The dedup key of each alert taken (stored or ignored), in the request's order."""
     components: tuple[str, ...]
     """The components the stored alerts are about, without repeats, in first-seen order."""
+    refused: tuple[RefusedAlertInfo, ...] = ()
+    """The alerts refused, kept in `refused_alerts`, in the request's order."""
+
+
+@dataclass(frozen=True)
+class AlertCursor:
+    """Where a page ended: its last record's time (an alert's `updated_at`, ...) and id."""
+
+    updated_at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
+class ChangeEventInfo:
+    """A change event as kept."""
+
+    id: int
+    receiver: str
+    summary: str
+    source: str | None
+    component_id: str | None
+    at: datetime
+    received_at: datetime
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -124,47 +199,73 @@ class AlertInfo:
 
 
 def ingest_alertmanager(
-    session: Session, *, payload: AlertmanagerWebhook, plan: Plan, receiver: str, now: datetime
+    session: Session,
+    *,
+    payload: AlertmanagerWebhook | AlertmanagerGroup,
+    plan: Plan,
+    receiver: str,
+    now: datetime,
 ) -> IngestResult:
-    """Store an Alertmanager notification's alerts, one row per fingerprint; Refused if any is unmapped."""
-    keys = [alertmanager_dedup_key(alert) for alert in payload.alerts]
-    mapped: list[str | None] = []
-    problems: list[dict[str, Any]] = []
-    for index, alert in enumerate(payload.alerts):
-        component, why = map_labels(plan, alert.labels)
-        if component is None and alert.status == "firing":
-            problems.append({"location": f"alerts.{index}", "message": why, "labels": dict(alert.labels)})
-        mapped.append(component)
-    if problems:
-        raise Refused(problems)
-    group = {"groupKey": payload.groupKey, "receiver": payload.receiver, "externalURL": payload.externalURL}
+    """Store a notification's alerts, one row per fingerprint; keep unmapped or unreadable ones as refused.
+
+    The valid alerts are taken whatever the others are: Alertmanager does not send a
+    group again after a 4xx, so the answer is a 2xx that lists what was refused.
+    """
+    group = payload if isinstance(payload, AlertmanagerGroup) else AlertmanagerGroup.whole(payload)
+    webhook = group.webhook
+    header = {"groupKey": webhook.groupKey, "receiver": webhook.receiver, "externalURL": webhook.externalURL}
+    refusals: dict[int, RefusedAlertInfo] = {}
+    for unreadable in group.unreadable:
+        refusals[unreadable.position] = _refuse_unreadable(
+            session, unreadable, group_key=webhook.groupKey, receiver=receiver, now=now
+        )
     stored = ignored = 0
+    keys: list[str] = []
     components: dict[str, None] = {}
-    for alert, key, component in zip(payload.alerts, keys, mapped, strict=True):
-        document = {**alert.model_dump(mode="json"), **group}
+    for alert, position in zip(webhook.alerts, group.positions, strict=True):
+        key = alertmanager_dedup_key(alert)
+        document = {**alert.model_dump(mode="json"), **header}
         if alert.status == "resolved":
             found = _resolve(session, source=SOURCE_ALERTMANAGER, key=key, now=now, payload=document)
+            keys.append(key)
             if found is None:
                 ignored += 1
-                continue
-            stored += 1
-            components[found] = None
+            else:
+                stored += 1
+                components[found] = None
             continue
-        assert component is not None  # unmapped firing alerts were refused above
+        mapping = route_labels(plan, alert.labels)
+        if mapping.component is None:
+            refusals[position] = _refuse(
+                session,
+                source=SOURCE_ALERTMANAGER,
+                receiver=receiver,
+                dedup_key=key,
+                group_key=webhook.groupKey,
+                position=position,
+                location=f"alerts.{position}" + (f".labels.{mapping.label}" if mapping.label else ""),
+                label=mapping.label,
+                reason=mapping.why,
+                raw=alert.model_dump(mode="json", exclude_none=True),
+                now=now,
+            )
+            continue
         _trigger(
             session,
             source=SOURCE_ALERTMANAGER,
             key=key,
-            component_id=component,
+            component_id=mapping.component,
             severity=normalise_severity(alert.labels.get("severity")),
             summary=alertmanager_summary(alert),
             receiver=receiver,
             now=now,
             payload=document,
         )
+        keys.append(key)
         stored += 1
-        components[component] = None
-    return IngestResult(stored, ignored, tuple(keys), tuple(components))
+        components[mapping.component] = None
+    refused = tuple(refusals[p] for p in sorted(refusals))
+    return IngestResult(stored, ignored, tuple(keys), tuple(components), refused)
 
 
 def ingest_events(
@@ -173,7 +274,8 @@ def ingest_events(
     """Apply an Events v2 event: trigger (upsert), acknowledge or resolve by dedup key.
 
     A trigger without a dedup key gets a new one (returned); an acknowledge or resolve
-    of an unknown key is ignored. Refused when a trigger maps to no component.
+    of an unknown key is ignored. A trigger that maps to no component is kept as
+    refused (in the result's `refused`), and nothing else is written.
     """
     if event.event_action != "trigger":
         assert event.dedup_key is not None  # the payload model requires it
@@ -187,10 +289,24 @@ def ingest_events(
         return IngestResult(1, 0, (key,), (found,))
     assert event.payload is not None  # the payload model requires it for a trigger
     component, why = map_event(plan, event)
-    if component is None:
-        problems = [{"location": "payload", "message": why, "source": event.payload.source}]
-        raise Refused(problems)
     key = event.dedup_key or uuid.uuid4().hex
+    if component is None:
+        details = event.payload.custom_details or {}
+        field = "custom_details.standby_component" if "standby_component" in details else "source"
+        refused = _refuse(
+            session,
+            source=SOURCE_EVENTS,
+            receiver=receiver,
+            dedup_key=event.dedup_key,
+            group_key=None,
+            position=0,
+            location=f"payload.{field}",
+            label=field,
+            reason=why,
+            raw=event.model_dump(mode="json", by_alias=True, exclude={"routing_key"}, exclude_none=True),
+            now=now,
+        )
+        return IngestResult(0, 0, (key,), (), (refused,))
     document = event.model_dump(mode="json", by_alias=True, exclude={"routing_key"})
     document["dedup_key"] = key
     _trigger(
@@ -208,10 +324,21 @@ def ingest_events(
 
 
 def list_alerts(
-    session: Session, *, status: str | None = None, component_id: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    status: str | None = None,
+    component_id: str | None = None,
+    limit: int = 100,
+    after: AlertCursor | None = None,
 ) -> list[AlertInfo]:
-    """The most recently updated alerts first, optionally of one status or component."""
+    """The most recently updated alerts first, optionally of one status or component.
+
+    `after` continues from where a page ended (its last alert): the alerts updated
+    before it, in the same order. An alert updated meanwhile moves to the front.
+    """
     query = select(AlertRow).order_by(AlertRow.updated_at.desc(), AlertRow.id.desc()).limit(limit)
+    if after is not None:
+        query = query.where(_before(AlertRow.updated_at, AlertRow.id, after))
     if status is not None:
         query = query.where(AlertRow.status == status)
     if component_id is not None:
@@ -225,6 +352,57 @@ def get_alert(session: Session, alert_id: int) -> AlertInfo:
     if row is None:
         raise NotFound(f"no alert with id {alert_id}")
     return _alert_info(row)
+
+
+def list_refused_alerts(
+    session: Session, *, since: datetime | None = None, limit: int = 100, after: AlertCursor | None = None
+) -> list[RefusedAlertInfo]:
+    """Refused alerts, the most recently refused first; `after` (a `last_at` and id) to page on."""
+    query = select(RefusedAlertRow).order_by(RefusedAlertRow.last_at.desc(), RefusedAlertRow.id.desc())
+    if since is not None:
+        query = query.where(RefusedAlertRow.last_at >= since)
+    if after is not None:
+        query = query.where(_before(RefusedAlertRow.last_at, RefusedAlertRow.id, after))
+    return [_refused_info(row) for row in session.scalars(query.limit(limit))]
+
+
+def count_refused_alerts(session: Session, *, since: datetime) -> int:
+    """How many distinct alerts were refused since a time."""
+    query = select(func.count()).select_from(RefusedAlertRow).where(RefusedAlertRow.last_at >= since)
+    return int(session.scalar(query) or 0)
+
+
+def record_change_event(
+    session: Session, *, event: ChangeEventV2, plan: Plan | None, receiver: str, now: datetime
+) -> ChangeEventInfo:
+    """Keep a change event, tied to the component it names (if any); its time is the event's, else now."""
+    payload = event.payload
+    component = map_change(plan, event) if plan is not None else None
+    document = event.model_dump(mode="json", exclude={"routing_key"}, exclude_none=True)
+    row = ChangeEventRow(
+        receiver=receiver[:100],
+        summary=payload.summary,
+        source=payload.source,
+        component_id=component,
+        at=payload.timestamp if payload.timestamp is not None else now,
+        received_at=now,
+        payload=document,
+    )
+    session.add(row)
+    session.flush()
+    return _change_info(row)
+
+
+def list_change_events(
+    session: Session, *, component_id: str | None = None, limit: int = 100, after: AlertCursor | None = None
+) -> list[ChangeEventInfo]:
+    """Change events, the latest change first; `after` (an `at` and id) to page on."""
+    query = select(ChangeEventRow).order_by(ChangeEventRow.at.desc(), ChangeEventRow.id.desc())
+    if component_id is not None:
+        query = query.where(ChangeEventRow.component_id == component_id)
+    if after is not None:
+        query = query.where(_before(ChangeEventRow.at, ChangeEventRow.id, after))
+    return [_change_info(row) for row in session.scalars(query.limit(limit))]
 
 
 def alertmanager_dedup_key(alert: AlertmanagerAlert) -> str:
@@ -263,17 +441,36 @@ def alertmanager_summary(alert: AlertmanagerAlert) -> str:
     return _shorten(summary)
 
 
+@dataclass(frozen=True)
+class LabelRoute:
+    """Where an alert's labels lead: a component, or why not and the label at fault."""
+
+    component: str | None
+    why: str = ""
+    label: str | None = None
+
+
 def map_labels(plan: Plan, labels: Mapping[str, str]) -> tuple[str | None, str]:
     """The component an Alertmanager alert is about, or (None, why not)."""
+    route = route_labels(plan, labels)
+    return route.component, route.why
+
+
+def route_labels(plan: Plan, labels: Mapping[str, str]) -> LabelRoute:
+    """The component an Alertmanager alert is about, or why not and which label is at fault."""
     by_id = plan.components_by_id
     explicit = labels.get("standby_component")
     if explicit is not None:
         if explicit in by_id:
-            return explicit, ""
-        return None, f"its standby_component label {explicit!r} is not a component of the plan"
+            return LabelRoute(explicit)
+        return LabelRoute(
+            None,
+            f"its standby_component label {_quoted(explicit)} is not a component of the plan",
+            "standby_component",
+        )
     named = labels.get("component")
     if named is not None and named in by_id:
-        return named, ""
+        return LabelRoute(named)
     best: Component | None = None
     for component in plan.components:
         routing = component.alerts
@@ -284,16 +481,23 @@ def map_labels(plan: Plan, labels: Mapping[str, str]) -> tuple[str | None, str]:
         ):
             best = component
     if best is not None:
-        return best.id, ""
+        return LabelRoute(best.id)
     for key in ("service", "job"):
         value = labels.get(key)
         if value is not None and value in by_id:
-            return value, ""
-    return None, (
-        f"no component of the plan matches this alert ({_labels_text(labels)}): add"
-        " `alerts: {labels: {...}}` to the component in the plan, or give the alert a"
+            return LabelRoute(value)
+    advice = (
+        "add `alerts: {labels: {...}}` to the component in the plan, or give the alert a"
         " standby_component label naming the component's id"
     )
+    if named is not None:
+        return LabelRoute(
+            None,
+            f"its component label {_quoted(named)} is not a component of the plan, and no"
+            f" component's `alerts:` matches its other labels ({_labels_text(labels)}): {advice}",
+            "component",
+        )
+    return LabelRoute(None, f"no component of the plan matches this alert ({_labels_text(labels)}): {advice}")
 
 
 def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
@@ -320,6 +524,119 @@ def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
         " `alerts: {sources: [...]}` of the component in the plan, or set payload.component"
         " to the component's id"
     )
+
+
+def map_change(plan: Plan, event: ChangeEventV2) -> str | None:
+    """The component a change event names (as a trigger would), or None: a change need not name one."""
+    payload = event.payload
+    by_id = plan.components_by_id
+    details = payload.custom_details or {}
+    for named in (details.get("standby_component"), details.get("component"), payload.source):
+        if isinstance(named, str) and named in by_id:
+            return named
+    for component in plan.components:
+        if component.alerts is not None and payload.source in component.alerts.sources:
+            return component.id
+    return None
+
+
+def _refuse_unreadable(
+    session: Session, unreadable: UnreadableAlert, *, group_key: str, receiver: str, now: datetime
+) -> RefusedAlertInfo:
+    raw = unreadable.raw
+    fingerprint = raw.get("fingerprint") if isinstance(raw, dict) else None
+    usable = isinstance(fingerprint, str) and 0 < len(fingerprint) <= 255 and fingerprint.isprintable()
+    return _refuse(
+        session,
+        source=SOURCE_ALERTMANAGER,
+        receiver=receiver,
+        dedup_key=fingerprint if usable else None,
+        group_key=group_key,
+        position=unreadable.position,
+        location=unreadable.location,
+        label=unreadable.label,
+        reason=unreadable.reason,
+        raw=raw,
+        now=now,
+    )
+
+
+def _refuse(
+    session: Session,
+    *,
+    source: str,
+    receiver: str,
+    dedup_key: str | None,
+    group_key: str | None,
+    position: int,
+    location: str,
+    label: str | None,
+    reason: str,
+    raw: Any,
+    now: datetime,
+) -> RefusedAlertInfo:
+    """Keep a refused alert: one row per (source, receiver, alert, reason); a repeat counts on it."""
+    text, truncated = raw_text(raw)
+    identity = dedup_key if dedup_key is not None else text
+    parts = "\x00".join((source, receiver, identity, label or "", reason))
+    digest = hashlib.sha256(parts.encode("utf-8", "backslashreplace"))
+    values = {
+        "key": digest.hexdigest(),
+        "source": source,
+        "receiver": receiver[:100],
+        "dedup_key": dedup_key,
+        "group_key": _printable(group_key) if group_key else None,
+        "position": position,
+        "location": _printable(location)[:300],
+        "label": _printable(label)[:300] if label is not None else None,
+        "reason": _printable(reason),
+        "raw": text,
+        "raw_truncated": truncated,
+        "first_at": now,
+        "last_at": now,
+        "received": 1,
+    }
+    table = RefusedAlertRow.__table__
+
+    def changes(excluded: Any) -> dict[str, Any]:
+        return {
+            "group_key": excluded.group_key,
+            "position": excluded.position,
+            "location": excluded.location,
+            "raw": excluded.raw,
+            "raw_truncated": excluded.raw_truncated,
+            "last_at": excluded.last_at,
+            "received": table.c.received + 1,
+        }
+
+    _upsert(session, RefusedAlertRow, values, keys=("key",), changes=changes)
+    row = session.scalars(
+        select(RefusedAlertRow)
+        .where(RefusedAlertRow.key == values["key"])
+        .execution_options(populate_existing=True)
+    ).one()
+    return _refused_info(row)
+
+
+def raw_text(raw: Any) -> tuple[str, bool]:
+    """An alert as ASCII JSON text (NULs, lone surrogates escaped) cut to MAX_RAW_ALERT; and if it was cut."""
+    try:
+        text = json.dumps(raw, ensure_ascii=True, separators=(",", ":"), sort_keys=False, default=str)
+    except (ValueError, RecursionError):
+        text = json.dumps(repr(raw)[:MAX_RAW_ALERT], ensure_ascii=True)
+    if len(text) <= MAX_RAW_ALERT:
+        return text, False
+    return text[:MAX_RAW_ALERT], True
+
+
+def _printable(text: str) -> str:
+    # Reasons and locations quote what was sent: make them storable text (no NUL, no lone surrogate).
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _quoted(value: str) -> str:
+    shown = value if len(value) <= 100 else value[:100] + "..."
+    return repr(shown)
 
 
 def _trigger(
@@ -501,6 +818,43 @@ def _alert_info(row: AlertRow) -> AlertInfo:
         updated_at=row.updated_at,
         resolved_at=row.resolved_at,
         received=row.received,
+        payload=dict(row.payload),
+    )
+
+
+def _before(at: Any, record_id: Any, cursor: AlertCursor) -> Any:
+    """Rows after `cursor` in (time, id) descending order."""
+    return or_(at < cursor.updated_at, and_(at == cursor.updated_at, record_id < cursor.id))
+
+
+def _refused_info(row: RefusedAlertRow) -> RefusedAlertInfo:
+    return RefusedAlertInfo(
+        id=row.id,
+        source=row.source,
+        receiver=row.receiver,
+        dedup_key=row.dedup_key,
+        group_key=row.group_key,
+        position=row.position,
+        location=row.location,
+        label=row.label,
+        reason=row.reason,
+        raw=row.raw,
+        raw_truncated=row.raw_truncated,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        received=row.received,
+    )
+
+
+def _change_info(row: ChangeEventRow) -> ChangeEventInfo:
+    return ChangeEventInfo(
+        id=row.id,
+        receiver=row.receiver,
+        summary=row.summary,
+        source=row.source,
+        component_id=row.component_id,
+        at=row.at,
+        received_at=row.received_at,
         payload=dict(row.payload),
     )
 
