@@ -446,7 +446,9 @@ def test_events_map_to_components_in_order(uow: Uow, payload: dict[str, Any], co
 )
 def test_an_unmapped_trigger_is_refused_and_kept(uow: Uow, payload: dict[str, Any], message: str) -> None:
     with uow() as session:
-        result = ingest_events(session, event=event("trigger", "k", **payload), plan=PLAN, receiver="r", now=T0)
+        result = ingest_events(
+            session, event=event("trigger", "k", **payload), plan=PLAN, receiver="r", now=T0
+        )
     [refused] = result.refused
     assert message in refused.reason
     assert (refused.source, refused.dedup_key, refused.receiver) == ("events", "k", "r")

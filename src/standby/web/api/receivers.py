@@ -413,9 +413,7 @@ class AlertList(BaseModel):
     """Alerts, most recently updated first."""
 
     alerts: list[AlertOut]
-    next_cursor: str | None = Field(
-        None, description="Pass as ?cursor= for the next page; null on the last."
-    )
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
 # -- endpoints ---------------------------------------------------------------------------
