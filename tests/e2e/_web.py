@@ -138,17 +138,27 @@ async def log_in(client: httpx.AsyncClient, role: Role) -> None:
 class Served:
     """An app under uvicorn on 127.0.0.1 in a thread (TLS with a certificate); it may stop and start again.
 
-    Always on the same port, so a sender configured with its address finds it again after a restart.
+    Always on the same port, so a sender configured with its address finds it again after a
+    restart; `app` may be replaced while stopped (a new process of Standby on the same database).
     """
 
-    def __init__(self, app: FastAPI, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
-        self._app = app
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.app = app
         self._tls: dict[str, str] = {}
         if certfile is not None and keyfile is not None:
             self._tls = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+        self.port = port
         self.base = f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -156,7 +166,7 @@ class Served:
     def start(self) -> None:
         """Serve, and return once the server accepts connections."""
         config = uvicorn.Config(
-            self._app,
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
