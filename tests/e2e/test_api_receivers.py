@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _web import T0, Web, client, make_web, web
+from _web import T0, Web, client, log_in, make_web, web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -861,3 +861,19 @@ async def test_alerts_page_past_the_newest_thousand(
     bad = await client.get("/api/v1/alerts?cursor=not-a-cursor", headers=web.bearer(Role.VIEWER))
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["location"] == "query.cursor"
+
+
+async def test_the_overview_says_how_many_alerts_were_refused_in_the_last_day(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    await log_in(client, Role.VIEWER)
+    assert "refused in the last 24 h" not in (await client.get("/")).text
+    document = json.loads(FIRING_GROUP)
+    document["alerts"][0]["labels"]["standby_component"] = "acd-typo"
+    response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+    assert len(response.json()["refused"]) == 1
+    page = (await client.get("/")).text
+    assert "1 alert refused in the last 24 h" in page
+    assert '<a href="/api/v1/refused-alerts?hours=24">which, and why</a>' in page
+    web.clock.advance(timedelta(hours=25))
+    assert "refused in the last 24 h" not in (await client.get("/")).text
