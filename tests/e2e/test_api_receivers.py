@@ -729,6 +729,15 @@ async def test_the_openapi_document_describes_the_receivers_bodies(client: httpx
     event = paths[EVENTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(event["properties"]) >= {"routing_key", "event_action", "dedup_key", "payload"}
     assert "/api/v1/heartbeats/{component_id}" in paths and METRICS in paths
+    enqueue = paths["/v2/enqueue"]["post"]
+    assert enqueue["requestBody"]["content"]["application/json"]["schema"] == event
+    assert "415" in enqueue["responses"] and "415" in paths[ALERTMANAGER]["post"]["responses"]
+    change = paths["/v2/change/enqueue"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(change["properties"]) >= {"routing_key", "payload", "links"}
+    answer = paths[ALERTMANAGER]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/AlertsStored"}
+    for listing in ("/api/v1/refused-alerts", "/api/v1/change-events"):
+        assert "cursor" in {p["name"] for p in paths[listing]["get"]["parameters"]}
 
 
 # -- content types -------------------------------------------------------------------------

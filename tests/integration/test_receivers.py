@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.service import create_token
-from standby.detect.payloads import AlertmanagerWebhook, EventV2, MetricsBody, read_alertmanager
+from standby.detect.payloads import (
+    AlertmanagerWebhook,
+    ChangeEventV2,
+    EventV2,
+    MetricsBody,
+    read_alertmanager,
+)
 from standby.detect.receiver_tokens import (
     create_receiver_token,
     list_receiver_tokens,
@@ -22,6 +28,7 @@ from standby.detect.receiver_tokens import (
 )
 from standby.detect.receivers import (
     MAX_RAW_ALERT,
+    AlertCursor,
     Refused,
     count_refused_alerts,
     get_alert,
@@ -29,8 +36,10 @@ from standby.detect.receivers import (
     ingest_events,
     labels_fingerprint,
     list_alerts,
+    list_change_events,
     list_refused_alerts,
     normalise_severity,
+    record_change_event,
     record_heartbeat,
     record_metrics,
 )
@@ -548,3 +557,38 @@ def test_samples_too_far_ahead_or_behind_refuse_the_request(uow: Uow) -> None:
     assert problems[1]["message"] == "2026-06-08T09:29:59+00:00 is more than 7 days ago"
     with uow() as session:
         assert session.scalar(select(func.count()).select_from(MetricSampleRow)) == 0
+
+
+# -- change events -------------------------------------------------------------------------
+
+
+def change(**payload: Any) -> ChangeEventV2:
+    return ChangeEventV2.model_validate({"payload": {"summary": "Deployed v42", **payload}})
+
+
+def test_change_events_are_kept_tied_to_the_component_they_name_if_any(uow: Uow) -> None:
+    with uow() as session:
+        named = record_change_event(
+            session, event=change(custom_details={"component": "crm"}), plan=PLAN, receiver="ci", now=T0
+        )
+        routed = record_change_event(
+            session, event=change(source="cloudcx-monitor"), plan=PLAN, receiver="ci", now=T0
+        )
+        loose = record_change_event(
+            session,
+            event=change(source="db-7", timestamp="2026-06-15T08:00:00Z"),
+            plan=PLAN,
+            receiver="ci",
+            now=T0,
+        )
+        planless = record_change_event(session, event=change(source="acd"), plan=None, receiver="ci", now=T0)
+    assert (named.component_id, routed.component_id, loose.component_id) == ("crm", "acd", None)
+    assert planless.component_id is None
+    assert (loose.at, loose.received_at, named.at) == (T0 - timedelta(hours=1, minutes=30), T0, T0)
+    with uow() as session:
+        listed = list_change_events(session)
+        assert [c.id for c in listed] == [planless.id, routed.id, named.id, loose.id]
+        assert [c.id for c in list_change_events(session, component_id="crm")] == [named.id]
+        last = listed[1]
+        after = list_change_events(session, after=AlertCursor(last.at, last.id))
+        assert [c.id for c in after] == [named.id, loose.id]
