@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.service import create_token
+from standby.detect.change_events import list_change_events, record_change_event
+from standby.detect.paging import PageCursor
 from standby.detect.payloads import (
     AlertmanagerWebhook,
     ChangeEventV2,
@@ -27,22 +29,17 @@ from standby.detect.receiver_tokens import (
     revoke_receiver_token,
 )
 from standby.detect.receivers import (
-    MAX_RAW_ALERT,
-    AlertCursor,
     Refused,
-    count_refused_alerts,
     get_alert,
     ingest_alertmanager,
     ingest_events,
     labels_fingerprint,
     list_alerts,
-    list_change_events,
-    list_refused_alerts,
     normalise_severity,
-    record_change_event,
     record_heartbeat,
     record_metrics,
 )
+from standby.detect.refused_alerts import MAX_RAW_ALERT, count_refused_alerts, list_refused_alerts
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
@@ -590,5 +587,5 @@ def test_change_events_are_kept_tied_to_the_component_they_name_if_any(uow: Uow)
         assert [c.id for c in listed] == [planless.id, routed.id, named.id, loose.id]
         assert [c.id for c in list_change_events(session, component_id="crm")] == [named.id]
         last = listed[1]
-        after = list_change_events(session, after=AlertCursor(last.at, last.id))
+        after = list_change_events(session, after=PageCursor(last.at, last.id))
         assert [c.id for c in after] == [named.id, loose.id]

@@ -26,51 +26,40 @@ in `refused_alerts` with where and why. An Events v2 trigger that maps to nothin
 kept the same way, and its sender is told (the API's 422). A resolve (or acknowledge)
 of an alert never seen is accepted and ignored, as PagerDuty does.
 
-Change events (PagerDuty's `/v2/change/enqueue`) are kept as they come, tied to a
-component when they name one: context for an outage, never a cause.
+Refused alerts are kept by `detect.refused_alerts`; change events by `detect.change_events`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
+from standby.detect.paging import PageCursor, after_cursor
 from standby.detect.payloads import (
     SEVERITIES,
     AlertmanagerAlert,
     AlertmanagerGroup,
     AlertmanagerWebhook,
-    ChangeEventV2,
     EventV2,
     MetricSample,
     UnreadableAlert,
 )
+from standby.detect.refused_alerts import RefusedAlertInfo, refuse
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.probes import HeartbeatProbe, MetricProbe
 from standby.plan.schema import Component, Plan
-from standby.store.tables import (
-    AlertRow,
-    Base,
-    ChangeEventRow,
-    HeartbeatRow,
-    MetricSampleRow,
-    RefusedAlertRow,
-)
+from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow
+from standby.store.upsert import upsert
 
 MAX_FUTURE = timedelta(days=1)
 MAX_PAST = timedelta(days=7)
 MAX_STORED_SUMMARY = 1024
-MAX_RAW_ALERT = 16_384
-"""Characters of a refused alert's JSON text kept; the rest is cut (and `raw_truncated` set)."""
 SOURCE_ALERTMANAGER = "alertmanager"
 SOURCE_EVENTS = "events"
 
@@ -96,31 +85,6 @@ class Refused(InvalidInput):
 
 
 @dataclass(frozen=True)
-class RefusedAlertInfo:
-    """An alert Standby could not take: from whom, where in its request, why, and as it came."""
-
-    id: int
-    source: str
-    receiver: str
-    dedup_key: str | None
-    group_key: str | None
-    position: int
-    """Its index in the request's alerts (0 for an event)."""
-    location: str
-    """Where the problem is, such as `alerts.2.labels.standby_component`."""
-    label: str | None
-    """The label (or field) at fault, when there is one."""
-    reason: str
-    raw: str
-    """The alert as it came, as JSON text (ASCII), at most MAX_RAW_ALERT characters."""
-    raw_truncated: bool
-    first_at: datetime
-    last_at: datetime
-    received: int
-    """How often this same alert was refused for this same reason."""
-
-
-@dataclass(frozen=True)
 class IngestResult:
     """What a request of alerts did: alerts stored (new or updated), ignored, and refused."""
 
@@ -132,28 +96,6 @@ class IngestResult:
     """The components the stored alerts are about, without repeats, in first-seen order."""
     refused: tuple[RefusedAlertInfo, ...] = ()
     """The alerts refused, kept in `refused_alerts`, in the request's order."""
-
-
-@dataclass(frozen=True)
-class AlertCursor:
-    """Where a page ended: its last record's time (an alert's `updated_at`, ...) and id."""
-
-    updated_at: datetime
-    id: int
-
-
-@dataclass(frozen=True)
-class ChangeEventInfo:
-    """A change event as kept."""
-
-    id: int
-    receiver: str
-    summary: str
-    source: str | None
-    component_id: str | None
-    at: datetime
-    received_at: datetime
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -236,7 +178,7 @@ def ingest_alertmanager(
             continue
         mapping = route_labels(plan, alert.labels)
         if mapping.component is None:
-            refusals[position] = _refuse(
+            refusals[position] = refuse(
                 session,
                 source=SOURCE_ALERTMANAGER,
                 receiver=receiver,
@@ -293,7 +235,7 @@ def ingest_events(
     if component is None:
         details = event.payload.custom_details or {}
         field = "custom_details.standby_component" if "standby_component" in details else "source"
-        refused = _refuse(
+        refused = refuse(
             session,
             source=SOURCE_EVENTS,
             receiver=receiver,
@@ -329,7 +271,7 @@ def list_alerts(
     status: str | None = None,
     component_id: str | None = None,
     limit: int = 100,
-    after: AlertCursor | None = None,
+    after: PageCursor | None = None,
 ) -> list[AlertInfo]:
     """The most recently updated alerts first, optionally of one status or component.
 
@@ -338,7 +280,7 @@ def list_alerts(
     """
     query = select(AlertRow).order_by(AlertRow.updated_at.desc(), AlertRow.id.desc()).limit(limit)
     if after is not None:
-        query = query.where(_before(AlertRow.updated_at, AlertRow.id, after))
+        query = query.where(after_cursor(AlertRow.updated_at, AlertRow.id, after))
     if status is not None:
         query = query.where(AlertRow.status == status)
     if component_id is not None:
@@ -352,57 +294,6 @@ def get_alert(session: Session, alert_id: int) -> AlertInfo:
     if row is None:
         raise NotFound(f"no alert with id {alert_id}")
     return _alert_info(row)
-
-
-def list_refused_alerts(
-    session: Session, *, since: datetime | None = None, limit: int = 100, after: AlertCursor | None = None
-) -> list[RefusedAlertInfo]:
-    """Refused alerts, the most recently refused first; `after` (a `last_at` and id) to page on."""
-    query = select(RefusedAlertRow).order_by(RefusedAlertRow.last_at.desc(), RefusedAlertRow.id.desc())
-    if since is not None:
-        query = query.where(RefusedAlertRow.last_at >= since)
-    if after is not None:
-        query = query.where(_before(RefusedAlertRow.last_at, RefusedAlertRow.id, after))
-    return [_refused_info(row) for row in session.scalars(query.limit(limit))]
-
-
-def count_refused_alerts(session: Session, *, since: datetime) -> int:
-    """How many distinct alerts were refused since a time."""
-    query = select(func.count()).select_from(RefusedAlertRow).where(RefusedAlertRow.last_at >= since)
-    return int(session.scalar(query) or 0)
-
-
-def record_change_event(
-    session: Session, *, event: ChangeEventV2, plan: Plan | None, receiver: str, now: datetime
-) -> ChangeEventInfo:
-    """Keep a change event, tied to the component it names (if any); its time is the event's, else now."""
-    payload = event.payload
-    component = map_change(plan, event) if plan is not None else None
-    document = event.model_dump(mode="json", exclude={"routing_key"}, exclude_none=True)
-    row = ChangeEventRow(
-        receiver=receiver[:100],
-        summary=payload.summary,
-        source=payload.source,
-        component_id=component,
-        at=payload.timestamp if payload.timestamp is not None else now,
-        received_at=now,
-        payload=document,
-    )
-    session.add(row)
-    session.flush()
-    return _change_info(row)
-
-
-def list_change_events(
-    session: Session, *, component_id: str | None = None, limit: int = 100, after: AlertCursor | None = None
-) -> list[ChangeEventInfo]:
-    """Change events, the latest change first; `after` (an `at` and id) to page on."""
-    query = select(ChangeEventRow).order_by(ChangeEventRow.at.desc(), ChangeEventRow.id.desc())
-    if component_id is not None:
-        query = query.where(ChangeEventRow.component_id == component_id)
-    if after is not None:
-        query = query.where(_before(ChangeEventRow.at, ChangeEventRow.id, after))
-    return [_change_info(row) for row in session.scalars(query.limit(limit))]
 
 
 def alertmanager_dedup_key(alert: AlertmanagerAlert) -> str:
@@ -526,27 +417,13 @@ def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
     )
 
 
-def map_change(plan: Plan, event: ChangeEventV2) -> str | None:
-    """The component a change event names (as a trigger would), or None: a change need not name one."""
-    payload = event.payload
-    by_id = plan.components_by_id
-    details = payload.custom_details or {}
-    for named in (details.get("standby_component"), details.get("component"), payload.source):
-        if isinstance(named, str) and named in by_id:
-            return named
-    for component in plan.components:
-        if component.alerts is not None and payload.source in component.alerts.sources:
-            return component.id
-    return None
-
-
 def _refuse_unreadable(
     session: Session, unreadable: UnreadableAlert, *, group_key: str, receiver: str, now: datetime
 ) -> RefusedAlertInfo:
     raw = unreadable.raw
     fingerprint = raw.get("fingerprint") if isinstance(raw, dict) else None
     usable = isinstance(fingerprint, str) and 0 < len(fingerprint) <= 255 and fingerprint.isprintable()
-    return _refuse(
+    return refuse(
         session,
         source=SOURCE_ALERTMANAGER,
         receiver=receiver,
@@ -559,79 +436,6 @@ def _refuse_unreadable(
         raw=raw,
         now=now,
     )
-
-
-def _refuse(
-    session: Session,
-    *,
-    source: str,
-    receiver: str,
-    dedup_key: str | None,
-    group_key: str | None,
-    position: int,
-    location: str,
-    label: str | None,
-    reason: str,
-    raw: Any,
-    now: datetime,
-) -> RefusedAlertInfo:
-    """Keep a refused alert: one row per (source, receiver, alert, reason); a repeat counts on it."""
-    text, truncated = raw_text(raw)
-    identity = dedup_key if dedup_key is not None else text
-    parts = "\x00".join((source, receiver, identity, label or "", reason))
-    digest = hashlib.sha256(parts.encode("utf-8", "backslashreplace"))
-    values = {
-        "key": digest.hexdigest(),
-        "source": source,
-        "receiver": receiver[:100],
-        "dedup_key": dedup_key,
-        "group_key": _printable(group_key) if group_key else None,
-        "position": position,
-        "location": _printable(location)[:300],
-        "label": _printable(label)[:300] if label is not None else None,
-        "reason": _printable(reason),
-        "raw": text,
-        "raw_truncated": truncated,
-        "first_at": now,
-        "last_at": now,
-        "received": 1,
-    }
-    table = RefusedAlertRow.__table__
-
-    def changes(excluded: Any) -> dict[str, Any]:
-        return {
-            "group_key": excluded.group_key,
-            "position": excluded.position,
-            "location": excluded.location,
-            "raw": excluded.raw,
-            "raw_truncated": excluded.raw_truncated,
-            "last_at": excluded.last_at,
-            "received": table.c.received + 1,
-        }
-
-    _upsert(session, RefusedAlertRow, values, keys=("key",), changes=changes)
-    row = session.scalars(
-        select(RefusedAlertRow)
-        .where(RefusedAlertRow.key == values["key"])
-        .execution_options(populate_existing=True)
-    ).one()
-    return _refused_info(row)
-
-
-def raw_text(raw: Any) -> tuple[str, bool]:
-    """An alert as ASCII JSON text (NULs, lone surrogates escaped) cut to MAX_RAW_ALERT; and if it was cut."""
-    try:
-        text = json.dumps(raw, ensure_ascii=True, separators=(",", ":"), sort_keys=False, default=str)
-    except (ValueError, RecursionError):
-        text = json.dumps(repr(raw)[:MAX_RAW_ALERT], ensure_ascii=True)
-    if len(text) <= MAX_RAW_ALERT:
-        return text, False
-    return text[:MAX_RAW_ALERT], True
-
-
-def _printable(text: str) -> str:
-    # Reasons and locations quote what was sent: make them storable text (no NUL, no lone surrogate).
-    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _quoted(value: str) -> str:
@@ -682,7 +486,7 @@ def _trigger(
             "payload": excluded.payload,
         }
 
-    _upsert(session, AlertRow, values, keys=("source", "dedup_key"), changes=changes)
+    upsert(session, AlertRow, values, keys=("source", "dedup_key"), changes=changes)
 
 
 def _resolve(
@@ -737,7 +541,7 @@ def record_heartbeat(session: Session, *, component_id: str, plan: Plan, now: da
             " `probe: {type: heartbeat, every_s: 60}` in the plan to post heartbeats for it"
         )
     table = HeartbeatRow.__table__
-    _upsert(
+    upsert(
         session,
         HeartbeatRow,
         {"component_id": component_id, "last_at": now, "received": 1},
@@ -785,25 +589,6 @@ def record_metrics(
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _upsert(
-    session: Session,
-    entity: type[Base],
-    values: dict[str, Any],
-    *,
-    keys: tuple[str, ...],
-    changes: Callable[[Any], dict[str, Any]],
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, so concurrent posts never collide."""
-    table = entity.__table__
-    index = [table.c[k] for k in keys]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(entity).values(**values)
-        session.execute(pg.on_conflict_do_update(index_elements=index, set_=changes(pg.excluded)))
-    else:
-        lite = sqlite.insert(entity).values(**values)
-        session.execute(lite.on_conflict_do_update(index_elements=index, set_=changes(lite.excluded)))
-
-
 def _alert_info(row: AlertRow) -> AlertInfo:
     return AlertInfo(
         id=row.id,
@@ -818,43 +603,6 @@ def _alert_info(row: AlertRow) -> AlertInfo:
         updated_at=row.updated_at,
         resolved_at=row.resolved_at,
         received=row.received,
-        payload=dict(row.payload),
-    )
-
-
-def _before(at: Any, record_id: Any, cursor: AlertCursor) -> Any:
-    """Rows after `cursor` in (time, id) descending order."""
-    return or_(at < cursor.updated_at, and_(at == cursor.updated_at, record_id < cursor.id))
-
-
-def _refused_info(row: RefusedAlertRow) -> RefusedAlertInfo:
-    return RefusedAlertInfo(
-        id=row.id,
-        source=row.source,
-        receiver=row.receiver,
-        dedup_key=row.dedup_key,
-        group_key=row.group_key,
-        position=row.position,
-        location=row.location,
-        label=row.label,
-        reason=row.reason,
-        raw=row.raw,
-        raw_truncated=row.raw_truncated,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        received=row.received,
-    )
-
-
-def _change_info(row: ChangeEventRow) -> ChangeEventInfo:
-    return ChangeEventInfo(
-        id=row.id,
-        receiver=row.receiver,
-        summary=row.summary,
-        source=row.source,
-        component_id=row.component_id,
-        at=row.at,
-        received_at=row.received_at,
         payload=dict(row.payload),
     )
 

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from standby.access.roles import Role
 from standby.access.service import principal_for_token
+from standby.detect.change_events import ChangeEventInfo, list_change_events, record_change_event
+from standby.detect.paging import PageCursor
 from standby.detect.payloads import (
     AlertmanagerGroup,
     AlertmanagerWebhook,
@@ -37,21 +39,16 @@ from standby.detect.payloads import (
 )
 from standby.detect.receiver_tokens import RECEIVER_TOKEN_PREFIX, receiver_for_token
 from standby.detect.receivers import (
-    AlertCursor,
     AlertInfo,
-    ChangeEventInfo,
     Refused,
-    RefusedAlertInfo,
     get_alert,
     ingest_alertmanager,
     ingest_events,
     list_alerts,
-    list_change_events,
-    list_refused_alerts,
-    record_change_event,
     record_heartbeat,
     record_metrics,
 )
+from standby.detect.refused_alerts import RefusedAlertInfo, list_refused_alerts
 from standby.errors import Conflict
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
@@ -614,7 +611,7 @@ def make_cursor(at: datetime, record_id: int) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def read_cursor(cursor: str) -> AlertCursor:
+def read_cursor(cursor: str) -> PageCursor:
     """The position a cursor names; 422 when it is not one this API gave."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -622,7 +619,7 @@ def read_cursor(cursor: str) -> AlertCursor:
         at = datetime.fromisoformat(when)
         if at.tzinfo is None or not number.isdigit():
             raise ValueError(text)
-        return AlertCursor(at, int(number))
+        return PageCursor(at, int(number))
     except (ValueError, binascii.Error):
         raise HTTPException(
             422,

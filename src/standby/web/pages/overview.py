@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, list_outages
-from standby.detect.receivers import count_refused_alerts
+from standby.detect.refused_alerts import count_refused_alerts
 from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
 from standby.plan.audit import Finding, audit, count_by_severity
