@@ -1,11 +1,15 @@
 """Shared pieces of the web tests: a seeded database, the app, and an HTTP client on it.
 
 The client is httpx over ASGITransport (Starlette's TestClient warns under httpx, and
-warnings are errors here). Each role has a user (password: PASSWORD) and a token.
+warnings are errors here); `Served` puts the app on a real port (HTTP or TLS) for clients
+that must connect. Each role has a user (password: PASSWORD) and a token.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -128,3 +133,68 @@ async def log_in(client: httpx.AsyncClient, role: Role) -> None:
         "/api/v1/session", json={"username": role.value, "password": PASSWORD}
     )
     assert response.status_code == 200, response.text
+
+
+class Served:
+    """An app under uvicorn on 127.0.0.1 in a thread (TLS with a certificate); it may stop and start again.
+
+    Always on the same port, so a sender configured with its address finds it again after a
+    restart; `app` may be replaced while stopped (a new process of Standby on the same database).
+    """
+
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        certfile: Path | None = None,
+        keyfile: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.app = app
+        self._tls: dict[str, str] = {}
+        if certfile is not None and keyfile is not None:
+            self._tls = {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+        self.port = port
+        self.base = f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve, and return once the server accepts connections."""
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            **self._tls,  # type: ignore[arg-type]
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        self._server, self._thread = server, thread
+
+    def stop(self) -> None:
+        """Stop serving: from now on connections are refused."""
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        assert not self._thread.is_alive(), "the server did not stop"
+        self._server = self._thread = None
+
+    def __enter__(self) -> Served:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _web import T0, Web, client, make_web, web
+from _web import T0, Web, client, log_in, make_web, web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,7 @@ from standby.access.roles import Role
 from standby.detect.receiver_tokens import create_receiver_token, revoke_receiver_token
 from standby.detect.receivers import labels_fingerprint
 from standby.store.engine import unit_of_work
-from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow
+from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow, RefusedAlertRow
 
 pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]  # fixtures, imported for pytest
@@ -169,6 +169,7 @@ async def test_an_alertmanager_group_fires_and_resolves(
         "ignored": 0,
         "dedup_keys": ["e82796058477e51a", "fc5c048a8aded205"],
         "components": ["acd"],
+        "refused": [],
     }
     # Committed before the answer: a fresh session sees both.
     rows = alert_rows(web.factory)
@@ -191,7 +192,7 @@ async def test_an_alertmanager_group_fires_and_resolves(
     assert [(r.status, r.received) for r in rows] == [("resolved", 2)] * 2
     assert all(r.resolved_at == web.clock.now() for r in rows)
     firing = await client.get("/api/v1/alerts?status=firing", headers=web.bearer(Role.VIEWER))
-    assert firing.json() == {"alerts": []}
+    assert firing.json() == {"alerts": [], "next_cursor": None}
 
 
 async def test_a_truncated_group_maps_by_the_job_label(
@@ -226,21 +227,61 @@ async def test_a_burst_of_the_same_alert_makes_one_row(
     assert (row.dedup_key, row.received) == ("e82796058477e51a", 50)
 
 
-async def test_an_unmapped_alert_refuses_the_group_and_stores_nothing(
+async def test_an_unknown_component_label_costs_only_its_own_alert(
     web: Web, client: httpx.AsyncClient, receiver_token: str
 ) -> None:
+    # Seen: one alert with an unknown component label made Standby refuse the whole group
+    # with 422; Alertmanager does not retry a 4xx, so the valid critical alert was lost.
     document = json.loads(FIRING_GROUP)
+    typo = {**document["alerts"][1], "labels": {"alertname": "ACDDown", "component": "acd-typo"}}
+    del typo["fingerprint"]
     watchdog = {**document["alerts"][0], "labels": {"alertname": "Watchdog", "severity": "none"}}
     del watchdog["fingerprint"]
-    document["alerts"].append(watchdog)
+    document["alerts"] = [typo, document["alerts"][0], watchdog]
     response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
-    assert response.status_code == 422
-    [problem] = response.json()["detail"]
-    assert problem["location"] == "body.alerts.2"
-    assert "no component of the plan matches this alert" in problem["message"]
-    assert "alertname='Watchdog'" in problem["message"]
-    assert problem["labels"] == {"alertname": "Watchdog", "severity": "none"}
-    assert count(web.factory, AlertRow) == 0
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert (answer["stored"], answer["dedup_keys"], answer["components"]) == (
+        1,
+        ["e82796058477e51a"],
+        ["acd"],
+    )
+    first, second = answer["refused"]
+    assert (first["position"], first["location"], first["label"]) == (
+        0,
+        "alerts.0.labels.component",
+        "component",
+    )
+    assert "its component label 'acd-typo' is not a component of the plan" in first["reason"]
+    assert first["dedup_key"] == labels_fingerprint(typo["labels"])
+    assert (second["position"], second["location"], second["label"]) == (2, "alerts.2", None)
+    assert "alertname='Watchdog'" in second["reason"]
+    [row] = alert_rows(web.factory)  # the valid critical alert is stored
+    assert (row.dedup_key, row.component_id, row.severity) == ("e82796058477e51a", "acd", "critical")
+
+    listed = await client.get("/api/v1/refused-alerts", headers=web.bearer(Role.VIEWER))
+    assert listed.status_code == 200, listed.text
+    kept = {r["id"]: r for r in listed.json()["refused"]}
+    assert set(kept) == {first["id"], second["id"]}
+    record = kept[first["id"]]
+    assert (record["source"], record["receiver"], record["received"]) == ("alertmanager", "alertmanager", 1)
+    assert record["group_key"] == '{}:{alertname="ACDDown"}'
+    assert record["last_at"] == record["first_at"] == T0.isoformat().replace("+00:00", "Z")
+    assert json.loads(record["raw"])["labels"] == typo["labels"]
+    assert listed.json()["next_cursor"] is None
+
+    # The same group again: the same records count it, nothing new.
+    web.clock.advance(timedelta(minutes=5))
+    again = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+    assert [r["id"] for r in again.json()["refused"]] == [first["id"], second["id"]]
+    recent = await client.get("/api/v1/refused-alerts?hours=1&limit=1", headers=web.bearer(Role.VIEWER))
+    page = recent.json()
+    assert len(page["refused"]) == 1 and page["refused"][0]["received"] == 2
+    rest = await client.get(
+        f"/api/v1/refused-alerts?hours=1&cursor={page['next_cursor']}", headers=web.bearer(Role.VIEWER)
+    )
+    assert len(rest.json()["refused"]) == 1 and rest.json()["next_cursor"] is None
+    assert {page["refused"][0]["id"], rest.json()["refused"][0]["id"]} == {first["id"], second["id"]}
 
 
 def _firing(**changes: Any) -> dict[str, Any]:
@@ -255,20 +296,49 @@ def _alert_with(**changes: Any) -> dict[str, Any]:
     return document
 
 
+# Bad alerts in a good notification: refused on their own (kept, listed in the answer),
+# while the notification's other alert is taken.
+BAD_ALERTS = [
+    pytest.param(
+        {"labels": {"alertname": "X", "port": 9115}}, "alerts.0.labels.port", "valid string", id="label"
+    ),
+    pytest.param({"startsAt": "yesterday"}, "alerts.0.startsAt", "datetime", id="time"),
+    pytest.param({"status": "burning"}, "alerts.0.status", "'firing' or 'resolved'", id="status"),
+    pytest.param(
+        {"labels": {"alertname": "ACD\u0000Down"}},
+        "alerts.0",
+        "labels.alertname: text may not contain NUL characters",
+        id="nul",
+    ),
+    pytest.param(
+        {"labels": {f"l{i}": "v" for i in range(101)}}, "alerts.0.labels", "at most 100", id="labels"
+    ),
+]
+
+
+async def test_bad_alerts_are_refused_alone_and_their_group_taken(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    for case in BAD_ALERTS:
+        changes, location, message = case.values
+        document = _alert_with(**changes)
+        response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+        assert response.status_code == 202, (case.id, response.text)
+        answer = response.json()
+        assert answer["dedup_keys"] == ["fc5c048a8aded205"], case.id
+        [refused] = answer["refused"]
+        assert refused["location"] == location and message in refused["reason"], (case.id, refused)
+        assert refused["dedup_key"] == "e82796058477e51a", case.id
+    assert [r.dedup_key for r in alert_rows(web.factory)] == ["fc5c048a8aded205"]
+    assert count(web.factory, RefusedAlertRow) == len(BAD_ALERTS)
+
+
 BAD_ALERTMANAGER = [
     pytest.param(_firing(version="3"), 422, "body.version", "version '3' is not supported", id="version-3"),
     pytest.param(_firing(version=4), 422, "body.version", "version 4 is not supported", id="version-number"),
     pytest.param({"version": "4", "status": "firing"}, 422, "body.alerts", "Field required", id="no-alerts"),
     pytest.param(_firing(status="burning"), 422, "body.status", "'firing' or 'resolved'", id="status"),
     pytest.param(_firing(alerts={}), 422, "body.alerts", "valid list", id="alerts-object"),
-    pytest.param(
-        _alert_with(labels={"alertname": "X", "port": 9115}),
-        422,
-        "body.alerts.0.labels.port",
-        "valid string",
-        id="label-number",
-    ),
-    pytest.param(_alert_with(startsAt="yesterday"), 422, "body.alerts.0.startsAt", "datetime", id="time"),
     pytest.param(
         _firing(truncatedAlerts=-1), 422, "body.truncatedAlerts", "greater than or equal", id="truncated"
     ),
@@ -277,11 +347,11 @@ BAD_ALERTMANAGER = [
     ),
     pytest.param([1, 2], 422, "body", "valid dictionary", id="array"),
     pytest.param(
-        _alert_with(labels={"alertname": "ACD\u0000Down"}),
+        _firing(groupLabels={"alertname": "ACD\u0000Down"}),
         422,
         "body",
-        "alerts.0.labels.alertname: text may not contain NUL characters",
-        id="nul",
+        "groupLabels.alertname: text may not contain NUL characters",
+        id="nul-group",
     ),
 ]
 
@@ -299,6 +369,7 @@ async def test_bad_alertmanager_bodies_are_refused_with_where_and_why(
             problems,
         )
     assert count(web.factory, AlertRow) == 0
+    assert count(web.factory, RefusedAlertRow) == 0
 
 
 NOT_JSON = [
@@ -483,7 +554,7 @@ BAD_EVENTS = [
     ),
     pytest.param(
         {"event_action": "trigger", "payload": {"summary": "s", "source": "db-7", "severity": "info"}},
-        "body.payload",
+        "body.payload.source",
         "no component of the plan matches source 'db-7'",
         id="unmapped",
     ),
@@ -658,3 +729,160 @@ async def test_the_openapi_document_describes_the_receivers_bodies(client: httpx
     event = paths[EVENTS]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(event["properties"]) >= {"routing_key", "event_action", "dedup_key", "payload"}
     assert "/api/v1/heartbeats/{component_id}" in paths and METRICS in paths
+    enqueue = paths["/v2/enqueue"]["post"]
+    assert enqueue["requestBody"]["content"]["application/json"]["schema"] == event
+    assert "415" in enqueue["responses"] and "415" in paths[ALERTMANAGER]["post"]["responses"]
+    change = paths["/v2/change/enqueue"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(change["properties"]) >= {"routing_key", "payload", "links"}
+    answer = paths[ALERTMANAGER]["post"]["responses"]["202"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/AlertsStored"}
+    for listing in ("/api/v1/refused-alerts", "/api/v1/change-events"):
+        assert "cursor" in {p["name"] for p in paths[listing]["get"]["parameters"]}
+
+
+# -- content types -------------------------------------------------------------------------
+
+NOT_JSON_TYPES = [
+    "application/x-www-form-urlencoded",
+    "text/plain; charset=utf-8",
+    "multipart/form-data; b=x",
+]
+
+
+@pytest.mark.parametrize("path", [ALERTMANAGER, EVENTS, METRICS, "/v2/enqueue", "/v2/change/enqueue"])
+async def test_a_body_declared_as_anything_but_json_is_a_415(
+    web: Web, client: httpx.AsyncClient, receiver_token: str, path: str
+) -> None:
+    for declared in NOT_JSON_TYPES:
+        headers = {**bearer(receiver_token), "Content-Type": declared}
+        response = await client.post(path, content=FIRING_GROUP, headers=headers)
+        assert response.status_code == 415, (declared, response.text)
+        assert f"the body is declared as {declared!r}: send JSON" in response.json()["detail"]
+    # JSON under its own name, a +json type, or no type at all, is read.
+    for declared in ("application/json; charset=utf-8", "application/vnd.alertmanager+json", None):
+        headers = bearer(receiver_token) | ({"Content-Type": declared} if declared else {})
+        response = await client.post(path, content=b"[]", headers=headers)
+        assert response.status_code == 422, (declared, response.text)
+    # Without a token: 401 where the token is a header; where it may be the body's
+    # routing_key, a body that cannot be JSON is a 415 first (it cannot hold one).
+    stranger = await client.post(path, content=b"x", headers={"Content-Type": "text/plain"})
+    assert stranger.status_code == (401 if path in (ALERTMANAGER, METRICS) else 415), stranger.text
+    assert count(web.factory, AlertRow) == 0
+
+
+# -- PagerDuty's own paths -----------------------------------------------------------------
+
+
+async def test_pagerdutys_own_paths_take_events_and_change_events(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    trigger = {
+        "routing_key": receiver_token,
+        "event_action": "trigger",
+        "dedup_key": "acd-routing",
+        "payload": {"summary": "ACD routing failing", "source": "acd", "severity": "critical"},
+    }
+    response = await client.post("/v2/enqueue", json=trigger)
+    assert response.status_code == 202, response.text
+    assert response.json() == {"status": "success", "message": "Event processed", "dedup_key": "acd-routing"}
+    [row] = alert_rows(web.factory)
+    assert (row.source, row.component_id, row.status, row.receiver) == (
+        "events",
+        "acd",
+        "firing",
+        "alertmanager",
+    )
+
+    change = {
+        "routing_key": receiver_token,
+        "payload": {
+            "summary": "Deployed ACD routing rules v42",
+            "source": "acd",
+            "timestamp": "2026-06-15T09:10:00",
+            "custom_details": {"build": 42},
+        },
+        "links": [{"href": "https://ci.example/42", "text": "build 42"}],
+    }
+    answer = await client.post("/v2/change/enqueue", json=change)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["status"], body["message"]) == ("success", "Change event processed")
+    listed = await client.get("/api/v1/change-events", headers=web.bearer(Role.VIEWER))
+    [kept] = listed.json()["change_events"]
+    assert kept["id"] == int(body["id"])
+    assert (kept["summary"], kept["component_id"], kept["receiver"]) == (
+        "Deployed ACD routing rules v42",
+        "acd",
+        "alertmanager",
+    )
+    assert kept["at"] == "2026-06-15T09:10:00Z"  # no offset: UTC, as PagerDuty reads it
+    assert kept["received_at"] == T0.isoformat().replace("+00:00", "Z")
+    assert kept["payload"]["links"] == change["links"] and "routing_key" not in kept["payload"]
+    unknown = await client.post("/v2/change/enqueue", json={**change, "routing_key": "sbr_nope"})
+    assert unknown.status_code == 401
+    empty = await client.post("/v2/change/enqueue", json={"routing_key": receiver_token, "payload": {}})
+    assert empty.status_code == 422
+    assert empty.json()["detail"][0]["location"] == "body.payload.summary"
+
+
+# -- paging --------------------------------------------------------------------------------
+
+
+async def test_alerts_page_past_the_newest_thousand(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    total = 1_203
+    # Distinct times and, for the last 250, one shared time: the cursor holds time and id.
+    group = json.loads(FIRING_GROUP)
+    template = group["alerts"][0]
+    for start in range(0, total, 400):
+        if start < total - 250:
+            web.clock.advance(timedelta(seconds=1))
+        alerts = []
+        for n in range(start, min(start + 400, total)):
+            item = {**template, "labels": {**template["labels"], "instance": f"node-{n}"}}
+            del item["fingerprint"]
+            alerts.append(item)
+        response = await client.post(
+            ALERTMANAGER, json={**group, "alerts": alerts}, headers=bearer(receiver_token)
+        )
+        assert response.status_code == 202 and response.json()["stored"] == len(alerts)
+    seen: list[int] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        query = "/api/v1/alerts?limit=1000" + (f"&cursor={cursor}" if cursor else "")
+        response = await client.get(query, headers=web.bearer(Role.VIEWER))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [a["id"] for a in page["alerts"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 2
+    assert len(seen) == len(set(seen)) == total
+    times = [
+        (a.updated_at, a.id)
+        for a in sorted(alert_rows(web.factory), key=lambda r: (r.updated_at, r.id), reverse=True)
+    ]
+    assert seen == [i for _, i in times]
+    bad = await client.get("/api/v1/alerts?cursor=not-a-cursor", headers=web.bearer(Role.VIEWER))
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["location"] == "query.cursor"
+
+
+async def test_the_overview_says_how_many_alerts_were_refused_in_the_last_day(
+    web: Web, client: httpx.AsyncClient, receiver_token: str
+) -> None:
+    await log_in(client, Role.VIEWER)
+    assert "refused in the last 24 h" not in (await client.get("/")).text
+    document = json.loads(FIRING_GROUP)
+    document["alerts"][0]["labels"]["standby_component"] = "acd-typo"
+    response = await client.post(ALERTMANAGER, json=document, headers=bearer(receiver_token))
+    assert len(response.json()["refused"]) == 1
+    page = (await client.get("/")).text
+    assert "1 alert refused in the last 24 h" in page
+    assert '<a href="/api/v1/refused-alerts?hours=24">which, and why</a>' in page
+    web.clock.advance(timedelta(hours=25))
+    assert "refused in the last 24 h" not in (await client.get("/")).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.service import create_token
-from standby.detect.payloads import AlertmanagerWebhook, EventV2, MetricsBody
+from standby.detect.change_events import list_change_events, record_change_event
+from standby.detect.paging import PageCursor
+from standby.detect.payloads import (
+    AlertmanagerWebhook,
+    ChangeEventV2,
+    EventV2,
+    MetricsBody,
+    read_alertmanager,
+)
 from standby.detect.receiver_tokens import (
     create_receiver_token,
     list_receiver_tokens,
@@ -30,6 +39,7 @@ from standby.detect.receivers import (
     record_heartbeat,
     record_metrics,
 )
+from standby.detect.refused_alerts import MAX_RAW_ALERT, count_refused_alerts, list_refused_alerts
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
@@ -214,22 +224,101 @@ def test_alertmanager_alerts_map_to_components_in_order(
     assert rows(uow)[0].component_id == component
 
 
-def test_one_unmapped_alert_refuses_the_whole_request_and_stores_nothing(uow: Uow) -> None:
+def test_unmapped_alerts_are_refused_alone_and_the_valid_ones_taken(uow: Uow) -> None:
+    # Seen: one alert with an unknown component label refused the whole group, and
+    # Alertmanager never retries a 4xx, so the valid critical alert beside it was lost.
     payload = webhook(
-        alert({"alertname": "ACDDown", "job": "cloudcx"}),
+        alert({"alertname": "ACDDown", "job": "cloudcx", "severity": "critical"}),
         alert({"alertname": "DiskFull", "job": "node", "instance": "db-7:9100"}),
         alert({"alertname": "Typo", "standby_component": "acdd"}),
+        alert({"alertname": "QueueStuck", "component": "billing-queue"}),
     )
-    with uow() as session, pytest.raises(Refused) as refused:
-        ingest_alertmanager(session, payload=payload, plan=PLAN, receiver="am", now=T0)
-    problems = refused.value.problems
-    assert [p["location"] for p in problems] == ["alerts.1", "alerts.2"]
-    assert (
-        "alertname='DiskFull'" in problems[0]["message"] and "instance='db-7:9100'" in problems[0]["message"]
-    )
-    assert problems[0]["labels"]["job"] == "node"
-    assert "standby_component label 'acdd' is not a component" in problems[1]["message"]
-    assert rows(uow) == []
+    with uow() as session:
+        result = ingest_alertmanager(session, payload=payload, plan=PLAN, receiver="am", now=T0)
+    [stored] = rows(uow)
+    assert (stored.component_id, stored.severity, stored.status) == ("acd", "critical", "firing")
+    assert (result.stored, result.components) == (1, ("acd",))
+    refused = result.refused
+    assert [r.position for r in refused] == [1, 2, 3]
+    assert [r.location for r in refused] == [
+        "alerts.1",
+        "alerts.2.labels.standby_component",
+        "alerts.3.labels.component",
+    ]
+    assert [r.label for r in refused] == [None, "standby_component", "component"]
+    assert "alertname='DiskFull'" in refused[0].reason and "instance='db-7:9100'" in refused[0].reason
+    assert "standby_component label 'acdd' is not a component" in refused[1].reason
+    assert "component label 'billing-queue' is not a component of the plan" in refused[2].reason
+    assert all(r.receiver == "am" and r.first_at == T0 and r.received == 1 for r in refused)
+    assert json.loads(refused[2].raw)["labels"] == {"alertname": "QueueStuck", "component": "billing-queue"}
+    assert refused[2].group_key == '{}:{alertname="Test"}'
+    with uow() as session:
+        kept = list_refused_alerts(session)
+        assert {r.id for r in kept} == {r.id for r in refused}
+        assert count_refused_alerts(session, since=T0) == 3
+        assert count_refused_alerts(session, since=T0 + timedelta(seconds=1)) == 0
+
+
+def test_the_same_refusal_again_counts_on_its_record(uow: Uow) -> None:
+    payload = webhook(alert({"alertname": "Typo", "standby_component": "acdd"}))
+    with uow() as session:
+        first = ingest_alertmanager(session, payload=payload, plan=PLAN, receiver="am", now=T0)
+    later = T0 + timedelta(minutes=5)
+    with uow() as session:
+        again = ingest_alertmanager(session, payload=payload, plan=PLAN, receiver="am", now=later)
+        other = ingest_alertmanager(session, payload=payload, plan=PLAN, receiver="am-2", now=later)
+    assert again.refused[0].id == first.refused[0].id
+    assert (again.refused[0].received, again.refused[0].first_at, again.refused[0].last_at) == (2, T0, later)
+    assert other.refused[0].id != first.refused[0].id  # another sender: another record
+    with uow() as session:
+        assert len(list_refused_alerts(session)) == 2
+        assert count_refused_alerts(session, since=later) == 2
+
+
+def test_unreadable_alerts_are_refused_alone_with_where_and_the_alert_as_sent() -> None:
+    good = alert({"alertname": "ACDDown", "job": "cloudcx"})
+    document = {
+        "version": "4",
+        "status": "firing",
+        "groupKey": "g",
+        "alerts": [
+            {**good, "labels": {"alertname": "X", "port": 9115}, "fingerprint": "aaaa"},
+            good,
+            {**good, "labels": {"alertname": "Nul\u0000Byte"}},
+            "not an alert",
+            {**good, "startsAt": "yesterday"},
+        ],
+    }
+    group = read_alertmanager(document)
+    assert group.positions == (1,)
+    assert [a.labels["alertname"] for a in group.webhook.alerts] == ["ACDDown"]
+    port, nul, text, time = group.unreadable
+    assert (port.position, port.location, port.label) == (0, "alerts.0.labels.port", "port")
+    assert "labels.port: Input should be a valid string" in port.reason
+    assert (nul.location, nul.label) == ("alerts.2", "alertname")
+    assert "labels.alertname: text may not contain NUL characters" in nul.reason
+    assert (text.location, text.label) == ("alerts.3", None)
+    assert (time.location, time.label) == ("alerts.4.startsAt", None)
+
+
+def test_refused_alerts_keep_any_text_and_a_bounded_copy(uow: Uow) -> None:
+    document = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [
+            {**alert({"alertname": "Nul\u0000Byte\ud800"}), "fingerprint": "f00d"},
+            {**alert({"alertname": "Big"}), "annotations": {f"a{i}": "y" * 5000 for i in range(9)}},
+        ],
+    }
+    group = read_alertmanager(document)
+    with uow() as session:
+        result = ingest_alertmanager(session, payload=group, plan=PLAN, receiver="am", now=T0)
+    nul, big = result.refused
+    assert nul.dedup_key == "f00d" and not nul.raw_truncated
+    assert json.loads(nul.raw)["labels"]["alertname"] == "Nul\u0000Byte\ud800"
+    assert nul.reason == "labels.alertname: text may not contain NUL characters (\\u0000)"
+    assert big.raw_truncated and len(big.raw) == MAX_RAW_ALERT  # valid, but matches no component
+    assert big.reason.startswith("no component of the plan matches this alert (labels alertname='Big'")
 
 
 def test_resolved_alerts_resolve_their_row_and_unknown_ones_are_ignored(uow: Uow) -> None:
@@ -361,11 +450,18 @@ def test_events_map_to_components_in_order(uow: Uow, payload: dict[str, Any], co
         ({"custom_details": {"standby_component": "acdd"}}, "standby_component 'acdd' is not a component"),
     ],
 )
-def test_an_unmapped_trigger_is_refused(uow: Uow, payload: dict[str, Any], message: str) -> None:
-    with uow() as session, pytest.raises(Refused) as refused:
-        ingest_events(session, event=event("trigger", "k", **payload), plan=PLAN, receiver="r", now=T0)
-    assert message in refused.value.problems[0]["message"]
+def test_an_unmapped_trigger_is_refused_and_kept(uow: Uow, payload: dict[str, Any], message: str) -> None:
+    with uow() as session:
+        result = ingest_events(
+            session, event=event("trigger", "k", **payload), plan=PLAN, receiver="r", now=T0
+        )
+    [refused] = result.refused
+    assert message in refused.reason
+    assert (refused.source, refused.dedup_key, refused.receiver) == ("events", "k", "r")
+    assert result.stored == 0
     assert rows(uow) == []
+    with uow() as session:
+        assert [r.id for r in list_refused_alerts(session)] == [refused.id]
 
 
 def test_alerts_are_listed_newest_first_and_filtered(uow: Uow) -> None:
@@ -458,3 +554,38 @@ def test_samples_too_far_ahead_or_behind_refuse_the_request(uow: Uow) -> None:
     assert problems[1]["message"] == "2026-06-08T09:29:59+00:00 is more than 7 days ago"
     with uow() as session:
         assert session.scalar(select(func.count()).select_from(MetricSampleRow)) == 0
+
+
+# -- change events -------------------------------------------------------------------------
+
+
+def change(**payload: Any) -> ChangeEventV2:
+    return ChangeEventV2.model_validate({"payload": {"summary": "Deployed v42", **payload}})
+
+
+def test_change_events_are_kept_tied_to_the_component_they_name_if_any(uow: Uow) -> None:
+    with uow() as session:
+        named = record_change_event(
+            session, event=change(custom_details={"component": "crm"}), plan=PLAN, receiver="ci", now=T0
+        )
+        routed = record_change_event(
+            session, event=change(source="cloudcx-monitor"), plan=PLAN, receiver="ci", now=T0
+        )
+        loose = record_change_event(
+            session,
+            event=change(source="db-7", timestamp="2026-06-15T08:00:00Z"),
+            plan=PLAN,
+            receiver="ci",
+            now=T0,
+        )
+        planless = record_change_event(session, event=change(source="acd"), plan=None, receiver="ci", now=T0)
+    assert (named.component_id, routed.component_id, loose.component_id) == ("crm", "acd", None)
+    assert planless.component_id is None
+    assert (loose.at, loose.received_at, named.at) == (T0 - timedelta(hours=1, minutes=30), T0, T0)
+    with uow() as session:
+        listed = list_change_events(session)
+        assert [c.id for c in listed] == [planless.id, routed.id, named.id, loose.id]
+        assert [c.id for c in list_change_events(session, component_id="crm")] == [named.id]
+        last = listed[1]
+        after = list_change_events(session, after=PageCursor(last.at, last.id))
+        assert [c.id for c in after] == [named.id, loose.id]

@@ -6,20 +6,34 @@ names included), with limits that keep one request from filling the database:
 
 - Alertmanager's webhook, version 4, exactly as Alertmanager sends it (camelCase names,
   `endsAt` of `0001-01-01T00:00:00Z` while an alert fires, a `fingerprint` per alert);
-- the PagerDuty Events API v2 shape: `routing_key`, `event_action`, `dedup_key`, `payload`;
+- the PagerDuty Events API v2 shape: `routing_key`, `event_action`, `dedup_key`, `payload`,
+  and its change events (`payload.summary`, `source`, `timestamp`, `links`);
 - metric samples: `{"samples": [{"metric": ..., "value": ..., "at": ...}]}`, or one sample.
 
 Unknown fields are ignored rather than refused, so a newer sender keeps working.
+
+An Alertmanager notification is read alert by alert (`read_alertmanager`): one alert
+that does not fit is set aside with where and why, and the others are still read, since
+Alertmanager never sends a group again after a 4xx.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MAX_ALERTS = 1000
 """Alerts in one Alertmanager request; Alertmanager's own `max_alerts` is unlimited by default."""
@@ -152,6 +166,82 @@ class AlertmanagerWebhook(_Payload):
         return value
 
 
+@dataclass(frozen=True)
+class UnreadableAlert:
+    """An alert of a notification that does not fit the shape: where, why, and the alert as sent."""
+
+    position: int
+    """Its index in the notification's `alerts`."""
+    location: str
+    """Where the (first) problem is, such as `alerts.2.labels.port`."""
+    label: str | None
+    """The label at fault, when the problem is in one."""
+    reason: str
+    """Every problem found, in words."""
+    raw: Any
+    """The alert as it came (parsed JSON)."""
+
+
+@dataclass(frozen=True)
+class AlertmanagerGroup:
+    """A notification read alert by alert: the readable ones, where each was, and the others."""
+
+    webhook: AlertmanagerWebhook
+    """The notification with its readable alerts only."""
+    positions: tuple[int, ...]
+    """Each readable alert's index in the notification's `alerts`."""
+    unreadable: tuple[UnreadableAlert, ...] = ()
+
+    @classmethod
+    def whole(cls, webhook: AlertmanagerWebhook) -> AlertmanagerGroup:
+        """A notification whose every alert was readable."""
+        return cls(webhook, tuple(range(len(webhook.alerts))))
+
+
+def read_alertmanager(document: Any) -> AlertmanagerGroup:
+    """The notification, each alert that does not fit set aside; ValidationError if it is none at all.
+
+    The notification itself (an object, `version` "4", a list of at most MAX_ALERTS
+    alerts, a status, and storable group fields) must fit; each alert is then read on
+    its own, so one bad alert costs only itself.
+    """
+    alerts = document.get("alerts") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(alerts, list) or len(alerts) > MAX_ALERTS:
+        return AlertmanagerGroup.whole(AlertmanagerWebhook.model_validate(document))
+    envelope = AlertmanagerWebhook.model_validate({**document, "alerts": []})
+    readable: list[AlertmanagerAlert] = []
+    positions: list[int] = []
+    unreadable: list[UnreadableAlert] = []
+    for position, raw in enumerate(alerts):
+        try:
+            readable.append(AlertmanagerAlert.model_validate(storable(raw)))
+            positions.append(position)
+        except ValueError as exc:  # a ValidationError too
+            unreadable.append(_unreadable(position, raw, exc))
+    webhook = envelope.model_copy(update={"alerts": readable})
+    return AlertmanagerGroup(webhook, tuple(positions), tuple(unreadable))
+
+
+def _unreadable(position: int, raw: Any, exc: ValueError) -> UnreadableAlert:
+    where = f"alerts.{position}"
+    if not isinstance(exc, ValidationError):  # from storable: its message says where inside
+        path = str(exc).partition(":")[0]
+        label = path.removeprefix("labels.") if path.startswith("labels.") else None
+        return UnreadableAlert(position, where, label, str(exc), raw)
+    messages: list[str] = []
+    location, label = where, None
+    for index, error in enumerate(exc.errors(include_url=False, include_context=False, include_input=False)):
+        inner = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        messages.append(f"{inner}: {message}" if inner else message)
+        if index == 0:
+            location = f"{where}.{inner}" if inner else where
+            parts = error["loc"]
+            if len(parts) >= 2 and parts[0] == "labels":
+                label = str(parts[1])
+    return UnreadableAlert(position, location, label, "; ".join(messages), raw)
+
+
 class EventPayload(_Payload):
     """What an Events v2 trigger is about."""
 
@@ -212,6 +302,45 @@ class EventV2(_Payload):
         if self.event_action != "trigger" and self.dedup_key is None:
             raise ValueError(f"an {self.event_action} event needs the dedup_key of the alert it is about")
         return self
+
+
+class ChangePayload(_Payload):
+    """What a change event says: a deploy, a configuration change, and where it happened."""
+
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SUMMARY)] = Field(
+        description="What changed, in one line."
+    )
+    source: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        None, description="Where it changed; a plan component id (or one in `alerts.sources`) ties it to one."
+    )
+    timestamp: datetime | None = Field(None, description="When it changed; without an offset, UTC.")
+    custom_details: dict[str, Any] | None = Field(
+        None, description="Anything else; a 'component' or 'standby_component' key ties it to a component."
+    )
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # PagerDuty reads a time without an offset as UTC; so do we.
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class ChangeEventV2(_Payload):
+    """A PagerDuty change event (`/v2/change/enqueue`): context for an outage, never an alert."""
+
+    routing_key: Annotated[str, StringConstraints(max_length=512)] | None = Field(
+        None, description="A receiver token (sbr_...), when no Authorization header is sent."
+    )
+    payload: ChangePayload
+    links: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    images: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return storable(data)
 
 
 class MetricSample(_Payload):

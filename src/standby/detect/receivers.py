@@ -19,28 +19,43 @@ component of the plan, in this order:
 4. a component whose id is the event's `payload.source`, or the alert's `service` or
    `job` label.
 
-A request with any firing alert that maps to nothing is refused whole (`Refused`),
-before anything is written. A resolve (or acknowledge) of an alert never seen is
-accepted and ignored, as PagerDuty does.
+An Alertmanager alert that maps to nothing, or does not fit the shape, is refused on
+its own: the group's other alerts are still taken (Alertmanager never sends a group
+again after a 4xx, so refusing it whole would lose them), and the refused one is kept
+in `refused_alerts` with where and why. An Events v2 trigger that maps to nothing is
+kept the same way, and its sender is told (the API's 422). A resolve (or acknowledge)
+of an alert never seen is accepted and ignored, as PagerDuty does.
+
+Refused alerts are kept by `detect.refused_alerts`; change events by `detect.change_events`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from standby.detect.payloads import SEVERITIES, AlertmanagerAlert, AlertmanagerWebhook, EventV2, MetricSample
+from standby.detect.paging import PageCursor, after_cursor
+from standby.detect.payloads import (
+    SEVERITIES,
+    AlertmanagerAlert,
+    AlertmanagerGroup,
+    AlertmanagerWebhook,
+    EventV2,
+    MetricSample,
+    UnreadableAlert,
+)
+from standby.detect.refused_alerts import RefusedAlertInfo, refuse
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.probes import HeartbeatProbe, MetricProbe
 from standby.plan.schema import Component, Plan
-from standby.store.tables import AlertRow, Base, HeartbeatRow, MetricSampleRow
+from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow
+from standby.store.upsert import upsert
 
 MAX_FUTURE = timedelta(days=1)
 MAX_PAST = timedelta(days=7)
@@ -71,14 +86,16 @@ class Refused(InvalidInput):
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What a request of alerts did: alerts stored (new or updated) and those ignored."""
+    """What a request of alerts did: alerts stored (new or updated), ignored, and refused."""
 
     stored: int
     ignored: int
     dedup_keys: tuple[str, ...]
-    """The dedup key of each alert of the request, in its order."""
+    """The dedup key of each alert taken (stored or ignored), in the request's order."""
     components: tuple[str, ...]
     """The components the stored alerts are about, without repeats, in first-seen order."""
+    refused: tuple[RefusedAlertInfo, ...] = ()
+    """The alerts refused, kept in `refused_alerts`, in the request's order."""
 
 
 @dataclass(frozen=True)
@@ -124,47 +141,73 @@ class AlertInfo:
 
 
 def ingest_alertmanager(
-    session: Session, *, payload: AlertmanagerWebhook, plan: Plan, receiver: str, now: datetime
+    session: Session,
+    *,
+    payload: AlertmanagerWebhook | AlertmanagerGroup,
+    plan: Plan,
+    receiver: str,
+    now: datetime,
 ) -> IngestResult:
-    """Store an Alertmanager notification's alerts, one row per fingerprint; Refused if any is unmapped."""
-    keys = [alertmanager_dedup_key(alert) for alert in payload.alerts]
-    mapped: list[str | None] = []
-    problems: list[dict[str, Any]] = []
-    for index, alert in enumerate(payload.alerts):
-        component, why = map_labels(plan, alert.labels)
-        if component is None and alert.status == "firing":
-            problems.append({"location": f"alerts.{index}", "message": why, "labels": dict(alert.labels)})
-        mapped.append(component)
-    if problems:
-        raise Refused(problems)
-    group = {"groupKey": payload.groupKey, "receiver": payload.receiver, "externalURL": payload.externalURL}
+    """Store a notification's alerts, one row per fingerprint; keep unmapped or unreadable ones as refused.
+
+    The valid alerts are taken whatever the others are: Alertmanager does not send a
+    group again after a 4xx, so the answer is a 2xx that lists what was refused.
+    """
+    group = payload if isinstance(payload, AlertmanagerGroup) else AlertmanagerGroup.whole(payload)
+    webhook = group.webhook
+    header = {"groupKey": webhook.groupKey, "receiver": webhook.receiver, "externalURL": webhook.externalURL}
+    refusals: dict[int, RefusedAlertInfo] = {}
+    for unreadable in group.unreadable:
+        refusals[unreadable.position] = _refuse_unreadable(
+            session, unreadable, group_key=webhook.groupKey, receiver=receiver, now=now
+        )
     stored = ignored = 0
+    keys: list[str] = []
     components: dict[str, None] = {}
-    for alert, key, component in zip(payload.alerts, keys, mapped, strict=True):
-        document = {**alert.model_dump(mode="json"), **group}
+    for alert, position in zip(webhook.alerts, group.positions, strict=True):
+        key = alertmanager_dedup_key(alert)
+        document = {**alert.model_dump(mode="json"), **header}
         if alert.status == "resolved":
             found = _resolve(session, source=SOURCE_ALERTMANAGER, key=key, now=now, payload=document)
+            keys.append(key)
             if found is None:
                 ignored += 1
-                continue
-            stored += 1
-            components[found] = None
+            else:
+                stored += 1
+                components[found] = None
             continue
-        assert component is not None  # unmapped firing alerts were refused above
+        mapping = route_labels(plan, alert.labels)
+        if mapping.component is None:
+            refusals[position] = refuse(
+                session,
+                source=SOURCE_ALERTMANAGER,
+                receiver=receiver,
+                dedup_key=key,
+                group_key=webhook.groupKey,
+                position=position,
+                location=f"alerts.{position}" + (f".labels.{mapping.label}" if mapping.label else ""),
+                label=mapping.label,
+                reason=mapping.why,
+                raw=alert.model_dump(mode="json", exclude_none=True),
+                now=now,
+            )
+            continue
         _trigger(
             session,
             source=SOURCE_ALERTMANAGER,
             key=key,
-            component_id=component,
+            component_id=mapping.component,
             severity=normalise_severity(alert.labels.get("severity")),
             summary=alertmanager_summary(alert),
             receiver=receiver,
             now=now,
             payload=document,
         )
+        keys.append(key)
         stored += 1
-        components[component] = None
-    return IngestResult(stored, ignored, tuple(keys), tuple(components))
+        components[mapping.component] = None
+    refused = tuple(refusals[p] for p in sorted(refusals))
+    return IngestResult(stored, ignored, tuple(keys), tuple(components), refused)
 
 
 def ingest_events(
@@ -173,7 +216,8 @@ def ingest_events(
     """Apply an Events v2 event: trigger (upsert), acknowledge or resolve by dedup key.
 
     A trigger without a dedup key gets a new one (returned); an acknowledge or resolve
-    of an unknown key is ignored. Refused when a trigger maps to no component.
+    of an unknown key is ignored. A trigger that maps to no component is kept as
+    refused (in the result's `refused`), and nothing else is written.
     """
     if event.event_action != "trigger":
         assert event.dedup_key is not None  # the payload model requires it
@@ -187,10 +231,24 @@ def ingest_events(
         return IngestResult(1, 0, (key,), (found,))
     assert event.payload is not None  # the payload model requires it for a trigger
     component, why = map_event(plan, event)
-    if component is None:
-        problems = [{"location": "payload", "message": why, "source": event.payload.source}]
-        raise Refused(problems)
     key = event.dedup_key or uuid.uuid4().hex
+    if component is None:
+        details = event.payload.custom_details or {}
+        field = "custom_details.standby_component" if "standby_component" in details else "source"
+        refused = refuse(
+            session,
+            source=SOURCE_EVENTS,
+            receiver=receiver,
+            dedup_key=event.dedup_key,
+            group_key=None,
+            position=0,
+            location=f"payload.{field}",
+            label=field,
+            reason=why,
+            raw=event.model_dump(mode="json", by_alias=True, exclude={"routing_key"}, exclude_none=True),
+            now=now,
+        )
+        return IngestResult(0, 0, (key,), (), (refused,))
     document = event.model_dump(mode="json", by_alias=True, exclude={"routing_key"})
     document["dedup_key"] = key
     _trigger(
@@ -208,10 +266,21 @@ def ingest_events(
 
 
 def list_alerts(
-    session: Session, *, status: str | None = None, component_id: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    status: str | None = None,
+    component_id: str | None = None,
+    limit: int = 100,
+    after: PageCursor | None = None,
 ) -> list[AlertInfo]:
-    """The most recently updated alerts first, optionally of one status or component."""
+    """The most recently updated alerts first, optionally of one status or component.
+
+    `after` continues from where a page ended (its last alert): the alerts updated
+    before it, in the same order. An alert updated meanwhile moves to the front.
+    """
     query = select(AlertRow).order_by(AlertRow.updated_at.desc(), AlertRow.id.desc()).limit(limit)
+    if after is not None:
+        query = query.where(after_cursor(AlertRow.updated_at, AlertRow.id, after))
     if status is not None:
         query = query.where(AlertRow.status == status)
     if component_id is not None:
@@ -263,17 +332,36 @@ def alertmanager_summary(alert: AlertmanagerAlert) -> str:
     return _shorten(summary)
 
 
+@dataclass(frozen=True)
+class LabelRoute:
+    """Where an alert's labels lead: a component, or why not and the label at fault."""
+
+    component: str | None
+    why: str = ""
+    label: str | None = None
+
+
 def map_labels(plan: Plan, labels: Mapping[str, str]) -> tuple[str | None, str]:
     """The component an Alertmanager alert is about, or (None, why not)."""
+    route = route_labels(plan, labels)
+    return route.component, route.why
+
+
+def route_labels(plan: Plan, labels: Mapping[str, str]) -> LabelRoute:
+    """The component an Alertmanager alert is about, or why not and which label is at fault."""
     by_id = plan.components_by_id
     explicit = labels.get("standby_component")
     if explicit is not None:
         if explicit in by_id:
-            return explicit, ""
-        return None, f"its standby_component label {explicit!r} is not a component of the plan"
+            return LabelRoute(explicit)
+        return LabelRoute(
+            None,
+            f"its standby_component label {_quoted(explicit)} is not a component of the plan",
+            "standby_component",
+        )
     named = labels.get("component")
     if named is not None and named in by_id:
-        return named, ""
+        return LabelRoute(named)
     best: Component | None = None
     for component in plan.components:
         routing = component.alerts
@@ -284,16 +372,23 @@ def map_labels(plan: Plan, labels: Mapping[str, str]) -> tuple[str | None, str]:
         ):
             best = component
     if best is not None:
-        return best.id, ""
+        return LabelRoute(best.id)
     for key in ("service", "job"):
         value = labels.get(key)
         if value is not None and value in by_id:
-            return value, ""
-    return None, (
-        f"no component of the plan matches this alert ({_labels_text(labels)}): add"
-        " `alerts: {labels: {...}}` to the component in the plan, or give the alert a"
+            return LabelRoute(value)
+    advice = (
+        "add `alerts: {labels: {...}}` to the component in the plan, or give the alert a"
         " standby_component label naming the component's id"
     )
+    if named is not None:
+        return LabelRoute(
+            None,
+            f"its component label {_quoted(named)} is not a component of the plan, and no"
+            f" component's `alerts:` matches its other labels ({_labels_text(labels)}): {advice}",
+            "component",
+        )
+    return LabelRoute(None, f"no component of the plan matches this alert ({_labels_text(labels)}): {advice}")
 
 
 def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
@@ -320,6 +415,32 @@ def map_event(plan: Plan, event: EventV2) -> tuple[str | None, str]:
         " `alerts: {sources: [...]}` of the component in the plan, or set payload.component"
         " to the component's id"
     )
+
+
+def _refuse_unreadable(
+    session: Session, unreadable: UnreadableAlert, *, group_key: str, receiver: str, now: datetime
+) -> RefusedAlertInfo:
+    raw = unreadable.raw
+    fingerprint = raw.get("fingerprint") if isinstance(raw, dict) else None
+    usable = isinstance(fingerprint, str) and 0 < len(fingerprint) <= 255 and fingerprint.isprintable()
+    return refuse(
+        session,
+        source=SOURCE_ALERTMANAGER,
+        receiver=receiver,
+        dedup_key=fingerprint if usable else None,
+        group_key=group_key,
+        position=unreadable.position,
+        location=unreadable.location,
+        label=unreadable.label,
+        reason=unreadable.reason,
+        raw=raw,
+        now=now,
+    )
+
+
+def _quoted(value: str) -> str:
+    shown = value if len(value) <= 100 else value[:100] + "..."
+    return repr(shown)
 
 
 def _trigger(
@@ -365,7 +486,7 @@ def _trigger(
             "payload": excluded.payload,
         }
 
-    _upsert(session, AlertRow, values, keys=("source", "dedup_key"), changes=changes)
+    upsert(session, AlertRow, values, keys=("source", "dedup_key"), changes=changes)
 
 
 def _resolve(
@@ -420,7 +541,7 @@ def record_heartbeat(session: Session, *, component_id: str, plan: Plan, now: da
             " `probe: {type: heartbeat, every_s: 60}` in the plan to post heartbeats for it"
         )
     table = HeartbeatRow.__table__
-    _upsert(
+    upsert(
         session,
         HeartbeatRow,
         {"component_id": component_id, "last_at": now, "received": 1},
@@ -466,25 +587,6 @@ def record_metrics(
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _upsert(
-    session: Session,
-    entity: type[Base],
-    values: dict[str, Any],
-    *,
-    keys: tuple[str, ...],
-    changes: Callable[[Any], dict[str, Any]],
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, so concurrent posts never collide."""
-    table = entity.__table__
-    index = [table.c[k] for k in keys]
-    if session.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(entity).values(**values)
-        session.execute(pg.on_conflict_do_update(index_elements=index, set_=changes(pg.excluded)))
-    else:
-        lite = sqlite.insert(entity).values(**values)
-        session.execute(lite.on_conflict_do_update(index_elements=index, set_=changes(lite.excluded)))
 
 
 def _alert_info(row: AlertRow) -> AlertInfo:

@@ -62,9 +62,9 @@ class Unauthenticated(Exception):
 
 
 def wants_json(request: Request) -> bool:
-    """Whether the caller gets JSON: the API and health check always, others when they ask."""
+    """Whether the caller gets JSON: the API (and /v2/) and health check always, others when they ask."""
     path = request.url.path
-    if path.startswith("/api/") or path in ("/healthz", "/openapi.json"):
+    if path.startswith(("/api/", "/v2/")) or path in ("/healthz", "/openapi.json"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -130,6 +130,8 @@ class AlertRow(Base):
     __table_args__ = (
         UniqueConstraint("source", "dedup_key", name="uq_alerts_source_dedup_key"),
         CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
+        # GET /api/v1/alerts pages by (updated_at, id), newest first.
+        Index("ix_alerts_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -144,6 +146,52 @@ class AlertRow(Base):
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     received: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[dict[str, Any]] = mapped_column(json_column())
+
+
+class RefusedAlertRow(Base):
+    """An alert Standby could not take, with why; one row per (source, receiver, alert, reason).
+
+    Kept apart from `alerts`: a refused alert has no component and maybe no usable key,
+    and must never count towards a component's state. A repeat of the same refusal
+    updates its row (`received`, `last_at`), so a sender that keeps posting it does not
+    fill the table.
+    """
+
+    __tablename__ = "refused_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 of source, receiver, the alert's identity and the reason: the row's identity.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    receiver: Mapped[str] = mapped_column(String(100))
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    group_key: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(Text)
+    # The alert as it came, as ASCII JSON text (so NULs and lone surrogates survive), cut short.
+    raw: Mapped[str] = mapped_column(Text)
+    raw_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    received: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ChangeEventRow(Base):
+    """A PagerDuty change event (a deploy, a config change): context for outages, not an alert."""
+
+    __tablename__ = "change_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receiver: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(255))
+    component_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # When the change happened (the event's timestamp), else when it was received.
+    at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(json_column())
 
 

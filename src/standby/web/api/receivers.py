@@ -1,18 +1,24 @@
 """The receivers: /api/v1/integrations/alertmanager, /events, /heartbeats and /metrics; and /alerts.
 
+PagerDuty's own paths are served too (`pagerduty_router`): /v2/enqueue and
+/v2/change/enqueue, so a tool with a "PagerDuty events URL" needs only the base address
+changed.
+
 Who may post: a receiver token (`standby receiver create NAME`) as `Authorization:
-Bearer sbr_...`, or for /events the body's `routing_key`, as PagerDuty senders do; an
+Bearer sbr_...`, or for events the body's `routing_key`, as PagerDuty senders do; an
 API token (or a login) of an admin or manager works too, for trying things by hand.
 Each answers 2xx only once what it received is committed. Bodies are read here, with
 a size cap, and validated after the sender is known, so a stranger learns nothing
-about the shapes Standby accepts.
+about the shapes Standby accepts. A body declared as anything but JSON is a 415.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -21,7 +27,16 @@ from sqlalchemy.orm import Session
 
 from standby.access.roles import Role
 from standby.access.service import principal_for_token
-from standby.detect.payloads import AlertmanagerWebhook, EventV2, MetricsBody
+from standby.detect.change_events import ChangeEventInfo, list_change_events, record_change_event
+from standby.detect.paging import PageCursor
+from standby.detect.payloads import (
+    AlertmanagerGroup,
+    AlertmanagerWebhook,
+    ChangeEventV2,
+    EventV2,
+    MetricsBody,
+    read_alertmanager,
+)
 from standby.detect.receiver_tokens import RECEIVER_TOKEN_PREFIX, receiver_for_token
 from standby.detect.receivers import (
     AlertInfo,
@@ -33,6 +48,7 @@ from standby.detect.receivers import (
     record_heartbeat,
     record_metrics,
 )
+from standby.detect.refused_alerts import RefusedAlertInfo, list_refused_alerts
 from standby.errors import Conflict
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
@@ -42,6 +58,8 @@ from standby.web.context import Context, WebContext
 from standby.web.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["receivers"])
+pagerduty_router = APIRouter(tags=["receivers"])
+"""PagerDuty's Events API v2 paths, at the root as PagerDuty serves them."""
 
 MAX_ALERTMANAGER_BYTES = 8 * 1024 * 1024
 MAX_EVENT_BYTES = 512 * 1024  # PagerDuty's own limit for an event
@@ -57,6 +75,7 @@ NO_TOKEN = (
 BAD_TOKEN = "the token is not valid (unknown or revoked)"
 
 Model = TypeVar("Model", bound=BaseModel)
+Cursor = Annotated[str | None, Query(max_length=200, description="The `next_cursor` of the page before.")]
 
 
 # -- who is posting ----------------------------------------------------------------------
@@ -118,8 +137,23 @@ Receiver = Annotated[str, Depends(_receiver)]
 # -- bodies ------------------------------------------------------------------------------
 
 
+def check_json_type(request: Request) -> None:
+    """415 when the body is declared as anything but JSON; no Content-Type at all is read as JSON."""
+    declared = request.headers.get("content-type", "").strip()
+    media = declared.partition(";")[0].strip().lower()
+    if not media or media == "application/json":
+        return
+    if media.startswith("application/") and media.endswith("+json"):
+        return
+    shown = declared if len(declared) <= 100 else declared[:100] + "..."
+    raise HTTPException(
+        415, f"the body is declared as {shown!r}: send JSON, with Content-Type: application/json"
+    )
+
+
 def _body_reader(limit: int) -> Callable[[Request], Coroutine[Any, Any, bytes]]:
     async def read(request: Request) -> bytes:
+        check_json_type(request)
         too_large = f"the body is larger than {_size(limit)}; send fewer items per request"
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -158,14 +192,26 @@ def validate(model: type[Model], document: Any, *, strip: str = "") -> Model:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
-            where = ".".join(str(part) for part in error["loc"])
-            if strip and where.startswith(strip):
-                where = where[len(strip) :]
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append({"location": f"body.{where}" if where else "body", "message": message})
-        raise HTTPException(422, problems) from None
+        raise _unfit(exc, strip) from None
+
+
+def _unfit(exc: ValidationError, strip: str = "") -> HTTPException:
+    problems = []
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"])
+        if strip and where.startswith(strip):
+            where = where[len(strip) :]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append({"location": f"body.{where}" if where else "body", "message": message})
+    return HTTPException(422, problems)
+
+
+def read_group(document: Any) -> AlertmanagerGroup:
+    """The notification, alert by alert; 422 only when it is no Alertmanager notification at all."""
+    try:
+        return read_alertmanager(document)
+    except ValidationError as exc:
+        raise _unfit(exc) from None
 
 
 def _refused(exc: Refused) -> HTTPException:
@@ -219,6 +265,7 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "An API token of a role other than admin or manager."},
     409: {"description": "No plan has been loaded yet."},
     413: {"description": "The body is too large."},
+    415: {"description": "The body is declared as something other than JSON."},
     422: {"description": 'The body does not fit: {"detail": [{"location", "message"}, ...]}.'},
 }
 
@@ -226,13 +273,85 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 # -- responses ---------------------------------------------------------------------------
 
 
+class RefusedOut(BaseModel):
+    """An alert Standby could not take: where in the request, and why."""
+
+    id: int = Field(description="Its record in GET /api/v1/refused-alerts.")
+    position: int = Field(description="Its index in the request's `alerts` (0 for an event).")
+    location: str = Field(description="Where the problem is, such as alerts.2.labels.component.")
+    label: str | None = Field(description="The label (or field) at fault, when there is one.")
+    reason: str
+    dedup_key: str | None = Field(description="Its fingerprint or dedup key, when it has a usable one.")
+
+    @classmethod
+    def of(cls, info: RefusedAlertInfo) -> RefusedOut:
+        """The answer's shape of a refused alert."""
+        return cls.model_validate(info, from_attributes=True)
+
+
+class RefusedAlertOut(RefusedOut):
+    """A refused alert as kept: who sent it, when, how often, and the alert as it came."""
+
+    source: str
+    receiver: str
+    group_key: str | None = Field(description="Alertmanager's groupKey of the notification it came in.")
+    raw: str = Field(description="The alert as it came, as JSON text, at most 16,384 characters.")
+    raw_truncated: bool
+    first_at: datetime
+    last_at: datetime
+    received: int = Field(description="How often this alert was refused for this reason.")
+
+
+class RefusedAlertList(BaseModel):
+    """Refused alerts, the most recently refused first."""
+
+    refused: list[RefusedAlertOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
+
+
 class AlertsStored(BaseModel):
-    """What an Alertmanager notification did."""
+    """What an Alertmanager notification did: the alerts taken, and those refused with why."""
 
     stored: int = Field(description="Alerts stored: new, updated, or resolved.")
     ignored: int = Field(description="Resolved alerts Standby never saw firing.")
-    dedup_keys: list[str] = Field(description="Each alert's dedup key (its fingerprint), in order.")
+    dedup_keys: list[str] = Field(description="Each taken alert's dedup key (its fingerprint), in order.")
     components: list[str] = Field(description="The components the alerts are about.")
+    refused: list[RefusedOut] = Field(
+        description="Alerts not taken (no component matches, or they do not fit), kept with why."
+    )
+
+
+class ChangeProcessed(BaseModel):
+    """The answer PagerDuty gives to a change event."""
+
+    status: Literal["success"] = "success"
+    message: str = "Change event processed"
+    id: str = Field(description="The change event's id in Standby.")
+
+
+class ChangeEventOut(BaseModel):
+    """A change event as kept."""
+
+    id: int
+    receiver: str
+    summary: str
+    source: str | None
+    component_id: str | None = Field(description="The component it names, if any.")
+    at: datetime = Field(description="When it changed (the event's timestamp, else when received).")
+    received_at: datetime
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, info: ChangeEventInfo) -> ChangeEventOut:
+        """The API shape of a change event."""
+        return cls.model_validate(info, from_attributes=True)
+
+
+class ChangeEventList(BaseModel):
+    """Change events, the latest change first."""
+
+    change_events: list[ChangeEventOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
 
 
 class EventProcessed(BaseModel):
@@ -291,6 +410,7 @@ class AlertList(BaseModel):
     """Alerts, most recently updated first."""
 
     alerts: list[AlertOut]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last.")
 
 
 # -- endpoints ---------------------------------------------------------------------------
@@ -306,21 +426,22 @@ class AlertList(BaseModel):
 def post_alertmanager(receiver: Receiver, body: AlertmanagerBody, context: Context) -> AlertsStored:
     """Store a notification's alerts, one per fingerprint; a repeat updates the same alert.
 
-    Refused whole (422, nothing stored) when a firing alert matches no component.
+    An alert that matches no component, or does not fit, is refused on its own: the
+    others are taken, and the answer (still 202, since Alertmanager never sends a group
+    again after a 4xx) lists each refused one with where and why. They are kept in
+    GET /api/v1/refused-alerts.
     """
-    payload = validate(AlertmanagerWebhook, parse_json(body))
-    try:
-        with unit_of_work(context.session_factory) as session:
-            result = ingest_alertmanager(
-                session, payload=payload, plan=_plan(session), receiver=receiver, now=context.clock.now()
-            )
-    except Refused as exc:
-        raise _refused(exc) from None
+    group = read_group(parse_json(body))
+    with unit_of_work(context.session_factory) as session:
+        result = ingest_alertmanager(
+            session, payload=group, plan=_plan(session), receiver=receiver, now=context.clock.now()
+        )
     return AlertsStored(
         stored=result.stored,
         ignored=result.ignored,
         dedup_keys=list(result.dedup_keys),
         components=list(result.components),
+        refused=[RefusedOut.of(r) for r in result.refused],
     )
 
 
@@ -334,29 +455,75 @@ def post_alertmanager(receiver: Receiver, body: AlertmanagerBody, context: Conte
 def post_event(request: Request, body: EventBody, context: Context) -> EventProcessed:
     """Trigger, acknowledge or resolve an alert by `dedup_key` (made up for a trigger without one).
 
+    The token comes as `Authorization: Bearer` or as the body's `routing_key`. A
+    trigger that matches no component is a 422, and is kept in GET /api/v1/refused-alerts.
+    """
+    receiver, document = _event_sender(request, body, context)
+    event = validate(EventV2, document)
+    with unit_of_work(context.session_factory) as session:
+        result = ingest_events(
+            session, event=event, plan=_plan(session), receiver=receiver, now=context.clock.now()
+        )
+    if result.refused:  # kept (committed above), and the sender told
+        raise HTTPException(422, [_refusal_problem(r) for r in result.refused])
+    return EventProcessed(dedup_key=result.dedup_keys[0])
+
+
+@pagerduty_router.post(
+    "/v2/enqueue",
+    status_code=202,
+    summary="PagerDuty Events API v2 (its own path)",
+    responses=COMMON_RESPONSES,
+    openapi_extra=_json_body(EventV2),
+)
+def enqueue_event(request: Request, body: EventBody, context: Context) -> EventProcessed:
+    """The same as POST /api/v1/events, at the path PagerDuty's clients post to."""
+    return post_event(request, body, context)
+
+
+@pagerduty_router.post(
+    "/v2/change/enqueue",
+    status_code=202,
+    summary="PagerDuty change event (its own path)",
+    responses={k: v for k, v in COMMON_RESPONSES.items() if k != 409},
+    openapi_extra=_json_body(ChangeEventV2),
+)
+def enqueue_change(request: Request, body: EventBody, context: Context) -> ChangeProcessed:
+    """Keep a change event (a deploy, a configuration change), tied to the component it names.
+
     The token comes as `Authorization: Bearer` or as the body's `routing_key`.
     """
+    receiver, document = _event_sender(request, body, context)
+    event = validate(ChangeEventV2, document)
+    with unit_of_work(context.session_factory) as session:
+        found = current_plan(session)
+        info = record_change_event(
+            session,
+            event=event,
+            plan=found[1] if found else None,
+            receiver=receiver,
+            now=context.clock.now(),
+        )
+    return ChangeProcessed(id=str(info.id))
+
+
+def _event_sender(request: Request, body: bytes, context: WebContext) -> tuple[str, Any]:
+    """Who sent an event (by header, else by the body's routing_key) and the body as JSON."""
     if request.headers.get("authorization") is not None:
-        receiver = authenticate_receiver(request, context)
-        document = parse_json(body)
-    else:
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            document = None
-        key = document.get("routing_key") if isinstance(document, dict) else None
-        receiver = authenticate_receiver(request, context, routing_key=key if isinstance(key, str) else None)
-        if document is None:
-            document = parse_json(body)  # says why it is not JSON
-    event = validate(EventV2, document)
+        return authenticate_receiver(request, context), parse_json(body)
     try:
-        with unit_of_work(context.session_factory) as session:
-            result = ingest_events(
-                session, event=event, plan=_plan(session), receiver=receiver, now=context.clock.now()
-            )
-    except Refused as exc:
-        raise _refused(exc) from None
-    return EventProcessed(dedup_key=result.dedup_keys[0])
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        document = None
+    key = document.get("routing_key") if isinstance(document, dict) else None
+    receiver = authenticate_receiver(request, context, routing_key=key if isinstance(key, str) else None)
+    if document is None:
+        document = parse_json(body)  # says why it is not JSON
+    return receiver, document
+
+
+def _refusal_problem(refused: RefusedAlertInfo) -> dict[str, Any]:
+    return {"location": f"body.{refused.location}", "message": refused.reason, "refused_id": refused.id}
 
 
 @router.post(
@@ -421,11 +588,90 @@ def get_alerts(
     ] = None,
     component: Annotated[str | None, Query(max_length=100, description="Only about this component.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
+    cursor: Cursor = None,
 ) -> AlertList:
-    """Alerts from Alertmanager and Events v2 sources, most recently updated first."""
+    """Alerts from Alertmanager and Events v2 sources, most recently updated first.
+
+    Pages on with `?cursor=` (the previous page's `next_cursor`) past the newest 1,000.
+    """
+    after = read_cursor(cursor) if cursor is not None else None
     with unit_of_work(context.session_factory) as session:
-        alerts = list_alerts(session, status=status, component_id=component, limit=limit)
-    return AlertList(alerts=[AlertOut.of(a) for a in alerts])
+        alerts = list_alerts(session, status=status, component_id=component, limit=limit + 1, after=after)
+    page = alerts[:limit]
+    more = len(alerts) > limit
+    return AlertList(
+        alerts=[AlertOut.of(a) for a in page],
+        next_cursor=make_cursor(page[-1].updated_at, page[-1].id) if more else None,
+    )
+
+
+def make_cursor(at: datetime, record_id: int) -> str:
+    """An opaque cursor that continues after the record at this time and id."""
+    text = f"{at.isoformat()}|{record_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> PageCursor:
+    """The position a cursor names; 422 when it is not one this API gave."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, _, number = text.partition("|")
+        at = datetime.fromisoformat(when)
+        if at.tzinfo is None or not number.isdigit():
+            raise ValueError(text)
+        return PageCursor(at, int(number))
+    except (ValueError, binascii.Error):
+        raise HTTPException(
+            422,
+            [
+                {
+                    "location": "query.cursor",
+                    "message": "not a cursor this API gave: pass the next_cursor of the page before,"
+                    " unchanged",
+                }
+            ],
+        ) from None
+
+
+@router.get("/refused-alerts", summary="Alerts refused")
+def get_refused_alerts(
+    principal: ReadOutages,
+    context: Context,
+    hours: Annotated[
+        int | None, Query(ge=1, le=24 * 366, description="Only those refused in the last this many hours.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
+    cursor: Cursor = None,
+) -> RefusedAlertList:
+    """Alerts the receivers could not take, the most recently refused first, with why and as they came."""
+    since = context.clock.now() - timedelta(hours=hours) if hours is not None else None
+    after = read_cursor(cursor) if cursor is not None else None
+    with unit_of_work(context.session_factory) as session:
+        found = list_refused_alerts(session, since=since, limit=limit + 1, after=after)
+    page = found[:limit]
+    return RefusedAlertList(
+        refused=[RefusedAlertOut.model_validate(r, from_attributes=True) for r in page],
+        next_cursor=make_cursor(page[-1].last_at, page[-1].id) if len(found) > limit else None,
+    )
+
+
+@router.get("/change-events", summary="Change events received")
+def get_change_events(
+    principal: ReadOutages,
+    context: Context,
+    component: Annotated[str | None, Query(max_length=100, description="Only about this component.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
+    cursor: Cursor = None,
+) -> ChangeEventList:
+    """Change events posted to /v2/change/enqueue, the latest change first."""
+    after = read_cursor(cursor) if cursor is not None else None
+    with unit_of_work(context.session_factory) as session:
+        found = list_change_events(session, component_id=component, limit=limit + 1, after=after)
+    page = found[:limit]
+    return ChangeEventList(
+        change_events=[ChangeEventOut.of(c) for c in page],
+        next_cursor=make_cursor(page[-1].at, page[-1].id) if len(found) > limit else None,
+    )
 
 
 @router.get(

@@ -8,7 +8,7 @@ the components table lists the most severe first, up to a cap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, list_outages
+from standby.detect.refused_alerts import count_refused_alerts
 from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
 from standby.plan.audit import Finding, audit, count_by_severity
@@ -46,6 +47,7 @@ REFRESH_S = 30
 MAX_TABLE_ROWS = 200
 MAX_FINDINGS = 100
 MAX_OUTAGES = 8
+REFUSED_WITHIN = timedelta(hours=24)
 _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interruption": "degraded"}
 
 
@@ -58,12 +60,14 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         outages = list_outages(session, limit=MAX_OUTAGES)
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
         deadlines = deadlines_of(session, [i.id for i in incidents], context.clock.now())
+        refused = count_refused_alerts(session, since=context.clock.now() - REFUSED_WITHIN)
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
     model = overview_model(context, principal, info, plan, states)
     model["outages"] = _outages(outages, plan, context.clock.now())
     model["incidents"] = _incidents(incidents, plan, deadlines)
+    model["refused_alerts"] = refused
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
 

@@ -1,7 +1,7 @@
 """A stakeholder group's deadline is followed by the outbox's deliveries: its step, why, and when.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-07 02:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
