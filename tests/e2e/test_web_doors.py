@@ -28,15 +28,17 @@ TOUCHED = {"last_used_at", "last_seen_at"}
 FOREIGN = {"Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
 
 
-def get_routes(routes: list[Any], prefix: str = "") -> list[str]:
-    """The paths of the GET routes among `routes`, looking into included routers."""
+def get_routes(
+    routes: list[Any], prefix: str = "", methods: frozenset[str] = frozenset({"GET"})
+) -> list[str]:
+    """The paths of the routes among `routes` that answer one of `methods`, looking into included routers."""
     found = []
     for route in routes:
         if isinstance(route, APIRoute):
-            if "GET" in route.methods:
-                found.append(prefix + route.path)
+            found += [f"{m} {prefix}{route.path}" if methods != {"GET"} else prefix + route.path
+                      for m in sorted(route.methods & methods)]
         elif hasattr(route, "original_router"):  # FastAPI keeps included routers whole
-            found += get_routes(route.original_router.routes, prefix + route.include_context.prefix)
+            found += get_routes(route.original_router.routes, prefix + route.include_context.prefix, methods)
     return found
 
 
@@ -120,3 +122,39 @@ async def test_no_get_changes_anything_even_with_the_old_marking_parameter(
             answered |= {by_cookie.status_code, by_token.status_code}
     assert 200 in answered and 500 not in answered
     assert snapshot(web) == before
+
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Doors that never take the session cookie: their credential is in the request itself.
+NO_COOKIE = ("POST /ack/",)  # the signed token in the link's path
+
+
+async def test_a_forged_cross_site_request_with_the_cookie_is_refused_everywhere(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    await log_in(client, Role.ADMIN)
+    forgeries = [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame, or a page that sends no referrer
+        {"Referer": "https://evil.example/form"},
+        {"Sec-Fetch-Site": "cross-site"},  # a browser that sent neither
+        {"Origin": "https://standby.example.evil.example", "Sec-Fetch-Site": "same-site"},
+    ]
+    routes = [r for r in get_routes(web.app.routes, methods=UNSAFE) if not r.startswith(NO_COOKIE)]
+    assert len(routes) > 30
+    for route in routes:
+        method, path = route.split(" ", 1)
+        names = re.findall(r"{(\w+)}", path)
+        url = path.format(**{n: PATH_VALUES.get(n, "1") for n in names})
+        for headers in forgeries:
+            body = {"username": "viewer", "password": "x"} if url == "/api/v1/session" else {}
+            forged = await client.request(method, url, json=body, headers=headers)
+            assert forged.status_code == 403, f"{route} with {headers}: {forged.status_code}"
+    # The forms too: logging out (and logging in as someone else) from another site.
+    for form, data in (("/logout", {}), ("/login", {"username": "viewer", "password": "x"})):
+        forged = await client.post(form, data=data, headers={"Origin": "https://evil.example"})
+        assert forged.status_code == 403, form
+    assert (await client.get("/api/v1/session")).status_code == 200  # still logged in
+    # Standby's own pages pass.
+    same = await client.post("/logout", headers={"Origin": BASE, "Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 303

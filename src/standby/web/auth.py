@@ -8,7 +8,8 @@ layers, because each alone has gaps:
   at all;
 - the Origin header (or, when a browser omits it, the Referer) of every unsafe
   request that uses the cookie, and of the login form, must be this site's own
-  origin or STANDBY_PUBLIC_URL's. This covers older browsers and same-site attackers
+  origin or STANDBY_PUBLIC_URL's, and Sec-Fetch-Site, when sent, must not say
+  cross-site or same-site. This covers older browsers and same-site attackers
   (a sibling sub-domain), which SameSite does not.
 
 A request with neither header is let through: only non-browser clients omit both,
@@ -81,6 +82,10 @@ def identify(request: Request, context: WebContext) -> tuple[Principal | None, b
 
 def same_origin(request: Request, context: WebContext) -> bool:
     """Whether an unsafe browser request comes from our own pages (see the module's note)."""
+    # Browsers since 2020 say where a request comes from; "same-site" is a sibling
+    # sub-domain, which is no more ours than any other site.
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return False
     claimed = request.headers.get("origin")
     if claimed is None:
         referer = request.headers.get("referer")
