@@ -12,6 +12,7 @@ directory of the process; the default data directory is `./data`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import secrets
@@ -54,6 +55,7 @@ class Settings:
     worker_concurrency: int = 256
     check_retention_hours: float = 72.0
     worker_lease_s: float = 20.0
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -225,6 +227,22 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    found = []
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{item[:60]!r} is not an IP address or network; list them separated by commas,"
+                " such as 10.0.0.5, 10.1.0.0/16"
+            ) from None
+    return tuple(found)
+
+
 def _lease(raw: str) -> float:
     try:
         value = float(raw)
@@ -334,5 +352,11 @@ SETTINGS: list[SettingDoc] = [
         "How long a worker holds its probes without renewing: a killed worker's probes are"
         " taken over within this and a quarter of it.",
         _lease,
+    ),
+    SettingDoc(
+        "STANDBY_TRUSTED_PROXIES", "trusted_proxies", "none (the client is the socket's peer)",
+        "The reverse proxies and load balancers (IP addresses or networks, comma-separated)"
+        " whose X-Forwarded-For names the client; login limits count per client address.",
+        _networks,
     ),
 ]

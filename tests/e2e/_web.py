@@ -103,10 +103,11 @@ def make_web(
     tmp_path: Path,
     *,
     with_plan: bool = True,
+    with_users: bool = True,
     **settings: object,
 ) -> Web:
-    """The app on `factory`'s database, seeded with users, tokens and (unless told) the plan."""
-    tokens = seed_users(factory)
+    """The app on `factory`'s database, seeded (unless told) with users, tokens and the plan."""
+    tokens = seed_users(factory) if with_users else {}
     if with_plan:
         seed_plan(factory)
     clock = FakeClock(T0)

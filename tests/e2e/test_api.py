@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -38,13 +39,26 @@ components:
 """
 
 
-async def test_healthz_needs_no_login(client: httpx.AsyncClient) -> None:
+async def test_healthz_needs_no_login_and_shows_where_the_database_is_to_admins_only(
+    web: Web, client: httpx.AsyncClient
+) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+    for role in (Role.MANAGER, Role.VIEWER):
+        assert (await client.get("/healthz", headers=web.bearer(role))).json() == response.json()
+    bad_token = await client.get("/healthz", headers={"Authorization": "Bearer sby_nothing"})
+    assert bad_token.status_code == 200 and bad_token.json() == response.json()
+    admin = await client.get("/healthz", headers=web.bearer(Role.ADMIN))
+    assert admin.json()["status"] == "ok"
+    assert admin.json()["database_url"].split(":")[0] in ("sqlite+pysqlite", "postgresql+psycopg")
+    await log_in(client, Role.ADMIN)
+    assert "database_url" in (await client.get("/healthz")).json()
 
 
-async def test_healthz_says_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+async def test_healthz_says_503_when_the_database_is_unreachable_and_only_the_log_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = make_engine("postgresql://nobody@127.0.0.1:9/nothing?connect_timeout=2")
     try:
         app = create_app(
@@ -54,14 +68,18 @@ async def test_healthz_says_503_when_the_database_is_unreachable(tmp_path: Path)
         )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            response = await c.get("/healthz")
+            with caplog.at_level(logging.WARNING, logger="standby"):
+                response = await c.get("/healthz")
             page = await c.get("/api/v1/components", headers={"Authorization": "Bearer sby_x"})
     finally:
         engine.dispose()
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    assert response.json()["database"] == "unreachable"
-    assert response.json()["detail"]
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+    # No host, port, database name or driver for whoever asks; the server's log has the reason.
+    for secret in ("127.0.0.1", ":9", "nothing", "nobody", "psycopg", "postgres"):
+        assert secret not in response.text
+    assert any("127.0.0.1" in r.getMessage() and "unreachable" in r.getMessage() for r in caplog.records)
     # Any other request says so plainly too, never a traceback.
     assert page.status_code == 503
     assert "database" in page.json()["detail"]

@@ -82,6 +82,10 @@ async def test_the_report_is_one_html_page_for_a_logged_in_browser(client: httpx
     assert "plan version 1" in html
     assert "<svg" in html and "<script" not in html
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", html)
+    # Its styles are inline (it is forwarded and opened offline): its policy allows them, and no script.
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "style-src 'unsafe-inline'" in policy
+    assert "frame-ancestors 'none'" in policy and "script-src" not in policy
 
 
 async def test_a_bad_report_request_is_422(web: Web, client: httpx.AsyncClient) -> None:

@@ -62,9 +62,7 @@ async def test_agents_log_and_read_viewers_may_not(web: Web, client: httpx.Async
     assert listed.status_code == 200 and listed.json()["count"] == 1
     assert listed.json()["outcomes"][0] == item["outcome"]
     # Agents read and log; marking an export done is for those who import (managers).
-    marking = await client.get(
-        URL, params={"format": "csv", "mark_exported": "true"}, headers=web.bearer(Role.AGENT)
-    )
+    marking = await client.post(f"{URL}/exported", json={"client_ids": ["x"]}, headers=web.bearer(Role.AGENT))
     assert marking.status_code == 403 and "import_customers" in marking.json()["detail"]
 
 
@@ -126,7 +124,7 @@ async def test_the_body_is_checked_before_anything(web: Web, client: httpx.Async
     assert (await client.get(URL, headers=agent)).json()["count"] == 0
 
 
-async def test_outcomes_come_in_as_csv_and_go_out_as_csv_marked_exported(
+async def test_outcomes_come_in_as_csv_and_go_out_as_csv_then_confirmed_exported(
     web: Web, client: httpx.AsyncClient
 ) -> None:
     manager = web.bearer(Role.MANAGER)
@@ -137,9 +135,7 @@ async def test_outcomes_come_in_as_csv_and_go_out_as_csv_marked_exported(
     )
     posted = await client.post(URL, content=upload, headers={**manager, "Content-Type": "text/csv"})
     assert posted.status_code == 200 and posted.json()["stored"] == 2, posted.text
-    exported = await client.get(
-        URL, params={"mark_exported": "true"}, headers={**manager, "Accept": "text/csv"}
-    )
+    exported = await client.get(URL, headers={**manager, "Accept": "text/csv"})
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.headers["content-disposition"] == (
@@ -153,17 +149,47 @@ async def test_outcomes_come_in_as_csv_and_go_out_as_csv_marked_exported(
         "customer", "phone", "queue", "reason", "outcome", "follow_up", "agent", "logged_at",
         "client_id", "call_id",
     ]
-    # Marked: the next export of what is new is empty until another outcome arrives.
+    # Confirmed: the next export of what is new is empty until another outcome arrives.
+    confirmed = await client.post(
+        f"{URL}/exported", json={"client_ids": [r["client_id"] for r in rows]}, headers=manager
+    )
+    assert confirmed.json()["marked"] == 2
     fresh = await client.get(URL, params={"format": "csv", "not_exported": "true"}, headers=manager)
     assert fresh.text.count("\r\n") == 1
     await client.post(URL, json=outcome(), headers=web.bearer(Role.AGENT))
     web.clock.advance(timedelta(minutes=1))
-    newer = await client.get(
-        URL, params={"not_exported": "true", "mark_exported": "true"}, headers=manager
-    )
+    newer = await client.get(URL, params={"not_exported": "true"}, headers=manager)
     assert [o["client_id"] for o in newer.json()["outcomes"]] == ["page-entry-0001"]
+    await client.post(f"{URL}/exported", json={"client_ids": ["page-entry-0001"]}, headers=manager)
     listed = (await client.get(URL, headers=manager)).json()["outcomes"]
     assert [o["exported_at"] for o in listed] == ["2026-06-15T09:31:00Z", *["2026-06-15T09:30:00Z"] * 2]
+
+
+async def test_seen_a_get_from_a_foreign_page_marked_every_outcome_exported(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    agent = web.bearer(Role.AGENT)
+    await client.post(URL, json=[outcome("entry-0001"), outcome("entry-0002")], headers=agent)
+    await log_in(client, Role.MANAGER)
+    # What a link or an <img> on another site makes a signed-in manager's browser send:
+    # SameSite=Lax lets the cookie go with a top-level GET.
+    foreign = {"Referer": "https://evil.example/page", "Sec-Fetch-Site": "cross-site", "Accept": "text/csv"}
+    for params in ({"mark_exported": "true"}, {"format": "csv", "mark_exported": "1"}):
+        forged = await client.get(URL, params=params, headers=foreign)
+        assert forged.status_code == 400, forged.text
+        assert "POST /api/v1/outcomes/exported" in forged.json()["detail"]
+    # Nor by token: a GET changes nothing, whoever sends it.
+    by_token = await client.get(URL, params={"mark_exported": "true"}, headers=web.bearer(Role.ADMIN))
+    assert by_token.status_code == 400
+    listed = (await client.get(URL)).json()["outcomes"]
+    assert [o["exported_at"] for o in listed] == [None, None]
+    # The way that remains, a POST, is refused from another site.
+    cross = await client.post(
+        f"{URL}/exported", json={"client_ids": ["entry-0001"]}, headers={"Origin": "https://evil.example"}
+    )
+    assert cross.status_code == 403
+    same = await client.post(f"{URL}/exported", json={"client_ids": ["entry-0001"]}, headers=SAME_SITE)
+    assert same.status_code == 200 and same.json()["marked"] == 1
 
 
 async def test_an_export_is_marked_only_when_the_crm_confirms_it(web: Web, client: httpx.AsyncClient) -> None:

@@ -201,7 +201,9 @@ def log_in_again(page: Page, base: str) -> None:
 
 def controlled(page: Page) -> None:
     """Wait until the service worker controls the page: it has kept its copy by then (installing)."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # Polled from here: wait_for_function would evaluate a string inside the page, which the
+    # page's Content Security Policy (rightly) refuses.
+    until(page, lambda: page.evaluate("navigator.serviceWorker.controller !== null"), "the service worker")
 
 
 def kept_on_device(page: Page) -> list[str]:
@@ -469,3 +471,27 @@ def test_with_standby_down_the_page_opens_and_the_api_never_comes_from_the_devic
     page.reload()  # the server's page this time, which sends what waits
     status(page, "All sent")
     assert [r.customer for r in outcomes(session_factory)] == ["Before", "Standby Down"]
+
+
+def test_the_pages_keep_to_their_content_security_policy_and_refuse_to_be_framed(
+    served: str, browsing: BrowserContext
+) -> None:
+    page = browsing.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, served)
+    controlled(page)
+    page.goto(f"{served}/")  # the agent may see the overview: the map and the change stream
+    until(page, lambda: page.evaluate("document.querySelector('svg.map') !== null"), "the map")
+    # Its minimum width comes from the page's script now, not a style attribute.
+    assert page.evaluate("getComputedStyle(document.querySelector('svg.map')).minWidth").endswith("px")
+    assert page.evaluate("getComputedStyle(document.querySelector('svg.map')).minWidth") != "0px"
+    page.goto(f"{served}/outcomes")
+    page.wait_for_selector("form")
+    assert refused == [], refused
+    # Another site cannot show our pages in a frame (clickjacking).
+    other = browsing.new_page()
+    other.set_content(f'<iframe id="f" src="{served}/login"></iframe>')
+    other.wait_for_timeout(500)
+    frame = other.frame_locator("#f")
+    assert frame.locator("#username").count() == 0

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from standby.access.lockout_service import lift_lockout
 from standby.access.roles import Role, parse_role
 from standby.access.service import (
     create_token,
@@ -179,6 +180,30 @@ def user_set_password(
     with open_store() as factory, unit_of_work(factory) as session:
         set_password(session, username=username, password=password)
     out.print(f"New password set for {username.strip().lower()!r}.", markup=False)
+
+
+@user_app.command("unlock")
+def user_unlock(
+    username: Annotated[
+        str | None, typer.Argument(help="The login name locked out.", show_default=False)
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="A client IP address locked out.", show_default=False)
+    ] = None,
+) -> None:
+    """Lift a login lockout (too many failed logins) of a user and/or a client address."""
+    if not username and not address:
+        raise fail("name the user to unlock, or give --address IP")
+    with open_store() as factory, unit_of_work(factory) as session:
+        lifted = lift_lockout(session, account=username, address=address, by="cli")
+    what = " and ".join(
+        part for part in (f"user {username.strip().lower()!r}" if username else "",
+                          f"address {address.strip()}" if address else "") if part
+    )
+    if lifted:
+        out.print(f"Unlocked {what}: logins are open again.", markup=False)
+    else:
+        out.print(f"Nothing held against {what}: it was not locked.", markup=False)
 
 
 @user_app.command("list")

@@ -139,7 +139,9 @@ def serve(
         web = create_app(
             settings, clock=clock, session_factory=factory, plan_watch=watch, background=background
         )
-        uvicorn.run(web, host=settings.host, port=settings.port, log_level="info")
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
+        # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
+        uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:

@@ -26,6 +26,7 @@ from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
 from standby.web.errors import install_error_handlers
+from standby.web.headers import SecurityHeaders
 
 PLAN_WATCH_EVERY_S = 5.0
 log = logging.getLogger("standby.web")
@@ -90,6 +91,7 @@ def create_app(
         plan_watch=plan_watch,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     for router in api.routers() + pages.routers():
         app.include_router(router)
     from standby.web.api.receivers import pagerduty_router  # PagerDuty's own /v2 paths

@@ -8,23 +8,33 @@ layers, because each alone has gaps:
   at all;
 - the Origin header (or, when a browser omits it, the Referer) of every unsafe
   request that uses the cookie, and of the login form, must be this site's own
-  origin or STANDBY_PUBLIC_URL's. This covers older browsers and same-site attackers
+  origin or STANDBY_PUBLIC_URL's, and Sec-Fetch-Site, when sent, must not say
+  cross-site or same-site. This covers older browsers and same-site attackers
   (a sibling sub-domain), which SameSite does not.
 
 A request with neither header is let through: only non-browser clients omit both,
 and they cannot be tricked into sending someone's cookie. A token-based scheme would
 need JavaScript or a hidden field on every form for no extra protection here. Bearer
 tokens need no check: a browser never adds an Authorization header by itself.
+
+Login lockout (standby.access.lockout): every password login, by the form or the API,
+counts against its account and its client address. The client address is the socket's
+peer, unless that peer is one of STANDBY_TRUSTED_PROXIES: then X-Forwarded-For is read
+from the right, past the trusted proxies, to the first address they did not add.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+import math
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 
+from standby.access.lockout_service import Locked, begin_attempt, settle_attempt
 from standby.access.roles import Permission
 from standby.access.service import (
     Principal,
@@ -72,6 +82,10 @@ def identify(request: Request, context: WebContext) -> tuple[Principal | None, b
 
 def same_origin(request: Request, context: WebContext) -> bool:
     """Whether an unsafe browser request comes from our own pages (see the module's note)."""
+    # Browsers since 2020 say where a request comes from; "same-site" is a sibling
+    # sub-domain, which is no more ours than any other site.
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return False
     claimed = request.headers.get("origin")
     if claimed is None:
         referer = request.headers.get("referer")
@@ -154,18 +168,89 @@ LoadPlan = Annotated[Principal, Depends(require(Permission.LOAD_PLAN))]
 ManageAccess = Annotated[Principal, Depends(require(Permission.MANAGE_ACCESS))]
 
 
-def log_in(context: WebContext, *, username: str, password: str) -> tuple[Principal, str] | None:
-    """Check the password and open a login session: (principal, cookie value), or None."""
-    if len(username) > MAX_CREDENTIAL_LENGTH:
-        return None
+LOCKED_OUT = (
+    "too many failed logins for this account or from this address: try again in {wait},"
+    " or ask an administrator to unlock it"
+)
+
+
+class TooManyLogins(HTTPException):
+    """429: the login door is locked for a while; the same answer whatever the password."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        wait = f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+        super().__init__(429, LOCKED_OUT.format(wait=wait), headers={"Retry-After": str(seconds)})
+        self.retry_after_s = seconds
+
+
+def log_in(
+    request: Request, context: WebContext, *, username: str, password: str
+) -> tuple[Principal, str] | None:
+    """Check the password and open a login session: (principal, cookie value), or None.
+
+    Raises TooManyLogins, before any password is checked, while the account's or the
+    client address's door is locked.
+    """
+    now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
-        principal = authenticate(session, username=username, password=password)
+        address = client_address(request, context)
+        attempt = begin_attempt(session, username=username[:MAX_CREDENTIAL_LENGTH], address=address, now=now)
+    if isinstance(attempt, Locked):
+        raise TooManyLogins(attempt.retry_after)
+    with unit_of_work(context.session_factory) as session:
+        principal = None
+        if len(username) <= MAX_CREDENTIAL_LENGTH:
+            principal = authenticate(session, username=username, password=password)
+        settle_attempt(session, attempt, succeeded=principal is not None, now=now)
         if principal is None:
             return None
-        cookie = open_login_session(
-            session, username=principal.name, now=context.clock.now(), lifetime=SESSION_LIFETIME
-        )
+        cookie = open_login_session(session, username=principal.name, now=now, lifetime=SESSION_LIFETIME)
     return principal, cookie
+
+
+def client_address(request: Request, context: WebContext) -> str:
+    """The address of the client, for the login limits: see the module's note on proxies."""
+    peer = request.client.host if request.client is not None else ""
+    return address_behind_proxies(
+        peer, request.headers.getlist("x-forwarded-for"), context.settings.trusted_proxies
+    )
+
+
+def address_behind_proxies(
+    peer: str,
+    forwarded_for: Sequence[str],
+    trusted: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+) -> str:
+    """The client's address: `peer`, or when it is a trusted proxy, the hop its X-Forwarded-For names.
+
+    Read from the right: each trusted proxy appends the address it saw, so the first
+    address from the right that is not a trusted proxy is the client. Anything left of
+    it was written by the client and is not believed.
+    """
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage from a proxy we trust: stop at the last address we could read
+        client = hop
+        if not _within(hop, trusted):
+            break
+    return client
+
+
+def _within(address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return any(parsed in network for network in networks)
 
 
 def log_out(request: Request, context: WebContext) -> None:

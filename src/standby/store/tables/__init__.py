@@ -5,7 +5,14 @@ A change here needs a migration in `store/migrations/versions`; a test compares 
 migrated schema with these classes on SQLite and PostgreSQL.
 """
 
-from standby.store.tables.access import ROLES, ApiTokenRow, LoginSessionRow, UserRow
+from standby.store.tables.access import (
+    LOCKOUT_SCOPES,
+    ROLES,
+    ApiTokenRow,
+    LoginFailureRow,
+    LoginSessionRow,
+    UserRow,
+)
 from standby.store.tables.base import Base, UTCDateTime, json_column, one_of
 from standby.store.tables.customers import (
     CALL_STATES,
@@ -59,6 +66,7 @@ __all__ = [
     "CLASSIFICATIONS",
     "COMPONENT_STATES",
     "INCIDENT_STATES",
+    "LOCKOUT_SCOPES",
     "MESSAGE_STATES",
     "OFFER_KINDS",
     "OFFER_STATES",
@@ -79,6 +87,7 @@ __all__ = [
     "HeartbeatRow",
     "IncidentRow",
     "InterruptedCallRow",
+    "LoginFailureRow",
     "LoginSessionRow",
     "MaintenanceWindowRow",
     "MessageRow",

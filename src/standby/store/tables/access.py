@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from standby.access.roles import Role
 from standby.store.tables.base import Base, one_of
 
 ROLES = tuple(role.value for role in Role)
+LOCKOUT_SCOPES = ("account", "address")
 
 
 class UserRow(Base):
@@ -56,3 +57,24 @@ class LoginSessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
+
+
+class LoginFailureRow(Base):
+    """Failed logins of one account or client address, and until when its door is locked.
+
+    In the database, not in memory: several servers behind a load balancer share it.
+    Usernames that do not exist get tallies too, so a lockout tells nothing.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        CheckConstraint(one_of("scope", LOCKOUT_SCOPES), name="scope"),
+        UniqueConstraint("scope", "key", name="uq_login_failures_scope_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]

@@ -20,6 +20,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
+    from standby.web.api.lockouts import router as lockouts
     from standby.web.api.maintenance import router as maintenance
     from standby.web.api.notifications import router as notifications
     from standby.web.api.oncall import pages_router as pages
@@ -48,6 +49,7 @@ def routers() -> list[APIRouter]:
         impact,
         erlang,
         access,
+        lockouts,
         agents,
         callbacks,
         calls,

@@ -30,6 +30,13 @@ from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadPlan
 from standby.web.context import Context, WebContext
 
+# The report is one self-contained file with its styles inline (it is forwarded and opened
+# offline): it may style itself, and nothing else; it has no script at all.
+REPORT_CSP = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:;"
+    " base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
 router = APIRouter(prefix="/api/v1/impact", tags=["impact"])
 
 DEFAULT_REPLICATIONS = 10
@@ -150,7 +157,8 @@ async def get_impact_report(
     written = now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
     page = render_html(result, Labels.of(plan), plan_source=f"plan version {info.id}", generated=written)
     name = f"impact-{'-'.join(result.scenario.down)}-{at.replace(':', '')}-{minutes}min.html"
-    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="{_safe(name)}"'})
+    disposition = f'inline; filename="{_safe(name)}"'
+    return HTMLResponse(page, headers={"Content-Disposition": disposition, **REPORT_CSP})
 
 
 async def _simulate(

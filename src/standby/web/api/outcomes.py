@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from standby.access.roles import Permission
 from standby.customers.outcome_records import EXPORT_COLUMNS, LAYOUT, MAX_BATCH, OutcomeRecord
 from standby.customers.outcome_service import (
     MAX_EXPORT,
@@ -25,7 +24,6 @@ from standby.customers.outcome_service import (
     export_outcomes,
     list_outcomes,
     log_outcomes,
-    mark_as_exported,
     mark_exported_by_client_id,
 )
 from standby.errors import Conflict, InvalidInput
@@ -199,6 +197,13 @@ def _moment(name: str, value: str | None) -> datetime | None:
     return moment
 
 
+MARK_ON_GET_REMOVED = (
+    "mark_exported: removed, because a GET must not change anything; export with"
+    " ?format=csv&not_exported=true, then confirm what the CRM imported with"
+    ' POST /api/v1/outcomes/exported {"client_ids": [...]}'
+)
+
+
 @router.get(
     "",
     summary="Outcomes, as JSON or as CSV for the CRM",
@@ -208,7 +213,8 @@ def _moment(name: str, value: str | None) -> datetime | None:
             " or `format=csv`.",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
-        403: {"description": "The role may not read customers, or (mark_exported) import them."},
+        400: {"description": "`mark_exported` (removed: confirm with POST /api/v1/outcomes/exported)."},
+        403: {"description": "The role may not read customers."},
     },
 )
 def get_outcomes(
@@ -228,16 +234,15 @@ def get_outcomes(
     before: Annotated[int | None, Query(ge=1, description="JSON: those with a smaller id (paging).")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Else by the Accept header.")] = None,
     mark_exported: Annotated[
-        bool, Query(description="Mark what this answer holds as exported (import_customers).")
+        bool,
+        Query(deprecated=True, description="Removed: a GET changes nothing; POST /api/v1/outcomes/exported."),
     ] = False,
 ) -> Response:
-    """Outcomes matching the filters; as CSV for the CRM's import, optionally marking them exported."""
-    if mark_exported and not principal.can(Permission.IMPORT_CUSTOMERS):
-        raise HTTPException(
-            403,
-            f"your role ({principal.role.value}) may read outcomes but not mark them exported"
-            f" (it needs {Permission.IMPORT_CUSTOMERS.value})",
-        )
+    """Outcomes matching the filters, as JSON or as CSV for the CRM's import; changes nothing."""
+    if mark_exported:
+        # A GET must not change anything: a link on another site could make a signed-in
+        # manager's browser follow it (SameSite=Lax cookies go with top-level GETs).
+        raise InvalidInput(MARK_ON_GET_REMOVED)
     which = OutcomeFilter(
         since=_moment("since", since),
         until=_moment("until", until),
@@ -253,13 +258,9 @@ def get_outcomes(
         raise InvalidInput(f"limit: at most {MAX_LIST:,} as JSON (page with before=ID), or use format=csv")
     with unit_of_work(context.session_factory) as session:
         if as_csv:
-            text, _ = export_outcomes(
-                session, which, now=now, limit=limit or MAX_EXPORT, mark_exported=mark_exported
-            )
+            text, _ = export_outcomes(session, which, now=now, limit=limit or MAX_EXPORT)
         else:
             records = list_outcomes(session, which, limit=limit or 100, before=before)
-            if mark_exported:
-                mark_as_exported(session, records, now=now)
     if as_csv:
         name = f"standby-outcomes-{now:%Y%m%dT%H%M%SZ}.csv"
         return Response(

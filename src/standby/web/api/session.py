@@ -39,11 +39,18 @@ class Who(BaseModel):
     expires_at: datetime | None = None
 
 
-@router.post("", summary="Log in", responses={401: {"description": "Wrong username or password."}})
+@router.post(
+    "",
+    summary="Log in",
+    responses={
+        401: {"description": "Wrong username or password."},
+        429: {"description": "Too many failed logins for the account or address: wait Retry-After."},
+    },
+)
 def open_session(credentials: Credentials, request: Request, response: Response, context: Context) -> Who:
     """Check the password and set the session cookie (HttpOnly, SameSite=Lax)."""
     check_csrf(request, context)  # login CSRF: someone else's site must not log you in as them
-    opened = log_in(context, username=credentials.username, password=credentials.password)
+    opened = log_in(request, context, username=credentials.username, password=credentials.password)
     if opened is None:
         raise Unauthenticated("wrong username or password")
     principal, cookie = opened

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from standby.access.service import MAX_PASSWORD_LENGTH
 from standby.web.auth import (
+    TooManyLogins,
     check_csrf,
     clear_session_cookie,
     identify,
@@ -38,8 +39,10 @@ def _form(
     error: str = "",
     notice: str = "",
     status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     response: Response = context.templates.TemplateResponse(
         request,
         "login.html",
@@ -86,7 +89,14 @@ def login_submit(
             request, context, next_=target, username=username[:200],
             error="Enter your username and password.", status=400,
         )
-    opened = log_in(context, username=username, password=password)
+    try:
+        opened = log_in(request, context, username=username, password=password)
+    except TooManyLogins as locked:
+        return _form(
+            request, context, next_=target, username=username[:200],
+            error=f"{locked.detail[:1].upper()}{locked.detail[1:]}.", status=429,
+            headers=dict(locked.headers or {}),
+        )
     if opened is None:
         return _form(
             request, context, next_=target, username=username[:200],
