@@ -69,13 +69,17 @@ def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
                     health="unknown",
                     failures=0,
                     successes=0,
+                    watched_since=now,
                 )
             )
             changed += 1
         elif row.settings_sha != sha or not row.enabled:
             row.kind, row.settings, row.settings_sha, row.enabled = settings["type"], settings, sha, True
             row.health, row.health_since, row.failures, row.successes = "unknown", None, 0, 0
-            row.warning = None
+            row.warning, row.run_started_at, row.watched_since = None, None, now
+            changed += 1
+        elif row.watched_since is None:
+            row.watched_since = now  # on record from before watching times were kept
             changed += 1
     for component_id, row in rows.items():
         if component_id not in wanted and row.enabled:
@@ -109,6 +113,10 @@ class Lease:
     settings: dict[str, Any]
     settings_sha: str
     health: ProbeHealth
+    last_checked_at: datetime | None = None
+    """When it was last checked, by whichever worker: a probe taken over is checked when due."""
+    watched_since: datetime | None = None
+    """When watching its settings began (a heartbeat's grace period runs from here)."""
 
 
 def see_worker(session: Session, *, worker_id: str, now: datetime, started_at: datetime) -> None:
@@ -221,10 +229,24 @@ def claim_probes(
                 ProbeRow.failures,
                 ProbeRow.successes,
                 ProbeRow.health_since,
+                ProbeRow.run_started_at,
+                ProbeRow.last_checked_at,
+                ProbeRow.watched_since,
             ).where(ProbeRow.component_id.in_(ids))
         ):
-            health = ProbeHealth(row.health, row.failures, row.successes, row.health_since)
-            new.append(Lease(row.component_id, dict(row.settings), row.settings_sha, health))
+            health = ProbeHealth(
+                row.health, row.failures, row.successes, row.health_since, row.run_started_at
+            )
+            new.append(
+                Lease(
+                    row.component_id,
+                    dict(row.settings),
+                    row.settings_sha,
+                    health,
+                    last_checked_at=row.last_checked_at,
+                    watched_since=row.watched_since,
+                )
+            )
     return Claim(held=held, new=new, released=released)
 
 
@@ -248,11 +270,14 @@ class CheckRecord:
     rtt_ms: float | None
     warning: str | None
     health: ProbeHealth
+    changed: bool = False
+    """Whether this result changed the probe's state."""
 
 
 _HEALTH_COLUMNS = (
     "health",
     "health_since",
+    "run_started_at",
     "failures",
     "successes",
     "last_checked_at",
@@ -311,6 +336,7 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
                 "b_owner": worker_id,
                 "b_health": r.health.state,
                 "b_health_since": r.health.since,
+                "b_run_started_at": r.health.run_since,
                 "b_failures": r.health.failures,
                 "b_successes": r.health.successes,
                 "b_last_checked_at": r.checked_at,
@@ -322,8 +348,8 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
             for component_id, r in latest.items()
         ],
     )
-    # A health change is a result whose check is when the state it reports began.
-    changes = sum(1 for r in records if r.health.since == r.checked_at)
+    # Records made without saying so count as a change when their check began the state.
+    changes = sum(1 for r in records if r.changed or r.health.since == r.checked_at)
     return changes
 
 
