@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from standby.detect.correlation import Correlator, OpenOutage, OutageShape, reconcile
 from standby.detect.health import (
+    AlertEvidence,
     ProbeHealth,
     after_check,
-    AlertEvidence,
     component_state,
     heartbeat_verdict,
     metric_ok,
@@ -252,7 +252,9 @@ def test_a_state_begins_at_its_earliest_evidence():
     # Up again when the alert cleared, not when the probe last recovered.
     assert since("up", last_resolved_at=at[6]) == at[6]
     assert since("up", probe_since=at[7], last_resolved_at=at[6]) == at[7]
-    # Never before the state it follows, never after now.
-    assert since("down", alerts=[AlertEvidence("error", "old", T0 - timedelta(hours=1))]) == at[1]
+    # A failure told late began when its sender says; a recovery never before what it ends.
+    old = T0 - timedelta(hours=1)
+    assert since("down", alerts=[AlertEvidence("error", "old", old)]) == old
+    assert since("up", last_resolved_at=T0) == at[1]
     assert since("up", last_resolved_at=at[9] + timedelta(seconds=5)) == at[9]
     assert since("maintenance") == at[9]

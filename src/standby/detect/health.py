@@ -169,8 +169,9 @@ def state_since(
 
     Down and degraded begin at the earliest evidence of it (the probe's first failed
     check, an alert's own start); up begins at the latest of the probe's recovery and
-    the last alert clearing, whichever made it up. Never later than `now`, never
-    before the state it follows began.
+    the last alert clearing, whichever made it up. Never later than `now`. A failure may
+    be known to have begun before the state it follows (an alert that Alertmanager tells
+    of late, with its own `startsAt`); a recovery never begins before what it ends.
     """
     found: datetime | None = None
     if state in ("down", "degraded"):
@@ -183,6 +184,6 @@ def state_since(
         times = [t for t in (probe_since if probe == "up" else None, last_resolved_at) if t is not None]
         found = max(times, default=None)
     since = min(found, now) if found is not None else now
-    if previous_since is not None and since < previous_since:
+    if state == "up" and previous_since is not None and since < previous_since:
         since = min(previous_since, now)
     return since
