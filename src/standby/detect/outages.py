@@ -276,7 +276,7 @@ def _write_states(
             component_id,
             f"{component_id}: {before} -> {verdict.state}"
             + (f" ({verdict.detail})" if verdict.detail else ""),
-            {"from": before, "to": verdict.state, "detail": verdict.detail, "since": since.isoformat()},
+            {"from": before, "to": verdict.state, "detail": verdict.detail},
         )
     return changes, states
 
