@@ -296,6 +296,7 @@ class DetectWorker:
     async def _check(self, held: _Held) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        at: datetime | None = None
         try:
             async with self._semaphore:
                 if (held.lease_until < loop.time() and self.database_ok) or self.held.get(
@@ -314,9 +315,13 @@ class DetectWorker:
                 self._record(held, result, at, evidence_at)
         finally:
             held.running = False
+            # A check an outage waits for, asked while an older one ran (or before its turn
+            # came): again at once. One made since answered it, whatever it said.
+            again = held.wanted_from is not None and (at is None or at < held.wanted_from)
+            if not again:
+                held.wanted_from = None
             if self.held.get(held.lease.component_id) is held:
-                # A check an outage waits for, asked while an older one ran: at once.
-                held.due = loop.time() if held.wanted_from is not None else started + self._next_in(held)
+                held.due = loop.time() if again else started + self._next_in(held)
                 heapq.heappush(self._queue, (held.due, held.lease.component_id, held.lease.settings_sha))
 
     def _every_s(self, probe: Any) -> float:
