@@ -171,7 +171,7 @@ def state_since(
     check, an alert's own start); up begins at the latest of the probe's recovery and
     the last alert clearing, whichever made it up. Never later than `now`. A failure may
     be known to have begun before the state it follows (an alert that Alertmanager tells
-    of late, with its own `startsAt`); a recovery never begins before what it ends.
+    of late, with its own `startsAt`); any other state never begins before what it ends.
     """
     found: datetime | None = None
     if state in ("down", "degraded"):
@@ -184,6 +184,6 @@ def state_since(
         times = [t for t in (probe_since if probe == "up" else None, last_resolved_at) if t is not None]
         found = max(times, default=None)
     since = min(found, now) if found is not None else now
-    if state == "up" and previous_since is not None and since < previous_since:
+    if state != "down" and previous_since is not None and since < previous_since:
         since = min(previous_since, now)
     return since

@@ -4,13 +4,18 @@ An edge: asyncio for the checks, threads for the database. It runs inside `stand
 serve` or alone as `standby worker`, and several of them share one PostgreSQL.
 
 - Every `claim_every_s` it says it is alive, loads the plan in force when it changed,
-  and renews and claims its share of probe leases (`detect.leases`).
+  and renews and claims its share of probe leases (`detect.leases`). A probe taken
+  over is checked when its interval since the last check on record has passed (at once
+  if overdue), from the health on record: a handover changes nothing.
 - A scheduler starts each held probe's check when due, at most `concurrency` at once.
   A failure (or a success after down) is confirmed sooner, every `retry_s` of the probe,
   so that an outage is known within about one interval instead of three.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
+- Every `alerts_every_s` it looks for new or changed alerts and correlates at once. A
+  new outage that waits for the probes its causes depend on (`outages._hold`) has
+  those this worker holds checked at once, and is correlated again with their results.
 - When the database cannot be reached, checking goes on and the buffer keeps what
   was seen (the latest result and every health change per probe, if it grows too
   big), to be written when the database is back.
@@ -244,6 +249,9 @@ class DetectWorker:
                 held.due = now_loop + min(max(wait, 0.0), every)
             self.held[lease.component_id] = held
             heapq.heappush(self._queue, (held.due, lease.component_id, lease.settings_sha))
+        if claim.new:
+            # The next pass correlates: an outage may be waiting for one of these probes.
+            self._marker = None
 
     def _claim(self, session: Session, known: dict[str, str]) -> Claim:
         now = self.clock.now()
