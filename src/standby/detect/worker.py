@@ -559,9 +559,13 @@ class DetectWorker:
             )
             # Committed correlation first: the response reads the outages it wrote. It runs
             # on every pass, changed or not: escalation and reminders run on time. Each step
-            # commits on its own, so a long one does not hold the response lock.
+            # commits on its own, so a long one does not hold the response lock. Each reads
+            # the time as it starts: what it records happens then, not when the pass began
+            # (an incident resolved meanwhile is older than its all-clear).
             for step in steps:
-                done, _ = await self._in_thread(functools.partial(_after, step, plan, version, now, self.id))
+                done, _ = await self._in_thread(
+                    functools.partial(_after, step, plan, version, self.clock, self.id)
+                )
                 if not done:
                     break
 
@@ -571,9 +575,9 @@ class DetectWorker:
 
 
 def _after(
-    step: AfterCorrelation, plan: Plan, version: int, now: datetime, holder: str, session: Session
+    step: AfterCorrelation, plan: Plan, version: int, clock: Clock, holder: str, session: Session
 ) -> object:
-    return step(session, plan, version, now, holder)
+    return step(session, plan, version, clock.now(), holder)
 
 
 def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:
