@@ -1,10 +1,13 @@
 """The probes on record, who checks which (leases), and what their checks found.
 
-Several workers share the probes through the `probes` table alone: a worker claims
-free or expired rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
-writer anyway), renews its leases while it lives, and a dead worker's leases run
-out so that another takes its probes over. Each worker takes about its fair share
-(the probes divided by the workers seen lately) and gives back what it holds beyond.
+Several workers share the probes through the `probes` and `workers` tables alone: a
+worker claims free rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
+writer anyway) and says it is alive every claim (`workers.seen_at`). A probe is free
+when nobody holds it, when its holder was not seen for a lease, or when its own lease
+ran out; so a dead worker's probes are taken over one lease after it was last seen,
+while the probes' own leases, longer, are renewed only now and then (one row written
+per claim, not one per probe). Each worker takes about its fair share (the probes
+divided by the workers seen lately) and gives back what it holds beyond.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from standby.detect.health import ProbeHealth
@@ -87,6 +90,9 @@ def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
             changed += 1
     return changed
 
+
+PROBE_LEASES = 4
+"""A probe's own lease, in worker leases (see `claim_probes`)."""
 
 DETECTION_LOCK = 1
 RESPONSE_LOCK = 2
@@ -165,8 +171,12 @@ def claim_probes(
     worker drops it.
     """
     known = known or {}
-    until = now + lease
+    # A probe's own lease outlives its holder's liveness by far: it only frees the probes of
+    # a holder whose row is gone. Renewed when half of it is left.
+    until = now + lease * PROBE_LEASES
+    renew_before = now + lease * (PROBE_LEASES / 2)
     live_since = now - lease
+    live = select(WorkerRow.id).where(WorkerRow.seen_at >= live_since)
     alive = select(func.count()).select_from(WorkerRow).where(WorkerRow.seen_at >= live_since)
     workers = session.scalar(alive)
     total = session.scalar(select(func.count()).select_from(ProbeRow).where(ProbeRow.enabled)) or 0
@@ -194,7 +204,11 @@ def claim_probes(
     for ids in _chunks(list(held)):
         session.execute(
             update(ProbeRow)
-            .where(ProbeRow.component_id.in_(ids), ProbeRow.owner == worker_id)
+            .where(
+                ProbeRow.component_id.in_(ids),
+                ProbeRow.owner == worker_id,
+                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < renew_before),
+            )
             .values(lease_expires_at=until)
         )
     wanted = share - len(held)
@@ -203,7 +217,12 @@ def claim_probes(
             select(ProbeRow.component_id, ProbeRow.settings_sha)
             .where(
                 ProbeRow.enabled,
-                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < now),
+                or_(
+                    ProbeRow.lease_expires_at.is_(None),
+                    ProbeRow.lease_expires_at < now,
+                    # Its holder is dead: not seen for a lease.
+                    and_(ProbeRow.owner.is_not(None), ProbeRow.owner.not_in(live)),
+                ),
             )
             .order_by(ProbeRow.lease_expires_at.is_not(None), ProbeRow.component_id)
             .limit(wanted)
