@@ -171,31 +171,25 @@ def read_outages(factory: Any, after_id: int = 0) -> list[dict[str, Any]]:
 
 
 def failure_times(factory: Any, components: list[str]) -> dict[str, tuple[float | None, float | None]]:
-    """Per component: its first failed check on record and when its probe turned down."""
-    from sqlalchemy import func, select
+    """Per component: its first failed check on record, and the check that confirmed it down
+    (the third failure: the probe's `health_since` is the first one)."""
+    from sqlalchemy import select
 
     from standby.store.engine import unit_of_work
-    from standby.store.tables import CheckResultRow, ProbeRow
+    from standby.store.tables import CheckResultRow
 
+    failed: dict[str, list[datetime]] = {}
     with unit_of_work(factory) as session:
-        first = dict(
-            session.execute(
-                select(CheckResultRow.component_id, func.min(CheckResultRow.checked_at))
-                .where(CheckResultRow.component_id.in_(components), ~CheckResultRow.ok)
-                .group_by(CheckResultRow.component_id)
-            ).all()
-        )
-        down = dict(
-            session.execute(
-                select(ProbeRow.component_id, ProbeRow.health_since).where(
-                    ProbeRow.component_id.in_(components), ProbeRow.health == "down"
-                )
-            ).all()
-        )
+        for component_id, at in session.execute(
+            select(CheckResultRow.component_id, CheckResultRow.checked_at)
+            .where(CheckResultRow.component_id.in_(components), ~CheckResultRow.ok)
+            .order_by(CheckResultRow.component_id, CheckResultRow.checked_at)
+        ):
+            failed.setdefault(component_id, []).append(at)
     return {
         c: (
-            _utc(first[c]).timestamp() if first.get(c) else None,
-            _utc(down[c]).timestamp() if down.get(c) else None,
+            _utc(failed[c][0]).timestamp() if failed.get(c) else None,
+            _utc(failed[c][2]).timestamp() if len(failed.get(c, [])) >= 3 else None,
         )
         for c in components
     }
@@ -244,9 +238,9 @@ async def measure(database: str, url: str, args: argparse.Namespace) -> Result:
             )
             correlate = worker._correlate
 
-            async def timed_correlate() -> None:  # to show what correlation costs at this size
+            async def timed_correlate(**how: Any) -> None:  # to show what correlation costs at this size
                 began = time.perf_counter()
-                await correlate()
+                await correlate(**how)
                 result.correlations_s.append(time.perf_counter() - began)
 
             worker._correlate = timed_correlate  # type: ignore[method-assign]

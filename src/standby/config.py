@@ -54,7 +54,7 @@ class Settings:
     public_url: str | None = None
     worker_concurrency: int = 256
     check_retention_hours: float = 72.0
-    worker_lease_s: float = 20.0
+    worker_lease_s: float = 6.0
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
@@ -348,9 +348,9 @@ SETTINGS: list[SettingDoc] = [
         _hours,
     ),
     SettingDoc(
-        "STANDBY_WORKER_LEASE_S", "worker_lease_s", "20",
+        "STANDBY_WORKER_LEASE_S", "worker_lease_s", "6",
         "How long a worker holds its probes without renewing: a killed worker's probes are"
-        " taken over within this and a quarter of it.",
+        " checked again by another within this and a quarter of it (7.5 s by default).",
         _lease,
     ),
     SettingDoc(

@@ -6,20 +6,16 @@ under thirty dependents, and when one is killed the other takes its probes over.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import yaml
+from _workers import Listeners, start_worker, wait_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,51 +27,6 @@ from standby.store.tables import CheckResultRow, OutageRow, ProbeRow
 
 APPS = 30
 LEASE_S = 2.0
-
-
-class Listeners:
-    """TCP listeners on 127.0.0.1 in a thread of their own, each one can be closed and reopened."""
-
-    def __init__(self, count: int) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.servers: list[asyncio.Server | None] = [None] * count
-        self.ports: list[int] = [0] * count
-        for i in range(count):
-            self.open(i)
-
-    def _call(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def open(self, i: int) -> None:
-        async def start() -> asyncio.Server:
-            async def close(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                writer.close()
-
-            return await asyncio.start_server(close, "127.0.0.1", self.ports[i] or 0)
-
-        server = self._call(start())
-        self.servers[i] = server
-        self.ports[i] = server.sockets[0].getsockname()[1]
-
-    def close(self, i: int) -> None:
-        server = self.servers[i]
-        if server is not None:
-
-            async def stop() -> None:
-                server.close()
-                await server.wait_closed()
-
-            self._call(stop())
-            self.servers[i] = None
-
-    def shutdown(self) -> None:
-        for i in range(len(self.servers)):
-            self.close(i)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 def plan_text(ports: list[int]) -> str:
@@ -135,30 +86,6 @@ def listeners() -> Iterator[Listeners]:
         found.shutdown()
 
 
-def start_worker(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        STANDBY_DATABASE_URL=url,
-        STANDBY_DATA_DIR=str(tmp_path / name),
-        STANDBY_WORKER_LEASE_S=str(LEASE_S),
-    )
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        # The child keeps its own copy of the descriptor; ours can close at once.
-        return subprocess.Popen(
-            [sys.executable, "-m", "standby", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-def wait_for(condition, within: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {within} s: {what}")
-
-
 def owners(factory: sessionmaker[Session]) -> dict[str | None, int]:
     with unit_of_work(factory) as session:
         rows = session.execute(select(ProbeRow.owner, func.count()).group_by(ProbeRow.owner)).all()
@@ -176,8 +103,8 @@ def test_two_workers_share_probes_open_one_outage_and_take_over(db_url, session_
     text = plan_text(listeners.ports)
     with unit_of_work(session_factory) as session:
         record_plan(session, plan=load_plan_text(text), source=text, now=datetime.now(UTC), loaded_by="test")
-    first = start_worker(db_url, tmp_path, "first")
-    second = start_worker(db_url, tmp_path, "second")
+    first = start_worker(db_url, tmp_path, "first", lease_s=LEASE_S)
+    second = start_worker(db_url, tmp_path, "second", lease_s=LEASE_S)
     try:
         # Both hold a share, and every probe is held.
         shares = wait_for(

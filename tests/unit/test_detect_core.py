@@ -10,11 +10,13 @@ from hypothesis import strategies as st
 
 from standby.detect.correlation import Correlator, OpenOutage, OutageShape, reconcile
 from standby.detect.health import (
+    AlertEvidence,
     ProbeHealth,
     after_check,
     component_state,
-    heartbeat_ok,
+    heartbeat_verdict,
     metric_ok,
+    state_since,
 )
 from standby.detect.leases import CheckRecord
 from standby.detect.worker import compact
@@ -42,14 +44,24 @@ def test_one_good_reply_is_enough_from_unknown_but_not_from_down():
     assert run([True, False, True], ProbeHealth("down", 5, 0, T0)) == ["down", "down", "down"]
 
 
-def test_since_is_the_time_of_the_check_that_changed_the_state():
+def test_since_is_the_first_check_of_the_run_that_changed_the_state():
     health = ProbeHealth("up", 0, 9, T0)
-    for i in range(3):
-        health = after_check(
-            health, False, at=T0 + timedelta(seconds=10 * (i + 1)), failures_to_down=3, successes_to_up=2
+
+    def check(ok: bool, second: int) -> ProbeHealth:
+        return after_check(
+            health, ok, at=T0 + timedelta(seconds=second), failures_to_down=3, successes_to_up=2
         )
+
+    # A stray failure, then a good reply: the run of failures starts again.
+    for ok, second in [(False, 5), (True, 8), (False, 10), (False, 20), (False, 30)]:
+        health = check(ok, second)
     assert health.state == "down"
-    assert health.since == T0 + timedelta(seconds=30)
+    # Down from the first failed check of the run that confirmed it, not the third.
+    assert health.since == T0 + timedelta(seconds=10)
+    for ok, second in [(True, 40), (False, 45), (True, 50), (True, 60)]:
+        health = check(ok, second)
+    assert health.state == "up"
+    assert health.since == T0 + timedelta(seconds=50)
 
 
 @given(st.lists(st.booleans(), max_size=40))
@@ -66,11 +78,19 @@ def test_the_state_changes_only_after_a_full_run(results: list[bool]):
 
 def test_heartbeats_and_metrics():
     every = 60.0
-    assert heartbeat_ok(T0, every_s=every, started_at=T0, now=T0 + timedelta(seconds=90))
-    assert not heartbeat_ok(T0, every_s=every, started_at=T0, now=T0 + timedelta(seconds=91))
-    # Never a heartbeat: silence counts from when watching started.
-    assert heartbeat_ok(None, every_s=every, started_at=T0, now=T0 + timedelta(seconds=60))
-    assert not heartbeat_ok(None, every_s=every, started_at=T0, now=T0 + timedelta(seconds=120))
+    beat = T0 + timedelta(seconds=10)
+
+    def verdict(last: datetime | None, second: int) -> tuple[bool | None, datetime]:
+        found = heartbeat_verdict(last, every_s=every, watched_since=T0, now=T0 + timedelta(seconds=second))
+        return found.ok, found.evidence_at
+
+    assert verdict(beat, 100) == (True, beat)
+    # Silent past 1.5 x every_s: down since the next heartbeat was overdue, not since it was read.
+    assert verdict(beat, 130) == (False, beat + timedelta(seconds=90))
+    # Never a heartbeat: never up. Nothing is known within the grace after watching began,
+    # then it is down from the end of the grace.
+    assert verdict(None, 60)[0] is None
+    assert verdict(None, 120) == (False, T0 + timedelta(seconds=90))
     assert metric_ok([0.1, 0.2], above=0.25, below=None)[0]
     ok, why = metric_ok([0.3, 0.4], above=0.25, below=None)
     assert not ok and "above 0.25" in why and "2 values" in why
@@ -215,3 +235,26 @@ def test_any_of_groups_are_linked_only_when_every_member_is_gone():
     assert [s.causes for s in correlator.outages(["a"])] == [("a",)]
     (both,) = correlator.outages(["a", "b"])
     assert both.causes == ("a", "b") and both.sites == ("main",)
+
+
+def test_a_state_begins_at_its_earliest_evidence():
+    at = [T0 + timedelta(seconds=s) for s in range(0, 100, 10)]
+
+    def since(state: str, **kwargs: object) -> datetime:
+        found = {"probe": "up", "probe_since": at[0], "alerts": (), "last_resolved_at": None}
+        found.update(kwargs)
+        return state_since(state, previous_since=at[1], now=at[9], **found)  # type: ignore[arg-type]
+
+    critical = AlertEvidence("critical", "down", at[4])
+    # Down from the alert's own start, or the probe's first failure, whichever came first.
+    assert since("down", alerts=[critical]) == at[4]
+    assert since("down", alerts=[critical], probe="down", probe_since=at[3]) == at[3]
+    # Up again when the alert cleared, not when the probe last recovered.
+    assert since("up", last_resolved_at=at[6]) == at[6]
+    assert since("up", probe_since=at[7], last_resolved_at=at[6]) == at[7]
+    # A failure told late began when its sender says; a recovery never before what it ends.
+    old = T0 - timedelta(hours=1)
+    assert since("down", alerts=[AlertEvidence("error", "old", old)]) == old
+    assert since("up", last_resolved_at=T0) == at[1]
+    assert since("up", last_resolved_at=at[9] + timedelta(seconds=5)) == at[9]
+    assert since("maintenance") == at[9]

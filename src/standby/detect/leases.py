@@ -1,10 +1,13 @@
 """The probes on record, who checks which (leases), and what their checks found.
 
-Several workers share the probes through the `probes` table alone: a worker claims
-free or expired rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
-writer anyway), renews its leases while it lives, and a dead worker's leases run
-out so that another takes its probes over. Each worker takes about its fair share
-(the probes divided by the workers seen lately) and gives back what it holds beyond.
+Several workers share the probes through the `probes` and `workers` tables alone: a
+worker claims free rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one
+writer anyway) and says it is alive every claim (`workers.seen_at`). A probe is free
+when nobody holds it, when its holder was not seen for a lease, or when its own lease
+ran out; so a dead worker's probes are taken over one lease after it was last seen,
+while the probes' own leases, longer, are renewed only now and then (one row written
+per claim, not one per probe). Each worker takes about its fair share (the probes
+divided by the workers seen lately) and gives back what it holds beyond.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from standby.detect.health import ProbeHealth
@@ -69,13 +72,17 @@ def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
                     health="unknown",
                     failures=0,
                     successes=0,
+                    watched_since=now,
                 )
             )
             changed += 1
         elif row.settings_sha != sha or not row.enabled:
             row.kind, row.settings, row.settings_sha, row.enabled = settings["type"], settings, sha, True
             row.health, row.health_since, row.failures, row.successes = "unknown", None, 0, 0
-            row.warning = None
+            row.warning, row.run_started_at, row.watched_since = None, None, now
+            changed += 1
+        elif row.watched_since is None:
+            row.watched_since = now  # on record from before watching times were kept
             changed += 1
     for component_id, row in rows.items():
         if component_id not in wanted and row.enabled:
@@ -83,6 +90,9 @@ def sync_probes(session: Session, *, plan: Plan, now: datetime) -> int:
             changed += 1
     return changed
 
+
+PROBE_LEASES = 4
+"""A probe's own lease, in worker leases (see `claim_probes`)."""
 
 DETECTION_LOCK = 1
 RESPONSE_LOCK = 2
@@ -109,6 +119,10 @@ class Lease:
     settings: dict[str, Any]
     settings_sha: str
     health: ProbeHealth
+    last_checked_at: datetime | None = None
+    """When it was last checked, by whichever worker: a probe taken over is checked when due."""
+    watched_since: datetime | None = None
+    """When watching its settings began (a heartbeat's grace period runs from here)."""
 
 
 def see_worker(session: Session, *, worker_id: str, now: datetime, started_at: datetime) -> None:
@@ -157,8 +171,12 @@ def claim_probes(
     worker drops it.
     """
     known = known or {}
-    until = now + lease
+    # A probe's own lease outlives its holder's liveness by far: it only frees the probes of
+    # a holder whose row is gone. Renewed when half of it is left.
+    until = now + lease * PROBE_LEASES
+    renew_before = now + lease * (PROBE_LEASES / 2)
     live_since = now - lease
+    live = select(WorkerRow.id).where(WorkerRow.seen_at >= live_since)
     alive = select(func.count()).select_from(WorkerRow).where(WorkerRow.seen_at >= live_since)
     workers = session.scalar(alive)
     total = session.scalar(select(func.count()).select_from(ProbeRow).where(ProbeRow.enabled)) or 0
@@ -186,7 +204,11 @@ def claim_probes(
     for ids in _chunks(list(held)):
         session.execute(
             update(ProbeRow)
-            .where(ProbeRow.component_id.in_(ids), ProbeRow.owner == worker_id)
+            .where(
+                ProbeRow.component_id.in_(ids),
+                ProbeRow.owner == worker_id,
+                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < renew_before),
+            )
             .values(lease_expires_at=until)
         )
     wanted = share - len(held)
@@ -195,7 +217,12 @@ def claim_probes(
             select(ProbeRow.component_id, ProbeRow.settings_sha)
             .where(
                 ProbeRow.enabled,
-                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < now),
+                or_(
+                    ProbeRow.lease_expires_at.is_(None),
+                    ProbeRow.lease_expires_at < now,
+                    # Its holder is dead: not seen for a lease.
+                    and_(ProbeRow.owner.is_not(None), ProbeRow.owner.not_in(live)),
+                ),
             )
             .order_by(ProbeRow.lease_expires_at.is_not(None), ProbeRow.component_id)
             .limit(wanted)
@@ -221,10 +248,24 @@ def claim_probes(
                 ProbeRow.failures,
                 ProbeRow.successes,
                 ProbeRow.health_since,
+                ProbeRow.run_started_at,
+                ProbeRow.last_checked_at,
+                ProbeRow.watched_since,
             ).where(ProbeRow.component_id.in_(ids))
         ):
-            health = ProbeHealth(row.health, row.failures, row.successes, row.health_since)
-            new.append(Lease(row.component_id, dict(row.settings), row.settings_sha, health))
+            health = ProbeHealth(
+                row.health, row.failures, row.successes, row.health_since, row.run_started_at
+            )
+            new.append(
+                Lease(
+                    row.component_id,
+                    dict(row.settings),
+                    row.settings_sha,
+                    health,
+                    last_checked_at=row.last_checked_at,
+                    watched_since=row.watched_since,
+                )
+            )
     return Claim(held=held, new=new, released=released)
 
 
@@ -248,11 +289,14 @@ class CheckRecord:
     rtt_ms: float | None
     warning: str | None
     health: ProbeHealth
+    changed: bool = False
+    """Whether this result changed the probe's state."""
 
 
 _HEALTH_COLUMNS = (
     "health",
     "health_since",
+    "run_started_at",
     "failures",
     "successes",
     "last_checked_at",
@@ -311,6 +355,7 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
                 "b_owner": worker_id,
                 "b_health": r.health.state,
                 "b_health_since": r.health.since,
+                "b_run_started_at": r.health.run_since,
                 "b_failures": r.health.failures,
                 "b_successes": r.health.successes,
                 "b_last_checked_at": r.checked_at,
@@ -322,8 +367,8 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
             for component_id, r in latest.items()
         ],
     )
-    # A health change is a result whose check is when the state it reports began.
-    changes = sum(1 for r in records if r.health.since == r.checked_at)
+    # Records made without saying so count as a change when their check began the state.
+    changes = sum(1 for r in records if r.changed or r.health.since == r.checked_at)
     return changes
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -21,7 +21,15 @@ from standby.detect.correlation import (
     reconcile,
     worse,
 )
-from standby.detect.health import HEARTBEAT_GRACE, ProbeHealthState, Verdict, component_state
+from standby.detect.health import (
+    HEARTBEAT_GRACE,
+    AlertEvidence,
+    ComponentState,
+    ProbeHealthState,
+    Verdict,
+    component_state,
+    state_since,
+)
 from standby.detect.leases import lock_detection
 from standby.plan.probes import HeartbeatProbe
 from standby.plan.schema import Component
@@ -37,6 +45,9 @@ class CorrelationResult:
     changed: tuple[int, ...] = ()
     ended: tuple[int, ...] = ()
     failing: frozenset[str] = field(default_factory=frozenset)
+    waiting_on: Mapping[str, datetime] = field(default_factory=dict)
+    """Probes a new outage waits for (upstream of its causes), each with the time a check
+    of it must be from: when the outage would start."""
 
 
 def correlate(
@@ -54,8 +65,9 @@ def correlate(
     in_maintenance = set(maintenance)
     probes: dict[str, tuple[ProbeHealthState, str | None]] = {}
     unsure: dict[str, tuple[datetime | None, float]] = {}
-    # When the probe saw the change: a worker cut off from the database writes later.
-    observed_at: dict[str, tuple[str, datetime]] = {}
+    # When each probe's state began, as the check that began it saw it: a worker cut
+    # off from the database writes later, and a state begins at its first evidence.
+    probe_since: dict[str, datetime] = {}
     # Plain columns, not ORM objects: this runs every few seconds over every probe.
     columns = (
         ProbeRow.component_id,
@@ -79,10 +91,10 @@ def correlate(
                 _patience(components.get(component_id)),
             )
         if since is not None:
-            observed_at[component_id] = (health, min(since, now))
-    alerts: dict[str, list[tuple[str, str]]] = {}
+            probe_since[component_id] = min(since, now)
+    alerts: dict[str, list[AlertRow]] = {}
     for alert in session.scalars(select(AlertRow).where(AlertRow.status != "resolved")):
-        alerts.setdefault(alert.component_id, []).append((alert.severity, alert.summary))
+        alerts.setdefault(alert.component_id, []).append(alert)
     verdicts: dict[str, Verdict] = {}
     failing: set[str] = set()
     for component in plan.components:
@@ -93,15 +105,16 @@ def correlate(
         verdict, fails = component_state(
             probe_state,
             detail,
-            alerts.get(component.id, ()),
+            [(a.severity, a.summary) for a in alerts.get(component.id, ())],
             in_maintenance=component.id in in_maintenance,
         )
         verdicts[component.id] = verdict
         if fails:
             failing.add(component.id)
-    changes, states = _write_states(session, verdicts, observed_at, now)
+    evidence = _Evidence({cid: state for cid, (state, _) in probes.items()}, probe_since, alerts)
+    changes, states = _write_states(session, verdicts, evidence, now)
     shapes = correlator.outages(failing, maintenance=in_maintenance)
-    opened, changed, ended = _write_outages(
+    opened, changed, ended, waiting = _write_outages(
         session,
         correlator,
         shapes,
@@ -116,13 +129,104 @@ def correlate(
         changed=tuple(changed),
         ended=tuple(ended),
         failing=frozenset(failing),
+        waiting_on=waiting,
     )
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What correlation read about each component: its probe's state and since, its alerts."""
+
+    probe: Mapping[str, ProbeHealthState]
+    probe_since: Mapping[str, datetime]
+    alerts: Mapping[str, list[AlertRow]]
+
+    def since(
+        self,
+        session: Session,
+        component_id: str,
+        state: ComponentState,
+        previous: datetime | None,
+        now: datetime,
+    ) -> datetime:
+        """When `component_id`'s new `state` began (see `health.state_since`)."""
+        firing = [
+            AlertEvidence(a.severity, a.summary, alert_started_at(a, previous, now))
+            for a in self.alerts.get(component_id, ())
+        ]
+        resolved = _last_resolved(session, component_id, previous, now) if state == "up" else None
+        return state_since(
+            state,
+            probe=self.probe.get(component_id),
+            probe_since=self.probe_since.get(component_id),
+            alerts=firing,
+            last_resolved_at=resolved,
+            previous_since=previous,
+            now=now,
+        )
+
+
+def alert_started_at(alert: AlertRow, previous: datetime | None, now: datetime) -> datetime:
+    """When an alert started firing: its sender's own time (Alertmanager's `startsAt`, an
+    event's `timestamp`) when it gave one, else when Standby first heard of it.
+
+    A start before the component's current state began (an Events v2 alert triggered
+    again after it was resolved keeps its first post's time) says nothing of this firing:
+    then the latest post is the evidence.
+    """
+    payload = alert.payload or {}
+    told = payload.get("startsAt") if alert.source == "alertmanager" else _event_timestamp(payload)
+    started = _moment(told) or alert.first_at
+    if previous is not None and started < previous:
+        started = alert.updated_at if _moment(told) is None else started
+    return min(started, now)
+
+
+def _event_timestamp(payload: Mapping[str, Any]) -> object:
+    inner = payload.get("payload")
+    return inner.get("timestamp") if isinstance(inner, Mapping) else None
+
+
+def _moment(value: object) -> datetime | None:
+    """A sender's ISO 8601 time, or None when absent, unreadable or a placeholder (year 1)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or moment.year < 2000:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _last_resolved(
+    session: Session, component_id: str, previous: datetime | None, now: datetime
+) -> datetime | None:
+    """When the last alert about the component that cleared since `previous` stopped firing.
+
+    Alertmanager's `endsAt` when it gave one (its notice comes a little later), else when
+    Standby heard it cleared.
+    """
+    query = select(AlertRow).where(AlertRow.component_id == component_id, AlertRow.status == "resolved")
+    if previous is not None:
+        query = query.where(AlertRow.resolved_at >= previous)
+    latest: datetime | None = None
+    for alert in session.scalars(query):
+        if alert.resolved_at is None:
+            continue
+        ended = alert.resolved_at
+        told = _moment((alert.payload or {}).get("endsAt")) if alert.source == "alertmanager" else None
+        if told is not None and (previous is None or told >= previous):
+            ended = min(told, ended)
+        latest = ended if latest is None else max(latest, ended)
+    return min(latest, now) if latest is not None else None
 
 
 def _write_states(
     session: Session,
     verdicts: Mapping[str, Verdict],
-    observed_at: Mapping[str, tuple[str, datetime]],
+    evidence: _Evidence,
     now: datetime,
 ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, datetime]]]:
     """Write the states that changed; (changes, every state with its since, after the write)."""
@@ -152,8 +256,8 @@ def _write_states(
                     .values(detail=verdict.detail, updated_at=now)
                 )
             continue
-        seen = observed_at.get(component_id)
-        since = seen[1] if seen is not None and seen[0] == verdict.state else now
+        previous = found[1] if found is not None else None
+        since = evidence.since(session, component_id, verdict.state, previous, now)
         values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
         if found is None:
             session.execute(insert(ComponentStateRow).values(component_id=component_id, **values))
@@ -198,7 +302,7 @@ def _write_outages(
     plan_version_id: int | None,
     unsure: Mapping[str, tuple[datetime | None, float]],
     states: Mapping[str, tuple[str, datetime]],
-) -> tuple[list[int], list[int], list[int]]:
+) -> tuple[list[int], list[int], list[int], dict[str, datetime]]:
     open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
     plan = correlator.plan
     since = {cid: at for cid, (state, at) in states.items() if state in ("down", "maintenance")}
@@ -224,8 +328,9 @@ def _write_outages(
             )
     for outage_id, merged_into in result.ended:
         row = open_rows[outage_id]
-        row.ended_at, row.updated_at, row.merged_into = now, now, merged_into
-        minutes = (now - row.started_at).total_seconds() / 60
+        ended_at = now if merged_into is not None else _recovered_at(row, states, now)
+        row.ended_at, row.updated_at, row.merged_into = ended_at, now, merged_into
+        minutes = (ended_at - row.started_at).total_seconds() / 60
         if merged_into is None and interruption(
             minutes, interruption_max_minutes=plan.organisation.interruption_max_minutes
         ):
@@ -240,9 +345,13 @@ def _write_outages(
             f"outage {outage_id} {how}",
             {"event": "ended", **_facts(row)},
         )
+    waiting: dict[str, datetime] = {}
     for shape in result.opened:
         started = min((since[c] for c in shape.causes if c in since), default=now)
-        if _hold(shape, correlator, unsure, started, now):
+        unjudged = _hold(shape, correlator, unsure, started, now)
+        if unjudged:
+            for above in unjudged:
+                waiting[above] = min(waiting.get(above, started), started)
             continue
         row = OutageRow(
             started_at=min(started, now),
@@ -272,7 +381,23 @@ def _write_outages(
             f"outage {row.id} opened: {row.summary}",
             {"event": "opened", **_facts(row)},
         )
-    return opened, changed, ended
+    return opened, changed, ended, waiting
+
+
+def _recovered_at(row: OutageRow, states: Mapping[str, tuple[str, datetime]], now: datetime) -> datetime:
+    """When an outage ended: when the last of its components that changed during it recovered.
+
+    Its first healthy evidence (the probe's first good check, the alert clearing), not
+    when correlation noticed: a worker cut off from the database writes later.
+    """
+    recovered = [
+        at
+        for c in (*row.causes, *row.components)
+        if (found := states.get(c)) is not None
+        and found[0] not in ("down", "maintenance")
+        and (at := found[1]) >= row.started_at
+    ]
+    return min(max(recovered, default=now), now)
 
 
 def _hold(
@@ -281,16 +406,18 @@ def _hold(
     unsure: Mapping[str, tuple[datetime | None, float]],
     started: datetime,
     now: datetime,
-) -> bool:
-    """Whether to wait before opening this outage: what its causes depend on is not yet judged.
+) -> set[str]:
+    """The probes to wait for before opening this outage: what its causes depend on, not yet judged.
 
     When a platform dies, the things above it often fail their checks before its own
     probe has confirmed it (their intervals differ). Opening an outage for each of them
     would page for symptoms. So a new outage waits while a probe upstream of a cause is
     confirming a failure, or has not been checked since the cause failed, but never
-    longer than that probe's interval and timeout: then it opens as it stands.
+    longer than that probe's interval and timeout: then it opens as it stands. The
+    workers check these probes at once (see `detect.worker`).
     """
     waited = (now - started).total_seconds()
+    unjudged: set[str] = set()
     for cause in shape.causes:
         for above in correlator.upstream(cause):
             found = unsure.get(above)
@@ -298,8 +425,8 @@ def _hold(
                 continue
             last_checked, patience = found
             if (last_checked is None or last_checked < started) and waited < patience:
-                return True
-    return False
+                unjudged.add(above)
+    return unjudged
 
 
 def _apply(row: OutageRow, shape: OutageShape, correlator: Correlator) -> bool:

@@ -4,13 +4,18 @@ An edge: asyncio for the checks, threads for the database. It runs inside `stand
 serve` or alone as `standby worker`, and several of them share one PostgreSQL.
 
 - Every `claim_every_s` it says it is alive, loads the plan in force when it changed,
-  and renews and claims its share of probe leases (`detect.leases`).
+  and renews and claims its share of probe leases (`detect.leases`). A probe taken
+  over is checked when its interval since the last check on record has passed (at once
+  if overdue), from the health on record: a handover changes nothing.
 - A scheduler starts each held probe's check when due, at most `concurrency` at once.
   A failure (or a success after down) is confirmed sooner, every `retry_s` of the probe,
   so that an outage is known within about one interval instead of three.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
+- Every `alerts_every_s` it looks for new or changed alerts and correlates at once. A
+  new outage that waits for the probes its causes depend on (`outages._hold`) has
+  those this worker holds checked at once, and is correlated again with their results.
 - When the database cannot be reached, checking goes on and the buffer keeps what
   was seen (the latest result and every health change per probe, if it grows too
   big), to be written when the database is back.
@@ -24,7 +29,7 @@ import functools
 import heapq
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
 from standby.detect.correlation import Correlator
-from standby.detect.health import ProbeHealth, after_check, heartbeat_ok, metric_ok
+from standby.detect.health import ProbeHealth, after_check, heartbeat_verdict, metric_ok
 from standby.detect.leases import (
     CheckRecord,
     Claim,
@@ -56,7 +61,7 @@ from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
 from standby.store.engine import unit_of_work
-from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow, PlanVersionRow
+from standby.store.tables import AlertRow, ComponentStateRow, HeartbeatRow, MetricSampleRow, PlanVersionRow
 
 log = logging.getLogger("standby.worker")
 _PROBE = TypeAdapter(Probe)
@@ -75,9 +80,11 @@ class WorkerOptions:
     """How a worker paces itself; the defaults suit one centre."""
 
     concurrency: int = 256
-    lease_s: float = 20.0
-    claim_every_s: float = 5.0
+    # A killed worker's probes are taken over within lease_s + claim_every_s (7.5 s).
+    lease_s: float = 6.0
+    claim_every_s: float = 1.5
     correlate_every_s: float = 2.0
+    alerts_every_s: float = 0.5
     flush_every_s: float = 0.5
     retry_s: float | None = None
     retention: timedelta = timedelta(hours=72)
@@ -96,6 +103,10 @@ class _Held:
     due: float = 0.0
     running: bool = False
     lease_until: float = 0.0
+    last_at: datetime | None = None
+    """When its latest check began, by this worker or (from the record) the one before."""
+    wanted_from: datetime | None = None
+    """A new outage waits for a check of it made from then on (see `_wake`)."""
 
 
 @dataclass
@@ -141,6 +152,7 @@ class DetectWorker:
         self._urgent = asyncio.Event()
         self._marker: object = None
         self._last_full = float("-inf")
+        self._alerts_seen: tuple[Any, ...] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- the loop ------------------------------------------------------------------
@@ -152,6 +164,7 @@ class DetectWorker:
             asyncio.create_task(self._schedule(stop)),
             asyncio.create_task(self._flush_loop(stop)),
             asyncio.create_task(self._every(self.options.correlate_every_s, self._look_around, stop)),
+            asyncio.create_task(self._every(self.options.alerts_every_s, self._watch_alerts, stop)),
             asyncio.create_task(self._every(self.options.prune_every_s, self._prune, stop, first=False)),
         ]
         try:
@@ -222,11 +235,23 @@ class DetectWorker:
                 probe = _PROBE.validate_python(lease.settings)
             except ValueError:
                 continue  # the plan validated it; a row from a newer Standby is not ours to judge
-            held = _Held(lease, probe, lease.health, claimed_at=self.clock.now(), lease_until=lease_until)
-            # Spread the first checks over one interval, so 5,000 probes do not start at once.
-            held.due = now_loop + random.uniform(0, min(_interval(probe), self.options.claim_every_s))
+            now = self.clock.now()
+            held = _Held(lease, probe, lease.health, claimed_at=now, lease_until=lease_until)
+            held.last_at = lease.last_checked_at
+            every = self._every_s(probe)
+            if lease.last_checked_at is None:
+                # Never checked: spread the first checks, so 5,000 probes do not start at once.
+                held.due = now_loop + random.uniform(0, min(every, self.options.claim_every_s))
+            else:
+                # Taken over (from a dead worker, or a share given back): checked when it is
+                # due, at once if overdue, so a handover leaves no longer gap than a death.
+                wait = every - (now - lease.last_checked_at).total_seconds()
+                held.due = now_loop + min(max(wait, 0.0), every)
             self.held[lease.component_id] = held
             heapq.heappush(self._queue, (held.due, lease.component_id, lease.settings_sha))
+        if claim.new:
+            # The next pass correlates: an outage may be waiting for one of these probes.
+            self._marker = None
 
     def _claim(self, session: Session, known: dict[str, str]) -> Claim:
         now = self.clock.now()
@@ -279,6 +304,7 @@ class DetectWorker:
     async def _check(self, held: _Held) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
+        at: datetime | None = None
         try:
             async with self._semaphore:
                 if (held.lease_until < loop.time() and self.database_ok) or self.held.get(
@@ -286,17 +312,31 @@ class DetectWorker:
                 ) is not held:
                     return  # the lease ran out while it waited its turn (see _schedule)
                 at = self.clock.now()
+                held.last_at = at
+                evidence_at: datetime | None = None
                 if isinstance(held.probe, HeartbeatProbe | MetricProbe):
-                    result = await self._pushed(held, at)
+                    found = await self._pushed(held, at)
+                    result, evidence_at = found if found is not None else (None, None)
                 else:
                     result = await self.checker.check(held.probe, now=at)
             if result is not None:
-                self._record(held, result, at)
+                self._record(held, result, at, evidence_at)
         finally:
             held.running = False
+            # A check an outage waits for, asked while an older one ran (or before its turn
+            # came): again at once. One made since answered it, whatever it said.
+            again = held.wanted_from is not None and (at is None or at < held.wanted_from)
+            if not again:
+                held.wanted_from = None
             if self.held.get(held.lease.component_id) is held:
-                held.due = started + self._next_in(held)
+                held.due = loop.time() if again else started + self._next_in(held)
                 heapq.heappush(self._queue, (held.due, held.lease.component_id, held.lease.settings_sha))
+
+    def _every_s(self, probe: Any) -> float:
+        """How often a probe is checked in normal times."""
+        if isinstance(probe, HeartbeatProbe | MetricProbe):
+            return self.options.pushed_every_s
+        return _interval(probe)
 
     def _next_in(self, held: _Held) -> float:
         probe = held.probe
@@ -309,13 +349,16 @@ class DetectWorker:
         retry = self.options.retry_s if self.options.retry_s is not None else float(probe.retry_s)
         return min(interval, retry) if confirming else interval
 
-    def _record(self, held: _Held, result: CheckResult, at: datetime) -> None:
+    def _record(self, held: _Held, result: CheckResult, at: datetime, evidence_at: datetime | None) -> None:
         probe = held.probe
         if isinstance(probe, HeartbeatProbe | MetricProbe):
             # Pushed probes already judge over time (silence, a window): no extra damping.
+            # Their state begins with its evidence (the heartbeat that came, the moment the
+            # next one was overdue), not with the check that read it.
             state = "up" if result.ok else "down"
-            since = at if state != held.health.state else held.health.since
-            health = ProbeHealth(state, 0 if result.ok else 1, 1 if result.ok else 0, since)  # type: ignore[arg-type]
+            began = min(evidence_at or at, at)
+            since = began if state != held.health.state else held.health.since
+            health = ProbeHealth(state, 0 if result.ok else 1, 1 if result.ok else 0, since, began)  # type: ignore[arg-type]
         else:
             health = after_check(
                 held.health,
@@ -337,8 +380,13 @@ class DetectWorker:
                 rtt_ms=result.rtt_ms,
                 warning=result.warning,
                 health=health,
+                changed=changed,
             )
         )
+        if held.wanted_from is not None and at >= held.wanted_from:
+            # An outage waits for this result: write it and correlate at once.
+            held.wanted_from = None
+            self._urgent.set()
         if changed:
             log.info("%s: probe %s (%s)", held.lease.component_id, health.state, result.detail)
             self._urgent.set()
@@ -364,24 +412,45 @@ class DetectWorker:
                 held.due = now_loop
                 heapq.heappush(self._queue, (held.due, above, held.lease.settings_sha))
 
-    async def _pushed(self, held: _Held, at: datetime) -> CheckResult | None:
+    def _wake(self, waiting_on: Mapping[str, datetime]) -> None:
+        """Check at once the probes held here that a new outage waits for (see `detect.outages`).
+
+        Each needs a check made since the outage would start; one already made or running
+        since then is enough. A probe confirming a failure keeps its own quick pace.
+        """
+        now_loop = asyncio.get_running_loop().time()
+        for component_id, needed in waiting_on.items():
+            held = self.held.get(component_id)
+            if held is None or held.health.failures > 0:
+                continue
+            if held.last_at is not None and held.last_at >= needed:
+                continue  # checked since: its result is on its way
+            held.wanted_from = needed if held.wanted_from is None else min(held.wanted_from, needed)
+            if not held.running and held.due > now_loop:
+                held.due = now_loop
+                heapq.heappush(self._queue, (held.due, component_id, held.lease.settings_sha))
+
+    async def _pushed(self, held: _Held, at: datetime) -> tuple[CheckResult, datetime | None] | None:
+        """A pushed probe's result and when what it shows began; None when it says nothing yet."""
         probe = held.probe
         component_id = held.lease.component_id
+        # On record, so neither a takeover nor a restart starts the grace period again.
+        watched_since = held.lease.watched_since or held.claimed_at
 
-        def evaluate(session: Session) -> CheckResult:
+        def evaluate(session: Session) -> tuple[CheckResult, datetime | None] | None:
             if isinstance(probe, HeartbeatProbe):
                 last = session.scalar(
                     select(HeartbeatRow.last_at).where(HeartbeatRow.component_id == component_id)
                 )
-                ok = heartbeat_ok(last, every_s=probe.every_s, started_at=held.claimed_at, now=at)
+                verdict = heartbeat_verdict(last, every_s=probe.every_s, watched_since=watched_since, now=at)
+                if verdict.ok is None:
+                    return None  # no heartbeat yet, within the grace period: neither up nor down
                 if last is None:
-                    detail = "no heartbeat yet" + (
-                        "" if ok else f" in {(at - held.claimed_at).total_seconds():.0f} s"
-                    )
+                    detail = f"no heartbeat in {(at - watched_since).total_seconds():.0f} s"
                 else:
                     ago = (at - last).total_seconds()
                     detail = f"last heartbeat {ago:.0f} s ago (expected every {probe.every_s:g} s)"
-                return CheckResult(ok, detail, None)
+                return CheckResult(verdict.ok, detail, None), verdict.evidence_at
             since = at - timedelta(seconds=probe.window_s)
             values = session.scalars(
                 select(MetricSampleRow.value).where(
@@ -391,7 +460,7 @@ class DetectWorker:
                 )
             )
             ok, detail = metric_ok(values, above=probe.above, below=probe.below)
-            return CheckResult(ok, f"{probe.metric}: {detail}", None)
+            return CheckResult(ok, f"{probe.metric}: {detail}", None), None
 
         ok, result = await self._in_thread(evaluate)
         return result if ok else None
@@ -423,6 +492,22 @@ class DetectWorker:
         self.stats.flushes += 1
         return int(changes)
 
+    async def _watch_alerts(self) -> None:
+        """Correlate at once when an alert came, changed or cleared: its outage must not wait
+        for the periodic pass (the correlation then has the probes it waits for checked)."""
+
+        def read(session: Session) -> tuple[Any, ...]:
+            return tuple(
+                session.execute(select(func.count(AlertRow.id), func.max(AlertRow.updated_at))).one()
+            )
+
+        ok, marker = await self._in_thread(read)
+        if not ok or marker == self._alerts_seen:
+            return
+        if self._alerts_seen is not None:
+            self._urgent.set()
+        self._alerts_seen = marker
+
     async def _look_around(self) -> None:
         """The periodic pass: correlate when something this worker did not see changed."""
         await self._correlate(only_if_changed=True)
@@ -439,7 +524,10 @@ class DetectWorker:
         def work(session: Session) -> CorrelationResult | None:
             covered = self.maintenance(session, plan, now)
             alerts = session.execute(select(func.count(AlertRow.id), func.max(AlertRow.updated_at))).one()
-            marker = (version, covered, tuple(alerts))
+            # Another worker's correlation changed a state (a dependent went down): this
+            # one may hold the probes the new outage waits for.
+            states = session.scalar(select(func.max(ComponentStateRow.updated_at)))
+            marker = (version, covered, tuple(alerts), states)
             if only_if_changed and not due_anyway and marker == self._marker:
                 return None
             result = correlate(
@@ -461,6 +549,8 @@ class DetectWorker:
             self.stats.opened.extend(result.opened)
             for outage_id in result.opened:
                 log.warning("outage %s opened", outage_id)
+            if result.waiting_on:
+                self._wake(result.waiting_on)
         if ok and self.after_correlation is not None:
             steps = (
                 self.after_correlation
@@ -469,9 +559,13 @@ class DetectWorker:
             )
             # Committed correlation first: the response reads the outages it wrote. It runs
             # on every pass, changed or not: escalation and reminders run on time. Each step
-            # commits on its own, so a long one does not hold the response lock.
+            # commits on its own, so a long one does not hold the response lock. Each reads
+            # the time as it starts: what it records happens then, not when the pass began
+            # (an incident resolved meanwhile is older than its all-clear).
             for step in steps:
-                done, _ = await self._in_thread(functools.partial(_after, step, plan, version, now, self.id))
+                done, _ = await self._in_thread(
+                    functools.partial(_after, step, plan, version, self.clock, self.id)
+                )
                 if not done:
                     break
 
@@ -481,9 +575,9 @@ class DetectWorker:
 
 
 def _after(
-    step: AfterCorrelation, plan: Plan, version: int, now: datetime, holder: str, session: Session
+    step: AfterCorrelation, plan: Plan, version: int, clock: Clock, holder: str, session: Session
 ) -> object:
-    return step(session, plan, version, now, holder)
+    return step(session, plan, version, clock.now(), holder)
 
 
 def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:

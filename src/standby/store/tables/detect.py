@@ -60,6 +60,12 @@ class ProbeRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     health: Mapped[str] = mapped_column(String(12), default="unknown")
     health_since: Mapped[datetime | None]
+    # When the current run of failures (or successes) began: a probe goes down at its
+    # first failed check, not at the one that confirmed it.
+    run_started_at: Mapped[datetime | None]
+    # When watching this probe's settings began: a heartbeat's grace period runs from here,
+    # whichever worker holds it and however often they restart.
+    watched_since: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(Integer, default=0)
     successes: Mapped[int] = mapped_column(Integer, default=0)
     last_checked_at: Mapped[datetime | None]
@@ -219,9 +225,7 @@ class OutageRow(Base):
     """One outage: one root cause (or a group of them failing together) and what it hits."""
 
     __tablename__ = "outages"
-    __table_args__ = (
-        CheckConstraint(one_of("classification", CLASSIFICATIONS), name="classification"),
-    )
+    __table_args__ = (CheckConstraint(one_of("classification", CLASSIFICATIONS), name="classification"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(index=True)
