@@ -202,7 +202,7 @@ class Topology:
         self._index_direct_dependents()
         self._index_answering_sites(plan)
         self._spofs: dict[int, list[SinglePointOfFailure]] = {}
-        self._killer_rows: tuple[Killers | None] | None = None
+        self._site_killers: list[int] | None = None
         self._layers: tuple[list[int], list[int], list[int]] | None = None
 
     def _index_direct_dependents(self) -> None:
@@ -395,33 +395,38 @@ class Topology:
         """Whether the failure of this component alone loses this site."""
         (component,) = self._indices(_COMPONENT, [component_id])
         (site,) = self._indices(_SITE, [site_id])
-        found = self._killers()
-        if found is not None:
-            return bool((found.sites[site] >> component) & 1)
-        return site in self._fail([component], ()).sites
+        rows = self._site_killers
+        if rows is None:
+            found = self._killers()
+            if found is None:
+                return site in self._fail([component], ()).sites
+            rows = found.sites
+        return bool((rows[site] >> component) & 1)
 
     def _killers(self) -> Killers | None:
-        """Every node's killers as bitsets (computed once); None on a cyclic plan."""
-        if self._killer_rows is None:
-            index = self._index[_COMPONENT]
+        """Every node's killers as bitsets; None on a cyclic plan.
 
-            def groups(entries: tuple[Requirement, ...]) -> list[tuple[int, ...]]:
-                return [tuple(dict.fromkeys(index[m] for m in r.members)) for r in entries]
+        Not kept: the components' rows are the big part (n² bits on a chain); only the
+        sites' rows stay, for `site_falls_with`.
+        """
+        index = self._index[_COMPONENT]
 
-            requirements = [groups(entries) for entries in self._requirements[_COMPONENT]]
-            order = dependency_order(requirements)
-            self._killer_rows = (
-                None
-                if order is None
-                else killers(
-                    order,
-                    requirements,
-                    [groups(entries) for entries in self._requirements[_SITE]],
-                    [groups(entries) for entries in self._requirements[_QUEUE]],
-                    self._answering_sites,
-                ),
-            )
-        return self._killer_rows[0]
+        def groups(entries: tuple[Requirement, ...]) -> list[tuple[int, ...]]:
+            return [tuple(dict.fromkeys(index[m] for m in r.members)) for r in entries]
+
+        requirements = [groups(entries) for entries in self._requirements[_COMPONENT]]
+        order = dependency_order(requirements)
+        if order is None:
+            return None
+        found = killers(
+            order,
+            requirements,
+            [groups(entries) for entries in self._requirements[_SITE]],
+            [groups(entries) for entries in self._requirements[_QUEUE]],
+            self._answering_sites,
+        )
+        self._site_killers = found.sites
+        return found
 
     def _single_points(self, shown: int) -> list[SinglePointOfFailure]:
         found = self._killers()
