@@ -50,7 +50,9 @@ NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 # ---- the plans ---------------------------------------------------------------------------
 
 
-def _centre(components: list[dict[str, Any]], site_needs: list[str], queue_needs: list[str]) -> dict[str, Any]:
+def _centre(
+    components: list[dict[str, Any]], site_needs: list[str], queue_needs: list[str]
+) -> dict[str, Any]:
     return {
         "organisation": {"name": "Bounds centre", "timezone": "Europe/London", "plan_reviewed": "2026-06-01"},
         "components": components,
@@ -161,7 +163,9 @@ def step_api(path: Path) -> dict[str, Any]:
     with unit_of_work(factory) as session:
         record_plan(session, plan=load_plan_file(path), source=path.read_text(encoding="utf-8"), now=NOW)
         token = create_token(session, name="bench", role=Role.VIEWER, now=NOW)
-    app = create_app(Settings(database_url=url, data_dir=folder), clock=FakeClock(NOW), session_factory=factory)
+    app = create_app(
+        Settings(database_url=url, data_dir=folder), clock=FakeClock(NOW), session_factory=factory
+    )
 
     async def get() -> tuple[float, int, int]:
         transport = httpx.ASGITransport(app=app)
@@ -282,12 +286,14 @@ def main() -> None:
     console.print(table)
     console.print(f"Floor: importing the command line alone peaks at {floor.get('peak_mb', 0):.0f} MB.")
     for shape in shapes:
-        ours = next((r for s, n, st, r in rows if (s, st) == (shape, "audit") and n <= args.whole_up_to), None)
+        ours = next(
+            (r for s, n, st, r in rows if (s, st) == (shape, "audit") and n <= args.whole_up_to), None
+        )
         peer = next((r for s, n, st, r in rows if (s, st) == (shape, "whole") and "error" not in r), None)
         if ours and peer and "error" not in ours:
             console.print(
                 f"{shape}: the audit takes {ours['seconds'] / peer['seconds']:.2f}x the time and"
-                f" {ours['peak_mb'] / peer['peak_mb']:.2f}x the peak memory of keeping every whole blast radius"
+                f" {ours['peak_mb'] / peer['peak_mb']:.2f}x the peak memory of keeping whole blast radii"
             )
 
 
