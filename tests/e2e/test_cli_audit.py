@@ -103,3 +103,71 @@ def test_audit_runs_as_a_program(reference: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["counts"]["high"] == 7
+
+
+def chain_plan_text(n: int) -> str:
+    """A plan whose n components form one chain that the only site and queue both need."""
+    lines = ["organisation: {name: Chain centre}", "components:", "  - {id: c0, name: C0}"]
+    lines += [f"  - {{id: c{i}, name: C{i}, depends_on: [c{i - 1}]}}" for i in range(1, n)]
+    lines += [
+        f"sites: [{{id: office, name: Office, seats: 10, depends_on: [c{n - 1}]}}]",
+        f"queues: [{{id: sales, name: Sales, depends_on: [c{n - 1}], aht_s: 300,"
+        " service_level: {answer_within_s: 20, target: 0.8}}]",
+        "teams: [{id: desk, site: office, queues: [sales], agents: 5,"
+        " shift: {start: '08:00', end: '20:00'}}]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_full_names_everything_the_default_counts(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(chain_plan_text(30), encoding="utf-8")
+    args = ["audit", str(plan), "--json", "--today", "2026-11-22"]
+    bounded, full = (json.loads(runner.invoke(app, args + extra).stdout) for extra in ([], ["--full"]))
+    first, whole = (
+        next(f for f in document["findings"] if f["subject"] == "c0") for document in (bounded, full)
+    )
+    assert first["details"]["components"] == [f"c{i}" for i in range(1, 11)]
+    assert whole["details"]["components"] == [f"c{i}" for i in range(1, 30)]
+    assert first["details"]["components_count"] == whole["details"]["components_count"] == 29
+    assert (first["details"]["complete"], whole["details"]["complete"]) == (False, True)
+
+
+# Peak memory is a correctness bound here, not a speed figure: the whole blast radius
+# of every link of a 20,000-long chain would be 200 million names (3.4 GB when seen).
+MEMORY_BOUND_MB = 300
+_MEASURED = """
+import resource, runpy, sys
+sys.argv = ["standby", *sys.argv[1:]]
+try:
+    runpy.run_module("standby", run_name="__main__")
+except SystemExit as stop:
+    code = stop.code
+finally:
+    sys.stdout.flush()
+    print(f"peak-kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+"""
+
+
+def test_a_20000_long_chain_audits_within_bounded_memory(tmp_path: Path) -> None:
+    n = 20_000
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(chain_plan_text(n), encoding="utf-8")
+    output = tmp_path / "audit.json"
+    with output.open("wb") as sink:
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED, "audit", str(plan), "--json", "--today", "2026-11-22"],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+    peak_mb = int(done.stderr.strip().splitlines()[-1].split()[-1]) / 1024
+    assert peak_mb < MEMORY_BOUND_MB, f"peak {peak_mb:.0f} MB; {done.stderr[-2000:]}"
+    document = json.loads(output.read_text(encoding="utf-8"))
+    spofs = [f for f in document["findings"] if f["code"] == "single-point-of-failure"]
+    assert len(spofs) == n
+    first = next(f for f in spofs if f["subject"] == "c0")
+    assert first["details"]["components_count"] == n - 1
+    assert len(first["details"]["components"]) == 10

@@ -382,3 +382,60 @@ def test_sort_order_is_severity_then_section_then_subject() -> None:
         ("low", "components", "a-ups", "no-probe"),
         ("low", "components", "b-ups", "no-probe"),
     ]
+
+
+# ---- bounded blast radius -------------------------------------------------------------
+
+
+def chain_plan(n: int, *, sites: int = 1) -> Plan:
+    """c0 <- c1 <- ... <- c(n-1); every site and the queue need the last one."""
+    chain = [component("c0")] + [component(f"c{i}", f"c{i - 1}") for i in range(1, n)]
+    offices = [site(f"office-{s}", f"c{n - 1}") for s in range(sites)]
+    strategies = [
+        {
+            "id": "office-0-to-spare",
+            "name": "Office 0 to the spare",
+            "when": {"site_down": "office-0"},
+            "relocate": {"from": "office-0", "to": f"office-{sites - 1}"},
+        }
+    ]
+    return plan(
+        components=chain,
+        sites=[*offices, site("spare")],
+        queues=[queue("sales", f"c{n - 1}")],
+        teams=[team("desk", "office-0", ["sales"])],
+        strategies=strategies,
+    )
+
+
+def test_a_single_point_of_failure_names_the_first_few_and_counts_the_rest() -> None:
+    findings = of(audit(chain_plan(40), today=TODAY), "single-point-of-failure")
+    first = next(f for f in findings if f.subject == "c0")
+    assert first.details["components"] == [f"c{i}" for i in range(1, 11)]
+    assert first.details["components_count"] == 39
+    assert first.details["sites"] == ["office-0"] and first.details["sites_count"] == 1
+    assert first.details["queues_unreachable"] == ["sales"]
+    assert first.details["queues_unanswered_count"] == 0
+    assert first.details["complete"] is False
+    assert "It also takes down C1, C2, C3, C4, C5 and 34 more." in first.message
+    last = next(f for f in findings if f.subject == "c39")
+    assert last.details["components"] == [] and last.details["complete"] is True
+    json.dumps([f.to_dict() for f in findings])
+
+
+def test_full_names_everything_a_single_point_of_failure_takes_down() -> None:
+    p = chain_plan(40)
+    bounded = of(audit(p, today=TODAY), "single-point-of-failure")
+    full = of(audit(p, today=TODAY, full=True), "single-point-of-failure")
+    first = next(f for f in full if f.subject == "c0")
+    assert first.details["components"] == [f"c{i}" for i in range(1, 40)]
+    assert first.details["components_count"] == 39 and first.details["complete"] is True
+    # The same findings, in the same order, saying the same thing: only the lists grow.
+    assert [(f.subject, f.message) for f in full] == [(f.subject, f.message) for f in bounded]
+
+
+def test_a_relocation_target_lost_beyond_the_names_shown_is_still_seen() -> None:
+    # office-0 moves to office-11, lost too but not among the first ten sites named.
+    (finding, *_) = of(audit(chain_plan(3, sites=12), today=TODAY), "single-point-of-failure")
+    assert finding.details["sites_count"] == 12 and "office-11" not in finding.details["sites"]
+    assert "'Office 0 to the spare' cannot help: Office-11 is lost too." in finding.message

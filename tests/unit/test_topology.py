@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from standby.plan.schema import AnyOf, Plan
-from standby.plan.topology import Availability, Edge, Requirement, Topology
+from standby.plan.topology import Availability, Edge, Harm, Requirement, Topology
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_blast_radius_of_sbc(reference: Topology) -> None:
     assert radius.sites == ()
     assert radius.queues_unreachable == ("emergency", "billing", "moving")
     assert radius.queues_unanswered == ()
-    assert reference.blast_radius("sbc") is radius  # memoised
+    assert reference.blast_radius("sbc") == radius
 
 
 def test_blast_radius_of_identity(reference: Topology) -> None:
@@ -302,6 +302,87 @@ def test_availability_is_monotone(data: st.DataObject) -> None:
     assert b.sites <= a.sites
     assert b.queues_reachable <= a.queues_reachable
     assert b.queues_answered <= a.queues_answered
+
+
+def shuffled(p: Plan, order: list[int]) -> Plan:
+    """The same plan with its components listed in another order (dependencies first no more)."""
+    data = p.model_dump(by_alias=True, exclude_none=True)
+    data["components"] = [data["components"][i] for i in order]
+    return Plan.model_validate(data)
+
+
+def naive_single_points(p: Plan, shown: int) -> list[tuple[str, tuple[int, tuple[str, ...]], ...]]:
+    """Each component failed in turn against the definition: what falls, counted and first named."""
+    before = naive_availability(p, set())
+    positions = {
+        kind: {record.id: i for i, record in enumerate(getattr(p, kind))}
+        for kind in ("components", "sites", "queues")
+    }
+
+    def harm(kind: str, ids: set[str]) -> tuple[int, tuple[str, ...]]:
+        ordered = sorted(ids, key=positions[kind].__getitem__)
+        return len(ordered), tuple(ordered[:shown])
+
+    found = []
+    for c in p.components:
+        after = naive_availability(p, {c.id})
+        unreachable = before.queues_reachable - after.queues_reachable
+        unanswered = before.queues_answered - after.queues_answered - unreachable
+        sites = before.sites - after.sites
+        if sites or unreachable or unanswered:
+            found.append(
+                (
+                    c.id,
+                    harm("components", set(before.components - after.components - {c.id})),
+                    harm("sites", set(sites)),
+                    harm("queues", set(unreachable)),
+                    harm("queues", set(unanswered)),
+                )
+            )
+    found.sort(key=lambda f: (-(f[3][0] + f[4][0]), -f[2][0], -f[1][0], positions["components"][f[0]]))
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_single_points_counted_and_named_as_the_definition_says(data: st.DataObject) -> None:
+    drawn = data.draw(plans())
+    order = data.draw(st.permutations(range(len(drawn.components))))
+    p = shuffled(drawn, list(order))
+    shown = data.draw(st.integers(0, 4))
+    found = [
+        (
+            s.component,
+            *((h.count, h.first) for h in (s.components, s.sites, s.queues_unreachable, s.queues_unanswered)),
+        )
+        for s in Topology.from_plan(p).single_points_of_failure(shown)
+    ]
+    assert found == naive_single_points(p, shown)
+
+
+def test_single_points_of_a_cyclic_plan_are_counted_by_failing_each() -> None:
+    cyclic = plan(
+        components=[component("a", "c"), component("b", "a"), component("c", "b"), component("d", "c")],
+        sites=[site("office", "d")],
+    )
+    spofs = Topology.from_plan(cyclic).single_points_of_failure(2)
+    assert [s.component for s in spofs] == ["a", "b", "c", "d"]
+    assert spofs[0].components == Harm(3, ("b", "c"))
+    assert spofs[3].sites == Harm(1, ("office",))
+
+
+def test_a_long_chain_counts_without_listing_everything() -> None:
+    n = 3000
+    chain = [component("c0")] + [component(f"c{i}", f"c{i - 1}") for i in range(1, n)]
+    topology = Topology.from_plan(
+        plan(components=chain, sites=[site("office", f"c{n - 1}")], queues=[queue("q", f"c{n - 1}")])
+    )
+    spofs = topology.single_points_of_failure()
+    assert [s.component for s in spofs] == [f"c{i}" for i in range(n)]
+    assert spofs[0].components == Harm(n - 1, tuple(f"c{i}" for i in range(1, 11)))
+    assert spofs[-1].components == Harm(0, ())
+    assert all(s.queues_unreachable == Harm(1, ("q",)) and s.sites.count == 1 for s in spofs)
+    assert topology.site_falls_with("c5", "office")
 
 
 def with_redundant_sibling(p: Plan, original: str) -> Plan:

@@ -56,6 +56,14 @@ def check(plan_path: PlanArg) -> None:
 def audit_command(
     plan_path: PlanArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Name everything each single point of failure takes down, not only the first ten"
+            " (a long chain makes this large).",
+        ),
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when a high-severity finding exists.")
     ] = False,
@@ -80,9 +88,13 @@ def audit_command(
     if as_of is None:
         # The edge may read the clock; the audit itself is given the date.
         as_of = datetime.now(ZoneInfo(plan.organisation.timezone)).date()
-    findings = audit_plan(plan, today=as_of)
+    findings = audit_plan(plan, today=as_of, full=full)
     if as_json:
-        sys.stdout.write(json.dumps(audit_json(str(plan_path), as_of, findings), indent=2) + "\n")
+        # Written as it is encoded: the whole text of a large plan's audit at once would
+        # be several times its size in memory.
+        for chunk in json.JSONEncoder(indent=2).iterencode(audit_json(str(plan_path), as_of, findings)):
+            sys.stdout.write(chunk)
+        sys.stdout.write("\n")
     else:
         out.print(audit_table(findings, title=f"Audit of {plan_path} on {as_of}"))
     if strict and any(finding.severity == "high" for finding in findings):

@@ -52,7 +52,6 @@ def serve(
     from standby.access.service import ADMIN_USERNAME, ensure_admin
     from standby.config import ensure_secret_key
     from standby.detect.runner import run_worker
-    from standby.plan.versions import record_plan
     from standby.plan.watch import PlanFileWatch
     from standby.web.app import create_app
 
@@ -74,7 +73,6 @@ def serve(
             soft_wrap=True,
         )
     plan = read_plan(path)  # every problem as PLAN:LINE:COLUMN, then exit 2
-    source = path.read_bytes().decode("utf-8-sig")  # read_plan accepted it, so it decodes
     settings = dataclasses.replace(
         settings, plan_path=path, host=host or settings.host, port=port or settings.port
     )
@@ -88,18 +86,22 @@ def serve(
         upgrade(engine)
         factory = make_session_factory(engine)
         with unit_of_work(factory) as session:
-            version = record_plan(
-                session, plan=plan, source=source, now=clock.now(), loaded_by="standby serve"
-            )
             password = ensure_admin(session, password=settings.admin_password, now=clock.now())
+        # The file is read as the watcher reads it, by the rule of which wins: an upload
+        # made after the file last changed stays in force (docs/operations.md).
         watch = PlanFileWatch(path, factory, clock)
-        watch.look()
-        state = "a new version" if version.created else "unchanged since it was last loaded"
-        out.print(
-            f"Plan {path}: {plan.organisation.name}, version {version.id} ({state}).",
-            markup=False,
-            soft_wrap=True,
-        )
+        reading = watch.look().reading
+        if reading is None:
+            raise fail(f"cannot read the plan {path}")
+        if reading.note is not None:
+            out.print(reading.note, markup=False, soft_wrap=True)
+        else:
+            state = "a new version" if reading.outcome == "loaded" else "unchanged since it was last loaded"
+            out.print(
+                f"Plan {path}: {plan.organisation.name}, version {reading.in_force.id} ({state}).",
+                markup=False,
+                soft_wrap=True,
+            )
         out.print(f"Database: {mask_password(settings.database_url)}", markup=False, soft_wrap=True)
         if password is not None and settings.admin_password is None:
             out.print(

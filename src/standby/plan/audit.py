@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from standby.plan.schema import Plan, Relocation, Site, Team
-from standby.plan.topology import Topology
+from standby.plan.schema import Component, Plan, Queue, Relocation, Site, Strategy, Team
+from standby.plan.topology import Harm, SinglePointOfFailure, Topology
 
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
@@ -67,11 +67,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def audit(plan: Plan, *, today: date, topology: Topology | None = None) -> list[Finding]:
-    """Every finding about the plan as of `today`, high first, then by section and subject."""
+def audit(plan: Plan, *, today: date, topology: Topology | None = None, full: bool = False) -> list[Finding]:
+    """Every finding about the plan as of `today`, high first, then by section and subject.
+
+    `full` names everything each single point of failure takes down, not only the first few.
+    """
     graph = topology if topology is not None else Topology.from_plan(plan)
     checks: list[Callable[[], Iterable[Finding]]] = [
-        lambda: single_points_of_failure(plan, graph),
+        lambda: single_points_of_failure(plan, graph, full=full),
         lambda: end_of_life(plan, today),
         lambda: vendor_reviews(plan, today),
         lambda: plan_review(plan, today),
@@ -118,58 +121,97 @@ def _days(n: int) -> str:
     return "1 day" if n == 1 else f"{n} days"
 
 
-def single_points_of_failure(plan: Plan, topology: Topology) -> Iterator[Finding]:
-    """Components whose failure alone loses a queue (high) or only a site (medium)."""
+def single_points_of_failure(plan: Plan, topology: Topology, *, full: bool = False) -> Iterator[Finding]:
+    """Components whose failure alone loses a queue (high) or only a site (medium).
+
+    Each finding's details count what falls and name the first NAMES_SHOWN of each
+    kind in plan order; `full` names them all (that can be quadratic on a long chain).
+    """
     components = plan.components_by_id
     sites = plan.sites_by_id
     queues = plan.queues_by_id
+    moves_from: dict[str, list[tuple[int, Strategy]]] = {}
+    for position, strategy in enumerate(plan.strategies):
+        if strategy.relocate is not None and strategy.relocate.from_ is not None:
+            moves_from.setdefault(strategy.relocate.from_, []).append((position, strategy))
     for spof in topology.single_points_of_failure():
-        radius = spof.blast_radius
+        harm = _harms(spof)
+        if full and not all(h.complete for h in harm.values()):
+            radius = topology.blast_radius(spof.component)
+            harm = {
+                "components": Harm(len(radius.components), radius.components),
+                "sites": Harm(len(radius.sites), radius.sites),
+                "queues_unreachable": Harm(len(radius.queues_unreachable), radius.queues_unreachable),
+                "queues_unanswered": Harm(len(radius.queues_unanswered), radius.queues_unanswered),
+            }
         who = f"{components[spof.component].name} ({spof.component})"
         harms = []
-        if radius.queues_unreachable:
+        if harm["queues_unreachable"].count:
+            harms.append("calls cannot reach " + _counted(harm["queues_unreachable"], queues))
+        if harm["sites"].count:
+            lost = harm["sites"]
+            harms.append(f"{_counted(lost, sites)} {'is' if lost.count == 1 else 'are'} lost")
+        if harm["queues_unanswered"].count:
             harms.append(
-                "calls cannot reach " + _listing([queues[q].name for q in radius.queues_unreachable])
-            )
-        if radius.sites:
-            lost = _listing([sites[s].name for s in radius.sites])
-            harms.append(f"{lost} {'is' if len(radius.sites) == 1 else 'are'} lost")
-        if radius.queues_unanswered:
-            harms.append(
-                "no site left standing has agents for "
-                + _listing([queues[q].name for q in radius.queues_unanswered])
+                "no site left standing has agents for " + _counted(harm["queues_unanswered"], queues)
             )
         also = ""
-        if radius.components:
-            also = " It also takes down " + _listing([components[c].name for c in radius.components]) + "."
-        also += _relocation_note(plan, set(radius.sites))
+        if harm["components"].count:
+            also = " It also takes down " + _counted(harm["components"], components) + "."
+        also += _relocation_note(plan, topology, spof.component, harm["sites"], moves_from)
+        details: dict[str, Any] = {}
+        for kind, h in harm.items():
+            details[kind] = list(h.first)
+            details[f"{kind}_count"] = h.count
+        details["complete"] = all(h.complete for h in harm.values())
         yield Finding(
             severity="high" if spof.loses_queue else "medium",
             code="single-point-of-failure",
             subject=spof.component,
             section="components",
             message=f"If {who} fails on its own, {_clauses(harms)}: it is a single point of failure.{also}",
-            details={
-                "components": list(radius.components),
-                "sites": list(radius.sites),
-                "queues_unreachable": list(radius.queues_unreachable),
-                "queues_unanswered": list(radius.queues_unanswered),
-            },
+            details=details,
         )
 
 
-def _relocation_note(plan: Plan, lost: set[str]) -> str:
-    """What the plan's relocations can do about lost sites: the manager's next question."""
+def _harms(spof: SinglePointOfFailure) -> dict[str, Harm]:
+    return {
+        "components": spof.components,
+        "sites": spof.sites,
+        "queues_unreachable": spof.queues_unreachable,
+        "queues_unanswered": spof.queues_unanswered,
+    }
+
+
+def _counted(harm: Harm, records: Mapping[str, Component | Site | Queue]) -> str:
+    """The first names of what falls and, when there are more than shown, how many more."""
+    names = [records[i].name for i in harm.first[:_NAMES_SHOWN]]
+    if harm.count > len(names):
+        names.append(f"{harm.count - len(names)} more")
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _relocation_note(
+    plan: Plan,
+    topology: Topology,
+    component: str,
+    lost: Harm,
+    moves_from: Mapping[str, Sequence[tuple[int, Strategy]]],
+) -> str:
+    """What the plan's relocations can do about the lost sites named: the manager's next question."""
     notes = []
     sites = plan.sites_by_id
-    for strategy in plan.strategies:
+    named = set(lost.first)
+    moves = [move for site_id in lost.first for move in moves_from.get(site_id, ())]
+    for _, strategy in sorted(moves, key=lambda move: move[0]):
         move = strategy.relocate
-        if move is None or move.from_ not in lost:
+        target = sites.get(move.to) if move is not None else None
+        if move is None or target is None:
             continue
-        target = sites.get(move.to)
-        if target is None:
-            continue
-        if move.to in lost:
+        target_lost = move.to in named or (not lost.complete and topology.site_falls_with(component, move.to))
+        if target_lost:
             notes.append(f" The strategy '{strategy.name}' cannot help: {target.name} is lost too.")
         else:
             ready = f" after {target.activation_minutes:g} minutes" if target.activation_minutes else ""

@@ -71,11 +71,13 @@ def load_plan_file(path: Path) -> Plan:
 def load_plan_text(content: str | bytes) -> Plan:
     """Validate a plan given as YAML text; PlanInvalid with every problem if it cannot be used."""
     try:
-        located = read_yaml(content)
+        located = read_yaml(content, positions=False)
     except YamlProblem as exc:
         raise PlanInvalid([exc.problem]) from None
     problems, sections = _examine(located)
     if problems:
+        # Read again with every position, only now that there are problems to place.
+        problems, _ = _examine(read_yaml(content))
         raise PlanInvalid(problems)
     # Every section validated on its own already; building the plan from them saves a second pass.
     return Plan.model_construct(**sections)

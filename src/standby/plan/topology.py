@@ -16,7 +16,11 @@ at most once, so the work is proportional to what fails, not to the plan.
 Cycles are rejected by the loader (`plan.rules`), but a cyclic plan must not hang
 the topology: nodes are available unless a failure reaches them (the greatest
 fixpoint), so a cycle with nothing down stays up and a failure anywhere on it
-takes the whole cycle down. Nothing here recurses, so a 5,000-long chain is fine.
+takes the whole cycle down. Nothing here recurses, so a 20,000-long chain is fine.
+
+The single points of failure are found for every component at once (`plan.fallout`),
+counted, with the first few names of what each takes down: bounded output, and work
+that does not grow with the sum of all blast radii.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Literal
 
+from standby.plan.fallout import Killers, columns, dependency_order, killers, set_bits
 from standby.plan.schema import AnyOf, Component, Dependency, Plan, Queue, Site
 
 NodeKind = Literal["component", "site", "queue"]
 
 _COMPONENT, _SITE, _QUEUE = 0, 1, 2
 _KIND_NAMES: tuple[NodeKind, NodeKind, NodeKind] = ("component", "site", "queue")
+NAMES_SHOWN = 10
+"""How many names of each kind a single point of failure carries by default, beside its counts."""
 
 
 @dataclass(frozen=True)
@@ -104,16 +111,42 @@ class BlastRadius:
 
 
 @dataclass(frozen=True)
+class Harm:
+    """How many nodes of one kind a failure takes down, and the first of them in plan order."""
+
+    count: int
+    first: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Whether `first` names every one of them."""
+        return len(self.first) == self.count
+
+
+@dataclass(frozen=True)
 class SinglePointOfFailure:
-    """A component whose failure alone loses a queue or a site."""
+    """A component whose failure alone loses a queue or a site: what it takes down, counted.
+
+    Each kind is a count and the first names in plan order (at most the `shown` the
+    caller asked for): the whole lists of every single point of failure of a long
+    chain would be quadratic. `Topology.blast_radius` gives one component's whole list.
+    """
 
     component: str
-    blast_radius: BlastRadius
+    components: Harm
+    sites: Harm
+    queues_unreachable: Harm
+    queues_unanswered: Harm
+
+    @property
+    def queues_lost(self) -> int:
+        """How many queues are unreachable or unanswered."""
+        return self.queues_unreachable.count + self.queues_unanswered.count
 
     @property
     def loses_queue(self) -> bool:
         """Whether a queue is lost (not only a site)."""
-        return bool(self.blast_radius.queues_lost)
+        return self.queues_lost > 0
 
 
 @dataclass(frozen=True)
@@ -125,7 +158,7 @@ class _Failure:
 
 
 class Topology:
-    """The plan's dependency graph, built once per plan and reused; blast radii are memoised.
+    """The plan's dependency graph, built once per plan and reused; single points of failure are memoised.
 
     Ids are namespaced by kind (a component and a site may share an id), so methods
     that take an id say which kind they mean.
@@ -168,8 +201,8 @@ class Topology:
 
         self._index_direct_dependents()
         self._index_answering_sites(plan)
-        self._blast: dict[int, BlastRadius] = {}
-        self._spofs: list[SinglePointOfFailure] | None = None
+        self._spofs: dict[int, list[SinglePointOfFailure]] = {}
+        self._site_killers: list[int] | None = None
         self._layers: tuple[list[int], list[int], list[int]] | None = None
 
     def _index_direct_dependents(self) -> None:
@@ -323,40 +356,117 @@ class Topology:
         )
 
     def blast_radius(self, component_id: str) -> BlastRadius:
-        """What goes down when this component alone fails (KeyError if it is not in the plan)."""
-        (index,) = self._indices(_COMPONENT, [component_id])
-        cached = self._blast.get(index)
-        if cached is None:
-            failure = self._fail([index], ())
-            failure.components.discard(index)
-            cached = BlastRadius(
-                component=component_id,
-                components=self._ordered(_COMPONENT, failure.components),
-                sites=self._ordered(_SITE, failure.sites),
-                queues_unreachable=self._ordered(_QUEUE, failure.queues_unreachable),
-                queues_unanswered=self._ordered(_QUEUE, failure.queues_unanswered),
-            )
-            self._blast[index] = cached
-        return cached
+        """What goes down when this component alone fails, every name (KeyError if not in the plan).
 
-    def single_points_of_failure(self) -> list[SinglePointOfFailure]:
-        """Components whose failure alone loses a queue or a site, most harmful first."""
-        if self._spofs is None:
-            found = [
-                (i, radius)
-                for i, cid in enumerate(self._ids[_COMPONENT])
-                if (radius := self.blast_radius(cid)).loses_queue_or_site
-            ]
+        Not memoised: one radius costs what it holds, and keeping every radius of a
+        long chain would be quadratic in memory.
+        """
+        (index,) = self._indices(_COMPONENT, [component_id])
+        failure = self._fail([index], ())
+        failure.components.discard(index)
+        return BlastRadius(
+            component=component_id,
+            components=self._ordered(_COMPONENT, failure.components),
+            sites=self._ordered(_SITE, failure.sites),
+            queues_unreachable=self._ordered(_QUEUE, failure.queues_unreachable),
+            queues_unanswered=self._ordered(_QUEUE, failure.queues_unanswered),
+        )
+
+    def single_points_of_failure(self, shown: int = NAMES_SHOWN) -> list[SinglePointOfFailure]:
+        """Components whose failure alone loses a queue or a site, most harmful first.
+
+        What each takes down is counted, with the first `shown` names of each kind.
+        """
+        found = self._spofs.get(shown)
+        if found is None:
+            found = self._single_points(shown)
             found.sort(
-                key=lambda item: (
-                    -len(item[1].queues_lost),
-                    -len(item[1].sites),
-                    -len(item[1].components),
-                    item[0],
+                key=lambda spof: (
+                    -spof.queues_lost,
+                    -spof.sites.count,
+                    -spof.components.count,
+                    self._index[_COMPONENT][spof.component],
                 )
             )
-            self._spofs = [SinglePointOfFailure(r.component, r) for _, r in found]
-        return list(self._spofs)
+            self._spofs[shown] = found
+        return list(found)
+
+    def site_falls_with(self, component_id: str, site_id: str) -> bool:
+        """Whether the failure of this component alone loses this site."""
+        (component,) = self._indices(_COMPONENT, [component_id])
+        (site,) = self._indices(_SITE, [site_id])
+        rows = self._site_killers
+        if rows is None:
+            found = self._killers()
+            if found is None:
+                return site in self._fail([component], ()).sites
+            rows = found.sites
+        return bool((rows[site] >> component) & 1)
+
+    def _killers(self) -> Killers | None:
+        """Every node's killers as bitsets; None on a cyclic plan.
+
+        Not kept: the components' rows are the big part (n² bits on a chain); only the
+        sites' rows stay, for `site_falls_with`.
+        """
+        index = self._index[_COMPONENT]
+
+        def groups(entries: tuple[Requirement, ...]) -> list[tuple[int, ...]]:
+            return [tuple(dict.fromkeys(index[m] for m in r.members)) for r in entries]
+
+        requirements = [groups(entries) for entries in self._requirements[_COMPONENT]]
+        order = dependency_order(requirements)
+        if order is None:
+            return None
+        found = killers(
+            order,
+            requirements,
+            [groups(entries) for entries in self._requirements[_SITE]],
+            [groups(entries) for entries in self._requirements[_QUEUE]],
+            self._answering_sites,
+        )
+        self._site_killers = found.sites
+        return found
+
+    def _single_points(self, shown: int) -> list[SinglePointOfFailure]:
+        found = self._killers()
+        if found is None:
+            # A cyclic plan (the loader rejects those): fail each component in turn,
+            # keeping only the counts and the first names of each.
+            return [
+                SinglePointOfFailure(
+                    radius.component,
+                    *(Harm(len(ids), ids[:shown]) for ids in self._radius_lists(radius)),
+                )
+                for cid in self._ids[_COMPONENT]
+                if (radius := self.blast_radius(cid)).loses_queue_or_site
+            ]
+        wanted = 0
+        for row in (*found.sites, *found.queues_unreachable, *found.queues_unanswered):
+            wanted |= row
+        tallies = [
+            (kind, columns(rows, wanted, shown))
+            for kind, rows in (
+                (_COMPONENT, found.components),
+                (_SITE, found.sites),
+                (_QUEUE, found.queues_unreachable),
+                (_QUEUE, found.queues_unanswered),
+            )
+        ]
+        return [
+            SinglePointOfFailure(
+                self._ids[_COMPONENT][c],
+                *(
+                    Harm(tally.count(c), tuple(self._ids[kind][i] for i in tally.rows(c)))
+                    for kind, tally in tallies
+                ),
+            )
+            for c in set_bits(wanted)
+        ]
+
+    @staticmethod
+    def _radius_lists(radius: BlastRadius) -> tuple[tuple[str, ...], ...]:
+        return (radius.components, radius.sites, radius.queues_unreachable, radius.queues_unanswered)
 
     # ---- the map ---------------------------------------------------------------------
 

@@ -4,6 +4,12 @@ A service: it takes a Session and the time, and never commits (the unit of work 
 A new version is recorded whenever the loaded text differs from the version in force,
 including a switch back to an earlier text, so the history answers "which plan was in
 force at 03:12 last Tuesday" truthfully.
+
+The server's own plan file and uploads through the API can disagree; `read_plan_file`
+holds the rule of which wins (docs/operations.md, "Plan versions"): an edit of the file
+seen while the server runs wins, as does a file changed after the version in force was
+loaded; a file older than an upload in force, or holding a text already stored, does not
+replace it, and a text not stored yet is set aside (kept, not in force).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -22,13 +29,16 @@ from sqlalchemy.orm import Session
 
 from standby.errors import StorageError
 from standby.plan.schema import Plan
-from standby.store.tables import PlanVersionRow
+from standby.store.tables import PlanSetAsideRow, PlanVersionRow
 
 # Any fixed number will do: the same in every process, different from other locks.
 _RECORD_LOCK_KEY = 0x5742_0002
 _CACHE_SIZE = 8
 _CACHE_LOCK = threading.Lock()
 _PLAN_CACHE: OrderedDict[tuple[int, str], Plan] = OrderedDict()
+
+FROM_PLAN_FILE = frozenset({"standby serve", "plan file"})
+"""`loaded_by` of the versions read from the server's plan file (no username has a space)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,128 @@ def record_plan(
     session.add(row)
     session.flush()
     return _info(row, created=True)
+
+
+Outcome = Literal["in force", "loaded", "known", "set aside"]
+
+
+@dataclass(frozen=True)
+class PlanFileReading:
+    """What reading the server's plan file did, and the version in force after it.
+
+    `outcome`: "in force" (the file's text already is), "loaded" (a new version),
+    "known" (an earlier version or set-aside text holds it: not loaded again), or
+    "set aside" (older than the upload in force: kept, not in force).
+    """
+
+    outcome: Outcome
+    in_force: PlanVersionInfo
+    path: str
+    changed_at: datetime
+    file_version: int | None = None
+    set_aside: int | None = None
+
+    @property
+    def note(self) -> str | None:
+        """Why the file is not the version in force, in a sentence; None when it is."""
+        if self.outcome in ("in force", "loaded"):
+            return None
+        force = self.in_force
+        who = f" by {force.loaded_by}" if force.loaded_by else ""
+        where = (
+            f"its text is version {self.file_version}"
+            if self.file_version is not None
+            else f"its text is kept, set aside as #{self.set_aside}"
+        )
+        why = (
+            "holds a text already stored, so it was not loaded again"
+            if self.outcome == "known"
+            else f"last changed at {self.changed_at.isoformat(timespec='seconds')}, before that version"
+            " was loaded, so it was not put in force"
+        )
+        return (
+            f"The plan file {self.path} differs from version {force.id} in force (loaded at"
+            f" {force.loaded_at.isoformat(timespec='seconds')}{who}): it {why}; {where}."
+            " POST it to /api/v1/plan, or save a change to the file while Standby runs, to put it in force."
+        )
+
+
+def read_plan_file(
+    session: Session,
+    *,
+    plan: Plan,
+    source: str,
+    path: str,
+    changed_at: datetime,
+    seen_changing: bool,
+    now: datetime,
+    loaded_by: str = "plan file",
+) -> PlanFileReading:
+    """Put the server's plan file in force, or keep it aside, by the rule of which wins.
+
+    `changed_at` is when the file last changed (its modification time); `seen_changing`
+    says the server saw its bytes change while running, which makes it the newest word.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_RECORD_LOCK_KEY)))
+    digest = source_sha256(source)
+    latest = _latest(session)
+
+    def reading(outcome: Outcome, in_force: PlanVersionInfo, **where: int | None) -> PlanFileReading:
+        return PlanFileReading(outcome, in_force, path, changed_at, **where)
+
+    if (
+        latest is None
+        or latest.sha256 == digest
+        or seen_changing
+        # The file is the plan's source while no upload stands between it and now.
+        or latest.loaded_by in FROM_PLAN_FILE
+    ):
+        info = record_plan(session, plan=plan, source=source, now=now, loaded_by=loaded_by)
+        return reading("loaded" if info.created else "in force", info, file_version=info.id)
+    in_force = _info(latest, created=False)
+    # A text stored before (a restart, a container or a deployment writing the same file
+    # again) never undoes an upload, however new the file's modification time.
+    stored = session.scalar(
+        select(func.max(PlanVersionRow.id)).where(PlanVersionRow.sha256 == digest)
+    )
+    kept = session.scalar(select(func.max(PlanSetAsideRow.id)).where(PlanSetAsideRow.sha256 == digest))
+    if stored is not None or kept is not None:
+        return reading("known", in_force, file_version=stored, set_aside=kept)
+    if changed_at > latest.loaded_at:
+        info = record_plan(session, plan=plan, source=source, now=now, loaded_by=loaded_by)
+        return reading("loaded", info, file_version=info.id)
+    row = PlanSetAsideRow(
+        sha256=digest,
+        source=source,
+        path=path[:1000],
+        changed_at=changed_at,
+        read_at=now,
+        in_force_version=latest.id,
+    )
+    session.add(row)
+    session.flush()
+    return reading("set aside", in_force, set_aside=row.id)
+
+
+@dataclass(frozen=True)
+class SetAsideInfo:
+    """A plan file's text kept but not put in force."""
+
+    id: int
+    sha256: str
+    path: str
+    changed_at: datetime
+    read_at: datetime
+    in_force_version: int
+
+
+def list_set_aside(session: Session) -> list[SetAsideInfo]:
+    """Every plan file text set aside, newest first."""
+    rows = session.scalars(select(PlanSetAsideRow).order_by(PlanSetAsideRow.id.desc()))
+    return [
+        SetAsideInfo(r.id, r.sha256, r.path, r.changed_at, r.read_at, r.in_force_version) for r in rows
+    ]
 
 
 def current_plan(session: Session) -> tuple[PlanVersionInfo, Plan] | None:

@@ -3,6 +3,9 @@
 A plan that no longer validates is not loaded: the version in force stays in force,
 and the problems are kept for the overview page to show, because a typo in the plan
 must never take Standby's picture of the centre away in the middle of an outage.
+
+The first look (at start) does not replace a newer upload with an older file: which
+wins is `plan.versions.read_plan_file`'s rule. A change seen while running always wins.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock
 from standby.errors import PlanInvalid, PlanProblem
 from standby.plan.loading import load_plan_text
-from standby.plan.versions import PlanVersionInfo, record_plan
+from standby.plan.versions import PlanFileReading, PlanVersionInfo, read_plan_file, source_sha256
 from standby.store.engine import unit_of_work
 
 log = logging.getLogger("standby.plan")
@@ -31,11 +35,27 @@ class PlanFileStatus:
     path: Path
     problems: tuple[PlanProblem, ...] = ()
     version: PlanVersionInfo | None = None
+    reading: PlanFileReading | None = None
+    sha256: str | None = None
+    """Of the file's text as it is stored (the version's identity), once it validated."""
 
     @property
     def rendered_problems(self) -> list[str]:
         """The problems as `PLAN:LINE:COLUMN: message`."""
         return [problem.render(str(self.path)) for problem in self.problems]
+
+    def differs_from(self, in_force: PlanVersionInfo) -> str | None:
+        """A note when the valid file is not the version in force (None when it is, or is broken)."""
+        if self.sha256 is None or self.sha256 == in_force.sha256:
+            return None
+        if self.reading is not None and self.reading.in_force.id == in_force.id and self.reading.note:
+            return self.reading.note
+        who = f" by {in_force.loaded_by}" if in_force.loaded_by else ""
+        return (
+            f"The plan file {self.path} differs from version {in_force.id} in force, loaded at"
+            f" {in_force.loaded_at.isoformat(timespec='seconds')}{who} after the file last changed."
+            " Save a change to the file, or POST it to /api/v1/plan, to put the file in force."
+        )
 
 
 @dataclass
@@ -60,6 +80,7 @@ class PlanFileWatch:
         with self._lock:
             try:
                 raw = self.path.read_bytes()
+                changed_at = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
                 digest = hashlib.sha256(raw).hexdigest()
             except OSError as exc:
                 # A file being replaced by an editor can vanish for a moment: keep what is in force.
@@ -68,11 +89,13 @@ class PlanFileWatch:
                 return self._status
             if digest == self._seen and self._status is not None:
                 return self._status
+            # Bytes this process saw change are an edit made now: the newest word.
+            seen_changing = self._seen is not None
             self._seen = digest
-            self._status = self._load(raw)
+            self._status = self._load(raw, changed_at, seen_changing)
             return self._status
 
-    def _load(self, raw: bytes) -> PlanFileStatus:
+    def _load(self, raw: bytes, changed_at: datetime, seen_changing: bool) -> PlanFileStatus:
         try:
             plan = load_plan_text(raw)
         except PlanInvalid as invalid:
@@ -84,9 +107,19 @@ class PlanFileWatch:
             return PlanFileStatus(self.path, tuple(invalid.problems))
         source = raw.decode("utf-8-sig")  # valid: the loader has just read it
         with unit_of_work(self.session_factory) as session:
-            info = record_plan(
-                session, plan=plan, source=source, now=self.clock.now(), loaded_by=self.loaded_by
+            reading = read_plan_file(
+                session,
+                plan=plan,
+                source=source,
+                path=str(self.path),
+                changed_at=changed_at,
+                seen_changing=seen_changing,
+                now=self.clock.now(),
+                loaded_by=self.loaded_by,
             )
-        if info.created:
-            log.info("loaded plan version %d from %s", info.id, self.path)
-        return PlanFileStatus(self.path, (), info)
+        if reading.outcome == "loaded":
+            log.info("loaded plan version %d from %s", reading.in_force.id, self.path)
+        elif reading.note is not None:
+            log.warning("%s", reading.note)
+        in_force = reading.in_force if reading.outcome in ("in force", "loaded") else None
+        return PlanFileStatus(self.path, (), in_force, reading, source_sha256(source))

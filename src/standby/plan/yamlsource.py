@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,8 +88,12 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def read_yaml(content: str | bytes) -> Located:
-    """Parse one YAML document into plain values with positions; YamlProblem if it cannot."""
+def read_yaml(content: str | bytes, *, positions: bool = True) -> Located:
+    """Parse one YAML document into plain values with positions; YamlProblem if it cannot.
+
+    Without `positions` the values are read alone (every YamlProblem still has its place):
+    on a large valid plan the positions are a third of the memory, and only problems need them.
+    """
     size = len(content.encode("utf-8") if isinstance(content, str) else content)
     if size > MAX_BYTES:
         raise YamlProblem(
@@ -106,7 +110,14 @@ def read_yaml(content: str | bytes) -> Located:
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         raise YamlProblem(PlanProblem(line, column, "the plan contains NUL bytes: is it a binary file?"))
     _refuse_deep_flow_nesting(text)
+    located = Located(data=None)
     try:
+        if not positions or "&" not in text:
+            # Built from the parser's events as they come, never holding the node tree,
+            # which is several times the size of the values. (With positions, a document
+            # with anchors takes the tree, which places each alias's values where it is used.)
+            located.data = _EventReader(located, positions).read(yaml.parse(text, Loader=_Loader))
+            return located
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -119,9 +130,7 @@ def read_yaml(content: str | bytes) -> Located:
         raise YamlProblem(PlanProblem(1, 1, "the plan is nested too deeply to be a plan")) from None
     if node is None:
         raise YamlProblem(PlanProblem(1, 1, "the plan is empty"))
-    located = Located(data=None)
-    builder = _Builder(located, node)
-    located.data = builder.build(node, (), 0)
+    located.data = _Builder(located, node, positions=positions).build(node, (), 0)
     return located
 
 
@@ -175,12 +184,13 @@ def _expanded_size(root: yaml.Node) -> int:
 class _Builder:
     """Turns a composed node tree into values, counting them so aliases cannot explode."""
 
-    def __init__(self, located: Located, root: yaml.Node) -> None:
+    def __init__(self, located: Located, root: yaml.Node, *, positions: bool = True) -> None:
         self.located = located
         self.root = root
         self.count = 0
         self.built: set[int] = set()
         self.measured = False
+        self.positions = positions
 
     def _measure_once(self, node: yaml.Node) -> None:
         # A node met twice is an alias: measure the whole document once, cheaply, before
@@ -209,7 +219,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise YamlProblem(PlanProblem(*_mark(node), f"values nested more than {MAX_DEPTH} deep"))
-        self.located.values.setdefault(path, _mark(node))
+        if self.positions:
+            self.located.values.setdefault(path, _mark(node))
         if node.tag not in _KNOWN_TAGS:
             raise YamlProblem(
                 PlanProblem(*_mark(node), f"unsupported YAML tag {node.tag!r}: a plan holds plain data")
@@ -247,7 +258,11 @@ class _Builder:
             name = str(key) if not isinstance(key, str) else key
             if name in result:
                 line, column = _mark(key_node)
-                first = self.located.keys[(*path, name)]
+                first = next(
+                    _mark(k)
+                    for k, _ in node.value
+                    if isinstance(k, yaml.ScalarNode) and _key_name(self._scalar(k)) == name
+                )
                 raise YamlProblem(
                     PlanProblem(
                         line,
@@ -255,7 +270,8 @@ class _Builder:
                         f"duplicate key {name!r}: it is already given at line {first[0]}",
                     )
                 )
-            self.located.keys[(*path, name)] = _mark(key_node)
+            if self.positions:
+                self.located.keys[(*path, name)] = _mark(key_node)
             result[name] = self.build(value_node, (*path, name), depth + 1)
         for k, v in merged.items():
             result.setdefault(k, v)
@@ -292,3 +308,185 @@ class _Builder:
 
 
 _SCALARS = yaml.SafeLoader("")
+
+
+def _key_name(key: Hashable) -> str:
+    return key if isinstance(key, str) else str(key)
+
+
+def _event_mark(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+class _EventReader:
+    """Builds values straight from the parser's events, for documents without anchors.
+
+    The same values, positions and refusals as `_Builder` (which reads the node tree of
+    a document with anchors), without ever holding the tree.
+    """
+
+    def __init__(self, located: Located, positions: bool) -> None:
+        self.located = located
+        self.positions = positions
+        self.count = 0
+        # Each anchor's value, how many values it holds, and where it was written. An alias
+        # counts its anchor's size again, so a billion laughs is refused, never expanded.
+        self.anchors: dict[str, tuple[Any, int, tuple[int, int]]] = {}
+
+    def read(self, events: Iterator[yaml.Event]) -> Any:
+        """The one document of the stream, as values."""
+        value: Any = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise YamlProblem(
+                        PlanProblem(*_event_mark(event), "broken YAML: but found another document")
+                    )
+                value = self._value(next(events), events, (), 0)
+        if documents == 0:
+            raise YamlProblem(PlanProblem(1, 1, "the plan is empty"))
+        return value
+
+    @staticmethod
+    def _tag(event: yaml.NodeEvent, kind: type[yaml.Node], value: str | None) -> str:
+        tag = getattr(event, "tag", None)
+        if tag is None or tag == "!":
+            implicit = getattr(event, "implicit", None)
+            return str(_SCALARS.resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        return str(tag)
+
+    def _value(self, event: yaml.Event, events: Iterator[yaml.Event], path: Path, depth: int) -> Any:
+        self.count += 1
+        where = _event_mark(event)
+        if self.count > MAX_VALUES:
+            raise YamlProblem(
+                PlanProblem(
+                    *where,
+                    f"the plan expands to more than {MAX_VALUES:,} values"
+                    " (anchors and aliases repeated without end?)",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise YamlProblem(PlanProblem(*where, f"values nested more than {MAX_DEPTH} deep"))
+        if self.positions:
+            self.located.values.setdefault(path, where)
+        if isinstance(event, yaml.AliasEvent):
+            found = self.anchors.get(str(event.anchor))
+            if found is None:
+                raise YamlProblem(PlanProblem(*where, "broken YAML: found undefined alias"))
+            value, size, written = found
+            self.count += size - 1
+            if self.count > MAX_VALUES:
+                raise YamlProblem(
+                    PlanProblem(
+                        *written,
+                        f"the plan expands to more than {MAX_VALUES:,} values"
+                        " (anchors and aliases repeated without end?)",
+                    )
+                )
+            return value
+        anchor = getattr(event, "anchor", None)
+        if anchor is None:
+            return self._unanchored(event, events, path, depth, where)
+        if anchor in self.anchors:
+            raise YamlProblem(PlanProblem(*where, "broken YAML: second occurrence"))
+        before = self.count
+        value = self._unanchored(event, events, path, depth, where)
+        self.anchors[anchor] = (value, self.count - before + 1, where)
+        return value
+
+    def _unanchored(
+        self, event: yaml.Event, events: Iterator[yaml.Event], path: Path, depth: int, where: tuple[int, int]
+    ) -> Any:
+        if isinstance(event, yaml.ScalarEvent):
+            # Positions come from the event; the constructors read only tag, value and style.
+            node = yaml.ScalarNode(
+                self._tag(event, yaml.ScalarNode, event.value), event.value, style=event.style
+            )
+            if node.tag not in _KNOWN_TAGS:
+                raise YamlProblem(
+                    PlanProblem(*where, f"unsupported YAML tag {node.tag!r}: a plan holds plain data")
+                )
+            return _Builder._scalar(node)
+        if isinstance(event, yaml.SequenceStartEvent):
+            self._known(self._tag(event, yaml.SequenceNode, None), where)
+            items: list[Any] = []
+            for item in events:
+                if isinstance(item, yaml.SequenceEndEvent):
+                    return items
+                items.append(self._value(item, events, (*path, len(items)), depth + 1))
+        if isinstance(event, yaml.MappingStartEvent):
+            self._known(self._tag(event, yaml.MappingNode, None), where)
+            return self._mapping(events, path, depth)
+        raise YamlProblem(PlanProblem(*where, "unsupported YAML node"))  # pragma: no cover
+
+    @staticmethod
+    def _known(tag: str, where: tuple[int, int]) -> None:
+        if tag not in _KNOWN_TAGS:
+            raise YamlProblem(PlanProblem(*where, f"unsupported YAML tag {tag!r}: a plan holds plain data"))
+
+    def _mapping(self, events: Iterator[yaml.Event], path: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        keys: dict[str, tuple[int, int]] = {}
+        for key_event in events:
+            if isinstance(key_event, yaml.MappingEndEvent):
+                break
+            where = _event_mark(key_event)
+            if isinstance(key_event, yaml.AliasEvent) and str(key_event.anchor) in self.anchors:
+                key: Any = self.anchors[str(key_event.anchor)][0]
+                if not isinstance(key, str | int | float | bool):
+                    raise YamlProblem(PlanProblem(*where, "a key must be plain text, not a list or mapping"))
+                self._keep(_key_name(key), where, keys, result, path, events, depth)
+                continue
+            if not isinstance(key_event, yaml.ScalarEvent):
+                raise YamlProblem(PlanProblem(*where, "a key must be plain text, not a list or mapping"))
+            tag = self._tag(key_event, yaml.ScalarNode, key_event.value)
+            if tag == _MERGE:
+                # `<<: {...}` merges: keys written here win over merged ones.
+                value_event = next(events)
+                if isinstance(value_event, yaml.SequenceStartEvent):
+                    sources = []
+                    for item in events:
+                        if isinstance(item, yaml.SequenceEndEvent):
+                            break
+                        sources.append((self._value(item, events, path, depth + 1), item))
+                else:
+                    sources = [(self._value(value_event, events, path, depth + 1), value_event)]
+                for source, written in sources:
+                    if not isinstance(source, dict):
+                        raise YamlProblem(PlanProblem(*_event_mark(written), "'<<' must merge a mapping"))
+                    for k, v in source.items():
+                        merged.setdefault(k, v)
+                continue
+            key = _Builder._scalar(yaml.ScalarNode(tag, key_event.value, style=key_event.style))
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise YamlProblem(PlanProblem(*where, "a key must be plain text, not a list or mapping"))
+            self._keep(_key_name(key), where, keys, result, path, events, depth)
+        for k, v in merged.items():
+            result.setdefault(k, v)
+        return result
+
+    def _keep(
+        self,
+        name: str,
+        where: tuple[int, int],
+        keys: dict[str, tuple[int, int]],
+        result: dict[str, Any],
+        path: Path,
+        events: Iterator[yaml.Event],
+        depth: int,
+    ) -> None:
+        """Read the value of key `name` into `result`, refusing a key given twice."""
+        if name in keys:
+            first = keys[name][0]
+            raise YamlProblem(
+                PlanProblem(*where, f"duplicate key {name!r}: it is already given at line {first}")
+            )
+        keys[name] = where
+        if self.positions:
+            self.located.keys[(*path, name)] = where
+        result[name] = self._value(next(events), events, (*path, name), depth + 1)

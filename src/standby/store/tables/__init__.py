@@ -45,7 +45,7 @@ from standby.store.tables.detect import (
     WorkerRow,
 )
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
-from standby.store.tables.plan import PlanVersionRow
+from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
 from standby.store.tables.respond import (
     INCIDENT_STATES,
     STRATEGY_STATES,
@@ -95,6 +95,7 @@ __all__ = [
     "OutageRow",
     "OutcomeRow",
     "PageRow",
+    "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
     "ReceiverTokenRow",

@@ -33,3 +33,23 @@ class PlanVersionRow(Base):
     agent_count: Mapped[int] = mapped_column(Integer)
     loaded_at: Mapped[datetime] = mapped_column(index=True)
     loaded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class PlanSetAsideRow(Base):
+    """A plan file's text read at start but not put in force: a newer upload was in force.
+
+    Kept so that nothing the file said is lost; POST it to /api/v1/plan (or save the
+    file again while the server runs) to put it in force.
+    """
+
+    __tablename__ = "plan_set_aside"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(Text, deferred=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    # When the file last changed (its modification time), and when the server read it.
+    changed_at: Mapped[datetime]
+    read_at: Mapped[datetime]
+    # The version that stayed in force, because it was loaded after the file changed.
+    in_force_version: Mapped[int] = mapped_column(Integer)

@@ -12,7 +12,13 @@ from pydantic import BaseModel
 
 from standby.errors import NotFound
 from standby.plan.loading import load_plan_text
-from standby.plan.versions import PlanVersionInfo, current_plan, list_versions, record_plan
+from standby.plan.versions import (
+    PlanVersionInfo,
+    current_plan,
+    list_set_aside,
+    list_versions,
+    record_plan,
+)
 from standby.plan.yamlsource import MAX_BYTES
 from standby.store.engine import unit_of_work
 from standby.web.auth import LoadPlan, ReadPlan
@@ -51,17 +57,39 @@ class Version(BaseModel):
         )
 
 
+class PlanFile(BaseModel):
+    """The plan file this server watches, and whether it is the version in force."""
+
+    path: str
+    in_force: bool
+    note: str | None = None
+    problems: list[str] = []
+
+
 class PlanInForce(BaseModel):
     """The plan in force, by its YAML names, with its version."""
 
     version: Version
     plan: dict[str, Any]
+    plan_file: PlanFile | None = None
+
+
+class SetAside(BaseModel):
+    """A plan file's text read at start but not put in force: a newer upload was in force."""
+
+    id: int
+    sha256: str
+    path: str
+    changed_at: datetime
+    read_at: datetime
+    in_force_version: int
 
 
 class Versions(BaseModel):
-    """Every stored version, newest first."""
+    """Every stored version, newest first, and the plan file texts set aside."""
 
     versions: list[Version]
+    set_aside: list[SetAside] = []
 
 
 class Loaded(BaseModel):
@@ -79,7 +107,18 @@ def get_plan(principal: ReadPlan, context: Context) -> PlanInForce:
     if found is None:
         raise NotFound(NO_PLAN)
     info, plan = found
-    return PlanInForce(version=Version.of(info), plan=plan.model_dump(mode="json", by_alias=True))
+    plan_file = None
+    if context.plan_watch is not None:
+        status = context.plan_watch.status
+        plan_file = PlanFile(
+            path=str(status.path),
+            in_force=status.sha256 == info.sha256,
+            note=status.differs_from(info),
+            problems=status.rendered_problems,
+        )
+    return PlanInForce(
+        version=Version.of(info), plan=plan.model_dump(mode="json", by_alias=True), plan_file=plan_file
+    )
 
 
 @router.get("/versions", summary="Versions of the plan")
@@ -87,7 +126,21 @@ def get_versions(principal: ReadPlan, context: Context) -> Versions:
     """Every version of the plan that was ever in force, newest first."""
     with unit_of_work(context.session_factory) as session:
         versions = list_versions(session)
-    return Versions(versions=[Version.of(v) for v in versions])
+        kept = list_set_aside(session)
+    return Versions(
+        versions=[Version.of(v) for v in versions],
+        set_aside=[
+            SetAside(
+                id=k.id,
+                sha256=k.sha256,
+                path=k.path,
+                changed_at=k.changed_at,
+                read_at=k.read_at,
+                in_force_version=k.in_force_version,
+            )
+            for k in kept
+        ],
+    )
 
 
 async def plan_body(request: Request) -> bytes:

@@ -112,6 +112,9 @@ def overview_model(
         "plan_file_problems": (
             context.plan_watch.status.rendered_problems if context.plan_watch is not None else []
         ),
+        "plan_file_note": (
+            context.plan_watch.status.differs_from(info) if context.plan_watch is not None else None
+        ),
     }
 
 
