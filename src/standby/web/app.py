@@ -25,6 +25,7 @@ from standby.plan.watch import PlanFileWatch
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
+from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 
 PLAN_WATCH_EVERY_S = 5.0
@@ -76,8 +77,8 @@ def create_app(
         title="Standby",
         version=_version(),
         summary="Keeps a contact centre answering when its systems fail.",
-        # Swagger UI and ReDoc load scripts from a CDN, which a closed network cannot
-        # reach; /openapi.json is the contract.
+        # FastAPI's Swagger UI and ReDoc load scripts from a CDN, which a closed network
+        # cannot reach: /docs is Standby's own page (pages/reference.py).
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -90,6 +91,7 @@ def create_app(
         plan_watch=plan_watch,
     )
     install_error_handlers(app)
+    install_contract(app)
     for router in api.routers() + pages.routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")

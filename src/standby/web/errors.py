@@ -17,9 +17,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from standby.errors import (
     Conflict,
@@ -50,6 +51,7 @@ FRIENDLY = {
     405: "this page does not take that kind of request",
 }
 RETRY_AFTER_S = "5"
+SERVER_ERROR = "something went wrong on our side; it has been logged"
 
 
 class Unauthenticated(Exception):
@@ -68,6 +70,16 @@ def wants_json(request: Request) -> bool:
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def render_error(
@@ -132,7 +144,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return render_error(request, exc.status_code, exc.detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return render_error(request, exc.status_code, exc.detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -171,6 +186,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if not isinstance(exc, OperationalError | InterfaceError) and not exc.connection_invalidated:
+            # The database refused a value (out of range, a broken constraint): our bug, as
+            # the request should have been refused first; not "unreachable", which invites
+            # the same request again.
+            log.error("database refused %s %s", request.method, request.url.path, exc_info=exc)
+            return render_error(request, 500, SERVER_ERROR)
         # Connection failures outside a unit of work (which turns them into StorageError).
         log.warning("database error: %s", str(exc.orig or exc).splitlines()[0])
         return render_error(
@@ -192,6 +213,4 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette re-raises after this answer, so the server's log gets the traceback
         # once; the person sees only this page.
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return render_error(
-            request, 500, "something went wrong on our side; it has been logged"
-        )
+        return render_error(request, 500, SERVER_ERROR)
