@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.routing import Match
 
 from standby.errors import (
     Conflict,
@@ -74,10 +74,15 @@ def wants_json(request: Request) -> bool:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at this path (Starlette's 405 names only the first route's)."""
+    routes: Iterable[Any] = request.app.router.routes
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)  # newer FastAPI nests routers
+    if flatten is not None:
+        routes = flatten(routes)
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in routes:
         route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+        pattern = getattr(route, "path_regex", None)
+        if route_methods and pattern is not None and pattern.match(request.url.path):
             methods |= set(route_methods)
     return sorted(methods)
 
