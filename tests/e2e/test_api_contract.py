@@ -37,7 +37,7 @@ __all__ = ["client", "web"]
 
 HERE = Path(__file__).parent
 RUN_TIMEOUT_S = 300  # a hang fails the test; the run itself takes under a minute
-EXAMPLES_PER_OPERATION = 4
+EXAMPLES_PER_OPERATION = 3
 
 
 class Served:

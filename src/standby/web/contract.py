@@ -96,10 +96,9 @@ ERROR_STATUSES: dict[int, str] = {
     503: "The database is unreachable just now (`Retry-After`): try again.",
 }
 
-# Operations that anyone may call: the health check, the login and the logout.
-PUBLIC_OPERATIONS = frozenset(
-    {("GET", "/healthz"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
-)
+# Operations under /api/ that anyone may call (the login and the logout); those outside it
+# (the health check, receivers that speak another product's protocol) declare their own.
+PUBLIC_OPERATIONS = frozenset({("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")})
 # The iCalendar feed also opens with the key in its calendar_url, for calendar apps.
 CALENDAR_OPERATION = ("GET", "/api/v1/oncall/{rotation_id}/calendar.ics")
 
@@ -198,15 +197,19 @@ def _fastapi_validation_error(schema: dict[str, Any]) -> bool:
 def _statuses(key: tuple[str, str]) -> list[int]:
     """The errors any operation of this kind can answer, besides those it declares itself."""
     statuses = [400, 422, 503]  # a wrong value; a malformed request; the database away
-    if key not in PUBLIC_OPERATIONS:
+    if _secured(key):
         statuses += [401, 403, 409]  # no login; not allowed; not now (such as no plan yet)
     if "{" in key[1]:  # a path parameter names something that may not exist
         statuses.append(404)
     return statuses
 
 
+def _secured(key: tuple[str, str]) -> bool:
+    return key[1].startswith("/api/") and key not in PUBLIC_OPERATIONS
+
+
 def _security(key: tuple[str, str]) -> list[dict[str, list[str]]] | None:
-    if key in PUBLIC_OPERATIONS:
+    if not _secured(key):
         return None
     either: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
     if key == CALENDAR_OPERATION:
