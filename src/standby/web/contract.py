@@ -163,7 +163,7 @@ def declare(document: dict[str, Any]) -> None:
     schemas.pop("HTTPValidationError", None)  # FastAPI's shape, which Standby never answers
     schemas.pop("ValidationError", None)
     components["securitySchemes"] = SECURITY_SCHEMES
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    error_schema = {"$ref": "#/components/schemas/ErrorBody"}
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             key = (method.upper(), path)
@@ -174,16 +174,16 @@ def declare(document: dict[str, Any]) -> None:
                 if code.isdigit() and int(code) >= 400:
                     response.setdefault("description", ERROR_STATUSES.get(int(code), "An error."))
                     content = response.setdefault("content", {})
-                    json = content.get("application/json")
-                    if json and json.get("schema") and _fastapi_validation_error(json["schema"]):
+                    declared = content.get("application/json")
+                    if declared and declared.get("schema") and _fastapi_validation_error(declared["schema"]):
                         response["description"] = ERROR_STATUSES[422]
-                        json = None
-                    if not json or not json.get("schema"):
-                        content["application/json"] = error["application/json"]
-                    elif json["schema"] != error["application/json"]["schema"]:
+                        declared = None
+                    if not declared or not declared.get("schema"):
+                        content["application/json"] = {"schema": error_schema}
+                    elif declared["schema"] != error_schema:
                         # Its own shape (an import's refusal), or the plain error body when
                         # the request fails before its own checks.
-                        json["schema"] = {"anyOf": [json["schema"], error["application/json"]["schema"]]}
+                        declared["schema"] = {"anyOf": [declared["schema"], error_schema]}
             operation["responses"] = dict(sorted(responses.items()))
             security = _security(key)
             if security is not None:
