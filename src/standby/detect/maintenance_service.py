@@ -299,7 +299,8 @@ def _parse_key(key: str) -> tuple[Source, str]:
         return "plan", key[len(_PLAN_PREFIX) :]
     if key.startswith(_API_PREFIX):
         number = key[len(_API_PREFIX) :]
-        if number.isascii() and number.isdigit() and len(number) <= 12:
+        # Within the id column's range (INTEGER): a larger number names no window.
+        if number.isascii() and number.isdigit() and len(number) <= 10 and int(number) <= 2**31 - 1:
             return "api", number
     raise NotFound(_missing(key))
 

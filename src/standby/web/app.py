@@ -25,6 +25,7 @@ from standby.plan.watch import PlanFileWatch
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
+from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
 
@@ -77,8 +78,8 @@ def create_app(
         title="Standby",
         version=_version(),
         summary="Keeps a contact centre answering when its systems fail.",
-        # Swagger UI and ReDoc load scripts from a CDN, which a closed network cannot
-        # reach; /openapi.json is the contract.
+        # FastAPI's Swagger UI and ReDoc load scripts from a CDN, which a closed network
+        # cannot reach: /docs is Standby's own page (pages/reference.py).
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -92,6 +93,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+    install_contract(app)
     for router in api.routers() + pages.routers():
         app.include_router(router)
     from standby.web.api.receivers import pagerduty_router  # PagerDuty's own /v2 paths

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -50,6 +51,7 @@ FRIENDLY = {
     405: "this page does not take that kind of request",
 }
 RETRY_AFTER_S = "5"
+SERVER_ERROR = "something went wrong on our side; it has been logged"
 
 
 class Unauthenticated(Exception):
@@ -68,6 +70,21 @@ def wants_json(request: Request) -> bool:
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's 405 names only the first route's)."""
+    routes: Iterable[Any] = request.app.router.routes
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)  # newer FastAPI nests routers
+    if flatten is not None:
+        routes = flatten(routes)
+    methods: set[str] = set()
+    for route in routes:
+        route_methods = getattr(route, "methods", None)
+        pattern = getattr(route, "path_regex", None)
+        if route_methods and pattern is not None and pattern.match(request.url.path):
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 def render_error(
@@ -132,7 +149,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return render_error(request, exc.status_code, exc.detail, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return render_error(request, exc.status_code, exc.detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -171,6 +191,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if not isinstance(exc, OperationalError | InterfaceError) and not exc.connection_invalidated:
+            # The database refused a value (out of range, a broken constraint): our bug, as
+            # the request should have been refused first; not "unreachable", which invites
+            # the same request again.
+            log.error("database refused %s %s", request.method, request.url.path, exc_info=exc)
+            return render_error(request, 500, SERVER_ERROR)
         # Connection failures outside a unit of work (which turns them into StorageError).
         log.warning("database error: %s", str(exc.orig or exc).splitlines()[0])
         return render_error(
@@ -192,6 +218,4 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette re-raises after this answer, so the server's log gets the traceback
         # once; the person sees only this page.
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return render_error(
-            request, 500, "something went wrong on our side; it has been logged"
-        )
+        return render_error(request, 500, SERVER_ERROR)

@@ -36,6 +36,7 @@ from standby.store.tables.customers import CALLBACK_STATES
 from standby.web.api.imports import Outcome, Taken, receive, upload_body, upload_responses
 from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
 from standby.web.context import Context
+from standby.web.contract import AwareMoment, Position, RowId
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -139,12 +140,12 @@ def get_callbacks(
     state: Annotated[State | None, Query()] = None,
     queue: Annotated[str | None, Query(max_length=100)] = None,
     vulnerable: Annotated[bool | None, Query()] = None,
-    outage_id: Annotated[int | None, Query(ge=1)] = None,
+    outage_id: Annotated[RowId | None, Query()] = None,
     due_from: Annotated[
-        AwareDatetime | None, Query(description="Due at or after (ISO 8601, offset).")
+        AwareMoment | None, Query(description="Due at or after (ISO 8601, offset).")
     ] = None,
-    due_to: Annotated[AwareDatetime | None, Query(description="Due before (ISO 8601, offset).")] = None,
-    after: Annotated[int, Query(ge=0, description="Only ids above this (paging).")] = 0,
+    due_to: Annotated[AwareMoment | None, Query(description="Due before (ISO 8601, offset).")] = None,
+    after: Annotated[Position, Query(description="Only ids above this (paging).")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
 ) -> CallbackList:
     """Callbacks by id, filtered; page with `after=next_after`."""
@@ -162,7 +163,7 @@ def get_callbacks(
 
 
 @router.get("/{callback_id}", summary="One callback and its history")
-def get_one_callback(callback_id: int, principal: ReadCustomers, context: Context) -> CallbackDetail:
+def get_one_callback(callback_id: RowId, principal: ReadCustomers, context: Context) -> CallbackDetail:
     """A callback with every event of its life, oldest first; 404 when there is none."""
     with unit_of_work(context.session_factory) as session:
         record, events = get_callback(session, callback_id)
@@ -200,7 +201,7 @@ def _plan(session: Session) -> Plan:
 
 
 @router.post("/{callback_id}/confirm", summary="The customer agreed the time")
-def post_confirm(callback_id: int, principal: WorkCustomers, context: Context) -> CallbackOut:
+def post_confirm(callback_id: RowId, principal: WorkCustomers, context: Context) -> CallbackOut:
     """Mark a scheduled or rescheduled callback confirmed; 409 says why another cannot be."""
     with unit_of_work(context.session_factory) as session:
         record = confirm_callback(
@@ -210,7 +211,7 @@ def post_confirm(callback_id: int, principal: WorkCustomers, context: Context) -
 
 
 @router.post("/{callback_id}/move", summary="Move a callback to a new time")
-def post_move(callback_id: int, move: Move, principal: WorkCustomers, context: Context) -> CallbackOut:
+def post_move(callback_id: RowId, move: Move, principal: WorkCustomers, context: Context) -> CallbackOut:
     """Give the callback a new time (rescheduled) and tell the customer through the outbox;
     400 for a time in the past, 409 when it is already completed or cancelled."""
     with unit_of_work(context.session_factory) as session:
@@ -230,7 +231,7 @@ def post_move(callback_id: int, move: Move, principal: WorkCustomers, context: C
 
 @router.post("/{callback_id}/complete", summary="The call was made")
 def post_complete(
-    callback_id: int, principal: WorkCustomers, context: Context, complete: Complete | None = None
+    callback_id: RowId, principal: WorkCustomers, context: Context, complete: Complete | None = None
 ) -> CallbackOut:
     """Mark the callback completed (final), with optional notes."""
     with unit_of_work(context.session_factory) as session:
@@ -245,7 +246,9 @@ def post_complete(
 
 
 @router.post("/{callback_id}/cancel", summary="Withdraw a callback")
-def post_cancel(callback_id: int, cancel: Cancel, principal: WorkCustomers, context: Context) -> CallbackOut:
+def post_cancel(
+    callback_id: RowId, cancel: Cancel, principal: WorkCustomers, context: Context
+) -> CallbackOut:
     """Cancel the callback (final); the reason goes in its history."""
     with unit_of_work(context.session_factory) as session:
         record = cancel_callback(

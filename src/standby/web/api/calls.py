@@ -30,6 +30,7 @@ from standby.store.engine import unit_of_work
 from standby.web.api.imports import Outcome, Taken, receive, upload_body, upload_responses
 from standby.web.auth import ImportCustomers, ReadCustomers, WorkCustomers
 from standby.web.context import Context
+from standby.web.contract import Position, RowId
 
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
 
@@ -112,10 +113,10 @@ def get_calls(
     context: Context,
     state: Annotated[Literal["open", "worked"] | None, Query()] = None,
     queue: Annotated[str | None, Query(max_length=100)] = None,
-    outage_id: Annotated[int | None, Query(ge=1)] = None,
+    outage_id: Annotated[RowId | None, Query()] = None,
     agent: Annotated[str | None, Query(max_length=100)] = None,
     vulnerable: Annotated[bool | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Position, Query(description="Skip this many (paging).")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
 ) -> CallList:
     """Calls cut off, open ones first (vulnerable customers first), with the counts."""
@@ -127,7 +128,7 @@ def get_calls(
 
 
 @router.get("/{call_id}", summary="One call cut off")
-def get_one_call(call_id: int, principal: ReadCustomers, context: Context) -> CallOut:
+def get_one_call(call_id: RowId, principal: ReadCustomers, context: Context) -> CallOut:
     """A call cut off and where its follow-up stands; 404 when there is none."""
     with unit_of_work(context.session_factory) as session:
         return CallOut.of(get_call(session, call_id))
@@ -156,7 +157,7 @@ async def post_calls(principal: ImportCustomers, request: Request, context: Cont
 
 
 @router.post("/{call_id}/work", summary="Work a call cut off")
-def post_work(call_id: int, work: Work, principal: WorkCustomers, context: Context) -> CallOut:
+def post_work(call_id: RowId, work: Work, principal: WorkCustomers, context: Context) -> CallOut:
     """Record an attempt at the follow-up; a closing outcome takes the call off the worklist
     (409 when it was already closed)."""
     with unit_of_work(context.session_factory) as session:

@@ -29,6 +29,7 @@ from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageCompensation, ReadCustomers, ReadOutages
 from standby.web.context import Context, WebContext
+from standby.web.contract import RowId
 
 router = APIRouter(prefix="/api/v1/compensation", tags=["compensation"])
 
@@ -112,14 +113,14 @@ class Applied(BaseModel):
 def get_offers(
     principal: ReadCustomers,
     context: Context,
-    outage_id: Annotated[int | None, Query(ge=1, description="One outage's offers.")] = None,
+    outage_id: Annotated[RowId | None, Query(description="One outage's offers.")] = None,
     state: Annotated[OfferState | None, Query(description="Only offers in this state.")] = None,
     phone: Annotated[
         str | None,
         Query(max_length=MAX_PHONE, description="One customer's (a national number: in the plan's country)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only offers with a lower id (paging).")] = None,
+    before: Annotated[RowId | None, Query(description="Only offers with a lower id (paging).")] = None,
 ) -> OfferList:
     """Offers, newest first: who, under which rule, why, how much, and where each stands."""
     with unit_of_work(context.session_factory) as session:
@@ -145,7 +146,7 @@ def get_offers(
 def get_totals(
     principal: ReadOutages,
     context: Context,
-    outage_id: Annotated[int | None, Query(ge=1, description="One outage's; all outages without it.")] = None,
+    outage_id: Annotated[RowId | None, Query(description="One outage's; all outages without it.")] = None,
 ) -> TotalsOut:
     """Counts and amounts per currency, all offers and by state; no personal data."""
     with unit_of_work(context.session_factory) as session:
@@ -166,7 +167,7 @@ def get_totals(
 def post_apply(
     principal: ManageCompensation,
     context: Context,
-    outage_id: Annotated[int, Query(ge=1, description="The ended outage.")],
+    outage_id: Annotated[RowId, Query(description="The ended outage.")],
 ) -> Applied:
     """Make the offers the plan's rules give the outage's customers that are not made yet."""
     with unit_of_work(context.session_factory) as session:
@@ -177,8 +178,8 @@ def post_apply(
     return Applied(outage_id=outage_id, created=created)
 
 
-@router.get("/{offer_id}", summary="One compensation offer", responses=NOT_FOUND)
-def get_one(offer_id: int, principal: ReadCustomers, context: Context) -> OfferOut:
+@router.get("/{offer_id:int}", summary="One compensation offer", responses=NOT_FOUND)
+def get_one(offer_id: RowId, principal: ReadCustomers, context: Context) -> OfferOut:
     """One offer; 404 when there is none."""
     with unit_of_work(context.session_factory) as session:
         return OfferOut.of(get_offer(session, offer_id))
@@ -202,19 +203,19 @@ def _move(context: WebContext, principal: Principal, offer_id: int, state: str) 
     return OfferOut.of(record)
 
 
-@router.post("/{offer_id}/accept", summary="The customer accepted", responses=MOVE_RESPONSES)
-def post_accept(offer_id: int, principal: ManageCompensation, context: Context) -> OfferOut:
+@router.post("/{offer_id:int}/accept", summary="The customer accepted", responses=MOVE_RESPONSES)
+def post_accept(offer_id: RowId, principal: ManageCompensation, context: Context) -> OfferOut:
     """offered -> accepted; again changes nothing; 409 once declined or paid."""
     return _move(context, principal, offer_id, "accepted")
 
 
-@router.post("/{offer_id}/decline", summary="The customer declined", responses=MOVE_RESPONSES)
-def post_decline(offer_id: int, principal: ManageCompensation, context: Context) -> OfferOut:
+@router.post("/{offer_id:int}/decline", summary="The customer declined", responses=MOVE_RESPONSES)
+def post_decline(offer_id: RowId, principal: ManageCompensation, context: Context) -> OfferOut:
     """offered -> declined; again changes nothing; 409 once accepted or paid."""
     return _move(context, principal, offer_id, "declined")
 
 
-@router.post("/{offer_id}/pay", summary="Paid", responses=MOVE_RESPONSES)
-def post_pay(offer_id: int, principal: ManageCompensation, context: Context) -> OfferOut:
+@router.post("/{offer_id:int}/pay", summary="Paid", responses=MOVE_RESPONSES)
+def post_pay(offer_id: RowId, principal: ManageCompensation, context: Context) -> OfferOut:
     """offered or accepted -> paid; again changes nothing; 409 once declined."""
     return _move(context, principal, offer_id, "paid")

@@ -18,6 +18,7 @@ from standby.web.api.outages import ChangeOut, change_out
 from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadComponents
 from standby.web.context import Context
+from standby.web.contract import Moment
 from standby.web.live import (
     LiveComponent,
     down_components,
@@ -175,7 +176,7 @@ def component_checks(
     context: Context,
     limit: Annotated[int, Query(ge=1, le=5000, description="At most this many checks.")] = 100,
     since: Annotated[
-        datetime | None, Query(description="Only checks at or after this time (ISO 8601).")
+        Moment | None, Query(description="Only checks at or after this time (ISO 8601).")
     ] = None,
 ) -> CheckHistory:
     """The most recent checks of the component's probe (kept for STANDBY_CHECK_RETENTION_HOURS)."""

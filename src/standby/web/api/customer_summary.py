@@ -15,6 +15,7 @@ from standby.customers.summary_service import customer_summary
 from standby.store.engine import unit_of_work
 from standby.web.auth import ReadOutages
 from standby.web.context import Context
+from standby.web.contract import RowId
 
 router = APIRouter(tags=["outages"])
 
@@ -42,7 +43,7 @@ class CustomerSummaryOut(BaseModel):
     summary="The outage's customers in numbers",
     responses={404: {"description": "No outage with this id."}},
 )
-def get_customer_summary(outage_id: int, principal: ReadOutages, context: Context) -> CustomerSummaryOut:
+def get_customer_summary(outage_id: RowId, principal: ReadOutages, context: Context) -> CustomerSummaryOut:
     """Customers affected (vulnerable ones too), callbacks, calls cut off, outcomes and compensation."""
     with unit_of_work(context.session_factory) as session:
         figures = customer_summary(session, outage_id=outage_id)

@@ -27,6 +27,7 @@ from standby.respond.timeline import Entry, entries
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
+from standby.web.contract import RowId
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -216,7 +217,7 @@ def incidents(
     context: Context,
     open: Annotated[bool, Query(description="Only incidents not yet resolved.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only incidents with a lower id (paging).")] = None,
+    before: Annotated[RowId | None, Query(description="Only incidents with a lower id (paging).")] = None,
 ) -> IncidentList:
     """Incidents, newest first, with their step, severity, roles and timings."""
     with unit_of_work(context.session_factory) as session:
@@ -252,7 +253,7 @@ def declare_incident(body: Declaration, principal: ManageIncidents, context: Con
     summary="One incident with its timeline",
     responses={404: {"description": "No such incident."}},
 )
-def incident(incident_id: int, principal: ReadOutages, context: Context) -> IncidentDetail:
+def incident(incident_id: RowId, principal: ReadOutages, context: Context) -> IncidentDetail:
     """One incident and every change, message, action and note on its timeline, with who and when."""
     return _detail(context, incident_id)
 
@@ -262,7 +263,7 @@ def incident(incident_id: int, principal: ReadOutages, context: Context) -> Inci
     summary="Move an incident on",
     responses={404: {"description": "No such incident."}},
 )
-def move(incident_id: int, body: Move, principal: ManageIncidents, context: Context) -> IncidentDetail:
+def move(incident_id: RowId, body: Move, principal: ManageIncidents, context: Context) -> IncidentDetail:
     """Move the incident to another step (acknowledging it stops the paging)."""
     with unit_of_work(context.session_factory) as session:
         transition(
@@ -280,7 +281,7 @@ def move(incident_id: int, body: Move, principal: ManageIncidents, context: Cont
     "/{incident_id}/roles", summary="Assign a role", responses={404: {"description": "No such incident."}}
 )
 def give_role(
-    incident_id: int, body: Assignment, principal: ManageIncidents, context: Context
+    incident_id: RowId, body: Assignment, principal: ManageIncidents, context: Context
 ) -> IncidentDetail:
     """Make a person of the plan the commander, communications lead or technical lead."""
     plan = _plan(context)
@@ -300,7 +301,7 @@ def give_role(
 @router.post(
     "/{incident_id}/notes", summary="Add a note", responses={404: {"description": "No such incident."}}
 )
-def note(incident_id: int, body: Note, principal: ManageIncidents, context: Context) -> IncidentDetail:
+def note(incident_id: RowId, body: Note, principal: ManageIncidents, context: Context) -> IncidentDetail:
     """Add a note to the timeline."""
     with unit_of_work(context.session_factory) as session:
         add_note(

@@ -20,6 +20,7 @@ from standby.notify.outbox import (
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageNotifications, ReadNotifications
 from standby.web.context import Context
+from standby.web.contract import BigRowId, RowId
 
 router = APIRouter(tags=["notifications"])
 
@@ -104,10 +105,10 @@ def notification_out(record: MessageRecord) -> NotificationOut:
 def notifications(
     principal: ReadNotifications,
     context: Context,
-    incident: Annotated[int | None, Query(ge=1, description="Only this incident's messages.")] = None,
+    incident: Annotated[RowId | None, Query(description="Only this incident's messages.")] = None,
     state: Annotated[State | None, Query(description="Only messages in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only messages with a lower id (paging).")] = None,
+    before: Annotated[BigRowId | None, Query(description="Only messages with a lower id (paging).")] = None,
 ) -> NotificationList:
     """Messages in the outbox, newest first, with their delivery state."""
     with unit_of_work(context.session_factory) as session:
@@ -121,7 +122,7 @@ def notifications(
     summary="One notification",
     responses={404: {"description": "No message with this id."}},
 )
-def notification(message_id: int, principal: ReadNotifications, context: Context) -> NotificationOut:
+def notification(message_id: BigRowId, principal: ReadNotifications, context: Context) -> NotificationOut:
     """One message: attempts, the last error, its state and times."""
     with unit_of_work(context.session_factory) as session:
         record = get_message(session, message_id)
@@ -133,7 +134,7 @@ def notification(message_id: int, principal: ReadNotifications, context: Context
     summary="Send a parked notification again",
     responses={404: {"description": "No message with this id."}, 409: {"description": "It is not parked."}},
 )
-def retry(message_id: int, principal: ManageNotifications, context: Context) -> NotificationOut:
+def retry(message_id: BigRowId, principal: ManageNotifications, context: Context) -> NotificationOut:
     """A parked message goes back to pending, due now, attempts from zero, the same idempotency key."""
     with unit_of_work(context.session_factory) as session:
         record = retry_parked(session, message_id=message_id, now=context.clock.now(), by=principal.name)
@@ -148,7 +149,9 @@ def retry(message_id: int, principal: ManageNotifications, context: Context) -> 
         409: {"description": "It is being sent, was sent, or is cancelled already."},
     },
 )
-def cancel_notification(message_id: int, principal: ManageNotifications, context: Context) -> NotificationOut:
+def cancel_notification(
+    message_id: BigRowId, principal: ManageNotifications, context: Context
+) -> NotificationOut:
     """A pending or parked message is not sent; one being sent or sent already cannot be stopped (409)."""
     with unit_of_work(context.session_factory) as session:
         record = cancel(session, message_id=message_id, now=context.clock.now())

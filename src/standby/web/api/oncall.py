@@ -43,6 +43,7 @@ from standby.respond.oncall_service import (
 from standby.store.engine import unit_of_work
 from standby.web.auth import AcknowledgePages, ManageOncall, ReadOutages, require
 from standby.web.context import Context, WebContext
+from standby.web.contract import RowId
 
 router = APIRouter(prefix="/api/v1/oncall", tags=["on call"])
 pages_router = APIRouter(prefix="/api/v1/pages", tags=["on call"])
@@ -435,7 +436,7 @@ def post_override(
     responses={404: {"description": "No such override of this rotation."}},
 )
 def get_one_override(
-    rotation_id: str, override_id: int, principal: ReadOutages, context: Context
+    rotation_id: str, override_id: RowId, principal: ReadOutages, context: Context
 ) -> OverrideOut:
     """One override of the rotation, cancelled ones too."""
     plan = _plan(context)
@@ -452,7 +453,7 @@ def get_one_override(
     responses={404: {"description": "No such override of this rotation."}},
 )
 def delete_override(
-    rotation_id: str, override_id: int, principal: ManageOncall, context: Context
+    rotation_id: str, override_id: RowId, principal: ManageOncall, context: Context
 ) -> OverrideOut:
     """Cancel an override at once; the record stays. Cancelling again changes nothing."""
     plan = _plan(context)
@@ -468,7 +469,7 @@ def delete_override(
     summary="Acknowledge a page",
     responses={404: {"description": "No page with this id."}},
 )
-def post_ack(page_id: int, principal: AcknowledgePages, context: Context) -> AckOut:
+def post_ack(page_id: RowId, principal: AcknowledgePages, context: Context) -> AckOut:
     """Acknowledge a page (anyone who works incidents, for anyone); acknowledging twice is harmless."""
     plan = _plan(context)
     with unit_of_work(context.session_factory) as session:

@@ -24,6 +24,7 @@ from standby.detect.history import (
 from standby.store.engine import unit_of_work
 from standby.web.auth import ReadOutages
 from standby.web.context import Context, WebContext
+from standby.web.contract import BigPosition, RowId
 
 router = APIRouter(tags=["outages"])
 
@@ -111,7 +112,7 @@ def outages(
     context: Context,
     open: Annotated[bool, Query(description="Only outages that have not ended.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only outages with a lower id (paging).")] = None,
+    before: Annotated[RowId | None, Query(description="Only outages with a lower id (paging).")] = None,
 ) -> OutageList:
     """Outages, newest first: one per root cause, with what each hits."""
     now = context.clock.now()
@@ -125,7 +126,7 @@ def outages(
     summary="One outage",
     responses={404: {"description": "No outage with this id."}},
 )
-def outage(outage_id: int, principal: ReadOutages, context: Context) -> OutageDetail:
+def outage(outage_id: RowId, principal: ReadOutages, context: Context) -> OutageDetail:
     """One outage with how it opened, widened, narrowed and ended."""
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
@@ -150,8 +151,8 @@ async def stream(
     request: Request,
     principal: ReadOutages,
     context: Context,
-    last_event_id: Annotated[int | None, Header(ge=0, description="Resume after this event id.")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    last_event_id: Annotated[BigPosition | None, Header(description="Resume after this event id.")] = None,
+    after: Annotated[BigPosition | None, Query(description="Resume after this event id.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="Close after this many events.")] = None,
     timeout_s: Annotated[
         float, Query(gt=0, le=86_400, description="Close after this many seconds (browsers reconnect).")
@@ -198,4 +199,5 @@ async def _events(
         if loop.time() - quiet_since > _KEEPALIVE_S:
             yield ": keep-alive\n\n"
             quiet_since = loop.time()
-        await asyncio.sleep(_POLL_S)
+        # Never past the deadline: a client that asked for a short stream gets it closed on time.
+        await asyncio.sleep(min(_POLL_S, max(0.0, deadline - loop.time())))

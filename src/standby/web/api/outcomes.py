@@ -32,6 +32,7 @@ from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
 from standby.web.auth import ImportCustomers, LogOutcomes, ReadCustomers
 from standby.web.context import Context
+from standby.web.contract import BigRowId, RowId
 
 router = APIRouter(prefix="/api/v1/outcomes", tags=["outcomes"])
 
@@ -225,13 +226,13 @@ def get_outcomes(
     until: Annotated[str | None, Query(max_length=64, description="Logged before (ISO 8601).")] = None,
     queue: Annotated[str | None, Query(max_length=100)] = None,
     follow_up: Annotated[bool | None, Query(description="Only those needing (or not) a follow-up.")] = None,
-    outage: Annotated[int | None, Query(ge=1, description="Only those logged during this outage.")] = None,
+    outage: Annotated[RowId | None, Query(description="Only those logged during this outage.")] = None,
     agent: Annotated[str | None, Query(max_length=100)] = None,
     not_exported: Annotated[bool, Query(description="Only those no export has marked yet.")] = False,
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_EXPORT, description="JSON: 100, at most 1,000; CSV: 100,000.")
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="JSON: those with a smaller id (paging).")] = None,
+    before: Annotated[BigRowId | None, Query(description="JSON: those with a smaller id (paging).")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Else by the Accept header.")] = None,
     mark_exported: Annotated[
         bool,

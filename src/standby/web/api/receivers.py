@@ -55,6 +55,7 @@ from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
 from standby.web.auth import MAX_CREDENTIAL_LENGTH, ReadOutages, check_csrf, identify
 from standby.web.context import Context, WebContext
+from standby.web.contract import RowId
 from standby.web.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["receivers"])
@@ -680,7 +681,7 @@ def get_change_events(
     responses={404: {"description": "No alert with this id."}},
 )
 def get_one_alert(
-    alert_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The alert's id.")],
+    alert_id: Annotated[RowId, Path(description="The alert's id.")],
     principal: ReadOutages,
     context: Context,
 ) -> AlertDetail:

@@ -33,11 +33,12 @@ from standby.respond.continuity_service import (
 from standby.store.engine import unit_of_work
 from standby.web.auth import MAX_CREDENTIAL_LENGTH, ManageIncidents, ReadOutages, require
 from standby.web.context import Context, WebContext
+from standby.web.contract import RowId
 from standby.web.errors import Unauthenticated
 
 router = APIRouter(prefix="/api/v1", tags=["strategies"])
 
-IncidentId = Annotated[int, Path(description="The incident's id.")]
+IncidentId = Annotated[RowId, Path(description="The incident's id.")]
 StrategyId = Annotated[str, Path(max_length=100, description="The strategy's id in the plan.")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such incident, or the strategy was not proposed for it."}

@@ -1,4 +1,4 @@
-"""The HTML pages: the overview (command centre), the login page, the agents' outcome page."""
+"""The HTML pages: the overview (command centre), login, the agents' outcome page, the API reference."""
 
 from __future__ import annotations
 
@@ -11,5 +11,6 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.login import router as login
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
+    from standby.web.pages.reference import router as reference
 
-    return [login, overview, ack, outcomes]
+    return [login, overview, ack, outcomes, reference]
