@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -34,6 +35,23 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+
+def _time_as_text(value: Any) -> Any:
+    # Pydantic would read 0 or "1718443800" as seconds since 1970: a time the sender almost
+    # surely did not mean. Events v2 and the metrics receiver say ISO 8601 text.
+    if value is None:
+        return value
+    if not isinstance(value, str) or _BARE_NUMBER.fullmatch(value):
+        shown = repr(value)[:40]
+        raise ValueError(f"write the time as ISO 8601 text, such as 2026-06-15T09:30:00Z, not {shown}")
+    return value
+
+
+_BARE_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+SenderTime = Annotated[datetime | None, BeforeValidator(_time_as_text)]
+"""A time a sender gives, as ISO 8601 text; never a number."""
+
 
 MAX_ALERTS = 1000
 """Alerts in one Alertmanager request; Alertmanager's own `max_alerts` is unlimited by default."""
@@ -256,7 +274,7 @@ class EventPayload(_Payload):
     severity: Literal["critical", "error", "warning", "info"] = Field(
         description="critical, error, warning or info."
     )
-    timestamp: datetime | None = Field(None, description="When the sender saw it.")
+    timestamp: SenderTime = Field(None, description="When the sender saw it (ISO 8601).")
     component: Annotated[str, StringConstraints(max_length=255)] | None = Field(
         None, description="The part of the source; a plan component id routes the event to it."
     )
@@ -313,7 +331,7 @@ class ChangePayload(_Payload):
     source: Annotated[str, StringConstraints(max_length=255)] | None = Field(
         None, description="Where it changed; a plan component id (or one in `alerts.sources`) ties it to one."
     )
-    timestamp: datetime | None = Field(None, description="When it changed; without an offset, UTC.")
+    timestamp: SenderTime = Field(None, description="When it changed (ISO 8601); without an offset, UTC.")
     custom_details: dict[str, Any] | None = Field(
         None, description="Anything else; a 'component' or 'standby_component' key ties it to a component."
     )
@@ -351,7 +369,7 @@ class MetricSample(_Payload):
         description="The metric's name, such as abandon_rate; metric probes name it.",
     )
     value: float = Field(description="A finite number; booleans and strings are refused.")
-    at: datetime | None = Field(None, description="When it was measured; now if absent.")
+    at: SenderTime = Field(None, description="When it was measured (ISO 8601); now if absent.")
 
     @field_validator("metric", mode="before")
     @classmethod

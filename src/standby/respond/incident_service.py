@@ -350,8 +350,10 @@ EVENTS_SOURCE = "events"
 def acknowledge_from_alerts(session: Session, *, incident_id: int, outage: OutageRecord) -> bool:
     """Acknowledge the incident when an Events v2 sender acknowledged an alert behind its open outage.
 
-    The alert must be on a component of the outage and acknowledged since the outage
-    began; the incident is acknowledged as that alert's sender (its receiver token's
+    The alert must be on a component of the outage and acknowledged once the incident
+    was open: an acknowledgement answers pages, and an alert acknowledged earlier (say,
+    last week, and never resolved, so that the outage's evidence starts then) answered
+    none of this incident's. The incident is acknowledged as that alert's sender (its receiver token's
     name, with the event's source), at the time the acknowledgement arrived, once: an
     incident already acknowledged, or whose outage has ended, is left as it is.
     Whether anything changed.
@@ -368,7 +370,7 @@ def acknowledge_from_alerts(session: Session, *, incident_id: int, outage: Outag
             AlertRow.source == EVENTS_SOURCE,
             AlertRow.status == "acknowledged",
             AlertRow.component_id.in_(sorted(components)),
-            AlertRow.updated_at >= outage.started_at,
+            AlertRow.updated_at >= row.detected_at,
         )
         .order_by(AlertRow.updated_at, AlertRow.id)
         .limit(1)
