@@ -39,7 +39,7 @@ def respond(web: Web, tmp_path: Path, minutes: float, base_url: str = "https://s
         )
 
 
-def leeds_dark(web: Web, tmp_path: Path) -> int:
+def leeds_dark(web: Web, tmp_path: Path, base_url: str = "https://standby.test") -> int:
     """Leeds loses power: an outage, its incident paged, groups told, strategies proposed."""
     web.set_state("leeds-power", "down")  # no probe watches the power: as the worker records it
     with unit_of_work(web.factory) as session:
@@ -50,8 +50,8 @@ def leeds_dark(web: Web, tmp_path: Path) -> int:
                 queues=[], degraded_queues=[], history={}, summary="Leeds power down", updated_at=T0,
             )
         )
-    respond(web, tmp_path, 0)
-    respond(web, tmp_path, 6)
+    respond(web, tmp_path, 0, base_url)
+    respond(web, tmp_path, 6, base_url)
     with unit_of_work(web.factory) as session:
         (incident_id,) = session.scalars(select(IncidentRow.id)).all()
     return incident_id
