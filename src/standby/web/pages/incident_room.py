@@ -93,7 +93,7 @@ def room_model(
     outage = get_outage(session, record.outage_id) if record.outage_id is not None else None
     runs = list_runs(session, incident_id=incident_id, plan=plan, now=now, topology=topology)
     deadlines = {d.group: d for d in deadlines_of(session, [incident_id], now).get(incident_id, [])}
-    groups = current_states(session, incident_id)
+    groups = current_states(session, incident_id, vendors=False)
     parked = list_messages(session, incident_id=incident_id, state="parked", limit=PARKED_SHOWN)
     counts = count_by_state(session, incident_id=incident_id)
     timeline, older = newest_entries(session, incident_id, show=show, before=before, limit=TIMELINE_PAGE)
