@@ -16,6 +16,7 @@ from standby.access.roles import Role
 from standby.config import Settings
 from standby.notify import outbox
 from standby.plan.versions import current_plan
+from standby.respond.incident_service import add_note
 from standby.respond.responder import ResponseSettings, respond_once
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
@@ -131,6 +132,10 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
     ]
     overview = await client.get("/")
     assert f'<a href="/incidents/{i}">{i}</a>' in overview.text
+    # The Content-Security-Policy allows no inline script, style or handler: the room has none.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=|javascript:", html)
+    assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
 async def test_a_viewer_sees_no_buttons_and_every_forged_post_is_refused(
@@ -199,6 +204,9 @@ async def test_an_outage_worked_from_the_room(web: Web, client: httpx.AsyncClien
     html = await post("/strategies/leeds-to-home/steps/1", {"done": "1"})
     assert html.count('<li class="done">') == 2 and html.count("Untick") == 2
     await post("/strategies/outage-message/decline", {"reason": "the IVR team is on it"})
+    html = await post("/strategies/leeds-to-home/complete")
+    assert "Strategy marked done." in html and 'id="complete-leeds-to-home"' not in html
+    assert [t for t in timeline(web, i, "strategy") if "declined" in t.lower()]
 
     web.clock.set(T0 + timedelta(minutes=20))
     html = await post("/notes", {"text": "Facilities say the UPS failed at 10:25", "at": "2026-06-15T10:25"})
@@ -320,3 +328,26 @@ async def test_the_overview_says_unknown_and_counts_parked_messages(
     park(web)
     html = (await client.get("/")).text
     assert "1 message parked" in html and 'href="/api/v1/notifications?state=parked"' in html
+
+
+async def test_a_long_timeline_is_shown_newest_first_fifty_at_a_time(
+    web: Web, client: httpx.AsyncClient, incident: int
+) -> None:
+    with unit_of_work(web.factory) as session:
+        for n in range(120):
+            add_note(
+                session, incident_id=incident, text=f"Note number {n:03d}", by="user:manager",
+                now=T0 + timedelta(minutes=7, seconds=n),
+            )
+    await log_in(client, Role.VIEWER)
+    seen: list[str] = []
+    path: str | None = f"/incidents/{incident}?show=people"
+    pages = 0
+    while path is not None:
+        html = (await client.get(path)).text
+        seen += re.findall(r"Note number (\d{3})", html)
+        older = re.search(r'href="(/incidents/\d+\?show=people&amp;before=\d+)#timeline" id="older"', html)
+        path = older.group(1).replace("&amp;", "&") if older else None
+        pages += 1
+    assert pages == 3
+    assert seen == [f"{n:03d}" for n in reversed(range(120))]

@@ -29,7 +29,7 @@ from standby.notify.outbox import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.plan.versions import current_plan
-from standby.respond.continuity_service import approve, decline, tick
+from standby.respond.continuity_service import approve, complete, decline, tick
 from standby.respond.incident_service import add_note, assign, get_incident, transition
 from standby.respond.oncall_service import acknowledge_page
 from standby.respond.timeline import FILTERS
@@ -176,13 +176,13 @@ def note(
 def decide(
     incident_id: IncidentId,
     strategy_id: StrategyId,
-    decision: Literal["approve", "decline"],
+    decision: Literal["approve", "decline", "complete"],
     request: Request,
     principal: ManageIncidents,
     context: Context,
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """Approve (run) or decline a proposed strategy."""
+    """Approve (run) or decline a proposed strategy, or mark a running one done."""
 
     def act(plan: Plan | None, topology: Topology | None) -> None:
         now, by = context.clock.now(), _actor(principal)
@@ -197,6 +197,11 @@ def decide(
                     strategy_id=strategy_id,
                     by=by,
                     now=now,
+                    topology=topology,
+                )
+            elif decision == "complete":
+                complete(
+                    session, incident_id=incident_id, strategy_id=strategy_id, by=by, now=now, plan=plan,
                     topology=topology,
                 )
             else:
@@ -316,6 +321,7 @@ DONE = {
     "noted": "Note added to the timeline.",
     "approve": "Strategy approved: it is running.",
     "decline": "Strategy declined.",
+    "complete": "Strategy marked done.",
     "ticked": "Runbook step recorded.",
     "retried": "The message goes out again now.",
 }
