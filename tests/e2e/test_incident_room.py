@@ -16,7 +16,7 @@ from standby.access.roles import Role
 from standby.config import Settings
 from standby.notify import outbox
 from standby.plan.versions import current_plan
-from standby.respond.incident_service import add_note
+from standby.respond.incident_service import add_note, declare
 from standby.respond.responder import ResponseSettings, respond_once
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
@@ -351,3 +351,30 @@ async def test_a_long_timeline_is_shown_newest_first_fifty_at_a_time(
         pages += 1
     assert pages == 3
     assert seen == [f"{n:03d}" for n in reversed(range(120))]
+
+
+async def test_a_declared_incident_has_a_room_and_an_agent_sees_it_without_messages(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    with unit_of_work(web.factory) as session:
+        _, plan = current_plan(session)  # type: ignore[misc]
+        declared = declare(
+            session, title="Callers hear silence", classification="partial", plan=plan, by="user:manager",
+            now=T0,
+        )
+        outbox.enqueue(
+            session, key="x:1", channel="email", recipient="amara@northwind.example", subject="Silence",
+            body="Callers hear silence", purpose="comm-update", incident_id=declared.id, now=T0,
+        )
+    await log_in(client, Role.AGENT)
+    page = await client.get(f"/incidents/{declared.id}")
+    assert page.status_code == 200, page.text
+    assert "Declared by hand" in page.text and "Callers hear silence" in page.text
+    assert "Parked messages" not in page.text and "amara@" not in page.text  # not an agent's to read
+    assert forms(page.text) == []
+    async with web.client() as manager:
+        await log_in(manager, Role.MANAGER)
+        acknowledged = await manager.post(f"/incidents/{declared.id}/acknowledge", headers=SAME_ORIGIN)
+        assert acknowledged.status_code == 303  # nobody was paged: acknowledging is the step itself
+    assert incident_row(web, declared.id).state == "acknowledged"
+    assert timeline(web, declared.id, "state")[-1] == "detected -> acknowledged"
