@@ -9,8 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _web import BASE, PASSWORD, T0, Web, client, log_in, web
+from _web import BASE, PASSWORD, T0, Web, client, log_in, make_web, web
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from test_deadlines_delivery import a_total_outage_told_to_the_regulator, send_until_settled
+from test_deadlines_delivery import respond as deadline_pass
 
 from standby.access.roles import Role
 from standby.config import Settings
@@ -378,3 +381,28 @@ async def test_a_declared_incident_has_a_room_and_an_agent_sees_it_without_messa
         assert acknowledged.status_code == 303  # nobody was paged: acknowledging is the step itself
     assert incident_row(web, declared.id).state == "acknowledged"
     assert timeline(web, declared.id, "state")[-1] == "detected -> acknowledged"
+
+
+async def test_a_deadline_at_risk_then_missed_is_red_in_the_room_with_its_reason(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    web = make_web(session_factory, tmp_path)
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path)  # no SMTP: the email parks
+    await a_total_outage_told_to_the_regulator(web, settings)
+    message = await send_until_settled(web, settings, 6.4)
+    assert message.state == "parked"
+
+    async def regulator_row(minutes: float) -> str:
+        deadline_pass(web, settings, minutes)
+        async with web.client() as client:
+            await log_in(client, Role.VIEWER)
+            html = (await client.get(f"/incidents/{message.incident_id}")).text
+        found = re.search(r'<tr id="group-regulator">.*?</tr>', html, re.S)
+        assert found is not None
+        return found.group(0)
+
+    at_risk = await regulator_row(7)
+    assert '<span class="pill tone-down">at risk</span>' in at_risk and "due by 15 Jun 11:30" in at_risk
+    assert 'class="small text-down">' in at_risk and "parked" in at_risk
+    missed = await regulator_row(61)
+    assert '<span class="pill tone-down">missed</span>' in missed and 'class="small text-down">' in missed
