@@ -406,3 +406,21 @@ async def test_a_deadline_at_risk_then_missed_is_red_in_the_room_with_its_reason
     assert 'class="small text-down">' in at_risk and "parked" in at_risk
     missed = await regulator_row(61)
     assert '<span class="pill tone-down">missed</span>' in missed and 'class="small text-down">' in missed
+
+
+async def test_the_paged_sms_leads_to_the_room_through_its_acknowledgement_page(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    web = make_web(session_factory, tmp_path, secret_key="s" * 40)
+    incident_id = leeds_dark(web, tmp_path)
+    with unit_of_work(web.factory) as session:
+        sms = session.scalars(
+            select(MessageRow.body).where(MessageRow.purpose == "page", MessageRow.channel == "sms")
+        ).first()
+    assert sms is not None and f"incident {incident_id}" in sms
+    link = re.search(r"https://standby\.test(/ack/\S+)", sms)
+    assert link is not None
+    async with web.client() as anonymous:
+        page = await anonymous.get(link.group(1))
+    assert page.status_code == 200, page.text
+    assert f'href="/incidents/{incident_id}" id="room-link"' in page.text
