@@ -167,7 +167,7 @@ async def test_with_no_smtp_the_deadline_is_at_risk_then_missed_and_the_lead_tol
         ).one()
     assert sms.body.startswith(
         f"[Standby] Incident {sms.incident_id}: deadline at risk for regulator (due by 11:30 BST): email to"
-        f" Energy regulator incident desk parked: {NOT_CONFIGURED} https://standby.test/api/v1/incidents/"
+        f" Energy regulator incident desk parked: {NOT_CONFIGURED} https://standby.test/incidents/"
     )
     (deadline,) = await incident_deadlines(web)
     assert (deadline["state"], deadline["cause"], deadline["at"]) == ("at_risk", "parked", None)

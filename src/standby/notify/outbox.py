@@ -728,6 +728,12 @@ def count_by_state(session: Session, *, incident_id: int | None = None) -> dict[
     return counts
 
 
+def count_failing(session: Session) -> int:
+    """Messages waiting to be tried again after a failed attempt (pending, with an error)."""
+    query = select(func.count()).where(_T.c.state == "pending", _T.c.last_error.is_not(None))
+    return int(session.scalar(query) or 0)
+
+
 def retry_parked(session: Session, *, message_id: int, now: datetime, by: str) -> MessageRecord:
     """Send a parked message again (due now, attempts from zero); Conflict when it is not parked.
 

@@ -535,8 +535,12 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def current_states(session: Session, incident_id: int) -> Mapping[str, GroupState]:
-    """Where the plan stands with each group of an incident (for pages and the API)."""
-    recorded = entries(session, incident_id, kind="message")
+def current_states(session: Session, incident_id: int, *, vendors: bool = True) -> Mapping[str, GroupState]:
+    """Where the plan stands with each group of an incident (for pages and the API).
+
+    `vendors=False` leaves out which vendors were told (read from every message entry of
+    the timeline, thousands in a long outage), for a page that does not show them.
+    """
+    recorded = entries(session, incident_id, kind="message") if vendors else []
     rows = session.scalars(select(CommunicationRow).where(CommunicationRow.incident_id == incident_id))
     return {r.stakeholder_id: _state(r, recorded) for r in rows}

@@ -248,7 +248,7 @@ class _Follow:
         )
         word = STATE_WORDS[status.state]
         due = self.at(status.due_by)
-        link = f"{self.base_url.rstrip('/')}/api/v1/incidents/{self.incident.id}"
+        link = f"{self.base_url.rstrip('/')}/incidents/{self.incident.id}"
         sms = (
             f"[Standby] Incident {self.incident.id}: deadline {word} for {status.group}"
             f" (due by {due}): {status.reason}"

@@ -5,7 +5,7 @@ notes and the timeline. Functions take a session and the time; the unit of work 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -275,15 +275,32 @@ def assign(
     return _record(row, _started(session, row))
 
 
-def add_note(session: Session, *, incident_id: int, text: str, by: str, now: datetime) -> None:
-    """A person's note on the timeline."""
+NOTE_AT_MOST_BEFORE = timedelta(days=7)
+"""How far back a note may be dated: an outage's first hours, written up later the same week."""
+
+
+def add_note(
+    session: Session, *, incident_id: int, text: str, by: str, now: datetime, at: datetime | None = None
+) -> None:
+    """A person's note on the timeline, at `now`, or at `at` (something seen earlier, noted now).
+
+    A note dated in the past keeps when it was written (`data.written_at`): the timeline is
+    ordered by when things happened, and says when it learnt of them.
+    """
     text = text.strip()
     if not text:
         raise InvalidInput("text: the note is empty")
     if len(text) > 4000:
         raise InvalidInput("text: a note is at most 4,000 characters")
+    if at is not None and at > now:
+        raise InvalidInput("at: a note cannot be dated in the future")
+    if at is not None and at < now - NOTE_AT_MOST_BEFORE:
+        raise InvalidInput("at: a note can be dated at most 7 days back")
     _row(session, incident_id)
-    add_entry(session, incident_id=incident_id, at=now, kind="note", actor=by, text=text)
+    data = {"written_at": now.isoformat()} if at is not None and at != now else None
+    add_entry(
+        session, incident_id=incident_id, at=at or now, kind="note", actor=by, text=text, data=data
+    )
 
 
 def follow_outage(

@@ -8,6 +8,7 @@ step taken twice (two workers, a restart) pages nobody twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +27,7 @@ from standby.respond.escalation import (
 )
 from standby.respond.incidents import SEVERITY_WORDS
 from standby.respond.oncall_service import overrides_in_force
+from standby.respond.templates import local_time
 from standby.respond.timeline import add_entry
 from standby.store.tables import IncidentRow, PageRow
 
@@ -45,6 +47,9 @@ def page(
     """Page the step's targets by SMS and email, each with a signed acknowledgement link; returns pages."""
     sent = 0
     severity = SEVERITY_WORDS.get(incident.severity, f"SEV{incident.severity}").split()[0]
+    # The room, through the login when needed; times in the centre's zone like every message.
+    room = f"{base_url.rstrip('/')}/incidents/{incident.id}"
+    next_at = local_time(step.next_due, ZoneInfo(plan.organisation.timezone))
     for target in step.targets:
         page_id = _page_row(session, incident.id, step, target.person_id, now)
         token = make_ack_token(
@@ -80,9 +85,9 @@ def page(
                 body=(
                     f"{target.name},\n\nYou are paged for incident {incident.id} ({incident.classification},"
                     f" {SEVERITY_WORDS.get(incident.severity, '')}):\n\n  {incident.title}\n\n"
-                    f"Acknowledge: {link}\nThe incident: {base_url}/api/v1/incidents/{incident.id}\n\n"
+                    f"Acknowledge: {link}\nThe incident: {room}\n\n"
                     f"Escalation: level {step.level + 1}, round {step.round + 1}; unless someone"
-                    f" acknowledges, the next level is paged at {step.next_due:%H:%M} UTC.\n"
+                    f" acknowledges, the next level is paged at {next_at}.\n"
                 ),
                 purpose="page",
                 incident_id=incident.id,

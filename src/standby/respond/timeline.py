@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from standby.store.tables import TimelineRow
@@ -80,3 +80,45 @@ def entries(session: Session, incident_id: int, *, kind: str | None = None, limi
         Entry(r.id, r.incident_id, r.at, r.kind, r.actor, r.text, dict(r.data))
         for r in session.scalars(query)
     ]
+
+
+MESSAGE_KINDS = ("message", "deadline", "reminder", "page")
+"""What the timeline's "messages" filter shows: what was sent, to whom, and the promises kept."""
+FILTERS = ("all", "people", "system", "messages")
+
+
+def newest_entries(
+    session: Session, incident_id: int, *, show: str = "all", before: int | None = None, limit: int = 50
+) -> tuple[list[Entry], bool]:
+    """A page of the timeline, newest first, and whether older entries remain.
+
+    `show` narrows it: people (entries a person made), system (what Standby did, messages
+    aside) or messages. `before` is the id of the oldest entry of the previous page.
+    """
+    query = select(TimelineRow).where(TimelineRow.incident_id == incident_id)
+    if show == "people":
+        query = query.where(TimelineRow.actor != SYSTEM)
+    elif show == "system":
+        query = query.where(TimelineRow.actor == SYSTEM, TimelineRow.kind.not_in(MESSAGE_KINDS))
+    elif show == "messages":
+        query = query.where(TimelineRow.kind.in_(MESSAGE_KINDS))
+    if before is not None:
+        edge = session.execute(
+            select(TimelineRow.at, TimelineRow.id).where(
+                TimelineRow.id == before, TimelineRow.incident_id == incident_id
+            )
+        ).first()
+        if edge is not None:
+            query = query.where(
+                (TimelineRow.at < edge.at) | ((TimelineRow.at == edge.at) & (TimelineRow.id < edge.id))
+            )
+    newest_first = query.order_by(TimelineRow.at.desc(), TimelineRow.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(newest_first))
+    found = [Entry(r.id, r.incident_id, r.at, r.kind, r.actor, r.text, dict(r.data)) for r in rows[:limit]]
+    return found, len(rows) > limit
+
+
+def latest_entry_id(session: Session, incident_id: int) -> int:
+    """The id of the incident's newest timeline entry (0 when it has none): the room's change mark."""
+    newest = select(func.max(TimelineRow.id)).where(TimelineRow.incident_id == incident_id)
+    return int(session.scalar(newest) or 0)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -21,6 +22,7 @@ from standby.detect.history import OutageRecord, list_outages
 from standby.detect.refused_alerts import count_refused_alerts
 from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
+from standby.notify.outbox import count_by_state, count_failing
 from standby.plan.audit import Finding, audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
 from standby.plan.loading import load_plan_file
@@ -61,6 +63,7 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
         deadlines = deadlines_of(session, [i.id for i in incidents], context.clock.now())
         refused = count_refused_alerts(session, since=context.clock.now() - REFUSED_WITHIN)
+        messages = _messages(session, principal)
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
@@ -68,8 +71,16 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
     model["outages"] = _outages(outages, plan, context.clock.now())
     model["incidents"] = _incidents(incidents, plan, deadlines)
     model["refused_alerts"] = refused
+    model["messages"] = messages
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
+
+
+def _messages(session: Session, principal: Principal) -> dict[str, int] | None:
+    """Parked messages and those failing (retrying), for roles that may read messages."""
+    if not principal.can(Permission.READ_NOTIFICATIONS):
+        return None
+    return {"parked": count_by_state(session)["parked"], "failing": count_failing(session)}
 
 
 def overview_model(
