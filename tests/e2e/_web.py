@@ -22,6 +22,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from standby.access.roles import Role
 from standby.access.service import create_token
@@ -145,7 +146,7 @@ class Served:
 
     def __init__(
         self,
-        app: FastAPI,
+        app: ASGIApp,
         *,
         certfile: Path | None = None,
         keyfile: Path | None = None,

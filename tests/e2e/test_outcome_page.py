@@ -13,16 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
-from _web import PASSWORD, seed_plan, seed_users
+from _web import PASSWORD, Served, seed_plan, seed_users
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -89,55 +86,22 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-class Server:
+class Server(Served):
     """Standby's web app under uvicorn on 127.0.0.1 in a thread, which a test may stop and start again.
 
     Always on the same port: the page's origin (its storage, its service worker) depends on it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
-        self._app = app
         self.heard: list[str] = []  # "GET /outcomes": each request that reached the server
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
-    async def _listen(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.heard.append(f"{scope['method']} {scope['path']}")
-        await self._app(scope, receive, send)
+        # A plain coroutine function, which uvicorn recognises as ASGI 3 (a bound method it would not).
+        async def listen(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                self.heard.append(f"{scope['method']} {scope['path']}")
+            await app(scope, receive, send)
 
-    def start(self) -> None:
-        """Serve, and return once the server accepts connections."""
-        config = uvicorn.Config(
-            self._listen,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            interface="asgi3",
-            timeout_graceful_shutdown=5,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        self._server, self._thread = server, thread
-
-    def stop(self) -> None:
-        """Stop serving: from now on the browser's connections are refused."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
-        assert not self._thread.is_alive(), "the server did not stop"
-        self._server = self._thread = None
+        super().__init__(listen)
 
 
 @pytest.fixture
