@@ -145,7 +145,14 @@ except SystemExit as stop:
     code = stop.code
 finally:
     sys.stdout.flush()
-    print(f"peak-kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    # VmHWM is this program's own peak: ru_maxrss keeps the peak of the process it was
+    # started from (the pytest worker) across fork and exec.
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak-kb {peak}", file=sys.stderr)
 """
 
 
