@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from standby.store.engine import make_engine, make_session_factory
+from standby.store.engine import make_engine, make_session_factory, sqlite_path
 from standby.store.migrations import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -110,9 +111,28 @@ def bare_engine(db_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest revision once per test process."""
+    path = tmp_path_factory.mktemp("template") / "standby.db"
+    engine = make_engine(f"sqlite+pysqlite:///{path}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def engine(bare_engine: Engine) -> Engine:
+def engine(bare_engine: Engine, request: pytest.FixtureRequest) -> Engine:
     """An engine on a database migrated to the newest revision."""
+    target = sqlite_path(bare_engine.url) if bare_engine.dialect.name == "sqlite" else None
+    if target is not None and not target.exists():
+        # A copy of the migrated file: running the migrations (even finding there is
+        # nothing to do) for each test cost more than most tests themselves.
+        # tests/integration/test_store.py still migrates from nothing on both databases.
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return bare_engine
     upgrade(bare_engine)
     return bare_engine
 
