@@ -96,9 +96,6 @@ def create_app(
     install_contract(app)
     for router in api.routers() + pages.routers():
         app.include_router(router)
-    from standby.web.api.receivers import pagerduty_router  # PagerDuty's own /v2 paths
-
-    app.include_router(pagerduty_router)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     return app
 

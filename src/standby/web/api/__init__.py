@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    """Every API router, in the order the OpenAPI document lists them."""
+    """Every API router (PagerDuty's own /v2 paths too), in the order the OpenAPI document lists them."""
     # The resource modules are imported when an app is built, not with the package.
     from standby.web.api.access import router as access
     from standby.web.api.agents import router as agents
@@ -28,6 +28,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.outages import router as outages
     from standby.web.api.outcomes import router as outcomes
     from standby.web.api.plan import router as plan
+    from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
     from standby.web.api.strategies import router as strategies
@@ -56,4 +57,5 @@ def routers() -> list[APIRouter]:
         outcomes,
         compensation,
         receivers,
+        pagerduty,  # PagerDuty's own paths, /v2/enqueue and /v2/change/enqueue
     ]
