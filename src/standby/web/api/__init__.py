@@ -10,6 +10,7 @@ def routers() -> list[APIRouter]:
     # The resource modules are imported when an app is built, not with the package.
     from standby.web.api.access import router as access
     from standby.web.api.agents import router as agents
+    from standby.web.api.alerts import router as alerts
     from standby.web.api.audit import router as audit
     from standby.web.api.callbacks import router as callbacks
     from standby.web.api.calls import router as calls
@@ -57,5 +58,6 @@ def routers() -> list[APIRouter]:
         outcomes,
         compensation,
         receivers,
+        alerts,
         pagerduty,  # PagerDuty's own paths, /v2/enqueue and /v2/change/enqueue
     ]
