@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role
+from standby.detect.alert_routing import labels_fingerprint
 from standby.detect.receiver_tokens import create_receiver_token, revoke_receiver_token
-from standby.detect.receivers import labels_fingerprint
 from standby.store.engine import unit_of_work
 from standby.store.tables import AlertRow, HeartbeatRow, MetricSampleRow, RefusedAlertRow
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.service import create_token
+from standby.detect.alert_routing import labels_fingerprint, normalise_severity
 from standby.detect.change_events import list_change_events, record_change_event
 from standby.detect.paging import PageCursor
 from standby.detect.payloads import (
@@ -33,9 +34,7 @@ from standby.detect.receivers import (
     get_alert,
     ingest_alertmanager,
     ingest_events,
-    labels_fingerprint,
     list_alerts,
-    normalise_severity,
     record_heartbeat,
     record_metrics,
 )
