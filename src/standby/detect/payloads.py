@@ -36,20 +36,9 @@ from pydantic import (
     model_validator,
 )
 
+from standby.iso8601 import refuse_numbers
 
-def _time_as_text(value: Any) -> Any:
-    # Pydantic would read 0 or "1718443800" as seconds since 1970: a time the sender almost
-    # surely did not mean. Events v2 and the metrics receiver say ISO 8601 text.
-    if value is None:
-        return value
-    if not isinstance(value, str) or _BARE_NUMBER.fullmatch(value):
-        shown = repr(value)[:40]
-        raise ValueError(f"write the time as ISO 8601 text, such as 2026-06-15T09:30:00Z, not {shown}")
-    return value
-
-
-_BARE_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
-SenderTime = Annotated[datetime | None, BeforeValidator(_time_as_text)]
+SenderTime = Annotated[datetime | None, BeforeValidator(refuse_numbers)]
 """A time a sender gives, as ISO 8601 text; never a number."""
 
 

@@ -9,7 +9,6 @@ app to this document: no answer that it does not declare.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from standby.iso8601 import refuse_numbers
 from standby.web.context import SESSION_COOKIE
 
 # Ids are the rows' primary keys: INTEGER (32-bit on PostgreSQL) unless a table says
@@ -39,21 +39,10 @@ Position = Annotated[int, Interval(ge=0, le=MAX_ROW_ID)]
 BigPosition = Annotated[int, Interval(ge=0, le=MAX_BIG_ROW_ID)]
 """A place in a BIGINT-keyed feed to continue after: 0 for the start."""
 
-_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
-
-
-def _not_a_number(value: object) -> object:
-    # Pydantic would read "0.5" or "1718443800" as seconds since 1970: a time the caller
-    # almost surely did not mean. The contract says ISO 8601, so a bare number is refused.
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        raise ValueError("write the time in ISO 8601, such as 2026-06-15T09:30:00Z, not as a number")
-    return value
-
-
-Moment = Annotated[datetime, BeforeValidator(_not_a_number)]
+Moment = Annotated[datetime, BeforeValidator(refuse_numbers)]
 """A time in ISO 8601 (without an offset: UTC)."""
 
-AwareMoment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+AwareMoment = Annotated[AwareDatetime, BeforeValidator(refuse_numbers)]
 """A time in ISO 8601 with its offset."""
 
 
