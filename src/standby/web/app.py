@@ -28,6 +28,7 @@ from standby.web.context import WebContext, package_dir
 from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
+from standby.web.pages.navigation import navigation
 
 PLAN_WATCH_EVERY_S = 5.0
 log = logging.getLogger("standby.web")
@@ -119,6 +120,7 @@ def _templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.globals["svg_path"] = svg_path
+    environment.globals["navigation"] = navigation
     return Jinja2Templates(env=environment)
 
 
