@@ -100,6 +100,19 @@ def test_module_entry_point_shows_help():
         assert command in result.stdout
 
 
+def test_the_command_starts_without_the_database_web_or_simulation_stacks():
+    """Each command imports what it uses when it runs, so `standby --help` and every start stay quick."""
+    probe = (
+        "import sys; import standby.cli; "
+        "print(','.join(m for m in ('sqlalchemy', 'numpy', 'pydantic', 'fastapi', 'alembic', 'yaml',"
+        " 'standby.config', 'standby.plan.schema', 'standby.web') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
 def test_unknown_command_is_usage_error():
     result = runner.invoke(app, ["frobnicate"])
     assert result.exit_code == 2

@@ -8,29 +8,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from standby.access.lockout_service import lift_lockout
 from standby.access.roles import Role, parse_role
-from standby.access.service import (
-    create_token,
-    create_user,
-    list_tokens,
-    list_users,
-    revoke_token,
-    set_password,
-)
 from standby.cli.common import app, err, fail, out
 from standby.clock import SystemClock
-from standby.config import Settings
 from standby.errors import StandbyError
-from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
-from standby.store.migrations import current_revision, upgrade
+
+# The database, its services and the tables are imported by the commands that use them, so
+# that every command (and --help) starts without loading SQLAlchemy.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from standby.config import Settings
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -41,6 +34,9 @@ app.add_typer(token_app, name="token")
 @contextmanager
 def open_engine() -> Iterator[tuple[Settings, Engine]]:
     """Settings from STANDBY_* and an engine on their database; any StandbyError becomes exit 2."""
+    from standby.config import Settings
+    from standby.store.engine import make_engine
+
     try:
         settings = Settings.from_env()
         engine = make_engine(settings.database_url)
@@ -57,6 +53,9 @@ def open_engine() -> Iterator[tuple[Settings, Engine]]:
 @contextmanager
 def open_store() -> Iterator[sessionmaker[Session]]:
     """A session factory on the migrated database; any StandbyError becomes exit 2."""
+    from standby.store.engine import make_session_factory
+    from standby.store.migrations import upgrade
+
     with open_engine() as (_, engine):
         upgrade(engine)
         yield make_session_factory(engine)
@@ -65,6 +64,9 @@ def open_store() -> Iterator[sessionmaker[Session]]:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database (STANDBY_DATABASE_URL) to the newest revision."""
+    from standby.store.engine import mask_password
+    from standby.store.migrations import current_revision, upgrade
+
     with open_engine() as (settings, engine):
         before = current_revision(engine)
         upgrade(engine)
@@ -86,6 +88,9 @@ def token_create(
     name: Annotated[str, typer.Option(help="A unique name, such as alertmanager or ci.")],
 ) -> None:
     """Make an API token; the token alone goes to stdout, once: it is stored hashed."""
+    from standby.access.service import create_token
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         token = create_token(session, name=name, role=role, now=SystemClock().now())
     typer.echo(token)
@@ -102,6 +107,11 @@ def token_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List API tokens (names, roles and first characters; never the tokens)."""
+    from rich.table import Table
+
+    from standby.access.service import list_tokens
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         tokens = list_tokens(session)
     if as_json:
@@ -139,6 +149,9 @@ def token_revoke(
     name: Annotated[str, typer.Argument(help="The token's name.", show_default=False)],
 ) -> None:
     """Revoke an API token: it stops working at once."""
+    from standby.access.service import revoke_token
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         revoke_token(session, name=name, now=SystemClock().now())
     out.print(f"Revoked token {name.strip()!r}.", markup=False)
@@ -165,6 +178,9 @@ def user_create(
     role: Annotated[str, typer.Option("--role", help="admin, manager, responder, agent or viewer.")],
 ) -> None:
     """Create a user; the password is typed twice (or taken from STANDBY_NEW_PASSWORD)."""
+    from standby.access.service import create_user
+    from standby.store.engine import unit_of_work
+
     password = _new_password()
     with open_store() as factory, unit_of_work(factory) as session:
         create_user(session, username=username, password=password, role=role, now=SystemClock().now())
@@ -176,6 +192,9 @@ def user_set_password(
     username: Annotated[str, typer.Argument(help="The user's login name.", show_default=False)],
 ) -> None:
     """Set a user's password, such as a lost admin password (typed twice, or STANDBY_NEW_PASSWORD)."""
+    from standby.access.service import set_password
+    from standby.store.engine import unit_of_work
+
     password = _new_password()
     with open_store() as factory, unit_of_work(factory) as session:
         set_password(session, username=username, password=password)
@@ -192,6 +211,9 @@ def user_unlock(
     ] = None,
 ) -> None:
     """Lift a login lockout (too many failed logins) of a user and/or a client address."""
+    from standby.access.lockout_service import lift_lockout
+    from standby.store.engine import unit_of_work
+
     if not username and not address:
         raise fail("name the user to unlock, or give --address IP")
     with open_store() as factory, unit_of_work(factory) as session:
@@ -209,6 +231,11 @@ def user_unlock(
 @user_app.command("list")
 def user_list() -> None:
     """Every user with their role and whether they are disabled."""
+    from rich.table import Table
+
+    from standby.access.service import list_users
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         users = list_users(session)
     table = Table("user", "role", "created", "disabled")

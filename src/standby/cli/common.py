@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from standby.errors import PlanInvalid, StandbyError
-from standby.plan.loading import load_plan_file
-from standby.plan.schema import Plan
+
+if TYPE_CHECKING:  # the plan's schema takes a while to import: only commands that read a plan pay it
+    from standby.plan.schema import Plan
 
 app = typer.Typer(
     name="standby",
@@ -41,6 +42,8 @@ def fail(message: str) -> typer.Exit:
 
 def read_plan(path: Path) -> Plan:
     """Load a plan for a command, turning every problem into `PLAN:LINE:COLUMN: message` and exit 2."""
+    from standby.plan.loading import load_plan_file
+
     try:
         return load_plan_file(path)
     except PlanInvalid as invalid:

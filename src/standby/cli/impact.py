@@ -10,15 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
 from standby.cli.common import PlanArg, app, err, fail, out, read_plan
-from standby.impact.report import due_minute, parse_clock
-from standby.impact.results import Scenario, ScheduledCallback
-from standby.plan.schema import Plan
+
+if TYPE_CHECKING:  # imported where used: every command starts without the simulation's imports
+    from standby.impact.results import ScheduledCallback
+    from standby.plan.schema import Plan
 
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0", ""})
@@ -99,6 +100,7 @@ def impact(
     from standby.errors import ScenarioInvalid
     from standby.impact.html import render_html
     from standby.impact.report import Labels, summary
+    from standby.impact.results import Scenario
     from standby.impact.scenario import check_covered, check_scenario
     from standby.impact.simulation import run_impact
 
@@ -163,6 +165,8 @@ def _down_option(text: str) -> tuple[str, ...]:
 
 def _clock_option(name: str, text: str) -> int:
     """An HH:MM option as minutes since midnight."""
+    from standby.impact.report import parse_clock
+
     try:
         return parse_clock(text)
     except ValueError as exc:
@@ -171,6 +175,9 @@ def _clock_option(name: str, text: str) -> int:
 
 def _read_callbacks(path: Path, plan: Plan) -> tuple[ScheduledCallback, ...]:
     """Scheduled callbacks from a CSV (due_at, queue, vulnerable); each bad cell named by line and column."""
+    from standby.impact.report import due_minute
+    from standby.impact.results import ScheduledCallback as Callback
+
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -186,7 +193,7 @@ def _read_callbacks(path: Path, plan: Plan) -> tuple[ScheduledCallback, ...]:
             " vulnerable (others are ignored)"
         )
     queues = plan.queues_by_id
-    found: list[ScheduledCallback] = []
+    found: list[Callback] = []
     for row in reader:
         line = reader.line_num
         cells = {(k or "").strip(): (v or "").strip() for k, v in row.items() if isinstance(v, str)}
@@ -203,7 +210,7 @@ def _read_callbacks(path: Path, plan: Plan) -> tuple[ScheduledCallback, ...]:
         flag = cells.get("vulnerable", "").lower()
         if flag not in _TRUE | _FALSE:
             raise fail(f"{path}:{line}: column vulnerable: {flag!r} is not true, false, yes, no, 1 or 0")
-        found.append(ScheduledCallback(due=due, queue=queue, vulnerable=flag in _TRUE))
+        found.append(Callback(due=due, queue=queue, vulnerable=flag in _TRUE))
     return tuple(found)
 
 

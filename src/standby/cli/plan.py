@@ -12,10 +12,6 @@ from zoneinfo import ZoneInfo
 import typer
 
 from standby.cli.common import EXIT_FINDINGS, PlanArg, app, fail, out, read_plan
-from standby.plan.audit import audit as audit_plan
-from standby.plan.format_doc import field_reference_markdown
-from standby.plan.loading import plan_json_schema, reference_plan_text
-from standby.plan.report import audit_json, audit_table
 
 
 @app.command()
@@ -26,6 +22,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.yaml.")] = False,
 ) -> None:
     """Write a starter plan (the reference plan) as DIR/plan.yaml."""
+    from standby.plan.loading import reference_plan_text
+
     target = directory / "plan.yaml"
     if directory.exists() and not directory.is_dir():
         raise fail(f"{directory} is a file, not a directory")
@@ -78,6 +76,9 @@ def audit_command(
     ] = None,
 ) -> None:
     """The platform audit: single points of failure, end of life, overdue reviews and drills."""
+    from standby.plan.audit import audit as audit_plan
+    from standby.plan.report import audit_json, audit_table
+
     as_of: date | None = None
     if today is not None:
         try:
@@ -108,6 +109,9 @@ def schema(
     ] = False,
 ) -> None:
     """Print the plan's JSON Schema, for editors that check YAML as it is typed."""
+    from standby.plan.format_doc import field_reference_markdown
+    from standby.plan.loading import plan_json_schema
+
     if markdown:
         sys.stdout.write(field_reference_markdown())
         return

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from standby.cli.common import app, fail, out
 from standby.errors import StandbyError
-from standby.impact.erlang import Performance, Traffic, performance
-from standby.impact.staffing import staff as staff_for
+
+if TYPE_CHECKING:  # imported where used: every command starts without the queueing maths
+    from rich.table import Table
+
+    from standby.impact.erlang import Performance, Traffic
 
 _MODEL_HELP = (
     "Erlang A when --patience-s is given (callers hang up), else Erlang C (callers wait as long as it"
@@ -56,6 +58,8 @@ PatienceOption = Annotated[
 
 def _traffic(calls: float, interval: float, aht_s: float, within: float, patience: float | None) -> Traffic:
     """The traffic the options describe, or exit 2 naming the option that is wrong."""
+    from standby.impact.erlang import Traffic
+
     try:
         return Traffic.over_interval(
             calls=calls, interval_minutes=interval, aht_s=aht_s, answer_within_s=within, patience_s=patience
@@ -77,6 +81,8 @@ def _as_options(message: str) -> str:
 
 def _performance_table(result: Performance, title: str) -> Table:
     """Every measure of `result`, one a row, with the model in the title."""
+    from rich.table import Table
+
     model = "Erlang A" if result.model == "erlang-a" else "Erlang C"
     within = f"{result.traffic.answer_within_s:g} s"
     table = Table("measure", "value", title=f"{title} ({model})", title_justify="left")
@@ -115,6 +121,8 @@ def erlang_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Service level, ASA, P(wait), P(abandon) and occupancy with a number of agents."""
+    from standby.impact.erlang import performance
+
     traffic = _traffic(calls, interval_minutes, aht_s, answer_within_s, patience_s)
     try:
         result = performance(traffic, agents)
@@ -163,6 +171,8 @@ def staff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """The fewest agents that meet a service-level target, and what they achieve."""
+    from standby.impact.staffing import staff as staff_for
+
     traffic = _traffic(calls, interval_minutes, aht_s, answer_within_s, patience_s)
     try:
         plan = staff_for(traffic, target=target, max_occupancy=max_occupancy, max_abandon=max_abandon)

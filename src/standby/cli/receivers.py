@@ -8,13 +8,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from standby.cli.access import open_store
 from standby.cli.common import app, err, out
 from standby.clock import SystemClock
-from standby.detect.receiver_tokens import create_receiver_token, list_receiver_tokens, revoke_receiver_token
-from standby.store.engine import unit_of_work
 
 receiver_app = typer.Typer(
     help="Receiver tokens: what alert sources, heartbeats and metrics post with.", no_args_is_help=True
@@ -27,6 +24,9 @@ def receiver_create(
     name: Annotated[str, typer.Argument(help="A unique name, such as alertmanager.", show_default=False)],
 ) -> None:
     """Make a receiver token; the token alone goes to stdout, once: it is stored hashed."""
+    from standby.detect.receiver_tokens import create_receiver_token
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         info, token = create_receiver_token(session, name=name, now=SystemClock().now())
     typer.echo(token)
@@ -45,6 +45,11 @@ def receiver_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List receiver tokens (names and first characters; never the tokens)."""
+    from rich.table import Table
+
+    from standby.detect.receiver_tokens import list_receiver_tokens
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         tokens = list_receiver_tokens(session)
     if as_json:
@@ -80,6 +85,9 @@ def receiver_revoke(
     name: Annotated[str, typer.Argument(help="The receiver token's name.", show_default=False)],
 ) -> None:
     """Revoke a receiver token: it stops working at once, on every server."""
+    from standby.detect.receiver_tokens import revoke_receiver_token
+    from standby.store.engine import unit_of_work
+
     with open_store() as factory, unit_of_work(factory) as session:
         revoke_receiver_token(session, name=name, now=SystemClock().now())
     out.print(f"Revoked receiver token {name.strip()!r}.", markup=False)

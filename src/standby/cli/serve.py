@@ -8,12 +8,7 @@ from typing import Annotated
 import typer
 
 from standby.cli.common import app, fail, out, read_plan
-from standby.clock import SystemClock
-from standby.config import Settings
 from standby.errors import StandbyError
-from standby.plan.loading import reference_plan_text
-from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
-from standby.store.migrations import upgrade
 
 
 @app.command()
@@ -50,9 +45,13 @@ def serve(
     import uvicorn
 
     from standby.access.service import ADMIN_USERNAME, ensure_admin
-    from standby.config import ensure_secret_key
+    from standby.clock import SystemClock
+    from standby.config import Settings, ensure_secret_key
     from standby.detect.runner import run_worker
+    from standby.plan.loading import reference_plan_text
     from standby.plan.watch import PlanFileWatch
+    from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
+    from standby.store.migrations import upgrade
     from standby.web.app import create_app
 
     try:
@@ -157,8 +156,11 @@ def worker() -> None:
     import logging
     import signal
 
-    from standby.config import ensure_secret_key
+    from standby.clock import SystemClock
+    from standby.config import Settings, ensure_secret_key
     from standby.detect.runner import run_worker
+    from standby.store.engine import make_engine, make_session_factory, mask_password
+    from standby.store.migrations import upgrade
 
     try:
         # Every worker and server must share the key (acknowledgement links are signed
