@@ -238,7 +238,7 @@ async def test_a_refused_declaration_is_shown_with_its_reason_and_the_form_as_ty
     web: Web, client: httpx.AsyncClient, form: dict[str, object], says: str
 ) -> None:
     await log_in(client, Role.MANAGER)
-    answer = await client.post("/incidents", data=form, headers=SAME_ORIGIN)  # type: ignore[arg-type]
+    answer = await client.post("/incidents", data=form, headers=SAME_ORIGIN)
     assert answer.status_code == 400, answer.text
     html = answer.text.replace("&#39;", "'")
     assert f'<p class="alert alert-bad" role="alert" id="declare-error">{says}</p>' in html
