@@ -49,14 +49,15 @@ def resolve(web: Web, incident_id: int, minutes: float) -> None:
         )
 
 
-def listed(html: str) -> list[int]:
-    """The incident numbers of the page's rows, in order."""
-    return [int(n) for n in re.findall(r'<tr class="is-(?:open|closed)" id="incident-(\d+)"', html)]
+def listed(html: str, kind: str = "incident") -> list[int]:
+    """The numbers of the list's rows (incidents, or outages), in order."""
+    return [int(n) for n in re.findall(rf'<tr class="is-(?:open|closed)" id="{kind}-(\d+)"', html)]
 
 
-def row(html: str, incident_id: int) -> str:
-    found = re.search(rf'<tr class="[^"]*" id="incident-{incident_id}">(.*?)</tr>', html, re.S)
-    assert found is not None, f"no row for incident {incident_id}"
+def row(html: str, number: int, kind: str = "incident") -> str:
+    """The cells of one row of the list (an incident's, or an outage's)."""
+    found = re.search(rf'<tr class="[^"]*" id="{kind}-{number}">(.*?)</tr>', html, re.S)
+    assert found is not None, f"no row for {kind} {number}"
     return found.group(1)
 
 

@@ -13,6 +13,8 @@ import pytest
 from _web import T0, Web, client, log_in, web
 from sqlalchemy import select
 from test_api_outages import fail_components
+from test_incident_list_pages import listed as list_rows
+from test_incident_list_pages import row as list_row
 from test_incident_room import respond
 
 from standby.access.roles import Role
@@ -25,13 +27,12 @@ __all__ = ["client", "web"]  # fixtures, imported for pytest
 
 def listed(html: str) -> list[int]:
     """The outage numbers of the page's rows, in order."""
-    return [int(n) for n in re.findall(r'<tr class="is-(?:open|closed)" id="outage-(\d+)"', html)]
+    return list_rows(html, "outage")
 
 
 def row(html: str, outage_id: int) -> str:
-    found = re.search(rf'<tr class="[^"]*" id="outage-{outage_id}">(.*?)</tr>', html, re.S)
-    assert found is not None, f"no row for outage {outage_id}"
-    return found.group(1)
+    """The cells of the outage's row."""
+    return list_row(html, outage_id, "outage")
 
 
 def incident_of(web: Web, outage_id: int) -> int | None:
