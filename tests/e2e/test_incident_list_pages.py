@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _web import BASE, T0, Web, client, log_in, web
+from _web import BASE, T0, Web, client, log_in, make_web, web
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 from test_deadlines_delivery import a_total_outage_told_to_the_regulator
 
 from standby.access.roles import Role
@@ -301,3 +302,20 @@ async def test_the_list_needs_a_login(web: Web, client: httpx.AsyncClient) -> No
     page = await client.get("/incidents?state=open")
     assert page.status_code == 303
     assert page.headers["location"] == "/login?next=%2Fincidents%3Fstate%3Dopen"
+
+
+async def test_declaring_without_a_plan_is_refused_on_the_page(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    bare = make_web(session_factory, tmp_path, with_plan=False)
+    async with bare.client() as anyone:
+        await log_in(anyone, Role.MANAGER)
+        page = await anyone.get("/incidents")
+        assert page.status_code == 200 and "No incident yet." in page.text
+        assert "No plan is loaded: an incident's severity and paging come from the plan." in page.text
+        answer = await anyone.post(
+            "/incidents", data={"title": "Phones down", "classification": "total"}, headers=SAME_ORIGIN
+        )
+    assert answer.status_code == 409
+    assert "No plan is loaded: an incident&#39;s severity and paging come from the plan" in answer.text
+    assert count_incidents(bare) == 0

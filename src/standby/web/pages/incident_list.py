@@ -80,7 +80,7 @@ def declare_incident(
     principal: ManageIncidents,
     context: Context,
     title: Annotated[str, Form(max_length=100_000)] = "",
-    classification: Annotated[str, Form(max_length=100)] = "partial",
+    classification: Annotated[str, Form()] = "partial",
     queues: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Declare an incident by hand, as the API does; its room next, or this page with the reason."""
