@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from standby.errors import NotFound
+from standby.store.open_first import PageMark, cut, open_first
 from standby.store.tables import CheckResultRow, OutageRow, ProbeRow, StateChangeRow
 
 
@@ -72,6 +73,17 @@ def list_outages(
     if before_id is not None:
         query = query.where(OutageRow.id < before_id)
     return [_record(r) for r in session.scalars(query)]
+
+
+def outages_open_first(
+    session: Session, *, after: PageMark | None = None, limit: int = 50
+) -> tuple[list[OutageRecord], PageMark | None]:
+    """Outages still open first, then the ended ones, newest first; and the mark of the next page."""
+    query = open_first(
+        select(OutageRow), is_open=OutageRow.ended_at.is_(None), row_id=OutageRow.id, after=after, limit=limit
+    )
+    records = [_record(r) for r in session.scalars(query)]
+    return cut(records, limit, lambda r: PageMark(r.ended_at is None, r.id))
 
 
 def get_outage(session: Session, outage_id: int) -> OutageRecord:

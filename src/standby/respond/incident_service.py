@@ -93,6 +93,11 @@ def _record(row: IncidentRow, outage_started: datetime | None) -> IncidentRecord
     )
 
 
+def incident_record(row: IncidentRow, outage_started: datetime | None) -> IncidentRecord:
+    """The record of an incident's row, given when its outage started (None when declared by hand)."""
+    return _record(row, outage_started)
+
+
 def _started(session: Session, row: IncidentRow) -> datetime | None:
     if row.outage_id is None:
         return None
