@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
@@ -41,17 +41,15 @@ from standby.web.pages.worklists import (
     PAGE,
     Centre,
     address,
-    attempt,
-    back_to,
+    after_form,
     centre,
     choice,
-    done_at,
     echo,
+    frame,
     local_moment,
     moment,
     query_of,
     row_number,
-    sentence,
     show,
     text,
     yes,
@@ -187,21 +185,19 @@ def _act(
     done: str,
 ) -> Response:
     """Run the action; back to its page on success, that page with the reason when refused."""
-    page = back_to(back, SECTION)
 
     def run() -> None:
         with unit_of_work(context.session_factory) as session:
             act(session, context.clock.now(), centre(session))
 
-    refused = attempt(run)
-    if refused is None:
-        return RedirectResponse(done_at(page, done), status_code=303)
-    reason, status = refused
-    path = page.split("?", 1)[0]
-    number = path.removeprefix(SECTION + "/")
-    if path != SECTION and number.isdigit():
-        return _detail(request, context, principal, int(number), error=reason, status=status)
-    return _list(request, context, principal, query_of(page), error=reason, status=status)
+    def draw(page: str, reason: str, status: int) -> Response:
+        path = page.split("?", 1)[0]
+        number = path.removeprefix(SECTION + "/")
+        if path != SECTION and number.isdigit():
+            return _detail(request, context, principal, int(number), error=reason, status=status)
+        return _list(request, context, principal, query_of(page), error=reason, status=status)
+
+    return after_form(SECTION, back, run, draw, lambda: {"done": done})
 
 
 def _filters(params: Mapping[str, str], place: Centre) -> tuple[CallbackFilter, tuple[datetime, int] | None]:
@@ -294,18 +290,11 @@ def _detail(
 def _common(
     request: Request, context: WebContext, principal: Principal, place: Centre, *, error: str
 ) -> dict[str, Any]:
-    """What both pages show: who, where, the centre's time, and what was done or refused."""
-    now = context.clock.now()
-    return {
-        "principal": principal,
-        "organisation": place.name,
-        "timezone": str(place.zone),
-        "now": place.when(now),
-        "now_field": place.field(now),
-        "can_work": principal.can(Permission.WORK_CUSTOMERS),
-        "error": sentence(error),
-        "done": "" if error else DONE.get(request.query_params.get("done", ""), ""),
-    }
+    """What both pages show around the callbacks, and whether the role may work them."""
+    done = DONE.get(request.query_params.get("done", ""), "")
+    model = frame(place, principal, context.clock.now(), error=error, done=done)
+    model["can_work"] = principal.can(Permission.WORK_CUSTOMERS)
+    return model
 
 
 def _view(record: CallbackRecord, place: Centre, now: datetime) -> dict[str, Any]:

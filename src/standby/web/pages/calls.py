@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -28,16 +28,14 @@ from standby.web.pages.worklists import (
     PAGE,
     Centre,
     address,
-    attempt,
-    back_to,
+    after_form,
     centre,
     choice,
     count,
-    done_at,
     echo,
+    frame,
     query_of,
     row_number,
-    sentence,
     show,
     text,
     yes,
@@ -79,7 +77,6 @@ def work(
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Record an attempt at the call's follow-up; a closing outcome takes it off the worklist."""
-    page = back_to(back, SECTION)
 
     def run() -> None:
         if not outcome:
@@ -94,12 +91,13 @@ def work(
                 by=principal.name,
             )
 
-    refused = attempt(run)
-    if refused is None:
-        done = "closed" if WORK_OUTCOMES[outcome] else "tried"
-        return RedirectResponse(done_at(page, done), status_code=303)
-    reason, status = refused
-    return _list(request, context, principal, query_of(page), error=reason, status=status)
+    def draw(page: str, reason: str, status: int) -> Response:
+        return _list(request, context, principal, query_of(page), error=reason, status=status)
+
+    def said() -> dict[str, str | int]:
+        return {"done": "closed" if WORK_OUTCOMES[outcome] else "tried"}
+
+    return after_form(SECTION, back, run, draw, said)
 
 
 def _list(
@@ -131,17 +129,12 @@ def _list(
             if not error:
                 error, status = str(bad), 400
     more = len(records) > PAGE
-    now = context.clock.now()
-    model: dict[str, Any] = {
-        "principal": principal,
-        "organisation": place.name,
-        "timezone": str(place.zone),
-        "now": place.when(now),
+    done = DONE.get(request.query_params.get("done", ""), "")
+    model = frame(place, principal, context.clock.now(), error=error, done=done)
+    model |= {
         "can_work": principal.can(Permission.WORK_CUSTOMERS),
-        "error": sentence(error),
-        "done": "" if error else DONE.get(request.query_params.get("done", ""), ""),
         "filters": shown,
-        "states": STATES,
+        "states": [{"id": s, "name": s} for s in STATES],
         "queues": place.queues(),
         "counts": counts,
         "calls": [_view(r, place) for r in records[:PAGE]],

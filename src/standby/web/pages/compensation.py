@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
@@ -31,15 +31,13 @@ from standby.web.pages.worklists import (
     PAGE,
     Centre,
     address,
-    attempt,
-    back_to,
+    after_form,
     centre,
     choice,
-    done_at,
     echo,
+    frame,
     query_of,
     row_number,
-    sentence,
     show,
 )
 
@@ -122,18 +120,15 @@ def _act(
     made: list[int] | None = None,
 ) -> Response:
     """Run the action; back to the page on success, the page with the reason when refused."""
-    page = back_to(back, SECTION)
 
     def run() -> None:
         with unit_of_work(context.session_factory) as session:
             act(session)
 
-    refused = attempt(run)
-    if refused is None:
-        extra = {"made": made[0]} if made else {}
-        return RedirectResponse(done_at(page, done, **extra), status_code=303)
-    reason, status = refused
-    return _page(request, context, principal, query_of(page), error=reason, status=status)
+    def draw(page: str, reason: str, status: int) -> Response:
+        return _page(request, context, principal, query_of(page), error=reason, status=status)
+
+    return after_form(SECTION, back, run, draw, lambda: {"done": done, **({"made": made[0]} if made else {})})
 
 
 def _page(
@@ -166,15 +161,11 @@ def _page(
     more = records[PAGE:]
     records = records[:PAGE]
     can_manage = principal.can(Permission.MANAGE_COMPENSATION)
-    model: dict[str, Any] = {
-        "principal": principal,
-        "organisation": place.name,
-        "timezone": str(place.zone),
+    model = frame(place, principal, context.clock.now(), error=error, done=_done(request.query_params))
+    model |= {
         "can_manage": can_manage,
-        "error": sentence(error),
-        "done": "" if error else _done(request.query_params),
         "filters": shown,
-        "states": OFFER_STATES,
+        "states": [{"id": s, "name": s} for s in OFFER_STATES],
         "totals": sums,
         "offers": [_view(r, place, can_manage) for r in records],
         "here": address(SECTION, {**shown, "before": params.get("before", "")}),

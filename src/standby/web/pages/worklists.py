@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from standby.access.service import Principal
 from standby.errors import Conflict, InvalidInput, NotFound, StandbyError, StorageError
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
@@ -173,10 +174,40 @@ def query_of(page: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(page).query))
 
 
-def done_at(page: str, done: str, **extra: str | int) -> str:
+def done_at(page: str, said: Mapping[str, str | int]) -> str:
     """`page` again, saying what was just done (and dropping what the last action said)."""
     params: dict[str, Any] = {k: v for k, v in query_of(page).items() if k not in ("done", "made")}
-    return address(urlsplit(page).path, {**params, "done": done, **extra})
+    return address(urlsplit(page).path, {**params, **said})
+
+
+def after_form(
+    section: str,
+    back: str,
+    action: Callable[[], None],
+    draw: Callable[[str, str, int], Response],
+    said: Callable[[], Mapping[str, str | int]],
+) -> Response:
+    """Run a form's action: on success back to its page (its query saying `said()`, such as
+    `done=moved`), else `draw(page, reason, status)`: that page with the reason it was refused."""
+    page = back_to(back, section)
+    refused = attempt(action)
+    if refused is None:
+        return RedirectResponse(done_at(page, said()), status_code=303)
+    reason, status = refused
+    return draw(page, reason, status)
+
+
+def frame(centre: Centre, principal: Principal, now: datetime, *, error: str, done: str) -> dict[str, Any]:
+    """What every worklist shows around its list: who, where, the time, and what was done or refused."""
+    return {
+        "principal": principal,
+        "organisation": centre.name,
+        "timezone": str(centre.zone),
+        "now": centre.when(now),
+        "now_field": centre.field(now),
+        "error": sentence(error),
+        "done": "" if error else done,
+    }
 
 
 def attempt(action: Callable[[], None]) -> tuple[str, int] | None:
