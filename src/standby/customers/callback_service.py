@@ -107,6 +107,8 @@ class CallbackFilter:
     outage_id: int | None = None
     due_from: datetime | None = None
     due_to: datetime | None = None
+    outstanding: bool | None = None
+    """True: only those still to make (neither completed nor cancelled); False: only those."""
 
 
 def import_callbacks(
@@ -147,10 +149,36 @@ def list_callbacks(
     session: Session, *, where: CallbackFilter | None = None, after_id: int = 0, limit: int = 100
 ) -> list[CallbackRecord]:
     """Callbacks matching `where`, by id, those after `after_id` (paging), at most `limit` (<= MAX_LIST)."""
+    query = _matching(where).where(CallbackRow.id > after_id)
+    query = query.order_by(CallbackRow.id).limit(max(1, min(limit, MAX_LIST)))
+    return [record_of(row) for row in session.scalars(query)]
+
+
+def callback_worklist(
+    session: Session,
+    *,
+    where: CallbackFilter | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 100,
+) -> list[CallbackRecord]:
+    """Callbacks matching `where` as an agent works them: due soonest first (then by id), those
+    after `after` (the due time and id of the last one of the page before), at most `limit`."""
+    query = _matching(where)
+    if after is not None:
+        due, last_id = after
+        query = query.where(
+            (CallbackRow.due_at > due) | ((CallbackRow.due_at == due) & (CallbackRow.id > last_id))
+        )
+    query = query.order_by(CallbackRow.due_at, CallbackRow.id).limit(max(1, min(limit, MAX_LIST)))
+    return [record_of(row) for row in session.scalars(query)]
+
+
+def _matching(where: CallbackFilter | None) -> Select[CallbackRow]:
+    """The callbacks `where` asks for, unordered; InvalidInput for an unknown state."""
     where = where or CallbackFilter()
     if where.state is not None and where.state not in CALLBACK_STATES:
         raise InvalidInput(f"unknown state {where.state!r}: one of {', '.join(CALLBACK_STATES)}")
-    query: Select[CallbackRow] = select(CallbackRow).where(CallbackRow.id > after_id)
+    query = select(CallbackRow)
     if where.state is not None:
         query = query.where(CallbackRow.state == where.state)
     if where.queue is not None:
@@ -163,8 +191,10 @@ def list_callbacks(
         query = query.where(CallbackRow.due_at >= where.due_from)
     if where.due_to is not None:
         query = query.where(CallbackRow.due_at < where.due_to)
-    query = query.order_by(CallbackRow.id).limit(max(1, min(limit, MAX_LIST)))
-    return [record_of(row) for row in session.scalars(query)]
+    if where.outstanding is not None:
+        final = CallbackRow.state.in_(sorted(FINAL))
+        query = query.where(~final if where.outstanding else final)
+    return query
 
 
 def get_callback(session: Session, callback_id: int) -> tuple[CallbackRecord, list[CallbackEvent]]:

@@ -1,5 +1,4 @@
-"""The HTML pages: the overview, the incidents and outages lists, the incident room, login,
-the agents' outcome page, the API reference."""
+"""The HTML pages: one module per page or capability, each with its templates, behind one navigation bar."""
 
 from __future__ import annotations
 
@@ -9,6 +8,9 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     """Every page router."""
     from standby.web.pages.ack import router as ack
+    from standby.web.pages.callbacks import router as callbacks
+    from standby.web.pages.calls import router as calls
+    from standby.web.pages.compensation import router as compensation
     from standby.web.pages.incident_list import router as incident_list
     from standby.web.pages.incidents import router as incidents
     from standby.web.pages.login import router as login
@@ -17,4 +19,16 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.overview import router as overview
     from standby.web.pages.reference import router as reference
 
-    return [login, overview, ack, outcomes, incident_list, incidents, outages, reference]
+    return [
+        login,
+        overview,
+        ack,
+        outcomes,
+        incident_list,
+        incidents,
+        outages,
+        callbacks,
+        calls,
+        compensation,
+        reference,
+    ]
