@@ -79,7 +79,7 @@ async def test_the_worklist_in_the_apis_order_filtered_and_paged(web: Web, clien
     first = page.text.split('id="call-', 2)[1]
     # Cut off at the outage's start, 10:25 in London, 15 minutes into a call begun at 10:10.
     assert "+447700900055" in first and "Mon 15 Jun 10:25" in first and "15 min into the call" in first
-    assert "Moving home (sales)" in first and f'href="/calls?outage={outage}"' in first
+    assert "Moving home (sales)" in first and f'href="/outages/{outage}"' in first
     following = re.search(r'href="([^"]+)" id="wl-next"', page.text)
     assert following is not None and following.group(1) == "/calls?offset=50"
     rest = await client.get(following.group(1))

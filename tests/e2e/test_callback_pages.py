@@ -109,7 +109,7 @@ async def test_the_worklist_is_due_soonest_first_filtered_and_paged(
     assert await names_for("state=completed") == ["Customer 55"]
     caught_page = (await client.get(f"/callbacks?outage={outage}")).text
     assert f"Callbacks caught by outage #{outage}" in caught_page
-    assert f'href="/callbacks?outage={outage}"' in caught_page  # each callback links to its outage's list
+    assert f'href="/outages/{outage}"' in caught_page  # each callback links to its outage's page
 
 
 async def test_bad_filters_are_shown_on_the_page_as_400(web: Web, client: httpx.AsyncClient) -> None:
