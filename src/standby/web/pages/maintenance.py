@@ -38,11 +38,10 @@ from standby.web.api.maintenance import NO_PLAN
 from standby.web.auth import ManageMaintenance, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.pages.plan_clock import actor, form_time, form_value, plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, refusal_of
+from standby.web.pages.refusals import Refusal, page_response, refusal_of
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
 PAST_PAGE = 20
 # Loose on purpose: the service's limits, and its reasons, are what the page shows.
 TEXT = 20_000
@@ -130,16 +129,7 @@ def _render(
     typed: dict[str, Any] | None = None,
 ) -> Response:
     model = maintenance_model(context, principal, before=before, typed=typed)
-    model["error"] = refused.reason if refused is not None else ""
-    model["done"] = "" if refused is not None else DONE.get(request.query_params.get("done", ""), "")
-    response: Response = context.templates.TemplateResponse(
-        request,
-        "maintenance.html",
-        model,
-        status_code=refused.status if refused is not None else 200,
-        headers=NO_STORE,
-    )
-    return response
+    return page_response(request, context, "maintenance.html", model, refused=refused, done=DONE)
 
 
 def maintenance_model(

@@ -12,8 +12,7 @@ is shown on the page with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -29,11 +28,10 @@ from standby.web.api.notifications import shown_recipient
 from standby.web.auth import ManageNotifications, ReadNotifications
 from standby.web.context import Context, WebContext
 from standby.web.pages.plan_clock import plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, refusal_of
+from standby.web.pages.refusals import Refusal, page_response, refusal_of
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
 PAGE = 50
 FIRST_LINE = 160
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -49,6 +47,7 @@ DONE = {
     "retried": "The message goes out again now.",
     "cancelled": "The message will not be sent.",
 }
+DONE_AS = {"retry": "retried", "cancel": "cancelled"}
 
 
 @router.get("/messages")
@@ -64,40 +63,32 @@ def messages_page(
     return _render(request, context, principal, _filters(state, channel), before=before)
 
 
-@router.post("/messages/{message_id}/retry")
-def retry(
+@router.post("/messages/{message_id}/{action}")
+def act_on_message(
     message_id: MessageId,
+    action: Literal["retry", "cancel"],
     request: Request,
     principal: ManageNotifications,
     context: Context,
     state: Annotated[str, Form(max_length=20)] = "",
     channel: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Send a parked message again: pending, due now, attempts from zero, the same key."""
+    """Retry a parked message (pending again, due now, attempts from zero, the same key), or
+    cancel a waiting or parked one (one being sent or sent already cannot be: 409)."""
+    filters = _filters(state, channel)
 
     def act() -> None:
+        now = context.clock.now()
         with unit_of_work(context.session_factory) as session:
-            retry_parked(session, message_id=message_id, now=context.clock.now(), by=principal.name)
+            if action == "retry":
+                retry_parked(session, message_id=message_id, now=now, by=principal.name)
+            else:
+                cancel(session, message_id=message_id, now=now)
 
-    return _act(request, context, principal, act, _filters(state, channel), done="retried")
-
-
-@router.post("/messages/{message_id}/cancel")
-def cancel_message(
-    message_id: MessageId,
-    request: Request,
-    principal: ManageNotifications,
-    context: Context,
-    state: Annotated[str, Form(max_length=20)] = "",
-    channel: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
-    """Stop a waiting (or parked) message; one being sent or sent already cannot be (409)."""
-
-    def act() -> None:
-        with unit_of_work(context.session_factory) as session:
-            cancel(session, message_id=message_id, now=context.clock.now())
-
-    return _act(request, context, principal, act, _filters(state, channel), done="cancelled")
+    refused = refusal_of(act)
+    if refused is not None:
+        return _render(request, context, principal, filters, refused=refused)
+    return RedirectResponse(_query(filters, done=DONE_AS[action]), status_code=303)
 
 
 def _filters(state: str, channel: str) -> dict[str, str]:
@@ -115,21 +106,6 @@ def _query(filters: dict[str, str], **more: object) -> str:
     return "/messages" + (f"?{urlencode(values)}" if values else "")
 
 
-def _act(
-    request: Request,
-    context: WebContext,
-    principal: Principal,
-    act: Callable[[], object],
-    filters: dict[str, str],
-    *,
-    done: str,
-) -> Response:
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, filters, refused=refused)
-    return RedirectResponse(_query(filters, done=done), status_code=303)
-
-
 def _render(
     request: Request,
     context: WebContext,
@@ -140,16 +116,7 @@ def _render(
     refused: Refusal | None = None,
 ) -> Response:
     model = messages_model(context, principal, filters, before=before)
-    model["error"] = refused.reason if refused is not None else ""
-    model["done"] = "" if refused is not None else DONE.get(request.query_params.get("done", ""), "")
-    response: Response = context.templates.TemplateResponse(
-        request,
-        "messages.html",
-        model,
-        status_code=refused.status if refused is not None else 200,
-        headers=NO_STORE,
-    )
-    return response
+    return page_response(request, context, "messages.html", model, refused=refused, done=DONE)
 
 
 def messages_model(

@@ -37,11 +37,10 @@ from standby.web.api.oncall import calendar_url
 from standby.web.auth import ManageOncall, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.pages.plan_clock import actor, form_time, form_value, plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, refusal_of
+from standby.web.pages.refusals import Refusal, page_response, refusal_of
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
 RotationId = Annotated[str, Path(max_length=100)]
 OverrideId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # The form's own limits are loose on purpose: the service's limits, and its reasons, are
@@ -142,16 +141,7 @@ def _render(
     typed: dict[str, str] | None = None,
 ) -> Response:
     model = oncall_model(context, principal, typed=typed)
-    model["error"] = refused.reason if refused is not None else ""
-    model["done"] = "" if refused is not None else DONE.get(request.query_params.get("done", ""), "")
-    response: Response = context.templates.TemplateResponse(
-        request,
-        "oncall.html",
-        model,
-        status_code=refused.status if refused is not None else 200,
-        headers=NO_STORE,
-    )
-    return response
+    return page_response(request, context, "oncall.html", model, refused=refused, done=DONE)
 
 
 def oncall_model(

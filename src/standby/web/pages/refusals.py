@@ -7,10 +7,15 @@ answers with that status; anything else (the database away) goes to the app's er
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
 
 from standby.errors import Conflict, NotFound, StandbyError, StorageError
+from standby.web.context import WebContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +37,29 @@ def refusal_of(act: Callable[[], object]) -> Refusal | None:
         text = str(refused)
         return Refusal(text[:1].upper() + text[1:], status)
     return None
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+"""Pages name people and numbers: a shared device must not show them from the HTTP cache."""
+
+
+def page_response(
+    request: Request,
+    context: WebContext,
+    template: str,
+    model: dict[str, Any],
+    *,
+    refused: Refusal | None,
+    done: Mapping[str, str],
+) -> Response:
+    """The page: the refusal's reason and status, or what the last action did (`?done=`) and 200."""
+    model["error"] = refused.reason if refused is not None else ""
+    model["done"] = "" if refused is not None else done.get(request.query_params.get("done", ""), "")
+    response: Response = context.templates.TemplateResponse(
+        request,
+        template,
+        model,
+        status_code=refused.status if refused is not None else 200,
+        headers=NO_STORE,
+    )
+    return response
