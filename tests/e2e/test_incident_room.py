@@ -330,7 +330,7 @@ async def test_the_overview_says_unknown_and_counts_parked_messages(
     assert row is not None and "unknown" in row.group(0) and "✓ yes" not in row.group(0)
     park(web)
     html = (await client.get("/")).text
-    assert "1 message parked" in html and 'href="/api/v1/notifications?state=parked"' in html
+    assert "1 message parked" in html and 'href="/messages?state=parked"' in html
 
 
 async def test_a_long_timeline_is_shown_newest_first_fifty_at_a_time(

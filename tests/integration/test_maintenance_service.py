@@ -15,6 +15,7 @@ from standby.detect.maintenance_service import (
     declare_window,
     get_window,
     list_windows,
+    past_windows,
     windows_in_force,
 )
 from standby.errors import Conflict, InvalidInput, NotFound
@@ -149,3 +150,27 @@ def test_bad_input_is_refused_with_what_and_where(uow: Any, plan: Plan) -> None:
         assert words in str(caught.value), (changes, str(caught.value))
     with uow() as session:
         assert list_windows(session, plan=None, now=NOW, include_past=True) == []
+
+
+def test_past_windows_are_paged_past_the_running_recurring_ones(uow: Any, plan: Plan) -> None:
+    weekly = [declare(uow, plan, reason=f"Weekly {n}", recurrence="FREQ=WEEKLY").key for n in range(7)]
+    one_offs = [
+        declare(uow, plan, reason=f"Once {n}", starts_at=NOW + timedelta(hours=n)).key for n in range(5)
+    ]
+    cancelled = declare(uow, plan, reason="Called off", recurrence="FREQ=DAILY")
+    with uow() as session:
+        cancel_window(session, key=cancelled.key, now=NOW, by="dana", plan=plan)
+    later = NOW + timedelta(days=1)  # the one-offs have ended; the weekly ones still recur
+    pages: list[list[str]] = []
+    before = None
+    with uow() as session:
+        while True:
+            found, before = past_windows(session, plan=plan, now=later, before_id=before, limit=2)
+            pages.append([r.key for r in found])
+            if before is None:
+                break
+    assert pages == [[cancelled.key, one_offs[4]], one_offs[3:1:-1], one_offs[1::-1]]
+    assert not set(weekly) & {k for page in pages for k in page}
+    with uow() as session:
+        (record,), _ = past_windows(session, plan=plan, now=later, limit=1)
+    assert record.status == "cancelled" and record.cancelled_by == "dana"

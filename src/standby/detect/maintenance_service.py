@@ -115,6 +115,42 @@ def list_windows(
     return sorted(records, key=lambda r: (order[r.status], r.occurrence_start or far, r.key))
 
 
+def past_windows(
+    session: Session, *, plan: Plan | None, now: datetime, before_id: int | None = None, limit: int = 20
+) -> tuple[list[WindowRecord], int | None]:
+    """Ended and cancelled windows, newest declared first (ids below `before_id`), and the id to page on.
+
+    At most `limit` declared windows; the plan's ended ones come on the first page only
+    (the plan holds few). The id returned is None on the last page.
+    """
+    over = ("ended", "cancelled")
+    plan_windows = windows_from_plan(plan) if plan is not None and before_id is None else []
+    found = [r for r in (_record(w, now) for w in plan_windows) if r.status in over]
+    shown, last, scan, batch = 0, None, before_id, max(1, limit) + 1
+    while True:
+        # A recurring window is over only when its rule runs out, which its record says.
+        query = select(MaintenanceWindowRow).where(
+            or_(
+                MaintenanceWindowRow.cancelled_at.is_not(None),
+                MaintenanceWindowRow.recurrence.is_not(None),
+                MaintenanceWindowRow.ends_at <= now,
+            )
+        )
+        if scan is not None:
+            query = query.where(MaintenanceWindowRow.id < scan)
+        rows = list(session.scalars(query.order_by(MaintenanceWindowRow.id.desc()).limit(batch)))
+        for row in rows:
+            record = _row_record(row, now)
+            if record.status in over:
+                if shown == limit:
+                    return found, last
+                found.append(record)
+                shown, last = shown + 1, row.id
+        if len(rows) < batch:
+            return found, None
+        scan = rows[-1].id
+
+
 def get_window(session: Session, *, key: str, plan: Plan | None, now: datetime) -> WindowRecord:
     """One window by key (`plan:ID` or `api:NUMBER`), cancelled ones too; NotFound if none."""
     source, ident = _parse_key(key)

@@ -687,10 +687,11 @@ def list_messages(
     *,
     incident_id: int | None = None,
     state: str | None = None,
+    channel: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[MessageRecord]:
-    """Messages, newest first; only an incident's, or those in one state, when asked."""
+    """Messages, newest first; only an incident's, or those in one state or of one channel, when asked."""
     if state is not None and state not in MESSAGE_STATES:
         raise InvalidInput(f"unknown state {state!r}: use one of {', '.join(MESSAGE_STATES)}")
     query = select(_T).order_by(_T.c.id.desc()).limit(max(1, limit))
@@ -698,6 +699,8 @@ def list_messages(
         query = query.where(_T.c.incident_id == incident_id)
     if state is not None:
         query = query.where(_T.c.state == state)
+    if channel is not None:
+        query = query.where(_T.c.channel == validate.check_channel(channel))
     if before_id is not None:
         query = query.where(_T.c.id < before_id)
     return [_record(row) for row in session.execute(query)]
@@ -717,11 +720,15 @@ def get_by_key(session: Session, key: str) -> MessageRecord | None:
     return _record(row) if row is not None else None
 
 
-def count_by_state(session: Session, *, incident_id: int | None = None) -> dict[str, int]:
+def count_by_state(
+    session: Session, *, incident_id: int | None = None, channel: str | None = None
+) -> dict[str, int]:
     """How many messages are in each state (every state is present, zero or not)."""
     query = select(_T.c.state, func.count()).group_by(_T.c.state)
     if incident_id is not None:
         query = query.where(_T.c.incident_id == incident_id)
+    if channel is not None:
+        query = query.where(_T.c.channel == validate.check_channel(channel))
     counts = dict.fromkeys(MESSAGE_STATES, 0)
     for state, count in session.execute(query):
         counts[state] = int(count)

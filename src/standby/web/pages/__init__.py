@@ -14,6 +14,9 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.incident_list import router as incident_list
     from standby.web.pages.incidents import router as incidents
     from standby.web.pages.login import router as login
+    from standby.web.pages.maintenance import router as maintenance
+    from standby.web.pages.messages import router as messages
+    from standby.web.pages.oncall import router as oncall
     from standby.web.pages.outages import router as outages
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
@@ -30,5 +33,8 @@ def routers() -> list[APIRouter]:
         callbacks,
         calls,
         compensation,
+        oncall,
+        messages,
+        maintenance,
         reference,
     ]

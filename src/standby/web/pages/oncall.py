@@ -1,0 +1,222 @@
+"""GET /oncall: who holds each rotation's pager now, who is next and when, and the overrides.
+
+The page reads what GET /api/v1/oncall and GET /api/v1/oncall/{rotation} read, from the
+same service (respond.oncall_service), in the plan's time zone. Staff numbers and
+addresses are shown only to roles that may read the plan, as the API does. Roles that may
+manage on call get a form to arrange an override and a button to cancel one, plain POSTs
+to the routes here that call the service's add_override and cancel_override; the server
+refuses them (403) to other roles whatever the form says. A refusal (an unknown person,
+an override that ends before it starts or has already ended) is shown above the form,
+with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from standby.access.roles import Permission
+from standby.access.service import Principal
+from standby.errors import Conflict
+from standby.plan.schema import Plan
+from standby.respond.oncall import Shift
+from standby.respond.oncall_service import (
+    MAX_REASON,
+    add_override,
+    cancel_override,
+    list_overrides,
+    rotation_of,
+    who_is_on_call,
+)
+from standby.store.engine import unit_of_work
+from standby.web.api.oncall import calendar_url
+from standby.web.auth import ManageOncall, ReadOutages
+from standby.web.context import Context, WebContext
+from standby.web.pages.plan_clock import actor, form_time, form_value, plan_in_force, shown, zone_of
+from standby.web.pages.refusals import Refusal, page_response, refusal_of
+
+router = APIRouter(include_in_schema=False)
+
+RotationId = Annotated[str, Path(max_length=100)]
+OverrideId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# The form's own limits are loose on purpose: the service's limits, and its reasons, are
+# what the page shows (a FastAPI 422 would lose the form).
+TEXT = 20_000
+FIELDS = ("rotation", "person", "starts", "ends", "reason")
+DONE = {
+    "added": "Override arranged: the page below shows who is on call with it.",
+    "cancelled": "Override cancelled: the rotation's turn applies again.",
+}
+
+
+@router.get("/oncall")
+def oncall_page(request: Request, principal: ReadOutages, context: Context) -> Response:
+    """Each rotation: on call now and next, its overrides and calendar feed; the override form."""
+    return _render(request, context, principal)
+
+
+@router.post("/oncall/overrides")
+def arrange(
+    request: Request,
+    principal: ManageOncall,
+    context: Context,
+    rotation: Annotated[str, Form(max_length=TEXT)] = "",
+    person: Annotated[str, Form(max_length=TEXT)] = "",
+    starts: Annotated[str, Form(max_length=TEXT)] = "",
+    ends: Annotated[str, Form(max_length=TEXT)] = "",
+    reason: Annotated[str, Form(max_length=TEXT)] = "",
+) -> Response:
+    """Put someone on call for a rotation from `starts` to `ends` (the plan's local time)."""
+    typed = dict(zip(FIELDS, (rotation, person, starts, ends, reason), strict=True))
+
+    def act() -> None:
+        plan = _plan_or_refuse(context)
+        rotation_of(plan, rotation)
+        start, end = form_time(starts, "from"), form_time(ends, "to")
+        with unit_of_work(context.session_factory) as session:
+            add_override(
+                session,
+                plan=plan,
+                rotation_id=rotation,
+                person_id=person,
+                starts_at=start,
+                ends_at=end,
+                reason=reason or None,
+                created_by=actor(principal),
+                now=context.clock.now(),
+            )
+
+    refused = refusal_of(act)
+    if refused is not None:
+        return _render(request, context, principal, refused=refused, typed=typed)
+    return _back("added", rotation)
+
+
+@router.post("/oncall/{rotation_id}/overrides/{override_id}/cancel")
+def cancel(
+    rotation_id: RotationId,
+    override_id: OverrideId,
+    request: Request,
+    principal: ManageOncall,
+    context: Context,
+) -> Response:
+    """Cancel an override at once; the rotation's turn applies again."""
+
+    def act() -> None:
+        with unit_of_work(context.session_factory) as session:
+            now = context.clock.now()
+            cancel_override(session, rotation_id=rotation_id, override_id=override_id, now=now)
+
+    refused = refusal_of(act)
+    if refused is not None:
+        return _render(request, context, principal, refused=refused)
+    return _back("cancelled", rotation_id)
+
+
+def _plan_or_refuse(context: WebContext) -> Plan:
+    plan = plan_in_force(context)
+    if plan is None:
+        raise Conflict("no plan is loaded: overrides cover the plan's rotations")
+    return plan
+
+
+def _back(done: str, rotation_id: str) -> Response:
+    anchor = quote(f"rotation-{rotation_id}", safe="")
+    return RedirectResponse(f"/oncall?{urlencode({'done': done})}#{anchor}", status_code=303)
+
+
+# --- what the page shows ------------------------------------------------------------------
+
+
+def _render(
+    request: Request,
+    context: WebContext,
+    principal: Principal,
+    *,
+    refused: Refusal | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    model = oncall_model(context, principal, typed=typed)
+    return page_response(request, context, "oncall.html", model, refused=refused, done=DONE)
+
+
+def oncall_model(
+    context: WebContext, principal: Principal, *, typed: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Everything the on-call page shows, as of now."""
+    now = context.clock.now()
+    plan = plan_in_force(context)
+    zone = zone_of(plan)
+    rotations: list[dict[str, Any]] = []
+    if plan is not None:
+        contacts = principal.can(Permission.READ_PLAN)
+        with unit_of_work(context.session_factory) as session:
+            items = who_is_on_call(session, plan=plan, now=now)
+            overrides = {
+                item.rotation_id: list_overrides(session, rotation_id=item.rotation_id, now=now)
+                for item in items
+            }
+        for item in items:
+            rotation = rotation_of(plan, item.rotation_id)
+            rotations.append(
+                {
+                    "id": rotation.id,
+                    "members": [_name(plan, m) for m in rotation.members],
+                    "now": _shift(plan, item.current, zone, contacts=contacts),
+                    "next": None if item.next is None else _shift(plan, item.next, zone, contacts=contacts),
+                    "overrides": [
+                        {
+                            "id": o.id,
+                            "name": _name(plan, o.person_id),
+                            "starts": shown(o.starts_at, zone),
+                            "ends": shown(o.ends_at, zone),
+                            "status": o.status,
+                            "reason": o.reason or "",
+                            "by": o.created_by,
+                        }
+                        for o in overrides[rotation.id]
+                    ],
+                    "calendar": calendar_url(context, rotation.id),
+                    "calendar_path": f"/api/v1/oncall/{quote(rotation.id, safe='')}/calendar.ics",
+                }
+            )
+    form = dict.fromkeys(FIELDS, "")
+    form["starts"] = form_value(now, zone)
+    if rotations:
+        form["rotation"] = rotations[0]["id"]
+    form.update(typed or {})
+    return {
+        "principal": principal,
+        "organisation": plan.organisation.name if plan is not None else None,
+        "timezone": zone.key,
+        "now": shown(now, zone),
+        "now_local": form_value(now, zone),
+        "has_plan": plan is not None,
+        "rotations": rotations,
+        "people": [{"id": p.id, "name": p.name} for p in plan.people] if plan is not None else [],
+        "can_manage": principal.can(Permission.MANAGE_ONCALL),
+        "contacts": principal.can(Permission.READ_PLAN),
+        "form": form,
+        "max_reason": MAX_REASON,
+    }
+
+
+def _name(plan: Plan, person_id: str) -> str:
+    person = plan.people_by_id.get(person_id)
+    return person.name if person is not None else person_id
+
+
+def _shift(plan: Plan, shift: Shift, zone: ZoneInfo, *, contacts: bool) -> dict[str, Any]:
+    person = plan.people_by_id.get(shift.person_id)
+    return {
+        "name": _name(plan, shift.person_id),
+        "starts": shown(shift.starts, zone),
+        "ends": shown(shift.ends, zone),
+        "override": shift.override,
+        "phone": person.phone if contacts and person is not None and person.phone else "",
+        "email": person.email if contacts and person is not None and person.email else "",
+    }
