@@ -1,7 +1,10 @@
 """The impact report as one self-contained HTML file a manager can forward by email.
 
 Inline CSS and inline SVG charts (from `impact.charts`), no scripts, no external
-references: it opens the same from an attachment, offline, or printed. Jinja2 with
+references: it opens the same from an attachment, offline, or printed. The same report,
+without its document around it, is shown in Standby's /impact page (`render_report`),
+which links its style sheet (`report_css`) rather than inlining it. It fits a phone:
+charts take their box's width, wide tables scroll inside their frame. Jinja2 with
 autoescape renders it; the charts escape their own text and enter as Markup.
 """
 
@@ -110,8 +113,38 @@ def render_html(
     generated: str | None = None,
 ) -> str:
     """The whole report as one HTML document; `plan_source` and `generated` are shown as given."""
+    context = _report_context(result, labels, organisation, plan_source, generated)
+    return _environment().get_template("impact.html").render(context)
+
+
+def render_report(
+    result: ImpactResult,
+    labels: Labels,
+    *,
+    plan_source: str | None = None,
+    generated: str | None = None,
+) -> str:
+    """The report alone, one `<article class="report">` to place in a page that links `report_css()`."""
+    context = _report_context(result, labels, None, plan_source, generated)
+    return _environment().get_template("report.html").render(context)
+
+
+@cache
+def report_css() -> str:
+    """The report's style sheet: every rule is inside `.report`, so it styles nothing else of a page."""
+    source, _, _ = _environment().loader.get_source(_environment(), "report.css")  # type: ignore[union-attr]
+    return source
+
+
+def _report_context(
+    result: ImpactResult,
+    labels: Labels,
+    organisation: str | None,
+    plan_source: str | None,
+    generated: str | None,
+) -> dict[str, object]:
     figures = queue_figures(result, labels)
-    context = {
+    return {
         "title": scenario_title(result.scenario, labels),
         "organisation": organisation or result.organisation,
         "headline": headline(result, labels),
@@ -144,7 +177,6 @@ def render_html(
         "count": count,
         "clock": clock,
     }
-    return _environment().get_template("impact.html").render(context)
 
 
 def service_level_chart(result: ImpactResult, labels: Labels, queue: str) -> str:
