@@ -75,7 +75,7 @@ def test_a_record_without_an_id_is_matched_by_its_queue_and_long_values_are_cut(
     queue["forecast"]["calls"] = [c + 1000 for c in queue["forecast"]["calls"]]
     queue.pop("value_per_call")
     changes = plan_changes(plan(document()), plan(new))
-    tolerances = [s for s in changes.sections if s.section == "impact_tolerances"][0]
+    (tolerances,) = [s for s in changes.sections if s.section == "impact_tolerances"]
     assert tolerances.changed[0].record.key == new["impact_tolerances"][0]["queue"]
     assert not tolerances.added and not tolerances.removed
     fields = {f.field: f for f in changes.sections[0].changed[0].fields}

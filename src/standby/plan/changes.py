@@ -108,14 +108,16 @@ class PlanChanges:
         return not self.sections
 
     def sentences(self) -> list[str]:
-        """Every change as one sentence: 'Queue Billing and payments (billing) changed: aht_s from 240 to 300.'"""
+        """Every change as one sentence: 'Queue Billing (billing) changed: aht_s from 240 to 300.'"""
         said: list[str] = []
         for s in self.sections:
             said += [f"{s.singular.capitalize()} {r.text()} added." for r in s.added]
             said += [f"{s.singular.capitalize()} {r.text()} removed." for r in s.removed]
             for c in s.changed:
                 what = "; ".join(f.text() for f in c.fields)
-                subject = s.singular.capitalize() if c.record.key == "" else f"{s.singular.capitalize()} {c.record.text()}"
+                subject = s.singular.capitalize()
+                if c.record.key:
+                    subject += f" {c.record.text()}"
                 said.append(f"{subject} changed: {what}.")
         return said
 
@@ -136,8 +138,8 @@ def _section(section: str, singular: str, plural: str, old: Any, new: Any) -> Se
     if not isinstance(old, list) or not isinstance(new, list):
         # A single record (the organisation, the drills): only ever changed.
         fields = tuple(_fields(_mapping(old), _mapping(new)))
-        changed = (RecordChange(Record("", ""), fields),) if fields else ()
-        return SectionChanges(section, singular, plural, (), (), changed)
+        whole = (RecordChange(Record("", ""), fields),) if fields else ()
+        return SectionChanges(section, singular, plural, (), (), whole)
     before = _keyed(old)
     after = _keyed(new)
     added = tuple(after[k][0] for k in after if k not in before)
