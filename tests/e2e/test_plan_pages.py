@@ -95,8 +95,7 @@ async def test_two_versions_compared_name_the_changed_queue_in_words(
     assert "Queues: 1 changed" in words
     assert "Billing and payments (billing) aht_s from 420 to 480" in words
     assert "Components:" not in words  # nothing else changed
-    assert '<span class="del">-    aht_s: 420</span>' in page.text
-    assert '<span class="add">+    aht_s: 480</span>' in page.text
+    assert '<span class="del">-    aht_s: 420\n</span><span class="add">+    aht_s: 480\n</span>' in page.text
     same = await client.get("/plan/diff?from=1&to=1")
     assert "The two versions are the same text." in text_of(same)
 
