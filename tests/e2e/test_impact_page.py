@@ -80,6 +80,7 @@ async def test_a_small_scenario_run_shows_the_report_in_the_page(client: httpx.A
         ({"at": "19:30"}, "minutes: an outage of 60 minutes from 19:30 ends after the forecast day"),
         ({"replications": "500"}, "replications: Input should be less than or equal to 200"),
         ({"down": "leeds"}, "down: 'leeds' is a site, not a component"),
+        ({"at": ""}, "at: Field required"),
     ],
 )
 async def test_bad_input_is_400_on_the_form_with_the_reason(

@@ -104,16 +104,7 @@ class ImpactRequest(BaseModel):
 )
 async def post_impact(body: ImpactRequest, principal: ReadPlan, context: Context) -> JSONResponse:
     """The outage against the same day without it: customers, callbacks, recovery, breaches, cost."""
-    info, _, result = await simulate(
-        context,
-        down=body.down,
-        at=body.at,
-        minutes=body.minutes,
-        replications=body.replications,
-        seed=body.seed,
-        callbacks=[(c.due_at, c.queue, c.vulnerable) for c in body.callbacks],
-        uncovered=body.uncovered,
-    )
+    info, _, result = await simulate_request(context, body)
     return JSONResponse({"plan_version": info.id, **result.to_dict()})
 
 
@@ -159,6 +150,22 @@ async def get_impact_report(
     name = f"impact-{'-'.join(result.scenario.down)}-{at.replace(':', '')}-{minutes}min.html"
     disposition = f'inline; filename="{_safe(name)}"'
     return HTMLResponse(page, headers={"Content-Disposition": disposition, **REPORT_CSP})
+
+
+async def simulate_request(
+    context: WebContext, body: ImpactRequest
+) -> tuple[PlanVersionInfo, Plan, ImpactResult]:
+    """The scenario of a request, as POST /api/v1/impact runs it (and the /impact page)."""
+    return await simulate(
+        context,
+        down=body.down,
+        at=body.at,
+        minutes=body.minutes,
+        replications=body.replications,
+        seed=body.seed,
+        callbacks=[(c.due_at, c.queue, c.vulnerable) for c in body.callbacks],
+        uncovered=body.uncovered,
+    )
 
 
 async def simulate(

@@ -30,7 +30,7 @@ from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
 from standby.plan.versions import PlanVersionInfo, current_plan
 from standby.store.engine import unit_of_work
-from standby.web.api.impact import DEFAULT_REPLICATIONS, MAX_REPLICATIONS, ImpactRequest, simulate
+from standby.web.api.impact import DEFAULT_REPLICATIONS, MAX_REPLICATIONS, ImpactRequest, simulate_request
 from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadPlan
 from standby.web.context import Context, WebContext
@@ -59,29 +59,12 @@ async def run_impact(request: Request, principal: ReadPlan, context: Context) ->
         error = "down: choose at least one component that goes down"
         return _render(request, context, principal, info, plan, asked=asked, error=error, status=400)
     try:
-        body = ImpactRequest.model_validate(
-            {
-                "down": asked["down"],
-                "at": asked["at"],
-                "minutes": asked["minutes"],
-                "replications": asked["replications"],
-                "seed": asked["seed"],
-                "uncovered": asked["uncovered"],
-            }
-        )
+        # A field left empty takes the API's default (ten simulated days, seed 1), or is missing.
+        body = ImpactRequest.model_validate({name: value for name, value in asked.items() if value != ""})
     except ValidationError as invalid:
         return _render(request, context, principal, info, plan, asked=asked, error=_said(invalid), status=400)
     try:
-        info, plan, result = await simulate(
-            context,
-            down=body.down,
-            at=body.at,
-            minutes=body.minutes,
-            replications=body.replications,
-            seed=body.seed,
-            callbacks=[],
-            uncovered=body.uncovered,
-        )
+        info, plan, result = await simulate_request(context, body)
     except HTTPException as refused:
         status = 503 if refused.status_code == 503 else 400
         return _render(
