@@ -234,10 +234,16 @@ def source_of_version(session: Session, version_id: int) -> str | None:
     return session.scalar(select(PlanVersionRow.source).where(PlanVersionRow.id == version_id))
 
 
-def list_versions(session: Session) -> list[PlanVersionInfo]:
-    """Every stored version, newest first."""
-    rows = session.scalars(select(PlanVersionRow).order_by(PlanVersionRow.id.desc()))
-    return [_info(row, created=False) for row in rows]
+def list_versions(
+    session: Session, *, before: int | None = None, limit: int | None = None
+) -> list[PlanVersionInfo]:
+    """Stored versions, newest first: every one, or a page of `limit` older than version `before`."""
+    query = select(PlanVersionRow).order_by(PlanVersionRow.id.desc())
+    if before is not None:
+        query = query.where(PlanVersionRow.id < before)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_info(row, created=False) for row in session.scalars(query)]
 
 
 def version_in_force(session: Session, at: datetime) -> PlanVersionInfo | None:

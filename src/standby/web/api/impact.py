@@ -104,16 +104,7 @@ class ImpactRequest(BaseModel):
 )
 async def post_impact(body: ImpactRequest, principal: ReadPlan, context: Context) -> JSONResponse:
     """The outage against the same day without it: customers, callbacks, recovery, breaches, cost."""
-    info, _, result = await _simulate(
-        context,
-        down=body.down,
-        at=body.at,
-        minutes=body.minutes,
-        replications=body.replications,
-        seed=body.seed,
-        callbacks=[(c.due_at, c.queue, c.vulnerable) for c in body.callbacks],
-        uncovered=body.uncovered,
-    )
+    info, _, result = await simulate_request(context, body)
     return JSONResponse({"plan_version": info.id, **result.to_dict()})
 
 
@@ -142,7 +133,7 @@ async def get_impact_report(
 ) -> HTMLResponse:
     """What POST /api/v1/impact simulates, as the HTML report: for a browser, and to forward."""
     ids = [part.strip() for value in down for part in value.split(",") if part.strip()]
-    info, plan, result = await _simulate(
+    info, plan, result = await simulate(
         context,
         down=ids,
         at=at,
@@ -161,7 +152,23 @@ async def get_impact_report(
     return HTMLResponse(page, headers={"Content-Disposition": disposition, **REPORT_CSP})
 
 
-async def _simulate(
+async def simulate_request(
+    context: WebContext, body: ImpactRequest
+) -> tuple[PlanVersionInfo, Plan, ImpactResult]:
+    """The scenario of a request, as POST /api/v1/impact runs it (and the /impact page)."""
+    return await simulate(
+        context,
+        down=body.down,
+        at=body.at,
+        minutes=body.minutes,
+        replications=body.replications,
+        seed=body.seed,
+        callbacks=[(c.due_at, c.queue, c.vulnerable) for c in body.callbacks],
+        uncovered=body.uncovered,
+    )
+
+
+async def simulate(
     context: WebContext,
     *,
     down: Sequence[str],
@@ -172,6 +179,7 @@ async def _simulate(
     callbacks: Sequence[tuple[str, str, bool]],
     uncovered: bool,
 ) -> tuple[PlanVersionInfo, Plan, ImpactResult]:
+    """The scenario against the plan in force, in a worker thread; HTTPException 422 or 503 when refused."""
     info, plan = await anyio.to_thread.run_sync(_plan_in_force, context)
     if not down:
         raise HTTPException(422, "down: name at least one component id")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from standby.access.service import Principal
 from standby.errors import NotFound
 from standby.plan.loading import load_plan_text
 from standby.plan.versions import (
@@ -22,7 +23,7 @@ from standby.plan.versions import (
 from standby.plan.yamlsource import MAX_BYTES
 from standby.store.engine import unit_of_work
 from standby.web.auth import LoadPlan, ReadPlan
-from standby.web.context import Context
+from standby.web.context import Context, WebContext
 
 router = APIRouter(prefix="/api/v1/plan", tags=["plan"])
 
@@ -205,15 +206,20 @@ def post_plan(principal: LoadPlan, body: PlanBody, context: Context) -> JSONResp
 
     An invalid plan changes nothing and answers 422 with every problem's line and column.
     """
-    plan = load_plan_text(body)  # PlanInvalid -> 422 with line and column, by the handler
+    info = put_in_force(context, principal, body)  # PlanInvalid -> 422 with line and column
+    result = Loaded(version=Version.of(info), created=info.created)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if info.created else 200)
+
+
+def put_in_force(context: WebContext, principal: Principal, body: bytes) -> PlanVersionInfo:
+    """Validate the plan's YAML and record it as the version in force; PlanInvalid when it cannot be."""
+    plan = load_plan_text(body)
     source = body.decode("utf-8-sig")  # the loader accepted it, so it decodes
     with unit_of_work(context.session_factory) as session:
-        info = record_plan(
+        return record_plan(
             session,
             plan=plan,
             source=source,
             now=context.clock.now(),
             loaded_by=principal.name if principal.kind == "user" else f"token:{principal.name}",
         )
-    result = Loaded(version=Version.of(info), created=info.created)
-    return JSONResponse(result.model_dump(mode="json"), status_code=201 if info.created else 200)

@@ -11,6 +11,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.callbacks import router as callbacks
     from standby.web.pages.calls import router as calls
     from standby.web.pages.compensation import router as compensation
+    from standby.web.pages.impact import router as impact
     from standby.web.pages.incident_list import router as incident_list
     from standby.web.pages.incidents import router as incidents
     from standby.web.pages.login import router as login
@@ -20,6 +21,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.outages import router as outages
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
+    from standby.web.pages.plan import router as plan
     from standby.web.pages.reference import router as reference
 
     return [
@@ -36,5 +38,7 @@ def routers() -> list[APIRouter]:
         oncall,
         messages,
         maintenance,
+        plan,
+        impact,
         reference,
     ]
