@@ -1,0 +1,121 @@
+"""What the database says now: open outages and incidents, the outbox, alerts, leases.
+
+A service: it reads with the session it is given and never writes. Every web server
+behind a load balancer reads the same rows, so each reports the same truth; Prometheus
+collects them at each scrape (`observe.instruments.DatabaseFigures`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from standby.detect.receivers import SOURCE_ALERTMANAGER, SOURCE_EVENTS
+from standby.store.tables import (
+    AlertRow,
+    IncidentRow,
+    MessageRow,
+    OutageRow,
+    ProbeRow,
+    RefusedAlertRow,
+)
+from standby.store.tables.detect import CLASSIFICATIONS
+from standby.store.tables.notify import CHANNELS, MESSAGE_STATES
+from standby.store.tables.respond import INCIDENT_STATES
+
+CLOSED_INCIDENT_STATES = ("resolved", "reviewed")
+OPEN_INCIDENT_STATES = tuple(s for s in INCIDENT_STATES if s not in CLOSED_INCIDENT_STATES)
+# An outage open now is total, partial or degraded; "interruption" is decided when it ends.
+OPEN_CLASSIFICATIONS = tuple(c for c in CLASSIFICATIONS if c != "interruption")
+SOURCES = (SOURCE_ALERTMANAGER, SOURCE_EVENTS)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The counts a scrape reports, as of `at`."""
+
+    at: datetime
+    outages_open: dict[str, int]
+    """Open outages by classification."""
+    incidents_open: dict[str, int]
+    """Incidents not yet resolved, by state."""
+    outbox: dict[tuple[str, str], int]
+    """Messages by (state, channel); every known pair is present, zero or not."""
+    oldest_waiting_s: float
+    """How long the message due the longest has waited for a sender; 0 when none waits."""
+    alerts_received: dict[str, int]
+    """Alerts taken since the start, by source (each delivery of a repeat counts)."""
+    alerts_refused: dict[str, int]
+    """Alerts refused since the start, by source."""
+    leases: dict[str, int]
+    """Probes held under a lease that has not run out, by worker."""
+    probes: dict[str, int]
+    """Probes in the plan in force, by protocol."""
+
+
+def read_figures(session: Session, *, now: datetime) -> Figures:
+    """Read every figure in one go (one short transaction of small aggregate queries)."""
+    outbox = {(state, channel): 0 for state in MESSAGE_STATES for channel in CHANNELS}
+    for state, channel, count in session.execute(
+        select(MessageRow.state, MessageRow.channel, func.count()).group_by(
+            MessageRow.state, MessageRow.channel
+        )
+    ):
+        outbox[(state, channel)] = count
+    # Due and not claimed: a sender should have it. Read from the (state, next_attempt_at) index.
+    oldest_due = session.scalar(
+        select(func.min(MessageRow.next_attempt_at)).where(
+            MessageRow.state == "pending", MessageRow.next_attempt_at <= now
+        )
+    )
+    return Figures(
+        at=now,
+        outages_open=_counts(
+            session,
+            select(OutageRow.classification, func.count())
+            .where(OutageRow.ended_at.is_(None))
+            .group_by(OutageRow.classification),
+            OPEN_CLASSIFICATIONS,
+        ),
+        incidents_open=_counts(
+            session,
+            select(IncidentRow.state, func.count())
+            .where(IncidentRow.state.not_in(CLOSED_INCIDENT_STATES))
+            .group_by(IncidentRow.state),
+            OPEN_INCIDENT_STATES,
+        ),
+        outbox=outbox,
+        oldest_waiting_s=max(0.0, (now - oldest_due).total_seconds()) if oldest_due is not None else 0.0,
+        alerts_received=_counts(
+            session, select(AlertRow.source, func.sum(AlertRow.received)).group_by(AlertRow.source),
+            SOURCES,
+        ),
+        alerts_refused=_counts(
+            session,
+            select(RefusedAlertRow.source, func.sum(RefusedAlertRow.received)).group_by(
+                RefusedAlertRow.source
+            ),
+            SOURCES,
+        ),
+        leases=_counts(
+            session,
+            select(ProbeRow.owner, func.count())
+            .where(ProbeRow.enabled, ProbeRow.owner.is_not(None), ProbeRow.lease_expires_at >= now)
+            .group_by(ProbeRow.owner),
+        ),
+        probes=_counts(
+            session, select(ProbeRow.kind, func.count()).where(ProbeRow.enabled).group_by(ProbeRow.kind)
+        ),
+    )
+
+
+def _counts(session: Session, query: Select[Any, Any], known: tuple[str, ...] = ()) -> dict[str, int]:
+    # The known keys are there at zero: a series that exists before its first event lets
+    # `rate()` and `> 0` alerts see the first one.
+    counts = dict.fromkeys(known, 0)
+    counts.update((str(key), int(count or 0)) for key, count in session.execute(query))
+    return counts
