@@ -132,7 +132,7 @@ def serve(
             soft_wrap=True,
         )
         # One registry for the web app and the worker beside it: /metrics shows its checks.
-        metrics = StandbyMetrics(session_factory=factory, clock=clock)
+        metrics = StandbyMetrics(session_factory=factory, clock=clock, lease_s=settings.worker_lease_s)
         background = []
         if no_worker:
             out.print("--no-worker: no worker runs here; run `standby worker` for probes and outages.")

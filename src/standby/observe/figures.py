@@ -8,7 +8,7 @@ collects them at each scrape (`observe.instruments.DatabaseFigures`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -22,6 +22,7 @@ from standby.store.tables import (
     OutageRow,
     ProbeRow,
     RefusedAlertRow,
+    WorkerRow,
 )
 from standby.store.tables.detect import CLASSIFICATIONS
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES
@@ -52,13 +53,17 @@ class Figures:
     alerts_refused: dict[str, int]
     """Alerts refused since the start, by source."""
     leases: dict[str, int]
-    """Probes held under a lease that has not run out, by worker."""
+    """Probes held by a live worker (seen within a lease), by worker."""
     probes: dict[str, int]
     """Probes in the plan in force, by protocol."""
 
 
-def read_figures(session: Session, *, now: datetime) -> Figures:
-    """Read every figure in one go (one short transaction of small aggregate queries)."""
+def read_figures(session: Session, *, now: datetime, lease: timedelta) -> Figures:
+    """Read every figure in one go (one short transaction of small aggregate queries).
+
+    A probe counts as held while its holder was seen within `lease` (STANDBY_WORKER_LEASE_S)
+    and its own lease runs: the rule by which other workers leave it alone (detect.leases).
+    """
     outbox = {(state, channel): 0 for state in MESSAGE_STATES for channel in CHANNELS}
     for state, channel, count in session.execute(
         select(MessageRow.state, MessageRow.channel, func.count()).group_by(
@@ -104,7 +109,8 @@ def read_figures(session: Session, *, now: datetime) -> Figures:
         leases=_counts(
             session,
             select(ProbeRow.owner, func.count())
-            .where(ProbeRow.enabled, ProbeRow.owner.is_not(None), ProbeRow.lease_expires_at >= now)
+            .join(WorkerRow, WorkerRow.id == ProbeRow.owner)
+            .where(ProbeRow.enabled, ProbeRow.lease_expires_at >= now, WorkerRow.seen_at >= now - lease)
             .group_by(ProbeRow.owner),
         ),
         probes=_counts(

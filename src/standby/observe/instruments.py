@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -46,9 +47,13 @@ class StandbyMetrics:
     """
 
     def __init__(
-        self, *, session_factory: sessionmaker[Session] | None = None, clock: Clock | None = None
+        self,
+        *,
+        session_factory: sessionmaker[Session] | None = None,
+        clock: Clock | None = None,
+        lease_s: float = 6.0,
     ) -> None:
-        """Make the registry and its instruments; read nothing yet."""
+        """Make the registry and its instruments; read nothing yet (`lease_s`: STANDBY_WORKER_LEASE_S)."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.checks = Counter(
             "standby_checks",
@@ -83,7 +88,7 @@ class StandbyMetrics:
             registry=self.registry,
         )
         if session_factory is not None and clock is not None:
-            self.registry.register(DatabaseFigures(session_factory, clock))
+            self.registry.register(DatabaseFigures(session_factory, clock, timedelta(seconds=lease_s)))
 
     def checked(self, *, protocol: str, ok: bool, duration_s: float, lag_s: float) -> None:
         """Count a check (the worker's CheckObserver)."""
@@ -100,10 +105,11 @@ class StandbyMetrics:
 class DatabaseFigures(Collector):
     """Reads `observe.figures` at each scrape; says `standby_database_up 0` when it cannot."""
 
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, lease: timedelta) -> None:
         """Remember where to read; nothing is read until a scrape."""
         self.session_factory = session_factory
         self.clock = clock
+        self.lease = lease
 
     def describe(self) -> list[Metric]:
         """Nothing to check against other collectors' names at registration (read at scrape)."""
@@ -116,7 +122,7 @@ class DatabaseFigures(Collector):
         )
         try:
             with unit_of_work(self.session_factory) as session:
-                figures = read_figures(session, now=self.clock.now())
+                figures = read_figures(session, now=self.clock.now(), lease=self.lease)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             # A scrape must still answer: the database being away is itself the news.
             log.warning("metrics: cannot read the database (%s)", exc)

@@ -62,7 +62,8 @@ def create_app(
     if clock is None:
         clock = SystemClock()
     if metrics is None:
-        metrics = StandbyMetrics(session_factory=session_factory, clock=clock)
+        lease_s = settings.worker_lease_s
+        metrics = StandbyMetrics(session_factory=session_factory, clock=clock, lease_s=lease_s)
     registry = metrics.registry
 
     @asynccontextmanager
