@@ -117,21 +117,25 @@ class DatabaseFigures(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """The figures as of now; only `standby_database_up` when the database is away."""
-        up = GaugeMetricFamily(
-            "standby_database_up", "1 when this process could read its figures from the database, else 0."
-        )
         try:
             with unit_of_work(self.session_factory) as session:
                 figures = read_figures(session, now=self.clock.now(), lease=self.lease)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             # A scrape must still answer: the database being away is itself the news.
             log.warning("metrics: cannot read the database (%s)", exc)
-            up.add_metric([], 0)
-            yield up
+            yield database_up(False)
             return
-        up.add_metric([], 1)
-        yield up
+        yield database_up(True)
         yield from figure_metrics(figures)
+
+
+def database_up(up: bool) -> GaugeMetricFamily:
+    """`standby_database_up`: 1 when the figures could be read, else 0."""
+    return GaugeMetricFamily(
+        "standby_database_up",
+        "1 when this process could read its figures from the database, else 0.",
+        value=1 if up else 0,
+    )
 
 
 def figure_metrics(figures: Figures) -> Iterator[Metric]:
