@@ -87,6 +87,9 @@ class StandbyMetrics:
             buckets=REQUEST_BUCKETS,
             registry=self.registry,
         )
+        # The children of each (method, route, status), found once: labels() checks and
+        # converts its arguments on every call, which a request need not pay for.
+        self._answers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         if session_factory is not None and clock is not None:
             self.registry.register(DatabaseFigures(session_factory, clock, timedelta(seconds=lease_s)))
 
@@ -98,8 +101,13 @@ class StandbyMetrics:
 
     def answered(self, *, method: str, route: str, status: int, duration_s: float) -> None:
         """Count a web request by its route template (see web.metrics.RequestMetrics)."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.request_duration.labels(route).observe(duration_s)
+        key = (method, route, status)
+        children = self._answers.get(key)
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.request_duration.labels(route))
+            self._answers[key] = children
+        children[0].inc()
+        children[1].observe(duration_s)
 
 
 class DatabaseFigures(Collector):
