@@ -16,17 +16,20 @@ import httpx
 import pytest
 from _web import T0, Served, Web, client, log_in, make_web, web
 from _workers import Listeners, start_worker, wait_for
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 from test_api_outages import fail_components
 from test_api_receivers import ALERTMANAGER, FIRING_GROUP, receiver_token
 
 from standby.access.roles import Role
+from standby.clock import SystemClock
 from standby.detect.leases import claim_probes, see_worker
 from standby.notify.outbox import enqueue
+from standby.observe.instruments import StandbyMetrics
 from standby.plan.loading import load_plan_text
 from standby.plan.versions import record_plan
-from standby.store.engine import unit_of_work
+from standby.store.engine import make_engine, make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.anyio
 __all__ = ["client", "receiver_token", "web"]  # fixtures, imported for pytest
@@ -221,3 +224,17 @@ def test_a_worker_alone_serves_its_checks_by_protocol_on_the_metrics_address(
         listeners.shutdown()
         log = (tmp_path / "watched.log").read_text(encoding="utf-8", errors="replace")
         assert "Traceback" not in log, log
+
+
+def test_a_scrape_while_the_database_is_away_still_answers_and_says_so(tmp_path: Path):
+    # A database file in a folder that does not exist: every query fails.
+    engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'gone' / 'standby.db'}")
+    try:
+        metrics = StandbyMetrics(session_factory=make_session_factory(engine), clock=SystemClock())
+        metrics.checked(protocol="tcp", ok=True, duration_s=0.002, lag_s=0.0)
+        samples = parse(generate_latest(metrics.registry).decode())
+    finally:
+        engine.dispose()
+    assert value(samples, "standby_database_up") == 0
+    assert value(samples, "standby_checks_total", protocol="tcp", result="ok") == 1
+    assert not any(name.startswith("standby_outbox") for name, _ in samples)

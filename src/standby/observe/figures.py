@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnExpressionArgument, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from standby.detect.receivers import SOURCE_ALERTMANAGER, SOURCE_EVENTS
@@ -80,48 +80,42 @@ def read_figures(session: Session, *, now: datetime, lease: timedelta) -> Figure
     return Figures(
         at=now,
         outages_open=_counts(
-            session,
-            select(OutageRow.classification, func.count())
-            .where(OutageRow.ended_at.is_(None))
-            .group_by(OutageRow.classification),
-            OPEN_CLASSIFICATIONS,
+            session, OutageRow.classification, func.count(), OutageRow.ended_at.is_(None),
+            known=OPEN_CLASSIFICATIONS,
         ),
         incidents_open=_counts(
-            session,
-            select(IncidentRow.state, func.count())
-            .where(IncidentRow.state.not_in(CLOSED_INCIDENT_STATES))
-            .group_by(IncidentRow.state),
-            OPEN_INCIDENT_STATES,
+            session, IncidentRow.state, func.count(), IncidentRow.state.not_in(CLOSED_INCIDENT_STATES),
+            known=OPEN_INCIDENT_STATES,
         ),
         outbox=outbox,
         oldest_waiting_s=max(0.0, (now - oldest_due).total_seconds()) if oldest_due is not None else 0.0,
-        alerts_received=_counts(
-            session, select(AlertRow.source, func.sum(AlertRow.received)).group_by(AlertRow.source),
-            SOURCES,
-        ),
+        alerts_received=_counts(session, AlertRow.source, func.sum(AlertRow.received), known=SOURCES),
         alerts_refused=_counts(
-            session,
-            select(RefusedAlertRow.source, func.sum(RefusedAlertRow.received)).group_by(
-                RefusedAlertRow.source
-            ),
-            SOURCES,
+            session, RefusedAlertRow.source, func.sum(RefusedAlertRow.received), known=SOURCES
         ),
         leases=_counts(
-            session,
-            select(ProbeRow.owner, func.count())
-            .join(WorkerRow, WorkerRow.id == ProbeRow.owner)
-            .where(ProbeRow.enabled, ProbeRow.lease_expires_at >= now, WorkerRow.seen_at >= now - lease)
-            .group_by(ProbeRow.owner),
+            session, ProbeRow.owner, func.count(), ProbeRow.enabled, ProbeRow.lease_expires_at >= now,
+            WorkerRow.seen_at >= now - lease,
+            join=(WorkerRow, WorkerRow.id == ProbeRow.owner),
         ),
-        probes=_counts(
-            session, select(ProbeRow.kind, func.count()).where(ProbeRow.enabled).group_by(ProbeRow.kind)
-        ),
+        probes=_counts(session, ProbeRow.kind, func.count(), ProbeRow.enabled),
     )
 
 
-def _counts(session: Session, query: Select[Any, Any], known: tuple[str, ...] = ()) -> dict[str, int]:
+def _counts(
+    session: Session,
+    key: SQLColumnExpression[Any],
+    amount: SQLColumnExpression[Any],
+    *where: ColumnExpressionArgument[bool],
+    known: tuple[str, ...] = (),
+    join: tuple[Any, ColumnExpressionArgument[bool]] | None = None,
+) -> dict[str, int]:
+    """`amount` per value of `key` among the rows `where` says; `known` values at zero if absent."""
+    query = select(key, amount)
+    if join is not None:
+        query = query.join(*join)
     # The known keys are there at zero: a series that exists before its first event lets
     # `rate()` and `> 0` alerts see the first one.
     counts = dict.fromkeys(known, 0)
-    counts.update((str(key), int(count or 0)) for key, count in session.execute(query))
+    counts.update((str(k), int(n or 0)) for k, n in session.execute(query.where(*where).group_by(key)))
     return counts
