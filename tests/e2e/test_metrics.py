@@ -21,11 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 from test_api_outages import fail_components
 from test_api_receivers import ALERTMANAGER, FIRING_GROUP, receiver_token
+from test_web import free_port
 
 from standby.access.roles import Role
 from standby.clock import SystemClock
+from standby.config import Settings
 from standby.detect.leases import claim_probes, see_worker
+from standby.errors import ConfigError
 from standby.notify.outbox import enqueue
+from standby.observe.address import MetricsAddress
 from standby.observe.instruments import StandbyMetrics
 from standby.plan.loading import load_plan_text
 from standby.plan.versions import record_plan
@@ -148,12 +152,6 @@ async def test_the_page_needs_a_login_or_token_of_a_role_that_may_read_it(
     assert "/metrics" not in (await client.get("/openapi.json")).json()["paths"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_metrics_address_serves_the_page_without_a_login(
     session_factory: sessionmaker[Session], tmp_path: Path
 ):
@@ -238,3 +236,21 @@ def test_a_scrape_while_the_database_is_away_still_answers_and_says_so(tmp_path:
     assert value(samples, "standby_database_up") == 0
     assert value(samples, "standby_checks_total", protocol="tcp", result="ok") == 1
     assert not any(name.startswith("standby_outbox") for name, _ in samples)
+
+
+def test_the_metrics_address_is_read_as_host_and_port_and_a_bad_or_taken_one_is_named():
+    def address(raw: str) -> tuple[str, int] | None:
+        return Settings.from_env({"STANDBY_METRICS_ADDRESS": raw}).metrics_address
+
+    assert address("127.0.0.1:9464") == ("127.0.0.1", 9464)
+    assert address("[::1]:9464") == ("::1", 9464)
+    assert address(" ") is None
+    for bad in ("9464", ":9464", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:port"):
+        with pytest.raises(ConfigError, match="STANDBY_METRICS_ADDRESS"):
+            address(bad)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"STANDBY_METRICS_ADDRESS: cannot listen on 127.0.0.1:{port}"):
+            MetricsAddress(StandbyMetrics().registry, "127.0.0.1", port).start()
