@@ -56,6 +56,7 @@ class Settings:
     check_retention_hours: float = 72.0
     worker_lease_s: float = 6.0
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    metrics_address: tuple[str, int] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -243,6 +244,16 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(found)
 
 
+def _host_and_port(raw: str) -> tuple[str, int]:
+    host, colon, port = raw.rpartition(":")
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # [::1]:9464
+    if not colon or not host or any(c.isspace() for c in host):
+        raise ValueError("expected HOST:PORT, such as 127.0.0.1:9464 or [::1]:9464")
+    return host, _port(port.strip())
+
+
 def _lease(raw: str) -> float:
     try:
         value = float(raw)
@@ -358,5 +369,11 @@ SETTINGS: list[SettingDoc] = [
         "The reverse proxies and load balancers (IP addresses or networks, comma-separated)"
         " whose X-Forwarded-For names the client; login limits count per client address.",
         _networks,
+    ),
+    SettingDoc(
+        "STANDBY_METRICS_ADDRESS", "metrics_address", "none (only GET /metrics, with a login)",
+        "An address of its own, such as 127.0.0.1:9464, where the Prometheus metrics are served"
+        " without a login; bind it to a loopback or private address.",
+        _host_and_port,
     ),
 ]

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     WORK_CUSTOMERS = "work_customers"
     LOG_OUTCOMES = "log_outcomes"
     MANAGE_COMPENSATION = "manage_compensation"
+    READ_METRICS = "read_metrics"
 
 
 _ALL = frozenset(Role)
@@ -80,6 +81,9 @@ GRANTS: Mapping[Permission, frozenset[Role]] = {
     Permission.LOG_OUTCOMES: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.AGENT}),
     # Offers cost money: marking them accepted, declined or paid is a manager's call.
     Permission.MANAGE_COMPENSATION: frozenset({Role.ADMIN, Role.MANAGER}),
+    # Standby's own metrics (GET /metrics): counts and timings, no names or numbers, for
+    # whoever watches Standby (a viewer token for Prometheus); not agents, who have no use.
+    Permission.READ_METRICS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.VIEWER}),
 }
 
 

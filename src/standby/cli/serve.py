@@ -48,6 +48,7 @@ def serve(
     from standby.clock import SystemClock
     from standby.config import Settings, ensure_secret_key
     from standby.detect.runner import run_worker
+    from standby.observe.instruments import StandbyMetrics
     from standby.plan.loading import reference_plan_text
     from standby.plan.watch import PlanFileWatch
     from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
@@ -129,16 +130,25 @@ def serve(
             markup=False,
             soft_wrap=True,
         )
+        # One registry for the web app and the worker beside it: /metrics shows its checks.
+        metrics = StandbyMetrics(session_factory=factory, clock=clock, lease_s=settings.worker_lease_s)
         background = []
         if no_worker:
             out.print("--no-worker: no worker runs here; run `standby worker` for probes and outages.")
         else:
             background.append(
-                functools.partial(run_worker, settings=settings, session_factory=factory, clock=clock)
+                functools.partial(
+                    run_worker, settings=settings, session_factory=factory, clock=clock, observer=metrics
+                )
             )
             out.print("The worker runs in this process: probes, alerts and outages.")
         web = create_app(
-            settings, clock=clock, session_factory=factory, plan_watch=watch, background=background
+            settings,
+            clock=clock,
+            session_factory=factory,
+            plan_watch=watch,
+            background=background,
+            metrics=metrics,
         )
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
@@ -159,6 +169,8 @@ def worker() -> None:
     from standby.clock import SystemClock
     from standby.config import Settings, ensure_secret_key
     from standby.detect.runner import run_worker
+    from standby.observe.address import MetricsAddress
+    from standby.observe.instruments import StandbyMetrics
     from standby.store.engine import make_engine, make_session_factory, mask_password
     from standby.store.migrations import upgrade
 
@@ -185,14 +197,24 @@ def worker() -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            done = await run_worker(stop, settings=settings, session_factory=factory, clock=SystemClock())
+            done = await run_worker(
+                stop, settings=settings, session_factory=factory, clock=SystemClock(), observer=metrics
+            )
             out.print(
                 f"Worker {done.id} stopped after {done.stats.checks} checks and"
                 f" {done.stats.correlations} correlations.",
                 markup=False,
             )
 
-        asyncio.run(main())
+        # Its own checks only: the database's figures come from the web servers' /metrics.
+        metrics = StandbyMetrics()
+        if settings.metrics_address is None:
+            asyncio.run(main())
+        else:
+            host, port = settings.metrics_address
+            with MetricsAddress(metrics.registry, host, port):
+                out.print(f"Metrics on http://{host}:{port}/metrics", markup=False, soft_wrap=True)
+                asyncio.run(main())
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:

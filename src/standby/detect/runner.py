@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
 from standby.config import Settings
+from standby.detect.observer import CheckObserver
 from standby.detect.probes.checker import ProbeChecker
 from standby.detect.worker import AfterCorrelation, DetectWorker, WorkerOptions
 from standby.errors import ConfigError
@@ -81,10 +82,11 @@ async def run_worker(
     clock: Clock,
     options: WorkerOptions | None = None,
     sender_options: SenderOptions | None = None,
+    observer: CheckObserver | None = None,
 ) -> DetectWorker:
     """Run a worker with the network checker, and the outbox's sender beside it, until `stop`.
 
-    Returns the worker (for its stats).
+    Returns the worker (for its stats). `observer` is told of every check (the metrics).
     """
     checker = ProbeChecker()
     worker = DetectWorker(
@@ -94,6 +96,7 @@ async def run_worker(
         options=options or worker_options(settings),
         maintenance=maintenance_now,
         after_correlation=responder_for(settings),
+        observer=observer,
     )
     sending = asyncio.create_task(
         run_sender(

@@ -54,6 +54,7 @@ from standby.detect.leases import (
     see_worker,
     sync_probes,
 )
+from standby.detect.observer import CheckObserver
 from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
 from standby.errors import StorageError
@@ -137,6 +138,7 @@ class DetectWorker:
         maintenance: MaintenanceLookup = no_maintenance,
         worker_id: str | None = None,
         after_correlation: AfterCorrelation | tuple[AfterCorrelation, ...] | None = None,
+        observer: CheckObserver | None = None,
     ) -> None:
         """Prepare a worker; nothing runs until `run`."""
         self.factory = session_factory
@@ -145,6 +147,7 @@ class DetectWorker:
         self.options = options or WorkerOptions()
         self.maintenance = maintenance
         self.after_correlation = after_correlation
+        self.observer = observer
         self.id = worker_id or new_worker_id()
         self.started_at = clock.now()
         self.held: dict[str, _Held] = {}
@@ -318,6 +321,7 @@ class DetectWorker:
                     return  # the lease ran out while it waited its turn (see _schedule)
                 at = self.clock.now()
                 held.last_at = at
+                began = loop.time()
                 evidence_at: datetime | None = None
                 if isinstance(held.probe, HeartbeatProbe | MetricProbe):
                     found = await self._pushed(held, at)
@@ -326,6 +330,14 @@ class DetectWorker:
                     result = await self.checker.check(held.probe, now=at)
             if result is not None:
                 self._record(held, result, at, evidence_at)
+                if self.observer is not None:
+                    # Late: from when it was due to when its turn came (a busy loop, the limit).
+                    self.observer.checked(
+                        protocol=str(getattr(held.probe, "type", "unknown")),
+                        ok=result.ok,
+                        duration_s=loop.time() - began,
+                        lag_s=max(0.0, began - held.due),
+                    )
         finally:
             held.running = False
             # A check an outage waits for, asked while an older one ran (or before its turn

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock, SystemClock
 from standby.config import Settings
 from standby.errors import StandbyError
+from standby.observe.address import MetricsAddress
+from standby.observe.instruments import StandbyMetrics
 from standby.plan.diagram import svg_path
 from standby.plan.watch import PlanFileWatch
 from standby.store.engine import make_engine, make_session_factory
@@ -28,6 +30,8 @@ from standby.web.context import WebContext, package_dir
 from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
+from standby.web.metrics import RequestMetrics
+from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
 
 PLAN_WATCH_EVERY_S = 5.0
@@ -42,20 +46,32 @@ def create_app(
     plan_watch: PlanFileWatch | None = None,
     plan_watch_every_s: float = PLAN_WATCH_EVERY_S,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, object]]] = (),
+    metrics: StandbyMetrics | None = None,
 ) -> FastAPI:
     """The web app: API, pages and static files, on `session_factory` or settings' database.
 
     When no session factory is given, the app makes its own engine from
     `settings.database_url` and disposes of it at shutdown. Migrations are the caller's
-    business (`standby serve` runs them first).
+    business (`standby serve` runs them first). `metrics` is shared with a worker in the
+    same process (its checks); else the app makes its own registry.
     """
     owned_engine = None
     if session_factory is None:
         owned_engine = make_engine(settings.database_url)
         session_factory = make_session_factory(owned_engine)
+    if clock is None:
+        clock = SystemClock()
+    if metrics is None:
+        lease_s = settings.worker_lease_s
+        metrics = StandbyMetrics(session_factory=session_factory, clock=clock, lease_s=lease_s)
+    registry = metrics.registry
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        address = None
+        if settings.metrics_address is not None:
+            # First: an address that cannot be had stops the start before anything runs.
+            address = MetricsAddress(registry, *settings.metrics_address).start()
         watching = None
         if plan_watch is not None:
             watching = asyncio.create_task(_watch_plan(plan_watch, plan_watch_every_s))
@@ -65,6 +81,8 @@ def create_app(
         try:
             yield
         finally:
+            if address is not None:
+                address.stop()
             stop.set()
             if beside:
                 await asyncio.gather(*beside, return_exceptions=True)
@@ -87,15 +105,17 @@ def create_app(
     )
     app.state.standby = WebContext(
         settings=settings,
-        clock=clock if clock is not None else SystemClock(),
+        clock=clock,
         session_factory=session_factory,
         templates=_templates(),
         plan_watch=plan_watch,
     )
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     install_contract(app)
-    for router in api.routers() + pages.routers():
+    for router in [*api.routers(), *pages.routers(), metrics_router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     return app

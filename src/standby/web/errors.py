@@ -66,7 +66,8 @@ class Unauthenticated(Exception):
 def wants_json(request: Request) -> bool:
     """Whether the caller gets JSON: the API (and /v2/) and health check always, others when they ask."""
     path = request.url.path
-    if path.startswith(("/api/", "/v2/")) or path in ("/healthz", "/openapi.json"):
+    # /metrics too: Prometheus must be told 401, not sent to the login page.
+    if path.startswith(("/api/", "/v2/")) or path in ("/healthz", "/openapi.json", "/metrics"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
