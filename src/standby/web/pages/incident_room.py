@@ -27,11 +27,12 @@ from standby.respond.communication_service import current_states
 from standby.respond.continuity_service import StrategyRunRecord, list_runs
 from standby.respond.deadline_service import deadlines_of
 from standby.respond.incident_service import IncidentRecord, get_incident
-from standby.respond.incidents import ROLES, STATES
+from standby.respond.incidents import ROLES, SEVERITY_WORDS, STATES
 from standby.respond.timeline import SYSTEM, Entry, latest_entry_id, newest_entries
 from standby.store.tables import PageRow
 from standby.web.context import WebContext
 from standby.web.live import down_components, state_names
+from standby.web.pages.room_centre import centre_section
 
 TIMELINE_PAGE = 50
 PARKED_SHOWN = 50
@@ -130,6 +131,7 @@ def room_model(
             "title": record.title,
             "severity": record.severity_text,
             "severity_short": record.severity_text.split()[0],
+            "severity_level": record.severity,
             "tone": "down" if record.severity <= 2 else "degraded",
             "classification": record.classification,
             "state": record.state,
@@ -152,8 +154,12 @@ def room_model(
         "moves": _moves(record) if can_manage else [],
         "people": sorted(({"id": p.id, "name": p.name} for p in people.values()), key=lambda p: p["name"]),
         "roles": [{"id": r, "word": ROLE_WORDS[r]} for r in ROLES],
+        "severities": list(SEVERITY_WORDS.items()),
         "down": _down(plan, outage, session, topology),
         "outage": _outage(outage, when, now),
+        "centre": centre_section(
+            session, plan=plan, topology=topology, outage=outage, runs=runs, principal=principal, now=now
+        ),
         "strategies": _strategies(runs, when, name),
         "groups": _groups(plan, groups, deadlines, when),
         "parked": [

@@ -32,6 +32,7 @@ from standby.plan.versions import current_plan
 from standby.respond.continuity_service import approve, complete, decline, tick
 from standby.respond.incident_service import add_note, assign, get_incident, transition
 from standby.respond.oncall_service import acknowledge_page
+from standby.respond.severity_service import change_severity
 from standby.respond.timeline import FILTERS
 from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
@@ -150,6 +151,31 @@ def move(
             )
 
     return _act(request, context, principal, incident_id, act, done="moved")
+
+
+@router.post("/incidents/{incident_id}/severity")
+def severity(
+    incident_id: IncidentId,
+    request: Request,
+    principal: ManageIncidents,
+    context: Context,
+    level: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Change the severity; the reason is required and goes on the timeline."""
+
+    def act(_plan: Plan | None, _topology: Topology | None) -> None:
+        with unit_of_work(context.session_factory) as session:
+            change_severity(
+                session,
+                incident_id=incident_id,
+                severity=level,
+                reason=reason,
+                by=_actor(principal),
+                now=context.clock.now(),
+            )
+
+    return _act(request, context, principal, incident_id, act, done="severity")
 
 
 @router.post("/incidents/{incident_id}/notes")
@@ -319,6 +345,7 @@ DONE = {
     "role": "Role given.",
     "moved": "The incident moved on.",
     "noted": "Note added to the timeline.",
+    "severity": "Severity changed.",
     "approve": "Strategy approved: it is running.",
     "decline": "Strategy declined.",
     "complete": "Strategy marked done.",
