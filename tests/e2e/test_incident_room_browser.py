@@ -32,12 +32,12 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import IncidentRow, MessageRow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
-PHONE = {"width": 390, "height": 844}
-ACK_SECRET = "s" * 40  # the secret the response signs the pages' acknowledgement links with (test_incident_room)
+PHONE: ViewportSize = {"width": 390, "height": 844}
+ACK_SECRET = "s" * 40  # what the response signs the pages' acknowledgement links with (test_incident_room)
 NOT_CONFIGURED = "email is not configured"
 # What sticks out past the screen's right edge, to say why a page is too wide.
 WIDEST = """() => Array.from(document.querySelectorAll('body *'))

@@ -154,7 +154,8 @@ async def test_an_update_is_drafted_edited_and_sent_once(
     await log_in(client, Role.RESPONDER)
     room = f"/incidents/{incident}"
     html = (await client.get(room)).text
-    form = re.search(r'<form method="post" action="(/incidents/\d+/updates/leadership)".*?</form>', html, re.S)
+    form = re.search(r'<form method="post" action="(/incidents/\d+/updates/leadership)".*?</form>',
+                     html, re.S)
     assert form is not None
     key = re.search(r'name="key" value="([^"]+)"', form.group(0))
     subject = re.search(r'name="email_subject" value="([^"]*)"', form.group(0))
@@ -165,7 +166,9 @@ async def test_an_update_is_drafted_edited_and_sent_once(
     drafted = unescape(body.group(1))
     assert drafted.startswith("Update 1 at 10:36 BST: Northwind Energy Customer Care still has a partial")
     assert drafted.endswith(f"/incidents/{incident}")  # the plan's update template, as Standby sends it
-    assert unescape(subject.group(1)) == "Update 1: a partial outage at Northwind Energy Customer Care, 6 minutes so far"
+    assert unescape(subject.group(1)) == (
+        "Update 1: a partial outage at Northwind Energy Customer Care, 6 minutes so far"
+    )
 
     empty = await client.post(form.group(1), data={"key": key.group(1), "email_subject": "s",
                                                    "email_body": "  ", "sms_body": "x"}, headers=SAME_ORIGIN)
@@ -173,7 +176,8 @@ async def test_an_update_is_drafted_edited_and_sent_once(
 
     web.clock.set(T0 + timedelta(minutes=20))
     data = {"key": key.group(1), "email_subject": unescape(subject.group(1)),
-            "email_body": drafted + "\nGenerator arrives at 11:15.", "sms_body": "Leeds dark; generator 11:15."}
+            "email_body": drafted + "\nGenerator arrives at 11:15.",
+            "sms_body": "Leeds dark; generator 11:15."}
     for _ in range(2):  # a double click: the second finds its messages sent, and counts nothing
         sent = await client.post(form.group(1), data=data, headers=SAME_ORIGIN)
         assert sent.status_code == 303 and "done=update" in sent.headers["location"]
@@ -188,7 +192,9 @@ async def test_an_update_is_drafted_edited_and_sent_once(
         assert {m.body for m in messages if m.channel == "sms"} == {"Leeds dark; generator 11:15."}
         assert all(m.purpose == "comm-update" and m.subject == data["email_subject"]
                    for m in messages if m.channel == "email")
-        row = session.scalars(select(CommunicationRow).where(CommunicationRow.stakeholder_id == "leadership")).one()
+        row = session.scalars(
+            select(CommunicationRow).where(CommunicationRow.stakeholder_id == "leadership")
+        ).one()
         assert row.updates_sent == 1
         assert row.next_update_at is not None
         assert row.next_update_at.replace(tzinfo=None) == (T0 + timedelta(minutes=50)).replace(tzinfo=None)
