@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from standby.config import Settings
@@ -33,6 +33,7 @@ from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
 from standby.respond.communication import GroupState, Notice, OutageFacts, message_key, update_notices
 from standby.respond.communication_service import current_states, facts_of
+from standby.respond.incident_service import lock_incident
 from standby.respond.incidents import OPEN_STATES
 from standby.respond.templates import TemplateProblem, message_variables, templates_for
 from standby.respond.timeline import add_entry
@@ -164,15 +165,8 @@ def send_update(
     """
     if not REQUEST_KEY.fullmatch(request_key):
         raise InvalidInput("key: the form's key is missing or malformed; reload the room and send again")
-    # A write first: it locks the incident's row (PostgreSQL) or takes SQLite's write lock, so a
-    # resubmitted form waits for the first and then finds its messages (and so does `communicate`).
-    session.execute(
-        update(IncidentRow)
-        .where(IncidentRow.id == incident_id)
-        .values(id=IncidentRow.id)
-        .execution_options(synchronize_session=False)
-    )
-    row = _incident(session, incident_id)
+    # Locked first: a resubmitted form waits for the first and then finds its messages sent.
+    row = lock_incident(session, incident_id)
     if row.state not in OPEN_STATES:
         raise Conflict(f"the incident is {row.state}: updates are sent while it is open")
     group = next((g for g in plan.stakeholders if g.id == group_id), None)
