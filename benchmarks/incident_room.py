@@ -9,7 +9,8 @@ created and dropped here), seeded through the services:
 3. 10,000 entries on the first incident's timeline (notes, message deliveries, pages, state
    changes, in that mix), 2,000 a transaction.
 
-Then GET /incidents/1 (the room, the newest 50 entries) and GET /incidents/1/mark (what the
+Then GET /incidents/1 (the room: the centre's queues with Erlang A and the customers caught, the
+update forms drafted from the templates, the newest 50 entries) and GET /incidents/1/mark (what the
 room's script polls) through the ASGI app in-process (httpx), as a manager's token, a few
 warm-up requests first, then N sequential requests each: p50, p99 and max in milliseconds.
 The target: p99 under 200 ms.

@@ -127,10 +127,12 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
     assert forms(html) == [
         f"/incidents/{i}/acknowledge",
         f"/incidents/{i}/roles",
+        f"/incidents/{i}/severity",
         f"/incidents/{i}/state",
         f"/incidents/{i}/state",
         *[f"/incidents/{i}/strategies/{s}/{d}" for s in ("leeds-to-home", "overflow-to-harbour",
           "outage-message") for d in ("approve", "decline")],
+        f"/incidents/{i}/updates/leadership",
         f"/incidents/{i}/notes",
     ]
     overview = await client.get("/")
@@ -160,6 +162,8 @@ async def test_a_viewer_sees_no_buttons_and_every_forged_post_is_refused(
         (f"/incidents/{i}/strategies/leeds-to-home/decline", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/steps/0", {"done": "1"}),
         (f"/incidents/{i}/messages/{message_id}/retry", {}),
+        (f"/incidents/{i}/severity", {"level": "1", "reason": "forged"}),
+        (f"/incidents/{i}/updates/leadership", {"key": "k" * 20, "email_subject": "s", "email_body": "b"}),
     ]
     before = incident_row(web, i)
     for path, data in posts:

@@ -32,11 +32,12 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import IncidentRow, MessageRow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+ACK_SECRET = "s" * 40  # what the response signs the pages' acknowledgement links with (test_incident_room)
 NOT_CONFIGURED = "email is not configured"
 # What sticks out past the screen's right edge, to say why a page is too wide.
 WIDEST = """() => Array.from(document.querySelectorAll('body *'))
@@ -82,8 +83,8 @@ def send_all(web: Web, settings: Settings, done: Callable[[], bool]) -> None:
     assert not worker.is_alive() and not failures, failures
 
 
-def deliver_with_smtp(web: Web, tmp_path: Path, message_id: int) -> list[str]:
-    """SMTP is configured now: a real SMTP server on 127.0.0.1 and the sender, until the message is sent."""
+def deliver_with_smtp(web: Web, tmp_path: Path, *message_ids: int) -> list[str]:
+    """SMTP is configured now: a real SMTP server on 127.0.0.1 and the sender, until the messages are sent."""
     got: list[str] = []
 
     async def run() -> None:
@@ -101,7 +102,7 @@ def deliver_with_smtp(web: Web, tmp_path: Path, message_id: int) -> list[str]:
             )
             try:
                 for _ in range(600):
-                    if state(web, message_id) == "sent":
+                    if all(state(web, m) == "sent" for m in message_ids):
                         break
                     await asyncio.sleep(0.05)
             finally:
@@ -187,6 +188,20 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
         page.wait_for_selector("#room-done:has-text('Role given')")
         assert "Amara Okafor" in page.inner_text(".room-facts")
 
+        # The centre: Leeds is dark, nobody can answer the emergency line; its tolerance runs.
+        emergency = page.inner_text("#queue-emergency")
+        assert "nobody is able to answer it" in emergency and "left" in emergency
+        assert page.locator("#caught-calls a[href^='/calls?outage=']").count() == 1
+
+        page.select_option("#severity-level", "1")
+        page.click("#change-severity")  # no reason: the browser's own check stops it
+        assert "SEV2" in page.inner_text(".room-pills")
+        page.fill("#severity-reason", "the gas emergency line has nobody to answer it")
+        page.click("#change-severity")
+        page.wait_for_selector("#room-done:has-text('Severity changed')")
+        assert "SEV1 (critical)" in page.inner_text(".room-pills")
+        fits(page)
+
         page.click("#approve-leeds-to-home")
         page.wait_for_selector("#room-done:has-text('Strategy approved')")
         page.click("#tick-leeds-to-home-0")
@@ -196,12 +211,30 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
         assert page.locator("#strategy-leeds-to-home .runbook li.done").count() == 2
         fits(page)
 
-        # SMTP is configured now: the parked notice is retried from the room and goes out.
+        # The next update to leadership, drafted from the templates, edited and sent by click.
+        assert "Update 1 at" in page.input_value("#update-leadership-email")
+        page.fill("#update-leadership-email", "Leeds is dark; 75 agents move home from 11:06.")
+        page.click("#send-leadership")
+        page.wait_for_selector("#room-done:has-text('Update sent')")
+        assert "Update 2 to leadership" in page.inner_text("#update-leadership")
+        with unit_of_work(web.factory) as session:
+            update_ids = session.scalars(
+                select(MessageRow.id).where(
+                    MessageRow.idempotency_key.like("comm:%:leadership:update:by-hand:%"),
+                    MessageRow.channel == "email",
+                )
+            ).all()
+        assert len(update_ids) == 3
+        fits(page)
+
+        # SMTP is configured now: the parked notice is retried from the room and goes out, with the update.
         assert NOT_CONFIGURED in page.inner_text(f"#parked-{parked_id}")
         page.click(f"#retry-{parked_id}")
         page.wait_for_selector("#room-done:has-text('goes out again')")
         assert page.locator(f"#parked-{parked_id}").count() == 0
-        assert recipient in deliver_with_smtp(web, tmp_path, parked_id)
+        arrived = deliver_with_smtp(web, tmp_path, parked_id, *update_ids)
+        assert recipient in arrived
+        assert {"sam@northwind.example", "amara@northwind.example", "jo@northwind.example"} <= set(arrived)
         assert state(web, parked_id) == "sent"
 
         page.fill("#note-text", "Facilities: the UPS failed at 10:25")
@@ -245,7 +278,7 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
 def test_a_viewer_sees_no_buttons_and_sees_changes_live(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    web = make_web(session_factory, tmp_path)
+    web = make_web(session_factory, tmp_path, secret_key=ACK_SECRET)
     server = Server(web.app)
     server.start()
     try:
@@ -254,6 +287,20 @@ def test_a_viewer_sees_no_buttons_and_sees_changes_live(
         context = chromium.new_context(viewport=PHONE)
         context.set_default_timeout(WAIT_MS)
         page, problems = watched(context)
+
+        # The acknowledgement link of the page's email, on a phone: it fits, and its button works.
+        with unit_of_work(web.factory) as session:
+            paged = session.scalars(
+                select(MessageRow.body).where(MessageRow.purpose == "page", MessageRow.channel == "email")
+            ).first()
+        ack = re.search(r"https?://\S+/ack/[\w.-]+", paged or "")
+        assert ack is not None, paged
+        page.goto(ack.group(0))
+        assert "Leeds power down" in page.inner_text("main")
+        fits(page)
+        page.click("button:has-text('Acknowledge')")
+        page.wait_for_selector("text=Acknowledged")
+        fits(page)
         page.goto(f"{server.base}/login?next=/incidents/{incident_id}")
         page.fill("#username", "viewer")
         page.fill("#password", PASSWORD)

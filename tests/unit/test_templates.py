@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,3 +235,22 @@ def test_listing_and_durations_read_as_people_write_them() -> None:
     assert duration_text(timedelta(minutes=65)) == "1 hour 5 minutes"
     assert duration_text(timedelta(hours=2)) == "2 hours"
     assert duration_text(timedelta(days=1, hours=3, minutes=4)) == "1 day 3 hours"
+
+
+def test_a_compiled_template_is_kept_until_its_file_changes_or_an_override_shadows_it(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    templates = Templates(folder)
+    update = variables("leadership", "update")
+    default = templates.render("leadership", "update", "sms", update).body
+    compiled = templates.environment.get_template("any.update.sms.j2")
+    assert templates.environment.get_template("any.update.sms.j2") is compiled  # kept: not compiled again
+    shadow = folder / "any.update.sms.j2"
+    shadow.write_text("override {{ incident.id }}")
+    assert templates.render("leadership", "update", "sms", update).body == "override 7"
+    os.utime(shadow, ns=(10**18, 10**18))
+    shadow.write_text("edited {{ incident.id }}")
+    os.utime(shadow, ns=(10**18, 10**18))  # the same time: the size tells the edit
+    assert templates.render("leadership", "update", "sms", update).body == "edited 7"
+    shadow.unlink()
+    assert templates.render("leadership", "update", "sms", update).body == default

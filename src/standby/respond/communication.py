@@ -620,3 +620,17 @@ def _reminder(
         recipients=tuple(recipients),
         lead=", ".join(p.name for p in leads) or None,
     )
+
+
+def update_notices(
+    plan: Plan,
+    group: Stakeholder,
+    facts: OutageFacts,
+    state: GroupState,
+    number: int,
+    now: datetime,
+    *,
+    agents: Sequence[AgentContact],
+) -> tuple[Notice, ...]:
+    """Update `number` to `group` on each of its channels, with its recipients, as the plan sends it."""
+    return _notices(plan, group, facts, state, "update", number, now, agents=agents)

@@ -27,12 +27,12 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from standby.config import Settings
 from standby.detect.history import OutageRecord
-from standby.errors import InvalidInput, NotFound
+from standby.errors import InvalidInput
 from standby.notify.outbox import MessageRecord, enqueue
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
@@ -47,6 +47,7 @@ from standby.respond.communication import (
 )
 from standby.respond.deadline_service import follow_deadlines
 from standby.respond.deadlines import DeadlineStatus
+from standby.respond.incident_service import lock_incident
 from standby.respond.templates import TemplateProblem, Templates, local_time, message_variables, templates_for
 from standby.respond.timeline import Entry, add_entry, entries
 from standby.store.tables import CommunicationRow, IncidentRow
@@ -134,17 +135,8 @@ def communicate(
     when the all-clear may go (the incident resolved): the messages' times are from it.
     NotFound when there is no incident with that id.
     """
-    # A write first: it locks the incident's row (PostgreSQL) or takes SQLite's write
-    # lock, so that concurrent evaluations of one incident run one after the other.
-    locked = session.execute(
-        update(IncidentRow)
-        .where(IncidentRow.id == incident_id)
-        .values(id=IncidentRow.id)
-        .execution_options(synchronize_session=False)
-    )
-    incident = session.get(IncidentRow, incident_id)
-    if incident is None or not getattr(locked, "rowcount", 1):
-        raise NotFound(f"no incident {incident_id}")
+    # Concurrent evaluations of one incident run one after the other (and after a person's update).
+    incident = lock_incident(session, incident_id)
     rows = {
         r.stakeholder_id: r
         for r in session.scalars(select(CommunicationRow).where(CommunicationRow.incident_id == incident_id))

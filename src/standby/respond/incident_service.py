@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -204,6 +204,23 @@ def declare(
 def _row(session: Session, incident_id: int) -> IncidentRow:
     row = session.get(IncidentRow, incident_id)
     if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return row
+
+
+def lock_incident(session: Session, incident_id: int) -> IncidentRow:
+    """The incident's row, locked until the unit of work ends so that writers take turns; NotFound if none.
+
+    A write first: it locks the row (PostgreSQL) or takes SQLite's write lock.
+    """
+    locked = session.execute(
+        update(IncidentRow)
+        .where(IncidentRow.id == incident_id)
+        .values(id=IncidentRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.get(IncidentRow, incident_id)
+    if row is None or not getattr(locked, "rowcount", 1):
         raise NotFound(f"no incident {incident_id}")
     return row
 

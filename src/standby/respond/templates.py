@@ -22,7 +22,7 @@ and in docs/operations.md, "Messages and templates".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -116,6 +116,37 @@ def default_dir() -> Path:
     return Path(str(resources.files("standby.respond").joinpath("templates")))
 
 
+class _WatchedLoader(jinja2.FileSystemLoader):
+    """Files from the search path; a compiled template is stale once its file changes (time or
+    size) or a file of the same name appears earlier in the path (a new override)."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """The template's text and file, and whether what was compiled from them still holds."""
+        source, filename, _ = super().get_source(environment, template)
+        path = Path(filename)
+        seen = _stamp(path)
+        shadows = []
+        for folder in self.searchpath:
+            if path.is_relative_to(folder):
+                break
+            shadows.append(Path(folder) / template)
+
+        def uptodate() -> bool:
+            return _stamp(path) == seen and not any(p.is_file() for p in shadows)
+
+        return source, filename, uptodate
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
+
+
 class Templates:
     """The template set: overrides in a folder (optional) over the shipped defaults."""
 
@@ -124,11 +155,13 @@ class Templates:
         self.overrides = overrides
         self.defaults = default_dir()
         searchpath = [str(p) for p in (overrides, self.defaults) if p is not None]
-        # No cache: an override added or edited while Standby runs is used from the next
-        # message on (a cached default would hide a new override). Messages are few.
+        # Compiled templates are kept while their file is unchanged and no override shadows
+        # it (`_WatchedLoader`): an override added or edited while Standby runs is used from
+        # the next message on, and the room's drafted updates do not compile on every view.
         self.environment = SandboxedEnvironment(
-            cache_size=0,
-            loader=jinja2.FileSystemLoader(searchpath),
+            cache_size=200,
+            auto_reload=True,
+            loader=_WatchedLoader(searchpath),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             trim_blocks=True,

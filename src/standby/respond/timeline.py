@@ -17,6 +17,7 @@ from standby.store.tables import TimelineRow
 
 EntryKind = Literal[
     "state",  # the incident moved to another step
+    "severity",  # a person changed the severity, with why
     "role",  # commander, communications lead or technical lead assigned
     "page",  # someone paged
     "ack",  # a page acknowledged

@@ -23,6 +23,7 @@ from standby.respond.incident_service import (
     list_incidents,
     transition,
 )
+from standby.respond.severity_service import change_severity
 from standby.respond.timeline import Entry, entries
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageIncidents, ReadOutages
@@ -151,6 +152,15 @@ class Note(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4000)
+
+
+class SeverityChange(BaseModel):
+    """A new severity for the incident, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    severity: int | str = Field(description="1 to 4, or SEV1 to SEV4 (1 is critical).")
+    reason: str = Field(max_length=1000, description="Why it changes; it goes on the timeline.")
 
 
 def incident_out(record: IncidentRecord, deadlines: Sequence[DeadlineView] = ()) -> IncidentOut:
@@ -306,5 +316,26 @@ def note(incident_id: RowId, body: Note, principal: ManageIncidents, context: Co
     with unit_of_work(context.session_factory) as session:
         add_note(
             session, incident_id=incident_id, text=body.text, by=_actor(principal), now=context.clock.now()
+        )
+    return _detail(context, incident_id)
+
+
+@router.post(
+    "/{incident_id}/severity",
+    summary="Change the severity",
+    responses={404: {"description": "No such incident."}},
+)
+def severity(
+    incident_id: RowId, body: SeverityChange, principal: ManageIncidents, context: Context
+) -> IncidentDetail:
+    """Change the severity with a reason (400: unknown severity or no reason; 409: the incident is closed)."""
+    with unit_of_work(context.session_factory) as session:
+        change_severity(
+            session,
+            incident_id=incident_id,
+            severity=body.severity,
+            reason=body.reason,
+            by=_actor(principal),
+            now=context.clock.now(),
         )
     return _detail(context, incident_id)

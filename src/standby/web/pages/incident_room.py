@@ -6,6 +6,7 @@ deadlines, the communication plan, the outbox, the timeline), in one unit of wor
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,11 +28,13 @@ from standby.respond.communication_service import current_states
 from standby.respond.continuity_service import StrategyRunRecord, list_runs
 from standby.respond.deadline_service import deadlines_of
 from standby.respond.incident_service import IncidentRecord, get_incident
-from standby.respond.incidents import ROLES, STATES
+from standby.respond.incidents import ROLES, SEVERITY_WORDS, STATES
 from standby.respond.timeline import SYSTEM, Entry, latest_entry_id, newest_entries
+from standby.respond.update_service import UpdateDraft, draft_updates
 from standby.store.tables import PageRow
 from standby.web.context import WebContext
 from standby.web.live import down_components, state_names
+from standby.web.pages.room_centre import centre_section
 
 TIMELINE_PAGE = 50
 PARKED_SHOWN = 50
@@ -130,6 +133,7 @@ def room_model(
             "title": record.title,
             "severity": record.severity_text,
             "severity_short": record.severity_text.split()[0],
+            "severity_level": record.severity,
             "tone": "down" if record.severity <= 2 else "degraded",
             "classification": record.classification,
             "state": record.state,
@@ -152,10 +156,20 @@ def room_model(
         "moves": _moves(record) if can_manage else [],
         "people": sorted(({"id": p.id, "name": p.name} for p in people.values()), key=lambda p: p["name"]),
         "roles": [{"id": r, "word": ROLE_WORDS[r]} for r in ROLES],
+        "severities": list(SEVERITY_WORDS.items()),
         "down": _down(plan, outage, session, topology),
         "outage": _outage(outage, when, now),
+        "centre": centre_section(
+            session, plan=plan, topology=topology, outage=outage, runs=runs, principal=principal, now=now
+        ),
         "strategies": _strategies(runs, when, name),
         "groups": _groups(plan, groups, deadlines, when),
+        "updates": _updates(
+            draft_updates(session, plan=plan, incident_id=incident_id, now=now, settings=context.settings),
+            when,
+        )
+        if can_manage and plan is not None
+        else [],
         "parked": [
             {
                 "id": m.id,
@@ -365,6 +379,30 @@ def _groups(
             }
         )
     return rows
+
+
+def _updates(drafts: Sequence[UpdateDraft], when: Any) -> list[dict[str, Any]]:
+    """A "Send an update" form per group: the drafted texts, and a key of its own against sending twice."""
+    return [
+        {
+            "group": d.group,
+            "number": d.number,
+            "due": when(d.due_at),
+            "key": secrets.token_urlsafe(16),
+            "channels": [
+                {
+                    "channel": c.channel,
+                    "word": "SMS" if c.channel == "sms" else "Email",
+                    "subject": c.subject,
+                    "body": c.body,
+                    "recipients": c.recipients,
+                    "problem": c.problem or "",
+                }
+                for c in d.channels
+            ],
+        }
+        for d in drafts
+    ]
 
 
 def _entry(entry: Entry, when: Any, name: Any) -> dict[str, Any]:

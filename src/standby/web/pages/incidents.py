@@ -32,7 +32,9 @@ from standby.plan.versions import current_plan
 from standby.respond.continuity_service import approve, complete, decline, tick
 from standby.respond.incident_service import add_note, assign, get_incident, transition
 from standby.respond.oncall_service import acknowledge_page
+from standby.respond.severity_service import change_severity
 from standby.respond.timeline import FILTERS
+from standby.respond.update_service import send_update
 from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
@@ -152,6 +154,31 @@ def move(
     return _act(request, context, principal, incident_id, act, done="moved")
 
 
+@router.post("/incidents/{incident_id}/severity")
+def severity(
+    incident_id: IncidentId,
+    request: Request,
+    principal: ManageIncidents,
+    context: Context,
+    level: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Change the severity; the reason is required and goes on the timeline."""
+
+    def act(_plan: Plan | None, _topology: Topology | None) -> None:
+        with unit_of_work(context.session_factory) as session:
+            change_severity(
+                session,
+                incident_id=incident_id,
+                severity=level,
+                reason=reason,
+                by=_actor(principal),
+                now=context.clock.now(),
+            )
+
+    return _act(request, context, principal, incident_id, act, done="severity")
+
+
 @router.post("/incidents/{incident_id}/notes")
 def note(
     incident_id: IncidentId,
@@ -170,6 +197,38 @@ def note(
             add_note(session, incident_id=incident_id, text=text, by=_actor(principal), now=now, at=when)
 
     return _act(request, context, principal, incident_id, act, done="noted", anchor="timeline")
+
+
+@router.post("/incidents/{incident_id}/updates/{group_id}")
+def send(
+    incident_id: IncidentId,
+    group_id: Annotated[str, Path(max_length=100)],
+    request: Request,
+    principal: ManageIncidents,
+    context: Context,
+    key: Annotated[str, Form(max_length=100)] = "",
+    email_subject: Annotated[str, Form(max_length=500)] = "",
+    email_body: Annotated[str, Form(max_length=20_000)] = "",
+    sms_body: Annotated[str, Form(max_length=2_000)] = "",
+) -> Response:
+    """Send the group's update as edited; sent once however often the form is posted (its key)."""
+
+    def act(plan: Plan | None, _topology: Topology | None) -> None:
+        if plan is None:
+            raise Conflict("no plan is loaded: updates go to the plan's stakeholder groups")
+        with unit_of_work(context.session_factory) as session:
+            send_update(
+                session,
+                plan=plan,
+                incident_id=incident_id,
+                group_id=group_id,
+                texts={"email": (email_subject, email_body), "sms": (None, sms_body)},
+                request_key=key,
+                by=_actor(principal),
+                now=context.clock.now(),
+            )
+
+    return _act(request, context, principal, incident_id, act, done="update", anchor="communications")
 
 
 @router.post("/incidents/{incident_id}/strategies/{strategy_id}/{decision}")
@@ -319,6 +378,8 @@ DONE = {
     "role": "Role given.",
     "moved": "The incident moved on.",
     "noted": "Note added to the timeline.",
+    "severity": "Severity changed.",
+    "update": "Update sent: it is on its way, and the next one is due a full interval from now.",
     "approve": "Strategy approved: it is running.",
     "decline": "Strategy declined.",
     "complete": "Strategy marked done.",

@@ -12,10 +12,11 @@
   var banner = document.getElementById("room-changed"), timer = null, busy = false;
 
   function typing() {
-    // Someone writing a note or a reason must not lose it to a reload.
+    // Someone writing a note, a reason or an update must not lose it to a reload (a drafted
+    // update is typing only once edited: its text differs from the one the page came with).
     var fields = room.querySelectorAll("textarea, input[type=text], input:not([type]), input[type=datetime-local]");
     for (var i = 0; i < fields.length; i++) {
-      if (fields[i].value || fields[i] === document.activeElement) return true;
+      if (fields[i].value !== fields[i].defaultValue || fields[i] === document.activeElement) return true;
     }
     return false;
   }
