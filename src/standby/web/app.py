@@ -22,6 +22,7 @@ from standby.config import Settings
 from standby.errors import StandbyError
 from standby.plan.diagram import svg_path
 from standby.plan.watch import PlanFileWatch
+from standby.status.board import StatusBoard
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
@@ -29,6 +30,7 @@ from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
 from standby.web.pages.navigation import navigation
+from standby.web.status_render import renderer
 
 PLAN_WATCH_EVERY_S = 5.0
 log = logging.getLogger("standby.web")
@@ -61,7 +63,7 @@ def create_app(
             watching = asyncio.create_task(_watch_plan(plan_watch, plan_watch_every_s))
         # Work beside the web app (the worker): told to stop, then awaited, at shutdown.
         stop = asyncio.Event()
-        beside = [asyncio.create_task(job(stop)) for job in background]
+        beside = [asyncio.create_task(job(stop)) for job in (*background, status_board.run)]
         try:
             yield
         finally:
@@ -85,13 +87,18 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    templates = _templates()
+    clock = clock if clock is not None else SystemClock()
     app.state.standby = WebContext(
         settings=settings,
-        clock=clock if clock is not None else SystemClock(),
+        clock=clock,
         session_factory=session_factory,
-        templates=_templates(),
+        templates=templates,
         plan_watch=plan_watch,
     )
+    # The public status page's documents, rendered once per change by a task beside the app.
+    status_board = StatusBoard(session_factory, clock, renderer(templates, _public_base(settings)))
+    app.state.status_board = status_board
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     install_contract(app)
@@ -122,6 +129,13 @@ def _templates() -> Jinja2Templates:
     environment.globals["svg_path"] = svg_path
     environment.globals["navigation"] = navigation
     return Jinja2Templates(env=environment)
+
+
+def _public_base(settings: Settings) -> str:
+    """Where the public finds Standby: STANDBY_PUBLIC_URL, else the address it listens on."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"http://{settings.host}:{settings.port}"
 
 
 def _version() -> str:

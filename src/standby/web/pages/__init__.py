@@ -1,4 +1,4 @@
-"""The HTML pages: the overview, the incident room, login, the agents' outcome page, the API reference."""
+"""The HTML pages: overview, incident room, login, agents' outcomes, API reference, public status page."""
 
 from __future__ import annotations
 
@@ -13,5 +13,6 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
     from standby.web.pages.reference import router as reference
+    from standby.web.pages.status import router as status
 
-    return [login, overview, ack, outcomes, incidents, reference]
+    return [login, overview, ack, outcomes, incidents, reference, status]
