@@ -7,6 +7,7 @@ with every component it covers in maintenance, the service would be out.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,5 +67,6 @@ def planned_work(
 
 
 def _work_id(key: str, start: datetime) -> str:
+    """A stable public id: the window's own id may name internal systems, so it is hashed."""
     stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
-    return f"{key.replace(':', '-')}-{stamp}"
+    return f"m{hashlib.sha256(key.encode()).hexdigest()[:10]}-{stamp}"

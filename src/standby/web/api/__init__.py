@@ -33,6 +33,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
     from standby.web.api.statuspage import router as statuspage
+    from standby.web.api.statuspage import updates_router as status_updates
     from standby.web.api.strategies import router as strategies
 
     return [
@@ -44,6 +45,7 @@ def routers() -> list[APIRouter]:
         outages,
         customer_summary,
         incidents,
+        status_updates,
         notifications,
         strategies,
         oncall,

@@ -2,16 +2,25 @@
 
 No login (the contract lists these operations as public). Answers come from the status
 board's latest rendering, like the page itself: never a database read per request.
+Beside them, `POST /api/v1/incidents/{id}/status-updates`: the communications lead's
+update for the page.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
-from standby.web.contract import STATUSPAGE_DOCUMENTS
+from standby.status.updates_service import MAX_TEXT, post_public_update
+from standby.store.engine import unit_of_work
+from standby.web.auth import ManageIncidents
+from standby.web.context import Context
+from standby.web.contract import STATUSPAGE_DOCUMENTS, RowId
 from standby.web.pages.status import published
 
 router = APIRouter(prefix="/api/v2", tags=["statuspage"])
@@ -52,3 +61,51 @@ def _route(name: str) -> None:
 
 for _name in STATUSPAGE_DOCUMENTS:
     _route(_name)
+
+
+# -- what the communications lead publishes ---------------------------------------------
+
+updates_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+class PublicUpdateIn(BaseModel):
+    """An update for the status page: the status it announces, and the words customers read."""
+
+    status: Literal["investigating", "identified", "monitoring", "resolved"] = Field(
+        description="Statuspage's incident status this update announces."
+    )
+    text: str = Field(min_length=1, max_length=MAX_TEXT, description="What customers read.")
+
+
+class PublicUpdateOut(BaseModel):
+    """An update as published on the incident's timeline (and, within seconds, on the status page)."""
+
+    id: int
+    incident_id: int
+    status: str
+    text: str
+    at: datetime
+    by: str
+
+
+@updates_router.post(
+    "/{incident_id}/status-updates",
+    summary="Publish an update on the status page",
+    status_code=201,
+    response_model=PublicUpdateOut,
+    responses={404: {"description": "No such incident."}},
+)
+def publish_update(
+    incident_id: RowId, body: PublicUpdateIn, principal: ManageIncidents, context: Context
+) -> PublicUpdateOut:
+    """Write an update for the public status page on the incident's timeline."""
+    with unit_of_work(context.session_factory) as session:
+        update = post_public_update(
+            session,
+            incident_id=incident_id,
+            status=body.status,
+            text=body.text,
+            by=f"{principal.kind}:{principal.name}",
+            now=context.clock.now(),
+        )
+    return PublicUpdateOut(**asdict(update))
