@@ -13,7 +13,7 @@ from standby.plan.versions import current_plan
 from standby.respond.incident_service import transition
 from standby.respond.responder import ResponseSettings, respond_once
 from standby.store.engine import unit_of_work
-from standby.store.tables import IncidentRow, OutageRow
+from standby.store.tables import ComponentStateRow, IncidentRow, OutageRow
 
 INTERNAL_NAMES = ("CloudCX", "IVR", "ivr", "Session border", "CRM")
 """Words of the plan's components and the incident's title that must never reach the public page."""
@@ -62,12 +62,9 @@ def ivr_back(web: Web, tmp_path: Path, incident_id: int, minutes: float = 40) ->
     end = T0 + timedelta(minutes=minutes)
     web.clock.set(end)
     with unit_of_work(web.factory) as session:
-        for component in ("ivr",):
-            from standby.store.tables import ComponentStateRow
-
-            row = session.get(ComponentStateRow, component)
-            assert row is not None
-            row.state, row.since, row.updated_at = "up", end, end
+        state = session.get(ComponentStateRow, "ivr")
+        assert state is not None
+        state.state, state.since, state.updated_at = "up", end, end
         outage = session.scalars(select(OutageRow)).one()
         outage.ended_at, outage.updated_at, outage.queues = end, end, []
     respond(web, tmp_path, minutes)

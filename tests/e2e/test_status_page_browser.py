@@ -25,7 +25,11 @@ def test_the_page_before_during_and_after_an_outage_on_a_phone(
     web = make_web(session_factory, tmp_path)
     board = web.app.state.status_board
     with Server(web.app) as server:
-        context = chromium.new_context(viewport=PHONE, has_touch=True, java_script_enabled=False)
+        context = chromium.new_context(
+            viewport={"width": PHONE["width"], "height": PHONE["height"]},
+            has_touch=True,
+            java_script_enabled=False,
+        )
         page, problems = watched(context)
         try:
             page.goto(f"{server.base}/status", timeout=WAIT_MS)
