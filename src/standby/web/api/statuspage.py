@@ -8,15 +8,14 @@ update for the page.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from standby.status.updates_service import MAX_TEXT, post_public_update
+from standby.status.notices import NoticeStatus
+from standby.status.updates_service import MAX_TEXT, PublicUpdate, post_public_update
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageIncidents
 from standby.web.context import Context
@@ -71,36 +70,23 @@ updates_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 class PublicUpdateIn(BaseModel):
     """An update for the status page: the status it announces, and the words customers read."""
 
-    status: Literal["investigating", "identified", "monitoring", "resolved"] = Field(
-        description="Statuspage's incident status this update announces."
-    )
+    status: NoticeStatus = Field(description="Statuspage's incident status this update announces.")
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="What customers read.")
-
-
-class PublicUpdateOut(BaseModel):
-    """An update as published on the incident's timeline (and, within seconds, on the status page)."""
-
-    id: int
-    incident_id: int
-    status: str
-    text: str
-    at: datetime
-    by: str
 
 
 @updates_router.post(
     "/{incident_id}/status-updates",
     summary="Publish an update on the status page",
     status_code=201,
-    response_model=PublicUpdateOut,
+    response_model=PublicUpdate,
     responses={404: {"description": "No such incident."}},
 )
 def publish_update(
     incident_id: RowId, body: PublicUpdateIn, principal: ManageIncidents, context: Context
-) -> PublicUpdateOut:
+) -> PublicUpdate:
     """Write an update for the public status page on the incident's timeline."""
     with unit_of_work(context.session_factory) as session:
-        update = post_public_update(
+        return post_public_update(
             session,
             incident_id=incident_id,
             status=body.status,
@@ -108,4 +94,3 @@ def publish_update(
             by=f"{principal.kind}:{principal.name}",
             now=context.clock.now(),
         )
-    return PublicUpdateOut(**asdict(update))
