@@ -56,6 +56,7 @@ class Settings:
     check_retention_hours: float = 72.0
     worker_lease_s: float = 6.0
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    status_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -358,5 +359,11 @@ SETTINGS: list[SettingDoc] = [
         "The reverse proxies and load balancers (IP addresses or networks, comma-separated)"
         " whose X-Forwarded-For names the client; login limits count per client address.",
         _networks,
+    ),
+    SettingDoc(
+        "STANDBY_STATUS_DIR", "status_dir", "none (served from memory only)",
+        "A folder the public status page's files are written to after each change, for a web"
+        " server or CDN to serve beside Standby.",
+        Path,
     ),
 ]

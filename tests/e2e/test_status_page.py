@@ -109,6 +109,7 @@ async def test_before_during_and_after_an_outage(web: Web, tmp_path: Path) -> No
     assert summary["status"] == {"indicator": "none", "description": "All Systems Operational"}
     assert [c["status"] for c in summary["components"]] == ["operational"] * 3
     assert summary["incidents"] == []
+    assert (await v2(web, "incidents/unresolved.json"))["incidents"] == []
 
     # During: the IVR is down, billing and moving home are lost; the customers' text is published.
     incident_id = ivr_down(web, tmp_path)
@@ -134,6 +135,7 @@ async def test_before_during_and_after_an_outage(web: Web, tmp_path: Path) -> No
     assert permalink.status_code == 200 and "Investigating" in permalink.text
     no_internal_names(permalink.text)
     assert incident["shortlink"].endswith(f"/status/incidents/{incident_id}")
+    assert (await v2(web, "incidents/unresolved.json"))["incidents"] == [incident]
 
     # After: the IVR answers again; the resolved text is published; today's bar shows 40 minutes.
     ivr_back(web, tmp_path, incident_id, minutes=40)
@@ -163,6 +165,26 @@ async def test_the_status_json_and_the_components(web: Web) -> None:
         check_component(component)
     assert [c["position"] for c in components["components"]] == [1, 2, 3]
     assert (await v2(web, "incidents.json"))["incidents"] == []
+
+
+async def test_the_rendered_files_are_written_to_a_folder(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    folder = tmp_path / "public"
+    web = make_web(session_factory, tmp_path, status_dir=folder)
+    refresh(web)
+    for path, file in (
+        ("/status", "status/index.html"),
+        ("/status.json", "status.json"),
+        ("/status/feed.atom", "status/feed.atom"),
+        ("/api/v2/summary.json", "api/v2/summary.json"),
+        ("/api/v2/incidents/unresolved.json", "api/v2/incidents/unresolved.json"),
+    ):
+        assert (folder / file).read_bytes() == (await get(web, path)).content, file
+    web.set_state("ivr", "down")
+    refresh(web)
+    assert "Partial System Outage" in (folder / "status/index.html").read_text(encoding="utf-8")
+    assert not list(folder.rglob("*.tmp"))
 
 
 async def test_planned_maintenance_is_announced_ahead(web: Web) -> None:
@@ -202,6 +224,10 @@ async def test_planned_maintenance_is_announced_ahead(web: Web) -> None:
     assert statuses["moving"] == "under_maintenance"
     assert summary["status"]["indicator"] == "maintenance"
     assert any(w["status"] == "in_progress" for w in summary["scheduled_maintenances"])
+    active = (await v2(web, "scheduled-maintenances/active.json"))["scheduled_maintenances"]
+    assert active and {w["status"] for w in active} == {"in_progress"}
+    upcoming = (await v2(web, "scheduled-maintenances/upcoming.json"))["scheduled_maintenances"]
+    assert {w["status"] for w in upcoming} <= {"scheduled"}
 
 
 async def test_the_feed_is_read_by_a_feed_reader(web: Web, tmp_path: Path) -> None:

@@ -161,4 +161,13 @@ def documents(snapshot: Snapshot, base_url: str) -> dict[str, dict[str, Any]]:
         "components.json": {"page": head, "components": components(snapshot)},
         "incidents.json": {"page": head, "incidents": recent},
         "scheduled-maintenances.json": {"page": head, "scheduled_maintenances": works},
+        "incidents/unresolved.json": {"page": head, "incidents": open_incidents},
+        "scheduled-maintenances/upcoming.json": {
+            "page": head,
+            "scheduled_maintenances": [w for w in works if w["status"] == "scheduled"],
+        },
+        "scheduled-maintenances/active.json": {
+            "page": head,
+            "scheduled_maintenances": [w for w in works if w["status"] == "in_progress"],
+        },
     }

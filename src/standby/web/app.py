@@ -97,7 +97,8 @@ def create_app(
         plan_watch=plan_watch,
     )
     # The public status page's documents, rendered once per change by a task beside the app.
-    status_board = StatusBoard(session_factory, clock, renderer(templates, _public_base(settings)))
+    render = renderer(templates, settings.base_url.rstrip("/"))
+    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir)
     app.state.status_board = status_board
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
@@ -129,13 +130,6 @@ def _templates() -> Jinja2Templates:
     environment.globals["svg_path"] = svg_path
     environment.globals["navigation"] = navigation
     return Jinja2Templates(env=environment)
-
-
-def _public_base(settings: Settings) -> str:
-    """Where the public finds Standby: STANDBY_PUBLIC_URL, else the address it listens on."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return f"http://{settings.host}:{settings.port}"
 
 
 def _version() -> str:

@@ -94,6 +94,9 @@ STATUSPAGE_DOCUMENTS = (
     "components.json",
     "incidents.json",
     "scheduled-maintenances.json",
+    "incidents/unresolved.json",
+    "scheduled-maintenances/upcoming.json",
+    "scheduled-maintenances/active.json",
 )
 PUBLIC_OPERATIONS = frozenset(
     {

@@ -38,6 +38,9 @@ _SUMMARIES = {
     "components.json": "Components (the public services) and their status",
     "incidents.json": "The 50 most recent incidents with their updates",
     "scheduled-maintenances.json": "Planned maintenance in progress or to come",
+    "incidents/unresolved.json": "Unresolved incidents: those not yet resolved, with their updates",
+    "scheduled-maintenances/upcoming.json": "Upcoming maintenance: planned work not yet started",
+    "scheduled-maintenances/active.json": "Active maintenance: planned work in progress",
 }
 
 
@@ -54,7 +57,7 @@ def _route(name: str) -> None:
         description=_SUMMARIES[name] + ". Atlassian Statuspage's field names and values; no login.",
         responses=_RESPONSES,
         response_class=Response,
-        operation_id=f"statuspage_{name.removesuffix('.json').replace('-', '_')}",
+        operation_id="statuspage_" + name.removesuffix(".json").replace("-", "_").replace("/", "_"),
     )
 
 
