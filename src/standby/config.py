@@ -57,6 +57,7 @@ class Settings:
     worker_lease_s: float = 6.0
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     metrics_address: tuple[str, int] | None = None
+    status_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -375,5 +376,11 @@ SETTINGS: list[SettingDoc] = [
         "An address of its own, such as 127.0.0.1:9464, where the Prometheus metrics are served"
         " without a login; bind it to a loopback or private address.",
         _host_and_port,
+    ),
+    SettingDoc(
+        "STANDBY_STATUS_DIR", "status_dir", "none (served from memory only)",
+        "A folder the public status page's files are written to after each change, for a web"
+        " server or CDN to serve beside Standby.",
+        Path,
     ),
 ]

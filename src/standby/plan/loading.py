@@ -21,7 +21,7 @@ from standby.plan.rules import Records, check_rules, suggest
 from standby.plan.schema import LIST_SECTIONS, SINGLE_SECTIONS, Plan, Section
 from standby.plan.yamlsource import MAX_BYTES, Located, YamlProblem, read_yaml
 
-SECTIONS = ["organisation", *LIST_SECTIONS, "drills"]
+SECTIONS = ["organisation", *LIST_SECTIONS, "drills", "status_page"]
 
 _PATTERN_HINTS = {
     "target": "the form the probe type expects (a URL for http, host:port for tcp, sip:... for SIP)",
@@ -109,6 +109,7 @@ def _examine(located: Located) -> tuple[list[PlanProblem], dict[str, Any]]:
     for section, model in SINGLE_SECTIONS.items():
         if section in data:
             sections[section] = _validate(model, data[section], (section,), located, problems)
+            records.single[section] = sections[section]
     for section, model in LIST_SECTIONS.items():
         if section not in data or data[section] is None:
             continue

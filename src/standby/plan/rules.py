@@ -26,6 +26,7 @@ from standby.plan.schema import (
     Section,
     Site,
     Stakeholder,
+    StatusPage,
     Strategy,
     Team,
 )
@@ -67,6 +68,7 @@ class Records:
 
     items: dict[str, list[tuple[int, Section]]] = field(default_factory=dict)
     ids_seen: dict[str, set[str]] = field(default_factory=dict)
+    single: dict[str, Section | None] = field(default_factory=dict)
 
     def of(self, section: str, kind: type[_R]) -> Iterator[tuple[int, _R]]:
         """The valid records of a section, with their index."""
@@ -181,6 +183,11 @@ def _references(records: Records) -> list[RuleProblem]:
             refs.each("queues", rule.when.queues, ("compensation", i, "when", "queues"))
     for i, window in records.of("maintenance", MaintenanceWindow):
         refs.each("components", window.components, ("maintenance", i, "components"))
+    status_page = records.single.get("status_page")
+    if isinstance(status_page, StatusPage):
+        for i, service in enumerate(status_page.services or ()):
+            refs.each("components", service.components, ("status_page", "services", i, "components"))
+            refs.each("queues", service.queues, ("status_page", "services", i, "queues"))
     return refs.problems
 
 

@@ -58,6 +58,7 @@ from standby.plan.section import (
     StakeholderKind,
     Weekday,
 )
+from standby.plan.status_page import PublicService, StatusPage
 from standby.plan.watching import AlertRouting, LocalDateTime, MaintenanceWindow
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "Plan",
     "Probe",
     "ProbeBase",
+    "PublicService",
     "Queue",
     "Relocation",
     "Rotation",
@@ -104,6 +106,7 @@ __all__ = [
     "SiteKind",
     "Stakeholder",
     "StakeholderKind",
+    "StatusPage",
     "Strategy",
     "Support",
     "TcpProbe",
@@ -475,6 +478,9 @@ class Plan(Section):
     maintenance: list[MaintenanceWindow] = Field(
         default_factory=list, description="Planned maintenance windows."
     )
+    status_page: StatusPage | None = Field(
+        None, description="The public status page's services; omitted: the queues under their names."
+    )
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:
@@ -523,4 +529,8 @@ LIST_SECTIONS: dict[str, type[Section]] = {
     "compensation": CompensationRule,
     "maintenance": MaintenanceWindow,
 }
-SINGLE_SECTIONS: dict[str, type[Section]] = {"organisation": Organisation, "drills": Drills}
+SINGLE_SECTIONS: dict[str, type[Section]] = {
+    "organisation": Organisation,
+    "drills": Drills,
+    "status_page": StatusPage,
+}

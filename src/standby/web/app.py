@@ -24,6 +24,7 @@ from standby.observe.address import MetricsAddress
 from standby.observe.instruments import StandbyMetrics
 from standby.plan.diagram import svg_path
 from standby.plan.watch import PlanFileWatch
+from standby.status.board import StatusBoard
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
@@ -33,6 +34,7 @@ from standby.web.headers import SecurityHeaders
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
+from standby.web.status_render import renderer
 
 PLAN_WATCH_EVERY_S = 5.0
 log = logging.getLogger("standby.web")
@@ -77,7 +79,7 @@ def create_app(
             watching = asyncio.create_task(_watch_plan(plan_watch, plan_watch_every_s))
         # Work beside the web app (the worker): told to stop, then awaited, at shutdown.
         stop = asyncio.Event()
-        beside = [asyncio.create_task(job(stop)) for job in background]
+        beside = [asyncio.create_task(job(stop)) for job in (*background, status_board.run)]
         try:
             yield
         finally:
@@ -103,14 +105,19 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    templates = _templates()
     app.state.standby = WebContext(
         settings=settings,
         clock=clock,
         session_factory=session_factory,
-        templates=_templates(),
+        templates=templates,
         plan_watch=plan_watch,
     )
     app.state.metrics = metrics
+    # The public status page's documents, rendered once per change by a task beside the app.
+    render = renderer(templates, settings.base_url.rstrip("/"))
+    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir)
+    app.state.status_board = status_board
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)

@@ -87,7 +87,24 @@ ERROR_STATUSES: dict[int, str] = {
 
 # Operations under /api/ that anyone may call (the login and the logout); those outside it
 # (the health check, receivers that speak another product's protocol) declare their own.
-PUBLIC_OPERATIONS = frozenset({("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")})
+# Atlassian Statuspage's public read API (web/api/statuspage.py): open to anyone, like the page.
+STATUSPAGE_DOCUMENTS = (
+    "summary.json",
+    "status.json",
+    "components.json",
+    "incidents.json",
+    "scheduled-maintenances.json",
+    "incidents/unresolved.json",
+    "scheduled-maintenances/upcoming.json",
+    "scheduled-maintenances/active.json",
+)
+PUBLIC_OPERATIONS = frozenset(
+    {
+        ("POST", "/api/v1/session"),
+        ("DELETE", "/api/v1/session"),
+        *(("GET", f"/api/v2/{name}") for name in STATUSPAGE_DOCUMENTS),
+    }
+)
 # The iCalendar feed also opens with the key in its calendar_url, for calendar apps.
 CALENDAR_OPERATION = ("GET", "/api/v1/oncall/{rotation_id}/calendar.ics")
 

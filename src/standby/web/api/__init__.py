@@ -32,6 +32,8 @@ def routers() -> list[APIRouter]:
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
     from standby.web.api.session import router as session
+    from standby.web.api.statuspage import router as statuspage
+    from standby.web.api.statuspage import updates_router as status_updates
     from standby.web.api.strategies import router as strategies
 
     return [
@@ -43,6 +45,7 @@ def routers() -> list[APIRouter]:
         outages,
         customer_summary,
         incidents,
+        status_updates,
         notifications,
         strategies,
         oncall,
@@ -60,4 +63,5 @@ def routers() -> list[APIRouter]:
         receivers,
         alerts,
         pagerduty,  # PagerDuty's own paths, /v2/enqueue and /v2/change/enqueue
+        statuspage,  # Atlassian Statuspage's public read API, /api/v2/*.json
     ]

@@ -23,6 +23,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.overview import router as overview
     from standby.web.pages.plan import router as plan
     from standby.web.pages.reference import router as reference
+    from standby.web.pages.status import router as status
 
     return [
         login,
@@ -41,4 +42,5 @@ def routers() -> list[APIRouter]:
         plan,
         impact,
         reference,
+        status,
     ]
