@@ -32,6 +32,8 @@ def routers() -> list[APIRouter]:
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
+    from standby.web.api.reviews import plan_router as plan_reviews
+    from standby.web.api.reviews import vendor_router as vendor_reviews
     from standby.web.api.session import router as session
     from standby.web.api.strategies import router as strategies
 
@@ -47,6 +49,8 @@ def routers() -> list[APIRouter]:
         notifications,
         strategies,
         exercises,
+        plan_reviews,
+        vendor_reviews,
         oncall,
         pages,
         audit,
