@@ -168,7 +168,7 @@ def _record(
 def _outage_spans(session: Session, *, since: datetime) -> list[OutageSpan]:
     """Outages that may have cut off calls begun from `since`: not merged away, started after it."""
     query = select(OutageRow.id, OutageRow.started_at, OutageRow.history, OutageRow.queues).where(
-        OutageRow.merged_into.is_(None), OutageRow.started_at >= since
+        OutageRow.merged_into.is_(None), OutageRow.started_at >= since, OutageRow.exercise_id.is_(None)
     )
     spans = []
     for outage_id, started_at, history, queues in session.execute(query):

@@ -280,6 +280,7 @@ def apply_rules(session: Session, *, plan: Plan, now: datetime, memo: Memo | Non
             OutageRow.ended_at.is_not(None),
             OutageRow.ended_at >= now - RECENT,
             OutageRow.merged_into.is_(None),
+            OutageRow.exercise_id.is_(None),  # an exercise harms no customer
         )
         .order_by(OutageRow.id)
     ).all()

@@ -116,6 +116,7 @@ def _outages_to_watch(session: Session, now: datetime) -> list[OutageRecord]:
         select(OutageRow.id)
         .where(
             OutageRow.merged_into.is_(None),
+            OutageRow.exercise_id.is_(None),  # an exercise's outage moves no real callback
             or_(OutageRow.ended_at.is_(None), OutageRow.ended_at >= now - RECENT),
         )
         .order_by(OutageRow.id)

@@ -35,6 +35,8 @@ class OutageRecord:
     merged_into: int | None
     plan_version_id: int | None
     updated_at: datetime
+    exercise_id: int | None = None
+    """The exercise that injected it: not a real outage."""
 
     def duration_s(self, now: datetime) -> float:
         """Seconds from start to end, or to `now` while it lasts."""
@@ -60,6 +62,7 @@ def _record(row: OutageRow) -> OutageRecord:
         merged_into=row.merged_into,
         plan_version_id=row.plan_version_id,
         updated_at=row.updated_at,
+        exercise_id=row.exercise_id,
     )
 
 

@@ -31,6 +31,7 @@ from standby.detect.health import (
     state_since,
 )
 from standby.detect.leases import lock_detection
+from standby.exercise.records import Injection, failing_now, injections
 from standby.plan.probes import HeartbeatProbe
 from standby.plan.schema import Component
 from standby.store.tables import AlertRow, ComponentStateRow, OutageRow, ProbeRow, StateChangeRow
@@ -95,6 +96,10 @@ def correlate(
     alerts: dict[str, list[AlertRow]] = {}
     for alert in session.scalars(select(AlertRow).where(AlertRow.status != "resolved")):
         alerts.setdefault(alert.component_id, []).append(alert)
+    # An exercise's scenario is one more source, read like the alerts: its components
+    # fail for its minutes, and the outage opens and is answered as a real one would be.
+    scenarios = injections(session, now)
+    injected = failing_now(scenarios, now)
     verdicts: dict[str, Verdict] = {}
     failing: set[str] = set()
     for component in plan.components:
@@ -102,16 +107,21 @@ def correlate(
         if probe_state is None and component.alerts is not None:
             # Watched by alerts alone: quiet alerts mean it is up.
             probe_state, detail = "up", "no alert firing"
+        said = [(a.severity, a.summary) for a in alerts.get(component.id, ())]
+        if (injection := injected.get(component.id)) is not None:
+            said.append(("critical", _injected_summary(injection)))
         verdict, fails = component_state(
             probe_state,
             detail,
-            [(a.severity, a.summary) for a in alerts.get(component.id, ())],
+            said,
             in_maintenance=component.id in in_maintenance,
         )
         verdicts[component.id] = verdict
         if fails:
             failing.add(component.id)
-    evidence = _Evidence({cid: state for cid, (state, _) in probes.items()}, probe_since, alerts)
+    evidence = _Evidence(
+        {cid: state for cid, (state, _) in probes.items()}, probe_since, alerts, injected, scenarios
+    )
     changes, states = _write_states(session, verdicts, evidence, now)
     shapes = correlator.outages(failing, maintenance=in_maintenance)
     opened, changed, ended, waiting = _write_outages(
@@ -122,6 +132,7 @@ def correlate(
         plan_version_id=plan_version_id,
         unsure=unsure,
         states=states,
+        injected=injected,
     )
     return CorrelationResult(
         state_changes=tuple(changes),
@@ -140,6 +151,8 @@ class _Evidence:
     probe: Mapping[str, ProbeHealthState]
     probe_since: Mapping[str, datetime]
     alerts: Mapping[str, list[AlertRow]]
+    injected: Mapping[str, Injection]
+    scenarios: list[Injection]
 
     def since(
         self,
@@ -154,7 +167,17 @@ class _Evidence:
             AlertEvidence(a.severity, a.summary, alert_started_at(a, previous, now))
             for a in self.alerts.get(component_id, ())
         ]
+        if (injection := self.injected.get(component_id)) is not None:
+            firing.append(AlertEvidence("critical", _injected_summary(injection), injection.started_at))
         resolved = _last_resolved(session, component_id, previous, now) if state == "up" else None
+        if state == "up":
+            # An exercise's scenario ending is the component's recovery, as an alert clearing is.
+            ends = [
+                i.ends_at
+                for i in self.scenarios
+                if component_id in i.down and i.ends_at <= now and (previous is None or i.ends_at >= previous)
+            ]
+            resolved = max([*ends, *([resolved] if resolved is not None else [])], default=None)
         return state_since(
             state,
             probe=self.probe.get(component_id),
@@ -164,6 +187,10 @@ class _Evidence:
             previous_since=previous,
             now=now,
         )
+
+
+def _injected_summary(injection: Injection) -> str:
+    return f"EXERCISE {injection.exercise_id}: {injection.title}"
 
 
 def alert_started_at(alert: AlertRow, previous: datetime | None, now: datetime) -> datetime:
@@ -302,6 +329,7 @@ def _write_outages(
     plan_version_id: int | None,
     unsure: Mapping[str, tuple[datetime | None, float]],
     states: Mapping[str, tuple[str, datetime]],
+    injected: Mapping[str, Injection],
 ) -> tuple[list[int], list[int], list[int], dict[str, datetime]]:
     open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
     plan = correlator.plan
@@ -348,7 +376,10 @@ def _write_outages(
     waiting: dict[str, datetime] = {}
     for shape in result.opened:
         started = min((since[c] for c in shape.causes if c in since), default=now)
-        unjudged = _hold(shape, correlator, unsure, started, now)
+        # Injected by one exercise alone: an exercise's outage, sure at once (nothing to wait for).
+        exercises = {injected[c].exercise_id if c in injected else None for c in shape.causes}
+        exercise_id = exercises.pop() if len(exercises) == 1 else None
+        unjudged = _hold(shape, correlator, unsure, started, now) if exercise_id is None else set()
         if unjudged:
             for above in unjudged:
                 waiting[above] = min(waiting.get(above, started), started)
@@ -368,6 +399,7 @@ def _write_outages(
             summary="",
             plan_version_id=plan_version_id,
             updated_at=now,
+            exercise_id=exercise_id,
         )
         _apply(row, shape, correlator)
         session.add(row)
@@ -461,4 +493,5 @@ def _facts(row: OutageRow) -> dict[str, Any]:
         "degraded_queues": list(row.degraded_queues),
         "in_maintenance": row.in_maintenance,
         "summary": row.summary,
+        "exercise_id": row.exercise_id,
     }

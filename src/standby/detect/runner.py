@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +38,7 @@ def responder_for(settings: Settings) -> tuple[AfterCorrelation, ...]:
     in a transaction of its own (a large outage's first pass takes seconds, and its offers
     are idempotent without the response lock)."""
     from standby.customers.compensation_service import apply_rules
+    from standby.exercise.reviews_service import remind_reviews
     from standby.respond.responder import ResponseSettings, respond_once
 
     if not settings.secret_key:
@@ -61,7 +63,12 @@ def responder_for(settings: Settings) -> tuple[AfterCorrelation, ...]:
     def compensate(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:
         return apply_rules(session, plan=plan, now=now)
 
-    return respond, compensate
+    def remind(session: Session, plan: Plan, version: int, now: datetime, holder: str) -> object:
+        # Reviews falling due: idempotent by key, so every pass of every worker may ask.
+        today = now.astimezone(ZoneInfo(plan.organisation.timezone)).date()
+        return remind_reviews(session, plan=plan, today=today, now=now)
+
+    return respond, compensate, remind
 
 
 def worker_options(settings: Settings) -> WorkerOptions:

@@ -58,6 +58,7 @@ from standby.detect.observer import CheckObserver
 from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
 from standby.errors import StorageError
+from standby.exercise.records import exercises_marker
 from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
@@ -544,7 +545,7 @@ class DetectWorker:
             # Another worker's correlation changed a state (a dependent went down): this
             # one may hold the probes the new outage waits for.
             states = session.scalar(select(func.max(ComponentStateRow.updated_at)))
-            marker = (version, covered, tuple(alerts), states)
+            marker = (version, covered, tuple(alerts), states, exercises_marker(session))
             if only_if_changed and not due_anyway and marker == self._marker:
                 return None
             result = correlate(

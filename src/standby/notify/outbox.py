@@ -33,7 +33,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,9 +41,10 @@ from sqlalchemy import JSON, Connection, Dialect, Row, Table, bindparam, func, s
 from sqlalchemy.orm import Session
 
 from standby.errors import Conflict, InvalidInput, NotFound
+from standby.exercise.audience import marked
 from standby.notify import validate
 from standby.notify.channels.protocol import ChannelName, OutgoingMessage
-from standby.store.tables import MESSAGE_STATES, MessageRow
+from standby.store.tables import MESSAGE_STATES, IncidentRow, MessageRow
 
 log = logging.getLogger("standby.notify")
 
@@ -432,9 +433,47 @@ def put_many(session: Session, messages: Sequence[NewMessage], *, now: datetime)
     need only know the messages are stored; checks and idempotency as `enqueue_many`.
     """
     shared: dict[tuple[Any, ...], CheckedText] = {}
-    rows = [_values(m, now, shared) for m in messages]
+    rows = [_values(m, now, shared) for m in _exercise_marked(session, messages)]
     _insert_ignoring_duplicates(session, rows)
     return [r["idempotency_key"] for r in rows]
+
+
+def _exercise_marked(session: Session, messages: Sequence[NewMessage]) -> Sequence[NewMessage]:
+    """Every message about an exercise's incident marked EXERCISE, whoever queued it.
+
+    The one place this is done: pages, the communication plan, relocation texts, updates
+    and webhooks all reach the outbox here (who may be told is `exercise.audience`'s rule).
+    """
+    incidents = {m.incident_id for m in messages if m.incident_id is not None}
+    if not incidents:
+        return messages
+    exercises = dict(
+        session.execute(
+            select(IncidentRow.id, IncidentRow.exercise_id).where(
+                IncidentRow.id.in_(sorted(incidents)), IncidentRow.exercise_id.is_not(None)
+            )
+        ).all()
+    )
+    if not exercises:
+        return messages
+    out: list[NewMessage] = []
+    for m in messages:
+        exercise_id = exercises.get(m.incident_id) if m.incident_id is not None else None
+        if exercise_id is None:
+            out.append(m)
+            continue
+        payload = m.payload
+        if payload is not None and isinstance(data := payload.get("data"), dict):
+            payload = {**payload, "data": {**data, "exercise_id": exercise_id}}
+        out.append(
+            replace(
+                m,
+                subject=marked(m.subject) if m.subject is not None else None,
+                body=marked(m.body),
+                payload=payload,
+            )
+        )
+    return out
 
 
 # ---- claiming and recording what happened ---------------------------------------------------

@@ -59,6 +59,21 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class ReviewLog:
+    """What Standby recorded beside the plan: exercises held, plan and vendor reviews.
+
+    The audit counts them with the plan's own dates (`drills.history`,
+    `organisation.plan_reviewed`, `contingency_plan_reviewed`): the latest of both wins.
+    """
+
+    exercises_held: tuple[date, ...] = ()
+    plan_reviews: tuple[date, ...] = ()
+    """Days of the signed-off plan reviews."""
+    vendor_reviews: Mapping[str, tuple[date, date]] = field(default_factory=dict)
+    """Each vendor's latest review: (reviewed on, next due)."""
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` calendar months later, clamped to the month's end (Aug 31 + 6 = Feb 28/29)."""
     total = day.year * 12 + (day.month - 1) + months
@@ -67,18 +82,27 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def audit(plan: Plan, *, today: date, topology: Topology | None = None, full: bool = False) -> list[Finding]:
+def audit(
+    plan: Plan,
+    *,
+    today: date,
+    topology: Topology | None = None,
+    full: bool = False,
+    log: ReviewLog | None = None,
+) -> list[Finding]:
     """Every finding about the plan as of `today`, high first, then by section and subject.
 
-    `full` names everything each single point of failure takes down, not only the first few.
+    `full` names everything each single point of failure takes down, not only the first few;
+    `log` adds the exercises and reviews Standby recorded to the plan's own dates.
     """
     graph = topology if topology is not None else Topology.from_plan(plan)
+    records = log or ReviewLog()
     checks: list[Callable[[], Iterable[Finding]]] = [
         lambda: single_points_of_failure(plan, graph, full=full),
         lambda: end_of_life(plan, today),
-        lambda: vendor_reviews(plan, today),
-        lambda: plan_review(plan, today),
-        lambda: drills(plan, today),
+        lambda: vendor_reviews(plan, today, records),
+        lambda: plan_review(plan, today, records),
+        lambda: drills(plan, today, records),
         lambda: components_without_probe(plan),
         lambda: queues_without_tolerance(plan),
         lambda: queues_without_agents(plan, graph),
@@ -256,10 +280,33 @@ def _overdue(reviewed: date, every_months: int, today: date) -> tuple[date, int]
     return (due, (today - due).days) if due < today else None
 
 
-def vendor_reviews(plan: Plan, today: date) -> Iterator[Finding]:
+def vendor_reviews(plan: Plan, today: date, log: ReviewLog | None = None) -> Iterator[Finding]:
     """Vendors whose contingency plan was never reviewed or whose review is overdue."""
+    recorded = log.vendor_reviews if log is not None else {}
     for vendor in plan.vendors:
         who = f"{vendor.name} ({vendor.id})"
+        found = recorded.get(vendor.id)
+        planned = vendor.contingency_plan_reviewed
+        if found is not None and (planned is None or found[0] >= planned):
+            reviewed, due = found
+            if due < today:
+                days = (today - due).days
+                yield Finding(
+                    "medium",
+                    "vendor-review-overdue",
+                    vendor.id,
+                    "vendors",
+                    f"The contingency plan of {who} was last reviewed on {reviewed} (recorded in"
+                    f" Standby) and was due for review on {due} ({_days(days)} overdue).",
+                    {
+                        "reviewed": reviewed.isoformat(),
+                        "due": due.isoformat(),
+                        "days_overdue": days,
+                        "review_every_months": vendor.review_every_months,
+                        "recorded": True,
+                    },
+                )
+            continue
         if vendor.contingency_plan_reviewed is None:
             yield Finding(
                 "medium",
@@ -291,10 +338,14 @@ def vendor_reviews(plan: Plan, today: date) -> Iterator[Finding]:
             )
 
 
-def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
-    """The plan itself never reviewed, or its review overdue."""
+def plan_review(plan: Plan, today: date, log: ReviewLog | None = None) -> Iterator[Finding]:
+    """The plan itself never reviewed, or its review overdue (a signed-off review counts)."""
     org = plan.organisation
-    if org.plan_reviewed is None:
+    reviewed = max(
+        [*(log.plan_reviews if log else ()), *([org.plan_reviewed] if org.plan_reviewed else [])],
+        default=None,
+    )
+    if reviewed is None:
         yield Finding(
             "medium",
             "plan-review-overdue",
@@ -305,7 +356,7 @@ def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
             {"reviewed": None, "review_every_months": org.review_every_months},
         )
         return
-    late = _overdue(org.plan_reviewed, org.review_every_months, today)
+    late = _overdue(reviewed, org.review_every_months, today)
     if late is not None:
         due, days = late
         yield Finding(
@@ -313,10 +364,10 @@ def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
             "plan-review-overdue",
             "plan",
             "organisation",
-            f"The plan was last reviewed on {org.plan_reviewed} and was due for review on {due}"
+            f"The plan was last reviewed on {reviewed} and was due for review on {due}"
             f" ({_days(days)} overdue).",
             {
-                "reviewed": org.plan_reviewed.isoformat(),
+                "reviewed": reviewed.isoformat(),
                 "due": due.isoformat(),
                 "days_overdue": days,
                 "review_every_months": org.review_every_months,
@@ -324,10 +375,15 @@ def plan_review(plan: Plan, today: date) -> Iterator[Finding]:
         )
 
 
-def drills(plan: Plan, today: date) -> Iterator[Finding]:
-    """No drill ever held, or the next one overdue (every drills.every_months since the latest)."""
+def drills(plan: Plan, today: date, log: ReviewLog | None = None) -> Iterator[Finding]:
+    """No drill ever held, or the next one overdue (every drills.every_months since the latest).
+
+    The plan's `drills.history` and the exercises finished in Standby both count.
+    """
     every = plan.drills.every_months
-    if not plan.drills.history:
+    held = [(d.date, d.kind) for d in plan.drills.history]
+    held += [(day, "exercise") for day in (log.exercises_held if log else ())]
+    if not held:
         yield Finding(
             "medium",
             "drill-overdue",
@@ -337,8 +393,8 @@ def drills(plan: Plan, today: date) -> Iterator[Finding]:
             {"last": None, "every_months": every},
         )
         return
-    last = max(plan.drills.history, key=lambda drill: drill.date)
-    late = _overdue(last.date, every, today)
+    last_date, last_kind = max(held)
+    late = _overdue(last_date, every, today)
     if late is not None:
         due, days = late
         yield Finding(
@@ -346,10 +402,10 @@ def drills(plan: Plan, today: date) -> Iterator[Finding]:
             "drill-overdue",
             "drills",
             "drills",
-            f"The last drill ({last.kind}) was on {last.date}; with one every {every} months the"
+            f"The last drill ({last_kind}) was on {last_date}; with one every {every} months the"
             f" next was due by {due} ({_days(days)} overdue).",
             {
-                "last": last.date.isoformat(),
+                "last": last_date.isoformat(),
                 "due": due.isoformat(),
                 "days_overdue": days,
                 "every_months": every,

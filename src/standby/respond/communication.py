@@ -57,6 +57,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from standby.exercise.audience import ExerciseAudience
 from standby.plan.people import Person, Stakeholder
 from standby.plan.schema import Plan
 from standby.plan.section import Channel, StakeholderKind
@@ -106,6 +107,8 @@ class OutageFacts:
     recovered_at: datetime | None = None
     """When the centre answered again (the outage's end), when `ended_at` is the all-clear's
     release instead (the incident resolved); the messages' "until" and duration are from it."""
+    exercise: ExerciseAudience | None = None
+    """The exercise the incident belongs to: outside and public groups hear nothing of it."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,8 @@ class Evaluation:
     """Groups never told because the outage ended as an interruption."""
     changed: tuple[str, ...] = field(default=())
     """Groups whose state differs from the one given."""
+    spared: tuple[str, ...] = ()
+    """Groups an exercise does not tell (`exercise.audience`)."""
 
 
 def message_key(ref: str, address: str) -> str:
@@ -311,7 +316,10 @@ def evaluate(
     held: list[str] = []
     held_out: list[str] = []
     changed: list[str] = []
+    spared = facts.exercise.spared(plan.stakeholders) if facts.exercise is not None else ()
     for group in plan.stakeholders:
+        if group.id in spared:
+            continue  # the one place an exercise keeps outside audiences out: no state, no deadline
         before = states.get(group.id)
         state = before or GroupState(stakeholder_id=group.id)
         outcome = _evaluate_group(
@@ -341,6 +349,7 @@ def evaluate(
         hold_until=hold,
         held_out=tuple(held_out),
         changed=tuple(changed),
+        spared=spared,
     )
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from standby.config import Settings
 from standby.detect.history import OutageRecord
 from standby.errors import InvalidInput
+from standby.exercise.records import exercise_audience
 from standby.notify.outbox import MessageRecord, enqueue
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
@@ -144,7 +145,9 @@ def communicate(
     recorded = entries(session, incident_id, kind="message")
     states = {group_id: _state(row, recorded) for group_id, row in rows.items()}
     teams = {t for g in plan.stakeholders if g.kind == "employees" for t in g.teams}
-    facts = replace(facts_of(outage, incident), recovered_at=recovered_at)
+    facts = replace(
+        facts_of(outage, incident), recovered_at=recovered_at, exercise=exercise_audience(session, incident)
+    )
     evaluation = evaluate(
         plan,
         facts,
@@ -156,6 +159,7 @@ def communicate(
     )
     run = _Run(session, plan, facts, now, settings, templates_for(settings.data_dir))
     run.note_hold(evaluation, recorded)
+    run.note_spared(evaluation, recorded)
     for notice in evaluation.notices:
         run.send(notice)
     for reminder in evaluation.reminders:
@@ -307,6 +311,16 @@ class _Run:
                 f"Over within {minutes} minutes, an interruption: {', '.join(evaluation.held_out)}"
                 " were not told",
                 {"hold": "interruption", "groups": list(evaluation.held_out)},
+            )
+
+    def note_spared(self, evaluation: Evaluation, recorded: Iterable[Entry]) -> None:
+        """Say once which groups an exercise leaves untold."""
+        if evaluation.spared and not any(e.data.get("exercise_spared") for e in recorded):
+            self.entry(
+                "message",
+                f"An exercise: {', '.join(evaluation.spared)} are not told (outside or public audiences"
+                " hear of an exercise only when it names them)",
+                {"exercise_spared": list(evaluation.spared)},
             )
 
     def variables(self, notice: Notice) -> dict[str, Any]:

@@ -862,6 +862,7 @@ def current_ivr_message(session: Session, *, plan: Plan | None) -> IvrMessage | 
             StrategyRunRow.state == "running",
             StrategyRunRow.strategy_id.in_(sorted(with_message)),
             IncidentRow.state.in_(OPEN_STATES),
+            IncidentRow.exercise_id.is_(None),  # callers never hear an exercise
         )
         .order_by(StrategyRunRow.decided_at.desc(), StrategyRunRow.id.desc())
         .limit(1)

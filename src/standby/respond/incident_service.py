@@ -51,6 +51,8 @@ class IncidentRecord:
     next_escalation_at: datetime | None
     updated_at: datetime
     timings: Timings
+    exercise_id: int | None = None
+    """The exercise that opened it: not a real incident."""
 
     @property
     def open(self) -> bool:
@@ -90,6 +92,7 @@ def _record(row: IncidentRow, outage_started: datetime | None) -> IncidentRecord
             acknowledged_at=row.acknowledged_at,
             resolved_at=row.resolved_at,
         ),
+        exercise_id=row.exercise_id,
     )
 
 
@@ -136,6 +139,7 @@ def open_for_outage(
         "escalation_round": 0,
         "plan_version_id": plan_version_id,
         "updated_at": now,
+        "exercise_id": outage.exercise_id,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -150,8 +154,14 @@ def open_for_outage(
             incident_id=row.id,
             at=outage.detected_at,
             kind="state",
-            text=f"Detected: {outage.summary} ({SEVERITY_WORDS[row.severity]})",
-            data={"state": "detected", "outage_id": outage.id, "causes": list(outage.causes)},
+            text=("EXERCISE: " if outage.exercise_id is not None else "")
+            + f"Detected: {outage.summary} ({SEVERITY_WORDS[row.severity]})",
+            data={
+                "state": "detected",
+                "outage_id": outage.id,
+                "causes": list(outage.causes),
+                "exercise_id": outage.exercise_id,
+            },
         )
     return _record(row, outage.started_at), created
 

@@ -44,6 +44,7 @@ from standby.store.tables.detect import (
     StateChangeRow,
     WorkerRow,
 )
+from standby.store.tables.exercise import EXERCISE_STATES, ExerciseRow, PlanReviewRow, VendorReviewRow
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
 from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
 from standby.store.tables.respond import (
@@ -65,6 +66,7 @@ __all__ = [
     "CHANNELS",
     "CLASSIFICATIONS",
     "COMPONENT_STATES",
+    "EXERCISE_STATES",
     "INCIDENT_STATES",
     "LOCKOUT_SCOPES",
     "MESSAGE_STATES",
@@ -84,6 +86,7 @@ __all__ = [
     "CompensationOfferRow",
     "ComponentStateRow",
     "DetectLockRow",
+    "ExerciseRow",
     "HeartbeatRow",
     "IncidentRow",
     "InterruptedCallRow",
@@ -95,6 +98,7 @@ __all__ = [
     "OutageRow",
     "OutcomeRow",
     "PageRow",
+    "PlanReviewRow",
     "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
@@ -106,6 +110,7 @@ __all__ = [
     "TimelineRow",
     "UTCDateTime",
     "UserRow",
+    "VendorReviewRow",
     "WorkerRow",
     "json_column",
     "one_of",

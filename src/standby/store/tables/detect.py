@@ -245,6 +245,8 @@ class OutageRow(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer)
     plan_version_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime]
+    # Injected by this exercise, not a real failure (see `standby.exercise`).
+    exercise_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class StateChangeRow(Base):

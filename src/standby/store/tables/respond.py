@@ -61,6 +61,8 @@ class IncidentRow(Base):
     hold_until: Mapped[datetime | None]
     plan_version_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime]
+    # Opened by an exercise's outage: flagged everywhere, outside audiences not told.
+    exercise_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class TimelineRow(Base):

@@ -18,6 +18,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.components import router as components
     from standby.web.api.customer_summary import router as customer_summary
     from standby.web.api.erlang import router as erlang
+    from standby.web.api.exercises import router as exercises
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
@@ -31,6 +32,8 @@ def routers() -> list[APIRouter]:
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
+    from standby.web.api.reviews import plan_router as plan_reviews
+    from standby.web.api.reviews import vendor_router as vendor_reviews
     from standby.web.api.session import router as session
     from standby.web.api.statuspage import router as statuspage
     from standby.web.api.statuspage import updates_router as status_updates
@@ -48,6 +51,9 @@ def routers() -> list[APIRouter]:
         status_updates,
         notifications,
         strategies,
+        exercises,
+        plan_reviews,
+        vendor_reviews,
         oncall,
         pages,
         audit,

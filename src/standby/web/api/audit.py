@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from standby.errors import NotFound
+from standby.exercise.reviews_service import review_log
 from standby.plan.audit import audit, count_by_severity
 from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
@@ -49,11 +50,12 @@ def get_audit(principal: ReadPlan, context: Context) -> Response:
     """
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
+        log = review_log(session)
     if found is None:
         raise NotFound(NO_PLAN)
     info, plan = found
     today = plan_today(plan, context.clock.now())
-    findings = audit(plan, today=today, topology=context.topologies.get(info.sha256, plan))
+    findings = audit(plan, today=today, topology=context.topologies.get(info.sha256, plan), log=log)
     answer = AuditOut.model_construct(
         plan_version=info.id,
         today=today,

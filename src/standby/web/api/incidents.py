@@ -75,6 +75,7 @@ class IncidentOut(BaseModel):
     communications_lead: str | None
     technical_lead: str | None
     declared_by: str | None
+    exercise_id: int | None  # the exercise that opened it; null for a real incident
     escalation_policy: str | None
     escalation_level: int
     escalation_round: int
@@ -178,6 +179,7 @@ def incident_out(record: IncidentRecord, deadlines: Sequence[DeadlineView] = ())
         communications_lead=record.communications_lead,
         technical_lead=record.technical_lead,
         declared_by=record.declared_by,
+        exercise_id=record.exercise_id,
         escalation_policy=record.policy_id,
         escalation_level=record.escalation_level,
         escalation_round=record.escalation_round,

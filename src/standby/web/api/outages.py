@@ -44,6 +44,7 @@ class OutageOut(BaseModel):
     degraded_queues: list[str]
     ever: dict[str, list[str]]
     in_maintenance: bool
+    exercise_id: int | None  # the exercise that injected it; null for a real outage
     started_at: datetime
     detected_at: datetime
     ended_at: datetime | None
@@ -90,6 +91,7 @@ def outage_out(record: OutageRecord, now: datetime) -> OutageOut:
         degraded_queues=list(record.degraded_queues),
         ever=record.ever,
         in_maintenance=record.in_maintenance,
+        exercise_id=record.exercise_id,
         started_at=record.started_at,
         detected_at=record.detected_at,
         ended_at=record.ended_at,

@@ -212,6 +212,7 @@ def _row(listed: ListedIncident, clock: PlanTime, deadlines: Sequence[DeadlineVi
         "severity": r.severity_text.split()[0],
         "severity_text": r.severity_text,
         "tone": "down" if r.severity <= 2 else "degraded",
+        "exercise_id": r.exercise_id,
         "classification": r.classification,
         "class_tone": _CLASS_TONES.get(r.classification, "unknown"),
         "state": r.state,

@@ -135,6 +135,7 @@ def room_model(
             "severity_short": record.severity_text.split()[0],
             "severity_level": record.severity,
             "tone": "down" if record.severity <= 2 else "degraded",
+            "exercise_id": record.exercise_id,
             "classification": record.classification,
             "state": record.state,
             "open": record.open,

@@ -22,8 +22,9 @@ from standby.detect.history import OutageRecord, list_outages
 from standby.detect.refused_alerts import count_refused_alerts
 from standby.detect.states import LiveState, read_states
 from standby.errors import PlanInvalid
+from standby.exercise.reviews_service import review_log
 from standby.notify.outbox import count_by_state, count_failing
-from standby.plan.audit import Finding, audit, count_by_severity
+from standby.plan.audit import Finding, ReviewLog, audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
 from standby.plan.loading import load_plan_file
 from standby.plan.schema import AnyOf, Plan
@@ -64,10 +65,11 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         deadlines = deadlines_of(session, [i.id for i in incidents], context.clock.now())
         refused = count_refused_alerts(session, since=context.clock.now() - REFUSED_WITHIN)
         messages = _messages(session, principal)
+        log = review_log(session)
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
-    model = overview_model(context, principal, info, plan, states)
+    model = overview_model(context, principal, info, plan, states, log)
     model["outages"] = _outages(outages, plan, context.clock.now())
     model["incidents"] = _incidents(incidents, plan, deadlines)
     model["refused_alerts"] = refused
@@ -89,6 +91,7 @@ def overview_model(
     info: PlanVersionInfo,
     plan: Plan,
     states: Mapping[str, LiveState],
+    log: ReviewLog | None = None,
 ) -> dict[str, Any]:
     """Everything the overview template shows, computed from the plan and live states."""
     zone = ZoneInfo(plan.organisation.timezone)
@@ -98,7 +101,7 @@ def overview_model(
     live = live_components(plan, states, availability)
     findings: list[Finding] | None = None
     if principal.can(Permission.READ_PLAN):
-        findings = audit(plan, today=plan_today(plan, now), topology=topology)
+        findings = audit(plan, today=plan_today(plan, now), topology=topology, log=log)
     shown, hidden = _table_rows(live, zone)
     return {
         "principal": principal,

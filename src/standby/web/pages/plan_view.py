@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.errors import InvalidInput, NotFound
+from standby.exercise.reviews_service import review_log
 from standby.plan.audit import SEVERITIES, audit, count_by_severity
 from standby.plan.changes import plan_changes
 from standby.plan.schema import Plan
@@ -27,6 +28,7 @@ from standby.plan.versions import (
     plan_of_version,
     source_of_version,
 )
+from standby.store.engine import unit_of_work
 from standby.web.context import WebContext
 from standby.web.live import plan_today
 
@@ -125,7 +127,9 @@ def _version(
 
 def _audit(context: WebContext, info: PlanVersionInfo, plan: Plan) -> dict[str, Any]:
     today = plan_today(plan, context.clock.now())
-    findings = audit(plan, today=today, topology=context.topologies.get(info.sha256, plan))
+    with unit_of_work(context.session_factory) as session:
+        log = review_log(session)
+    findings = audit(plan, today=today, topology=context.topologies.get(info.sha256, plan), log=log)
     counts = count_by_severity(findings)
     groups = []
     for severity in SEVERITIES:
