@@ -61,11 +61,17 @@ def read_facts(session: Session, *, now: datetime, topology_of: TopologyOf, mark
     info, plan = found
     since = now - timedelta(days=DAYS + 1)
     states = {r.component_id: r.state for r in session.scalars(select(ComponentStateRow))}
-    outages = list(
+    every = list(
         session.scalars(
             select(OutageRow).where(or_(OutageRow.ended_at.is_(None), OutageRow.ended_at >= since))
         )
     )
+    # The public never sees an exercise: its outages are left out, and a component down only
+    # because an exercise's scenario took it down is shown as it really is, up.
+    outages = [o for o in every if o.exercise_id is None]
+    for component_id in _exercised_only(every):
+        if states.get(component_id) == "down":
+            states[component_id] = "up"
     degraded: set[str] = set()
     for outage in outages:
         if outage.ended_at is None and not outage.in_maintenance:
@@ -81,6 +87,16 @@ def read_facts(session: Session, *, now: datetime, topology_of: TopologyOf, mark
         updated_at=max([info.loaded_at, *(t for t in mark if isinstance(t, datetime))]),
         plan_loaded_at=info.loaded_at,
     )
+
+
+def _exercised_only(outages: Sequence[OutageRow]) -> set[str]:
+    """Components of open exercise outages that no real open outage holds."""
+    exercised: set[str] = set()
+    real: set[str] = set()
+    for outage in outages:
+        if outage.ended_at is None:
+            (exercised if outage.exercise_id is not None else real).update(outage.components)
+    return exercised - real
 
 
 class TopologyOf:
@@ -117,6 +133,7 @@ def _incidents(session: Session, since: datetime, outages: dict[int, OutageRow])
         session.scalars(
             select(IncidentRow)
             .where(or_(IncidentRow.detected_at >= since, IncidentRow.state.in_(sorted(OPEN_STATES))))
+            .where(IncidentRow.exercise_id.is_(None))
             .order_by(IncidentRow.id.desc())
             .limit(MAX_NOTICES)
         )
