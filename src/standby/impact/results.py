@@ -126,6 +126,9 @@ class Scenario:
     down: tuple[str, ...]
     at: int
     minutes: int
+    home_ready: tuple[tuple[str, int], ...] = ()
+    """Agents ready to work from home by team (team id, agents), for the teams whose agents
+    took the home check recently; other teams send their `home_capable` share."""
 
     @property
     def ends(self) -> int:

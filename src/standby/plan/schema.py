@@ -48,6 +48,7 @@ from standby.plan.probes import (
     SipOptionsProbe,
     TcpProbe,
 )
+from standby.plan.readiness import Readiness
 from standby.plan.section import (
     Channel,
     Classification,
@@ -475,6 +476,9 @@ class Plan(Section):
     maintenance: list[MaintenanceWindow] = Field(
         default_factory=list, description="Planned maintenance windows."
     )
+    readiness: Readiness = Field(
+        default_factory=Readiness, description="What agents' home set-ups must meet to count as ready."
+    )
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:
@@ -523,4 +527,8 @@ LIST_SECTIONS: dict[str, type[Section]] = {
     "compensation": CompensationRule,
     "maintenance": MaintenanceWindow,
 }
-SINGLE_SECTIONS: dict[str, type[Section]] = {"organisation": Organisation, "drills": Drills}
+SINGLE_SECTIONS: dict[str, type[Section]] = {
+    "organisation": Organisation,
+    "drills": Drills,
+    "readiness": Readiness,
+}

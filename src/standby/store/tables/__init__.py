@@ -46,6 +46,7 @@ from standby.store.tables.detect import (
 )
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
 from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
+from standby.store.tables.readiness import ReadinessCampaignRow, ReadinessCheckRow
 from standby.store.tables.respond import (
     INCIDENT_STATES,
     STRATEGY_STATES,
@@ -98,6 +99,8 @@ __all__ = [
     "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
+    "ReadinessCampaignRow",
+    "ReadinessCheckRow",
     "ReceiverTokenRow",
     "RefusedAlertRow",
     "RotationOverrideRow",
