@@ -117,7 +117,7 @@ _BROWSERS = (  # order matters: Edge and Opera also say Chrome, Chrome also says
     ("edge", re.compile(r"\bEdg(?:e|A|iOS)?/(\d+)")),
     ("opera", re.compile(r"\bOPR/(\d+)")),
     ("firefox", re.compile(r"\b(?:Firefox|FxiOS)/(\d+)")),
-    ("chrome", re.compile(r"\b(?:Chrome|Chromium|CriOS)/(\d+)")),
+    ("chrome", re.compile(r"\b(?:HeadlessChrome|Chrome|Chromium|CriOS)/(\d+)")),
     ("safari", re.compile(r"\bVersion/(\d+)[.\d]* (?:Mobile/\S+ )?Safari/")),
 )
 

@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
     from standby.web.pages.plan import router as plan
+    from standby.web.pages.readiness import router as readiness
     from standby.web.pages.reference import router as reference
 
     return [
@@ -29,6 +30,7 @@ def routers() -> list[APIRouter]:
         overview,
         ack,
         outcomes,
+        readiness,
         incident_list,
         incidents,
         outages,
