@@ -169,6 +169,9 @@ class ImpactResult:
     def to_dict(self) -> dict[str, Any]:
         """The whole result as JSON-ready data (what `standby impact --json` prints)."""
         plain: dict[str, Any] = _plain(self)
+        ready = plain["scenario"].pop("home_ready")
+        if ready:  # shown only when home checks changed who can work from home
+            plain["scenario"]["home_ready"] = dict(ready)
         return plain
 
 

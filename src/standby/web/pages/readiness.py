@@ -204,7 +204,10 @@ def payload(
     size: Annotated[int, Query(alias="bytes", ge=1, le=MAX_PAYLOAD)] = PAYLOAD_BYTES,
 ) -> Response:
     """`bytes` bytes for the download test, to an agent checking."""
-    _caller(request, context)
+    try:
+        _caller(request, context)
+    except (InvalidInput, NotFound) as exc:
+        return _refused(exc)
     body = (_BLOCK * (size // len(_BLOCK) + 1))[:size]
     return Response(body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})
 
@@ -212,7 +215,10 @@ def payload(
 @router.post("/readiness/upload")
 async def upload(request: Request, context: Context) -> Response:
     """Take up to 2 MB for the upload test, and drop it."""
-    _caller(request, context)
+    try:
+        _caller(request, context)
+    except (InvalidInput, NotFound) as exc:
+        return _refused(exc)
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
@@ -224,7 +230,10 @@ async def upload(request: Request, context: Context) -> Response:
 @router.post("/readiness/results")
 async def results(request: Request, context: Context) -> Response:
     """Judge and store the agent's check; answer each measure's verdict with what to do."""
-    caller = _caller(request, context)
+    try:
+        caller = _caller(request, context)
+    except (InvalidInput, NotFound) as exc:
+        return _refused(exc)
     try:
         body = ResultsIn.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -258,6 +267,11 @@ async def results(request: Request, context: Context) -> Response:
     return JSONResponse(
         _shown(stored.passed, stored.checked_at, [c.to_dict() for c in stored.checks]), headers=NO_STORE
     )
+
+
+def _refused(exc: InvalidInput | NotFound) -> JSONResponse:
+    """The page's fetches read JSON whatever they asked for: the reason, 404 for an unknown agent."""
+    return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 400)
 
 
 def _shown(passed: bool, at: datetime, checks: list[dict[str, Any]]) -> dict[str, Any]:
