@@ -126,6 +126,9 @@ class Scenario:
     down: tuple[str, ...]
     at: int
     minutes: int
+    home_ready: tuple[tuple[str, int], ...] = ()
+    """Agents ready to work from home by team (team id, agents), for the teams whose agents
+    took the home check recently; other teams send their `home_capable` share."""
 
     @property
     def ends(self) -> int:
@@ -166,6 +169,9 @@ class ImpactResult:
     def to_dict(self) -> dict[str, Any]:
         """The whole result as JSON-ready data (what `standby impact --json` prints)."""
         plain: dict[str, Any] = _plain(self)
+        ready = plain["scenario"].pop("home_ready")
+        if ready:  # shown only when home checks changed who can work from home
+            plain["scenario"]["home_ready"] = dict(ready)
         return plain
 
 

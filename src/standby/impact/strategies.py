@@ -26,8 +26,10 @@ Decisions, in the order a manager would ask about them:
 - **Relocation to an office or home site.** Agents move only from a site the outage has
   lost (from `from`, or from every lost site when it is omitted), to a target that is
   itself available, once the target's `activation_minutes` have passed since the outage
-  start. To a `home` site, each team sends at most its `home_capable` share of its
-  agents (rounded down); to an office, any agent. The target's seats, less the agents
+  start. To a `home` site, each team sends at most its agents available from home
+  (`readiness.home.agents_available_from_home`: those who passed the home check when
+  the team's agents took it recently, `scenario.home_ready`; else its `home_capable`
+  share, rounded down); to an office, any agent. The target's seats, less the agents
   of teams based there, are filled team by team in plan order. Moved agents keep their
   skills (narrowed to the relocation's and the target's `queues`) and go back when the
   outage ends, finishing the call they are on.
@@ -53,6 +55,7 @@ from standby.impact.results import Happening, Scenario
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import AnyOf, Plan, Site, Strategy, Team
 from standby.plan.topology import Availability, Topology
+from standby.readiness.home import agents_available_from_home
 
 DEFAULT_DEFLECT_SHARE = 0.1
 
@@ -232,6 +235,7 @@ def _relocate(
 ) -> list[Move]:
     moves: list[Move] = []
     moved: dict[str, int] = {}  # team -> agents already moved by an earlier strategy
+    ready = dict(scenario.home_ready)
     for strategy in triggered:
         relocation = strategy.relocate
         if relocation is None:
@@ -269,7 +273,9 @@ def _relocate(
             if team.site not in sources or team.site not in lost_sites or team.site == target.id:
                 continue
             skills = _site_takes(target, [q for q in team.queues if relocation.queues is None or q in wanted])
-            able = int(team.agents * team.home_capable) if target.kind == "home" else team.agents
+            able = (
+                agents_available_from_home(team, ready.get(team.id)) if target.kind == "home" else team.agents
+            )
             count = min(able - moved.get(team.id, 0), seats)
             if count <= 0 or not skills:
                 continue

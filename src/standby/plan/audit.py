@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from standby.plan.schema import Component, Plan, Queue, Relocation, Site, Strategy, Team
 from standby.plan.topology import Harm, SinglePointOfFailure, Topology
+from standby.readiness.home import agents_available_from_home
 
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
@@ -479,7 +480,7 @@ def _covered_by_relocation(
     movers = teams_at.get(lost.id, ())
     if target.kind == "home":
         # Only the home-capable share of each team can work from home (whole agents).
-        movers = [team for team in movers if int(team.agents * team.home_capable) >= 1]
+        movers = [team for team in movers if agents_available_from_home(team, None) >= 1]
     else:
         movers = [team for team in movers if team.agents >= 1]
     return {queue for team in movers for queue in team.queues if queue in at_risk and takes(queue)}

@@ -35,6 +35,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("drills", "drills", "drills"),
     ("compensation", "compensation rule", "compensation rules"),
     ("maintenance", "maintenance window", "maintenance windows"),
+    ("readiness", "home readiness", "home readiness"),
 )
 
 

@@ -83,6 +83,8 @@ def _default_text(value: Any) -> str:
         return "none"
     if isinstance(value, BaseModel):
         return "see below" if value.model_dump(exclude_defaults=True) else "all defaults"
+    if isinstance(value, list) and any(isinstance(v, BaseModel) for v in value):
+        value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
     return f"`{json.dumps(value)}`"
 
 

@@ -21,7 +21,7 @@ from standby.plan.rules import Records, check_rules, suggest
 from standby.plan.schema import LIST_SECTIONS, SINGLE_SECTIONS, Plan, Section
 from standby.plan.yamlsource import MAX_BYTES, Located, YamlProblem, read_yaml
 
-SECTIONS = ["organisation", *LIST_SECTIONS, "drills", "status_page"]
+SECTIONS = ["organisation", *LIST_SECTIONS, "drills", "status_page", "readiness"]
 
 _PATTERN_HINTS = {
     "target": "the form the probe type expects (a URL for http, host:port for tcp, sip:... for SIP)",

@@ -48,6 +48,7 @@ from standby.plan.probes import (
     SipOptionsProbe,
     TcpProbe,
 )
+from standby.plan.readiness import Readiness
 from standby.plan.section import (
     Channel,
     Classification,
@@ -481,6 +482,9 @@ class Plan(Section):
     status_page: StatusPage | None = Field(
         None, description="The public status page's services; omitted: the queues under their names."
     )
+    readiness: Readiness = Field(
+        default_factory=Readiness, description="What agents' home set-ups must meet to count as ready."
+    )
 
     @cached_property
     def components_by_id(self) -> dict[str, Component]:
@@ -533,4 +537,5 @@ SINGLE_SECTIONS: dict[str, type[Section]] = {
     "organisation": Organisation,
     "drills": Drills,
     "status_page": StatusPage,
+    "readiness": Readiness,
 }

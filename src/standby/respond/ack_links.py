@@ -135,6 +135,11 @@ def calendar_key_valid(secret: str, rotation_id: str, key: str) -> bool:
     return hmac.compare_digest(calendar_key(secret, rotation_id).encode(), key.encode())
 
 
+def signature(secret: str, label: bytes, body: str) -> str:
+    """The 128-bit base64url MAC of `body` under the key the secret derives for `label`."""
+    return _mac(secret, label, body)
+
+
 def _mac(secret: str, label: bytes, body: str) -> str:
     key = hmac.new(secret.encode("utf-8"), label, hashlib.sha256).digest()
     digest = hmac.new(key, body.encode("utf-8"), hashlib.sha256).digest()[:MAC_BYTES]
@@ -158,4 +163,5 @@ __all__ = [
     "calendar_key_valid",
     "make_ack_token",
     "read_ack_token",
+    "signature",
 ]

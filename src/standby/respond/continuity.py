@@ -15,7 +15,8 @@ Decisions:
   lost), so the condition does not hold.
 - **Relocation** is the simulation's own rule (`impact.strategies._relocate`): agents
   move only from a lost site to an available target, to a home site at most each team's
-  `home_capable` share (rounded down), the target's free seats filled team by team in
+  agents available from home (`readiness.home`: those ready by the home check where the
+  team took it recently, else its `home_capable` share), the target's free seats filled team by team in
   plan order; a partner brings its own agents. Live, only teams on shift now move, and
   the target takes calls `activation_minutes` after the strategy runs.
 - **The SMS** to a moving agent says which site is down, where to log in, from when the
@@ -24,7 +25,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -271,17 +272,20 @@ def relocation(
     down_components: Iterable[str],
     now: datetime,
     before: Sequence[Strategy] = (),
+    home_ready: Mapping[str, int] | None = None,
 ) -> RelocationPlan | None:
     """Who the strategy moves where when it runs at `now`; None when it relocates nothing.
 
     `before` are strategies already carried out whose moves come first (they took agents
-    and seats), in plan order.
+    and seats), in plan order. `home_ready`: agents ready to work from home by team, for
+    the teams with recent home checks (`readiness.service.ready_by_team`).
     """
     if strategy.relocate is None:
         return None
     situation = assess(plan, topology, down_components=down_components, now=now)
     live = _teams_on_shift(plan, situation.minute)
-    scenario = Scenario(down=situation.down, at=situation.minute, minutes=_FAR)
+    ready = tuple(sorted((home_ready or {}).items()))
+    scenario = Scenario(down=situation.down, at=situation.minute, minutes=_FAR, home_ready=ready)
     story = _Story(live, scenario)
     ordered = [s for s in before if s.relocate is not None and s.id != strategy.id] + [strategy]
     moves = [

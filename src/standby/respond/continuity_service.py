@@ -40,6 +40,7 @@ from standby.errors import Conflict, InvalidInput, NotFound
 from standby.notify.outbox import enqueue
 from standby.plan.schema import Plan, Strategy
 from standby.plan.topology import Topology
+from standby.readiness.service import ready_by_team
 from standby.respond.continuity import (
     RelocationPlan,
     StrategyTrigger,
@@ -385,7 +386,8 @@ def evaluate(
         }
         if not _insert_run(session, values):
             continue  # another worker recorded it first
-        preview = relocation(plan, topology, strategy, down_components=down, now=now)
+        ready = ready_by_team(session, plan=plan, now=now)
+        preview = relocation(plan, topology, strategy, down_components=down, now=now, home_ready=ready)
         verb = "Run automatically" if strategy.automatic else "Proposed"
         add_entry(
             session,
@@ -758,6 +760,7 @@ def _relocate(
         down_components=_down(session, plan),
         now=now,
         before=_earlier_relocations(session, plan, incident.id, strategy.id),
+        home_ready=ready_by_team(session, plan=plan, now=now),
     )
     if moving is None:
         return

@@ -47,6 +47,7 @@ from standby.store.tables.detect import (
 from standby.store.tables.exercise import EXERCISE_STATES, ExerciseRow, PlanReviewRow, VendorReviewRow
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
 from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
+from standby.store.tables.readiness import ReadinessCampaignRow, ReadinessCheckRow
 from standby.store.tables.respond import (
     INCIDENT_STATES,
     STRATEGY_STATES,
@@ -102,6 +103,8 @@ __all__ = [
     "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
+    "ReadinessCampaignRow",
+    "ReadinessCheckRow",
     "ReceiverTokenRow",
     "RefusedAlertRow",
     "RotationOverrideRow",

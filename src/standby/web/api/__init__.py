@@ -30,6 +30,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.outages import router as outages
     from standby.web.api.outcomes import router as outcomes
     from standby.web.api.plan import router as plan
+    from standby.web.api.readiness import router as readiness
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
     from standby.web.api.reviews import plan_router as plan_reviews
@@ -62,6 +63,7 @@ def routers() -> list[APIRouter]:
         access,
         lockouts,
         agents,
+        readiness,
         callbacks,
         calls,
         outcomes,

@@ -25,6 +25,7 @@ from standby.impact.report import Labels, due_minute, parse_clock
 from standby.impact.results import ImpactResult, Scenario, ScheduledCallback
 from standby.plan.schema import Plan
 from standby.plan.versions import PlanVersionInfo, current_plan
+from standby.readiness.service import ready_by_team
 from standby.store.engine import unit_of_work
 from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadPlan
@@ -180,14 +181,16 @@ async def simulate(
     uncovered: bool,
 ) -> tuple[PlanVersionInfo, Plan, ImpactResult]:
     """The scenario against the plan in force, in a worker thread; HTTPException 422 or 503 when refused."""
-    info, plan = await anyio.to_thread.run_sync(_plan_in_force, context)
+    info, plan, ready = await anyio.to_thread.run_sync(_plan_and_readiness, context)
     if not down:
         raise HTTPException(422, "down: name at least one component id")
     try:
         start = parse_clock(at)
     except ValueError as exc:
         raise HTTPException(422, f"at: {exc}") from None
-    scenario = Scenario(down=tuple(dict.fromkeys(down)), at=start, minutes=minutes)
+    scenario = Scenario(
+        down=tuple(dict.fromkeys(down)), at=start, minutes=minutes, home_ready=tuple(sorted(ready.items()))
+    )
     scheduled: list[ScheduledCallback] = []
     for index, (due_at, queue, vulnerable) in enumerate(callbacks):
         try:
@@ -210,12 +213,14 @@ async def simulate(
     return info, plan, result
 
 
-def _plan_in_force(context: WebContext) -> tuple[PlanVersionInfo, Plan]:
+def _plan_and_readiness(context: WebContext) -> tuple[PlanVersionInfo, Plan, dict[str, int]]:
+    """The plan in force, and agents ready to work from home by team (teams with recent checks)."""
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
-    if found is None:
-        raise NotFound(NO_PLAN)
-    return found
+        if found is None:
+            raise NotFound(NO_PLAN)
+        ready = ready_by_team(session, plan=found[1], now=context.clock.now())
+    return found[0], found[1], ready
 
 
 def _run(

@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.outcomes import router as outcomes
     from standby.web.pages.overview import router as overview
     from standby.web.pages.plan import router as plan
+    from standby.web.pages.readiness import router as readiness
     from standby.web.pages.reference import router as reference
     from standby.web.pages.status import router as status
 
@@ -30,6 +31,7 @@ def routers() -> list[APIRouter]:
         overview,
         ack,
         outcomes,
+        readiness,
         incident_list,
         incidents,
         outages,
