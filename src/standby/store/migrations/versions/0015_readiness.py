@@ -1,7 +1,7 @@
 """Agents' home readiness: each check, and the mass-login exercises that asked for them.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-07 05:30:00
 """
 
