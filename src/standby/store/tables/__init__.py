@@ -57,8 +57,11 @@ from standby.store.tables.respond import (
     StrategyRunRow,
     TimelineRow,
 )
+from standby.store.tables.review import ACTION_KINDS, ACTION_STATES, ActionRow, ReviewRow
 
 __all__ = [
+    "ACTION_KINDS",
+    "ACTION_STATES",
     "ALERT_STATUSES",
     "CALLBACK_STATES",
     "CALL_STATES",
@@ -72,6 +75,7 @@ __all__ = [
     "OFFER_STATES",
     "ROLES",
     "STRATEGY_STATES",
+    "ActionRow",
     "AgentRow",
     "AlertRow",
     "ApiTokenRow",
@@ -100,6 +104,7 @@ __all__ = [
     "ProbeRow",
     "ReceiverTokenRow",
     "RefusedAlertRow",
+    "ReviewRow",
     "RotationOverrideRow",
     "StateChangeRow",
     "StrategyRunRow",

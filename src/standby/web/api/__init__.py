@@ -9,6 +9,7 @@ def routers() -> list[APIRouter]:
     """Every API router (PagerDuty's own /v2 paths too), in the order the OpenAPI document lists them."""
     # The resource modules are imported when an app is built, not with the package.
     from standby.web.api.access import router as access
+    from standby.web.api.actions import router as actions
     from standby.web.api.agents import router as agents
     from standby.web.api.alerts import router as alerts
     from standby.web.api.audit import router as audit
@@ -31,6 +32,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
+    from standby.web.api.reviews import router as reviews
     from standby.web.api.session import router as session
     from standby.web.api.strategies import router as strategies
 
@@ -43,6 +45,8 @@ def routers() -> list[APIRouter]:
         outages,
         customer_summary,
         incidents,
+        reviews,
+        actions,
         notifications,
         strategies,
         oncall,
