@@ -5,7 +5,6 @@ inline SVG charts, no script; printable on A4 and readable on a phone. Pure: rev
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
@@ -37,23 +36,38 @@ def phases_chart(review: Review) -> str:
         a, b = times.get(start), times.get(end)
         if a is not None and b is not None and b >= a:
             parts.append(BarPart(label, (b - a).total_seconds(), colour))
-    return stacked_bar(parts, title="Where the time went", value_format=lambda s: duration_words(s))
+    return stacked_bar(parts, title="Where the time went", value_format=duration_words)
 
 
 def render_review_html(
     review: Review, result: ImpactResult | None, labels: Labels | None, *, generated: str
 ) -> str:
     """The whole review as one HTML document; the simulated outage is the impact report itself."""
-    impact = ""
-    if result is not None and labels is not None:
-        impact = render_report(result, labels)
+    return _render("review.html", review, result, labels, generated)
+
+
+def render_review_body(
+    review: Review, result: ImpactResult | None, labels: Labels | None, *, generated: str
+) -> str:
+    """The review alone, one `<article class="report review">` for a page linking both style sheets."""
+    return _render("review_body.html", review, result, labels, generated)
+
+
+def review_css() -> str:
+    """The review's own style sheet (beside the impact report's `report_css()`)."""
+    return _review_css()
+
+
+def _render(
+    template: str, review: Review, result: ImpactResult | None, labels: Labels | None, generated: str
+) -> str:
+    impact = render_report(result, labels) if result is not None and labels is not None else ""
     return (
         _environment()
-        .get_template("review.html")
+        .get_template(template)
         .render(
             review=review,
             when=lambda at: when(at, review.timezone),
-            zone=ZoneInfo(review.timezone),
             written=[(heading, getattr(review.written, name)) for name, heading in WRITTEN_HEADINGS],
             phases=Markup(phases_chart(review)),
             impact_report=Markup(impact),

@@ -32,6 +32,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.plan import router as plan
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
+    from standby.web.api.reviews import across as across_reviews
     from standby.web.api.reviews import router as reviews
     from standby.web.api.session import router as session
     from standby.web.api.strategies import router as strategies
@@ -46,6 +47,7 @@ def routers() -> list[APIRouter]:
         customer_summary,
         incidents,
         reviews,
+        across_reviews,
         actions,
         notifications,
         strategies,

@@ -13,12 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from standby.detect.history import get_outage
 from standby.errors import Conflict
 from standby.impact.report import Labels
+from standby.impact.results import ImpactResult
 from standby.plan.versions import current_plan, plan_of_version
 from standby.review.draft import Review
 from standby.review.draft_service import draft_review
 from standby.review.html import render_review_html
 from standby.review.markdown import render_markdown
+from standby.review.measures import MEASURES
 from standby.review.simulations import SIMULATIONS
+from standby.review.trends_service import Trends, trends
 from standby.review.written_service import save_written, sign_off
 from standby.store.engine import unit_of_work
 from standby.web.api.impact import REPORT_CSP
@@ -27,6 +30,7 @@ from standby.web.context import Context, WebContext
 from standby.web.contract import RowId
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["reviews"])
+across = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
 
 NOT_READY = "the review is drafted once the incident is resolved"
 FORMATS: dict[int | str, dict[str, Any]] = {
@@ -71,19 +75,23 @@ def drafted(context: WebContext, incident_id: int, *, ready_only: bool = True) -
     return review
 
 
-def review_html(context: WebContext, review: Review) -> str:
-    """The review as one self-contained HTML file, its simulated outage drawn by the impact report."""
+def review_parts(context: WebContext, review: Review) -> tuple[ImpactResult | None, Labels | None, str]:
+    """What the review's HTML needs beyond the review: the simulated outage, its labels, when it was made."""
     with unit_of_work(context.session_factory) as session:
         found = plan_of_version(session, review.plan.version_id) if review.plan.version_id else None
         found = found or current_plan(session)
-        outage = None
-        if review.outage_id is not None:
-            outage = get_outage(session, review.outage_id)
+        outage = get_outage(session, review.outage_id) if review.outage_id is not None else None
     result, labels = None, None
     if found is not None and outage is not None:
         result = SIMULATIONS(found[1], outage, context.clock.now())[0]
         labels = Labels.of(found[1])
     generated = context.clock.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return result, labels, generated
+
+
+def review_html(context: WebContext, review: Review) -> str:
+    """The review as one self-contained HTML file, its simulated outage drawn by the impact report."""
+    result, labels, generated = review_parts(context, review)
     return render_review_html(review, result, labels, generated=generated)
 
 
@@ -149,3 +157,53 @@ def post_sign_off(incident_id: RowId, principal: ManageIncidents, context: Conte
     with unit_of_work(context.session_factory) as session:
         sign_off(session, incident_id=incident_id, by=actor(principal), now=context.clock.now())
     return JSONResponse(drafted(context, incident_id).as_dict())
+
+
+def trends_now(context: WebContext) -> Trends:
+    """The reviews across incidents as they stand now."""
+    with unit_of_work(context.session_factory) as session:
+        found = current_plan(session)
+        return trends(session, plan=found[1] if found is not None else None, now=context.clock.now())
+
+
+def trends_dict(found: Trends) -> dict[str, Any]:
+    """The API's shape of the trends."""
+    return {
+        "quarters": [
+            {
+                "quarter": q.quarter,
+                "incidents": q.incidents,
+                "measures": {name: vars(spread) for name, spread in q.measures.items()},
+            }
+            for q in found.quarters
+        ],
+        "definitions": {m.name: m.definition for m in MEASURES},
+        "outages_per_component": [vars(c) for c in found.by_component],
+        "outages_per_vendor": [vars(c) for c in found.by_vendor],
+        "actions": {
+            "open": found.actions_open,
+            "overdue": found.actions_overdue,
+            "closed": found.actions_closed,
+        },
+        "reviews": [
+            {
+                "incident_id": r.incident_id,
+                "title": r.title,
+                "state": r.state,
+                "detected_at": r.detected_at.isoformat(),
+                "signed_off_at": r.signed_off_at.isoformat() if r.signed_off_at else None,
+            }
+            for r in found.reviews
+        ],
+    }
+
+
+@across.get(
+    "",
+    summary="Reviews across incidents",
+    responses={200: {"description": "Trends per quarter, outages per component and vendor, actions."}},
+)
+def get_reviews(principal: ReadOutages, context: Context) -> JSONResponse:
+    """Each measure's median and 90th percentile per quarter (seconds), outages per component and per
+    vendor, the actions open and overdue, and the closed incidents (newest first)."""
+    return JSONResponse(trends_dict(trends_now(context)))

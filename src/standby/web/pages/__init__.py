@@ -23,6 +23,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.overview import router as overview
     from standby.web.pages.plan import router as plan
     from standby.web.pages.reference import router as reference
+    from standby.web.pages.reviews import router as reviews
 
     return [
         login,
@@ -40,5 +41,6 @@ def routers() -> list[APIRouter]:
         maintenance,
         plan,
         impact,
+        reviews,
         reference,
     ]
