@@ -202,3 +202,31 @@ async def test_actions_are_set_listed_closed_and_their_owner_reminded_once(web: 
     one = (await client.get(f"/api/v1/actions/{action['id']}", headers=viewer)).json()
     assert one["state"] == "closed" and one["links"] == ["component:crm"]
     assert (await client.get("/api/v1/actions/999999", headers=viewer)).status_code == 404
+
+
+async def test_the_reviews_across_incidents(web: Web, client):
+    viewer = web.bearer(Role.VIEWER)
+    empty = (await client.get("/api/v1/reviews", headers=viewer)).json()
+    assert empty["quarters"] == [] and empty["actions"] == {"open": 0, "overdue": 0, "closed": 0}
+    incident_id = await resolved_incident(web, client)
+    made = await client.post(
+        "/api/v1/actions",
+        json={"title": "Watch the certificate", "owner": "dev", "kind": "detect", "incident_id": incident_id,
+              "due": (T0 + timedelta(minutes=40)).isoformat()},
+        headers=web.bearer(Role.MANAGER),
+    )  # fmt: skip
+    assert made.status_code == 201
+    web.clock.set(T0 + timedelta(hours=1))
+    found = (await client.get("/api/v1/reviews", headers=viewer)).json()
+    (quarter,) = found["quarters"]
+    assert quarter["quarter"] == "2026-Q2" and quarter["incidents"] == 1
+    recover = quarter["measures"]["time_to_recover_s"]
+    assert recover == {"count": 1, "median_s": 1500.0, "p90_s": 1500.0}
+    assert quarter["measures"]["time_to_acknowledge_s"]["count"] == 0
+    assert found["definitions"]["time_to_recover_s"].startswith("From detection")
+    assert [(c["id"], c["outages"]) for c in found["outages_per_component"]] == [("crm", 1)]
+    assert len(found["outages_per_vendor"]) <= 1
+    assert found["actions"] == {"open": 1, "overdue": 1, "closed": 0}
+    assert [r["incident_id"] for r in found["reviews"]] == [incident_id]
+    page = await client.get("/reviews", headers=viewer)
+    assert page.status_code == 200 and page.text.count('class="chart"') >= 6 + 3
