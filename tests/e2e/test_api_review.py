@@ -16,7 +16,7 @@ from standby.config import Settings
 from standby.detect.history import list_outages
 from standby.notify.outbox import list_messages
 from standby.plan.versions import current_plan
-from standby.respond.incident_service import follow_outage
+from standby.respond.incident_service import follow_outage, transition
 from standby.respond.responder import ResponseSettings, respond_once
 from standby.store.engine import unit_of_work
 
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]
 
 
-async def resolved_incident(web: Web, client) -> int:
-    """An incident of a CRM outage of 25 minutes, resolved at 30 by a responder."""
+def resolve_crm_outage(web: Web) -> int:
+    """An incident of a CRM outage of 25 minutes that nobody acknowledged, resolved at 30 minutes."""
     fail_components(web, "crm")
     incident_id = open_incident_for_open_outage(web)
     fail_components(web, minutes=25, up=("crm",))
@@ -35,14 +35,16 @@ async def resolved_incident(web: Web, client) -> int:
         follow_outage(
             session, incident_id=incident_id, outage=ended, plan=plan, now=T0 + timedelta(minutes=25)
         )
+        transition(
+            session, incident_id=incident_id, to="resolved", by="amara", now=T0 + timedelta(minutes=30)
+        )
     web.clock.set(T0 + timedelta(minutes=30))
-    moved = await client.post(
-        f"/api/v1/incidents/{incident_id}/state",
-        json={"state": "resolved"},
-        headers=web.bearer(Role.RESPONDER),
-    )
-    assert moved.status_code == 200, moved.text
     return incident_id
+
+
+async def resolved_incident(web: Web, client) -> int:
+    """As `resolve_crm_outage`, from a test that holds a client."""
+    return resolve_crm_outage(web)
 
 
 async def test_the_review_is_drafted_exported_written_and_signed_off(web: Web, client):

@@ -12,15 +12,9 @@ from typing import TYPE_CHECKING
 
 from _web import PASSWORD, T0, make_web
 from sqlalchemy.orm import Session, sessionmaker
-from test_api_incidents import open_incident_for_open_outage
-from test_api_outages import fail_components
+from test_api_review import resolve_crm_outage
 from test_incident_room_browser import PHONE, fits, watched
 from test_outcome_page import WAIT_MS, Server, chromium
-
-from standby.detect.history import list_outages
-from standby.plan.versions import current_plan
-from standby.respond.incident_service import follow_outage, transition
-from standby.store.engine import unit_of_work
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -35,18 +29,7 @@ def test_the_review_by_clicks_and_its_report_on_a_phone_and_on_a4(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    fail_components(web, "crm")
-    incident_id = open_incident_for_open_outage(web)
-    fail_components(web, minutes=25, up=("crm",))
-    with unit_of_work(web.factory) as session:
-        _, plan = current_plan(session)  # type: ignore[misc]
-        (ended,) = list_outages(session)
-        follow_outage(
-            session, incident_id=incident_id, outage=ended, plan=plan, now=T0 + timedelta(minutes=25)
-        )
-        transition(
-            session, incident_id=incident_id, to="resolved", by="amara", now=T0 + timedelta(minutes=31)
-        )
+    incident_id = resolve_crm_outage(web)
     web.clock.set(T0 + timedelta(hours=2))
     server = Server(web.app)
     server.start()

@@ -6,12 +6,12 @@ it; `as_dict` is its JSON (the API's answer).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from standby.impact.results import plain_data
 from standby.review.measures import Figure
 
 
@@ -174,21 +174,10 @@ class Review:
 
     def as_dict(self) -> dict[str, Any]:
         """As JSON-ready data: the measures also flat (`time_to_detect_s`...) for scripts."""
-        plain: dict[str, Any] = _plain(self)
-        plain["times"] = {t.name: _plain(t.at) for t in self.times}
+        plain: dict[str, Any] = plain_data(self)
+        plain["times"] = {t.name: plain_data(t.at) for t in self.times}
         plain["time_meanings"] = {t.name: t.meaning for t in self.times}
         plain.update({m.name: m.seconds for m in self.measures})
         plain["ready"] = self.ready
         return plain
 
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
