@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from standby.impact.results import plain_data
+from standby.review.actions import ActionRecord
 from standby.review.measures import Figure
 
 
@@ -160,7 +161,7 @@ class Review:
     communications: tuple[Communication, ...]
     strategies: tuple[StrategyPart, ...]
     written: Written = field(default_factory=Written)
-    actions: Sequence[Any] = ()
+    actions: Sequence[ActionRecord] = ()
     timezone: str = "UTC"
 
     @property
