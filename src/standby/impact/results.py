@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 BreachKind = Literal["max_outage_minutes", "max_unanswered_calls"]
@@ -168,18 +169,21 @@ class ImpactResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole result as JSON-ready data (what `standby impact --json` prints)."""
-        plain: dict[str, Any] = _plain(self)
+        plain: dict[str, Any] = plain_data(self)
         ready = plain["scenario"].pop("home_ready")
         if ready:  # shown only when home checks changed who can work from home
             plain["scenario"]["home_ready"] = dict(ready)
         return plain
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
+    """Records (dataclasses), mappings and sequences as JSON-ready data; times in ISO 8601."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value

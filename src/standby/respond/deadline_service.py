@@ -263,7 +263,7 @@ class _Follow:
         sent: list[int] = []
         earlier = False
         for person in leads:
-            for channel, address in _addresses(person):
+            for channel, address in person_addresses(person):
                 try:
                     record = enqueue(
                         self.session,
@@ -286,7 +286,8 @@ class _Follow:
         return ", ".join(p.name for p in leads), sent, earlier
 
 
-def _addresses(person: Person) -> list[tuple[Literal["email", "sms"], str]]:
+def person_addresses(person: Person) -> list[tuple[Literal["email", "sms"], str]]:
+    """A person's phone (SMS) and email, normalised, as far as the plan has them."""
     # Both channels: the one that failed the group may fail the lead too.
     found: list[tuple[Literal["email", "sms"], str]] = []
     if person.phone:

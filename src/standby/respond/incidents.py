@@ -16,6 +16,7 @@ from typing import Literal
 
 from standby.errors import InvalidInput
 from standby.plan.schema import Plan
+from standby.review.measures import seconds_of
 
 IncidentState = Literal[
     "detected", "acknowledged", "diagnosing", "recovering", "verifying", "resolved", "reviewed"
@@ -89,13 +90,12 @@ def timings(
     acknowledged_at: datetime | None,
     resolved_at: datetime | None,
 ) -> Timings:
-    """The incident's timings: detection from when the outage started, the rest from detection."""
-
-    def between(a: datetime | None, b: datetime | None) -> float | None:
-        return None if a is None or b is None else round(max((b - a).total_seconds(), 0.0), 3)
-
+    """The incident's timings, as the review defines them (`review.measures`): detection from the
+    outage's start, the rest from detection."""
+    times = {"started": started_at, "detected": detected_at}
+    times |= {"acknowledged": acknowledged_at, "resolved": resolved_at}
     return Timings(
-        to_detect_s=between(started_at, detected_at),
-        to_acknowledge_s=between(detected_at, acknowledged_at),
-        to_resolve_s=between(detected_at, resolved_at),
+        to_detect_s=seconds_of("time_to_detect_s", times),
+        to_acknowledge_s=seconds_of("time_to_acknowledge_s", times),
+        to_resolve_s=seconds_of("time_to_resolve_s", times),
     )

@@ -29,6 +29,7 @@ from standby.respond.incident_service import (
     open_incident_rows,
 )
 from standby.respond.paging import escalate
+from standby.review.reminder_service import remind_overdue_actions
 from standby.store.tables import IncidentRow, OutageRow
 
 RECENT_OUTAGE = timedelta(hours=1)
@@ -45,6 +46,7 @@ class ResponseSummary:
     incidents: int = 0
     strategies: int = 0
     customers: CustomerPass = field(default_factory=CustomerPass)
+    reminders: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def respond_once(
         if row.outage_id is not None:
             _communicate(session, plan, row, get_outage(session, row.outage_id), now, settings)
     summary.customers = look_after_customers(session, plan=plan, now=now, data_dir=settings.config.data_dir)
+    summary.reminders = remind_overdue_actions(session, plan=plan, now=now, base_url=settings.base_url)
     return summary
 
 

@@ -59,8 +59,11 @@ from standby.store.tables.respond import (
     StrategyRunRow,
     TimelineRow,
 )
+from standby.store.tables.review import ACTION_KINDS, ACTION_STATES, ActionRow, ReviewRow
 
 __all__ = [
+    "ACTION_KINDS",
+    "ACTION_STATES",
     "ALERT_STATUSES",
     "CALLBACK_STATES",
     "CALL_STATES",
@@ -75,6 +78,7 @@ __all__ = [
     "OFFER_STATES",
     "ROLES",
     "STRATEGY_STATES",
+    "ActionRow",
     "AgentRow",
     "AlertRow",
     "ApiTokenRow",
@@ -107,6 +111,7 @@ __all__ = [
     "ReadinessCheckRow",
     "ReceiverTokenRow",
     "RefusedAlertRow",
+    "ReviewRow",
     "RotationOverrideRow",
     "StateChangeRow",
     "StrategyRunRow",

@@ -9,6 +9,7 @@ def routers() -> list[APIRouter]:
     """Every API router (PagerDuty's own /v2 paths too), in the order the OpenAPI document lists them."""
     # The resource modules are imported when an app is built, not with the package.
     from standby.web.api.access import router as access
+    from standby.web.api.actions import router as actions
     from standby.web.api.agents import router as agents
     from standby.web.api.alerts import router as alerts
     from standby.web.api.audit import router as audit
@@ -33,8 +34,10 @@ def routers() -> list[APIRouter]:
     from standby.web.api.readiness import router as readiness
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
-    from standby.web.api.reviews import plan_router as plan_reviews
-    from standby.web.api.reviews import vendor_router as vendor_reviews
+    from standby.web.api.plan_reviews import plan_router as plan_reviews
+    from standby.web.api.plan_reviews import vendor_router as vendor_reviews
+    from standby.web.api.reviews import across as across_reviews
+    from standby.web.api.reviews import router as reviews
     from standby.web.api.session import router as session
     from standby.web.api.statuspage import router as statuspage
     from standby.web.api.statuspage import updates_router as status_updates
@@ -50,6 +53,9 @@ def routers() -> list[APIRouter]:
         customer_summary,
         incidents,
         status_updates,
+        reviews,
+        across_reviews,
+        actions,
         notifications,
         strategies,
         exercises,

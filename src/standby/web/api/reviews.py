@@ -1,213 +1,209 @@
-"""/api/v1/plan-reviews and /api/v1/vendor-reviews: the plan's yearly review (who, when, what
-changed since the last, sign-off) and the reviews of vendors' own contingency plans (evidence
-and next due). The audit reads them; the worker reminds the leadership before they fall due.
-"""
+"""/api/v1/incidents/{id}/review: the review after an outage, drafted from the records, written,
+signed off and exported (JSON, Markdown, self-contained HTML)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import UTC
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from standby.detect.history import get_outage
 from standby.errors import Conflict
-from standby.exercise.reviews_service import (
-    PlanReviewRecord,
-    VendorReviewRecord,
-    list_plan_reviews,
-    list_vendor_reviews,
-    record_plan_review,
-    record_vendor_review,
-    vendor_evidence,
-)
-from standby.plan.versions import current_plan
+from standby.impact.report import Labels
+from standby.impact.results import ImpactResult
+from standby.plan.versions import current_plan, plan_of_version
+from standby.review.draft import Review
+from standby.review.draft_service import draft_review
+from standby.review.html import render_review_html
+from standby.review.markdown import render_markdown
+from standby.review.measures import MEASURES
+from standby.review.simulations import SIMULATIONS
+from standby.review.trends_service import Trends, trends
+from standby.review.written_service import save_written, sign_off
 from standby.store.engine import unit_of_work
-from standby.web.auth import LoadPlan, ReadPlan
-from standby.web.context import Context
+from standby.web.api.impact import REPORT_CSP
+from standby.web.auth import ManageIncidents, ReadOutages
+from standby.web.context import Context, WebContext
 from standby.web.contract import RowId
 
-plan_router = APIRouter(prefix="/api/v1/plan-reviews", tags=["reviews"])
-vendor_router = APIRouter(prefix="/api/v1/vendor-reviews", tags=["reviews"])
+router = APIRouter(prefix="/api/v1/incidents", tags=["reviews"])
+across = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
+
+NOT_READY = "the review is drafted once the incident is resolved"
+FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The review: JSON (the default), Markdown (`format=md`) or one self-contained HTML"
+        " file (`format=html`, inline CSS and SVG, no script).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    },
+    404: {"description": "No such incident."},
+    409: {"description": "The incident is not resolved yet."},
+}
 
 
-def _actor(principal: Any) -> str:
-    return f"{principal.kind}:{principal.name}"
-
-
-class NewPlanReview(BaseModel):
-    """A review of the plan in force."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reviewed_on: date
-    reviewed_by: str = Field(max_length=200)
-    notes: str | None = Field(None, max_length=10_000)
-    signed_off_by: str | None = Field(
-        None, max_length=200, description="Who signed it off; only a signed-off review counts in the audit."
-    )
-
-
-class PlanReviewOut(BaseModel):
-    """A recorded plan review."""
-
-    id: int
-    reviewed_on: date
-    reviewed_by: str
-    plan_version_id: int | None
-    changes: list[str] = Field(description="What changed in the plan since the last review, in sentences.")
-    notes: str | None
-    signed_off_by: str | None
-    signed_off_at: datetime | None
-    recorded_at: datetime
-    recorded_by: str
-
-    @classmethod
-    def of(cls, r: PlanReviewRecord) -> PlanReviewOut:
-        """The API shape."""
-        return cls(**{**r.__dict__, "changes": list(r.changes)})
-
-
-class PlanReviewList(BaseModel):
-    """Plan reviews, newest first."""
-
-    reviews: list[PlanReviewOut]
-
-
-class EvidenceFile(BaseModel):
-    """A file of evidence, its content in base64 (at most 5 MB)."""
+class WrittenIn(BaseModel):
+    """Some of the review's texts; those left out are kept as they are."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=300)
-    type: str | None = Field(None, max_length=200)
-    content_base64: str = Field(max_length=7_000_000)
+    factors: str | None = Field(None, max_length=20_000, description="Contributing factors.")
+    went_well: str | None = Field(None, max_length=20_000, description="What went well.")
+    went_wrong: str | None = Field(None, max_length=20_000, description="What went wrong.")
+    lucky: str | None = Field(None, max_length=20_000, description="Where we were lucky.")
 
 
-class Evidence(BaseModel):
-    """A note, a link or a file (at least one)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: str | None = Field(None, max_length=10_000)
-    link: str | None = Field(None, max_length=2000)
-    file: EvidenceFile | None = None
+def actor(principal: object) -> str:
+    """Who did it, as the timeline names them."""
+    return f"{getattr(principal, 'kind', 'user')}:{getattr(principal, 'name', '?')}"
 
 
-class NewVendorReview(BaseModel):
-    """A review of a vendor's contingency plan."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    vendor: str = Field(max_length=100)
-    reviewed_on: date
-    reviewed_by: str = Field(max_length=200)
-    evidence: Evidence
-    next_due: date | None = Field(None, description="By default, the vendor's review_every_months later.")
-
-
-class VendorReviewOut(BaseModel):
-    """A recorded vendor review."""
-
-    id: int
-    vendor_id: str
-    reviewed_on: date
-    reviewed_by: str
-    next_due: date
-    evidence_note: str | None
-    evidence_link: str | None
-    evidence_file_name: str | None
-    recorded_at: datetime
-    recorded_by: str
-
-    @classmethod
-    def of(cls, r: VendorReviewRecord) -> VendorReviewOut:
-        """The API shape."""
-        return cls(**r.__dict__)
-
-
-class VendorReviewList(BaseModel):
-    """Vendor reviews, newest first."""
-
-    reviews: list[VendorReviewOut]
-
-
-@plan_router.get("", summary="Plan reviews")
-def get_plan_reviews(principal: ReadPlan, context: Context) -> PlanReviewList:
-    """The plan's reviews, newest first."""
+def drafted(context: WebContext, incident_id: int, *, ready_only: bool = True) -> Review:
+    """The incident's review now; Conflict while the incident is not resolved (with `ready_only`)."""
     with unit_of_work(context.session_factory) as session:
-        return PlanReviewList(reviews=[PlanReviewOut.of(r) for r in list_plan_reviews(session)])
+        review = draft_review(
+            session, incident_id=incident_id, now=context.clock.now(), simulator=SIMULATIONS
+        )
+    if ready_only and not review.ready:
+        raise Conflict(f"incident {incident_id} is {review.state}: {NOT_READY}")
+    return review
 
 
-@plan_router.post("", status_code=201, summary="Record a plan review")
-def post_plan_review(body: NewPlanReview, principal: LoadPlan, context: Context) -> JSONResponse:
-    """Record a review of the plan in force, with what changed since the last one."""
+def review_parts(context: WebContext, review: Review) -> tuple[ImpactResult | None, Labels | None, str]:
+    """What the review's HTML needs beyond the review: the simulated outage, its labels, when it was made."""
     with unit_of_work(context.session_factory) as session:
-        record = record_plan_review(
+        found = plan_of_version(session, review.plan.version_id) if review.plan.version_id else None
+        found = found or current_plan(session)
+        outage = get_outage(session, review.outage_id) if review.outage_id is not None else None
+    result, labels = None, None
+    if found is not None and outage is not None:
+        result = SIMULATIONS(found[1], outage, context.clock.now())[0]
+        labels = Labels.of(found[1])
+    generated = context.clock.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return result, labels, generated
+
+
+def review_html(context: WebContext, review: Review) -> str:
+    """The review as one self-contained HTML file, its simulated outage drawn by the impact report."""
+    result, labels, generated = review_parts(context, review)
+    return render_review_html(review, result, labels, generated=generated)
+
+
+@router.get("/{incident_id}/review", summary="The incident's review", responses=FORMATS)
+def get_review(
+    incident_id: RowId,
+    principal: ReadOutages,
+    context: Context,
+    format: Annotated[Literal["json", "md", "html"], Query(description="json, md or html.")] = "json",
+) -> Response:
+    """The review drafted from the records, with what was written and the actions set (409 until resolved)."""
+    review = drafted(context, incident_id)
+    if format == "md":
+        return PlainTextResponse(
+            render_markdown(review),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="incident-{incident_id}-review.md"'},
+        )
+    if format == "html":
+        return HTMLResponse(
+            review_html(context, review),
+            headers={
+                "Content-Disposition": f'attachment; filename="incident-{incident_id}-review.html"',
+                **REPORT_CSP,
+            },
+        )
+    return JSONResponse(review.as_dict())
+
+
+@router.put(
+    "/{incident_id}/review",
+    summary="Write the review",
+    responses={
+        404: {"description": "No such incident."},
+        409: {"description": "Not resolved, or signed off."},
+    },
+)
+def put_review(
+    incident_id: RowId, body: WrittenIn, principal: ManageIncidents, context: Context
+) -> JSONResponse:
+    """Write some of the review's texts: contributing factors, went well, went wrong, where lucky."""
+    with unit_of_work(context.session_factory) as session:
+        save_written(
             session,
-            reviewed_on=body.reviewed_on,
-            reviewed_by=body.reviewed_by,
-            notes=body.notes,
-            signed_off_by=body.signed_off_by,
-            by=_actor(principal),
+            incident_id=incident_id,
+            texts=body.model_dump(exclude_unset=True),
+            by=actor(principal),
             now=context.clock.now(),
         )
-    return JSONResponse(PlanReviewOut.of(record).model_dump(mode="json"), status_code=201)
+    return JSONResponse(drafted(context, incident_id).as_dict())
 
 
-@vendor_router.get("", summary="Vendor contingency-plan reviews")
-def get_vendor_reviews(
-    principal: ReadPlan,
-    context: Context,
-    vendor: Annotated[str | None, Query(max_length=100, description="Only this vendor's.")] = None,
-) -> VendorReviewList:
-    """Vendor reviews, newest first."""
+@router.post(
+    "/{incident_id}/review/sign-off",
+    summary="Sign the review off",
+    responses={
+        404: {"description": "No such incident."},
+        409: {"description": "Not resolved, already signed off, or nothing written."},
+    },
+)
+def post_sign_off(incident_id: RowId, principal: ManageIncidents, context: Context) -> JSONResponse:
+    """Sign the review off: the incident moves to reviewed (its last step)."""
     with unit_of_work(context.session_factory) as session:
-        records = list_vendor_reviews(session, vendor_id=vendor)
-    return VendorReviewList(reviews=[VendorReviewOut.of(r) for r in records])
+        sign_off(session, incident_id=incident_id, by=actor(principal), now=context.clock.now())
+    return JSONResponse(drafted(context, incident_id).as_dict())
 
 
-@vendor_router.post("", status_code=201, summary="Record a vendor review")
-def post_vendor_review(body: NewVendorReview, principal: LoadPlan, context: Context) -> JSONResponse:
-    """Record the review of a vendor's contingency plan, with its evidence."""
+def trends_now(context: WebContext) -> Trends:
+    """The reviews across incidents as they stand now."""
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
-        if found is None:
-            raise Conflict("no plan has been loaded yet: vendors are the plan's; POST the plan first")
-        file = body.evidence.file
-        record = record_vendor_review(
-            session,
-            plan=found[1],
-            vendor_id=body.vendor,
-            reviewed_on=body.reviewed_on,
-            reviewed_by=body.reviewed_by,
-            note=body.evidence.note,
-            link=body.evidence.link,
-            file_name=file.name if file else None,
-            file_type=file.type if file else None,
-            file_base64=file.content_base64 if file else None,
-            next_due=body.next_due,
-            by=_actor(principal),
-            now=context.clock.now(),
-        )
-    return JSONResponse(VendorReviewOut.of(record).model_dump(mode="json"), status_code=201)
+        return trends(session, plan=found[1] if found is not None else None, now=context.clock.now())
 
 
-@vendor_router.get(
-    "/{review_id}/evidence",
-    summary="A vendor review's evidence file",
-    response_class=Response,
-    responses={200: {"description": "The file as uploaded.", "content": {"application/octet-stream": {}}}},
+def trends_dict(found: Trends) -> dict[str, Any]:
+    """The API's shape of the trends."""
+    return {
+        "quarters": [
+            {
+                "quarter": q.quarter,
+                "incidents": q.incidents,
+                "measures": {name: vars(spread) for name, spread in q.measures.items()},
+            }
+            for q in found.quarters
+        ],
+        "definitions": {m.name: m.definition for m in MEASURES},
+        "outages_per_component": [vars(c) for c in found.by_component],
+        "outages_per_vendor": [vars(c) for c in found.by_vendor],
+        "actions": {
+            "open": found.actions_open,
+            "overdue": found.actions_overdue,
+            "closed": found.actions_closed,
+        },
+        "reviews": [
+            {
+                "incident_id": r.incident_id,
+                "title": r.title,
+                "state": r.state,
+                "detected_at": r.detected_at.isoformat(),
+                "signed_off_at": r.signed_off_at.isoformat() if r.signed_off_at else None,
+            }
+            for r in found.reviews
+        ],
+    }
+
+
+@across.get(
+    "",
+    summary="Reviews across incidents",
+    responses={200: {"description": "Trends per quarter, outages per component and vendor, actions."}},
 )
-def get_evidence(review_id: RowId, principal: ReadPlan, context: Context) -> Response:
-    """The evidence file, as an attachment."""
-    with unit_of_work(context.session_factory) as session:
-        name, _media, content = vendor_evidence(session, review_id)
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "evidence"
-    # Served as bytes to save, never rendered: a file someone uploaded is not Standby's page.
-    return Response(
-        content,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
-    )
+def get_reviews(principal: ReadOutages, context: Context) -> JSONResponse:
+    """Each measure's median and 90th percentile per quarter (seconds), outages per component and per
+    vendor, the actions open and overdue, and the closed incidents (newest first)."""
+    return JSONResponse(trends_dict(trends_now(context)))

@@ -24,6 +24,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.plan import router as plan
     from standby.web.pages.readiness import router as readiness
     from standby.web.pages.reference import router as reference
+    from standby.web.pages.reviews import router as reviews
     from standby.web.pages.status import router as status
 
     return [
@@ -43,6 +44,7 @@ def routers() -> list[APIRouter]:
         maintenance,
         plan,
         impact,
+        reviews,
         reference,
         status,
     ]

@@ -37,6 +37,7 @@ ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Overview", "/", Permission.READ_COMPONENTS),
     NavEntry("Incidents", "/incidents", Permission.READ_OUTAGES),
     NavEntry("Outages", "/outages", Permission.READ_OUTAGES),
+    NavEntry("Reviews", "/reviews", Permission.READ_OUTAGES),
     NavEntry("On call", "/oncall", Permission.READ_OUTAGES),
     NavEntry("Messages", "/messages", Permission.READ_NOTIFICATIONS),
     NavEntry("Callbacks", "/callbacks", Permission.READ_CUSTOMERS),
