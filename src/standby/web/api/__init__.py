@@ -31,11 +31,11 @@ def routers() -> list[APIRouter]:
     from standby.web.api.outages import router as outages
     from standby.web.api.outcomes import router as outcomes
     from standby.web.api.plan import router as plan
+    from standby.web.api.plan_reviews import plan_router as plan_reviews
+    from standby.web.api.plan_reviews import vendor_router as vendor_reviews
     from standby.web.api.readiness import router as readiness
     from standby.web.api.receivers import pagerduty_router as pagerduty
     from standby.web.api.receivers import router as receivers
-    from standby.web.api.plan_reviews import plan_router as plan_reviews
-    from standby.web.api.plan_reviews import vendor_router as vendor_reviews
     from standby.web.api.reviews import across as across_reviews
     from standby.web.api.reviews import router as reviews
     from standby.web.api.session import router as session
