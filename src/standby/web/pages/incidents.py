@@ -17,14 +17,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput, NotFound, StandbyError, StorageError
+from standby.errors import Conflict, InvalidInput
 from standby.notify.outbox import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -39,13 +38,14 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
 from standby.web.context import Context, WebContext
+from standby.web.pages.centre_clock import clock_for
 from standby.web.pages.incident_room import needs_reason, room_mark, room_model
+from standby.web.pages.refusals import NO_STORE, Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 StrategyId = Annotated[str, Path(max_length=100)]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/incidents/{incident_id}")
@@ -356,21 +356,19 @@ def _act(
 ) -> Response:
     """Run the action; back to the room on success, the room with the reason when refused."""
     plan, topology = _plan(context)
-    try:
-        act(plan, topology)
-    except NotFound as missing:
-        with unit_of_work(context.session_factory) as session:
-            get_incident(session, incident_id)  # no incident: the 404 page
-        return _render(request, context, principal, incident_id, error=str(missing), status=404)
-    except (InvalidInput, Conflict) as refused:
-        status = 409 if isinstance(refused, Conflict) else 400
-        return _render(request, context, principal, incident_id, error=str(refused), status=status)
-    except StandbyError as failed:
-        if isinstance(failed, StorageError):
-            raise
-        return _render(request, context, principal, incident_id, error=str(failed), status=400)
+
+    def refused(why: Refusal) -> Response:
+        if why.status == 404:
+            with unit_of_work(context.session_factory) as session:
+                get_incident(session, incident_id)  # no incident: the 404 page
+        return _render(request, context, principal, incident_id, refused=why)
+
     query = urlencode({"done": done})
-    return RedirectResponse(f"/incidents/{incident_id}?{query}#{anchor}", status_code=303)
+    return run_form(
+        lambda: act(plan, topology),
+        refused=refused,
+        then=lambda: f"/incidents/{incident_id}?{query}#{anchor}",
+    )
 
 
 DONE = {
@@ -396,22 +394,16 @@ def _render(
     *,
     show: str = "all",
     before: int | None = None,
-    error: str = "",
-    status: int = 200,
+    refused: Refusal | None = None,
 ) -> Response:
     with unit_of_work(context.session_factory) as session:
         model = room_model(session, context, principal, incident_id, show=show, before=before)
-    model["error"] = error[:1].upper() + error[1:] if error else ""
-    model["done"] = "" if error else DONE.get(request.query_params.get("done", ""), "")
-    response: Response = context.templates.TemplateResponse(
-        request, "incident.html", model, status_code=status, headers=NO_STORE
-    )
-    return response
+    return page_response(request, context, "incident.html", model, refused=refused, done=DONE)
 
 
 def _local_time(text: str, plan: Plan | None, now: datetime) -> datetime:
     """A time typed in the form (the plan's zone), as an aware datetime; InvalidInput when it is not one."""
-    zone = ZoneInfo(plan.organisation.timezone if plan is not None else "UTC")
+    zone = clock_for(plan, now).zone
     value = text.strip()
     try:
         parsed = datetime.fromisoformat(value)
