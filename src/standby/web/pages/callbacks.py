@@ -32,12 +32,12 @@ from standby.customers.callback_service import (
     get_callback,
     move_callback,
 )
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.store.engine import unit_of_work
 from standby.store.tables.customers import CALLBACK_STATES
 from standby.web.auth import ReadCustomers, WorkCustomers
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, centre_clock
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
 from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
@@ -119,13 +119,12 @@ def move(
     """Give the callback a new time (the centre's time) and tell the customer, as the API's move."""
 
     def act(session: Session, now: datetime, place: CentreClock) -> None:
-        if place.plan is None:
-            raise Conflict("no plan is loaded: the customer is told the new time in the plan's words")
+        plan = plan_needed(place.plan, "the customer is told the new time in the plan's words")
         if not due_at.strip():
             raise InvalidInput("due_at: give the new date and time")
         move_callback(
             session,
-            plan=place.plan,
+            plan=plan,
             callback_id=callback_id,
             due_at=local_moment(due_at, place.zone, "due_at"),
             window_end=local_moment(window_end, place.zone, "window_end") if window_end.strip() else None,
@@ -186,10 +185,9 @@ def _act(
 ) -> Response:
     """Run the action; back to its page on success, that page with the reason when refused."""
 
-    def run() -> None:
+    def run(session: Session) -> None:
         now = context.clock.now()
-        with unit_of_work(context.session_factory) as session:
-            act(session, now, centre_clock(session, now))
+        act(session, now, centre_clock(session, now))
 
     def draw(page: str, notice: Notice) -> Response:
         path = page.split("?", 1)[0]
@@ -198,7 +196,7 @@ def _act(
             return _detail(request, context, principal, int(number), notice)
         return _list(request, context, principal, query_of(page), notice)
 
-    return after_form(SECTION, back, run, draw, lambda: {"done": done})
+    return after_form(context, SECTION, back, run, draw, lambda: {"done": done})
 
 
 def _filters(

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -78,18 +79,13 @@ def work(
 ) -> Response:
     """Record an attempt at the call's follow-up; a closing outcome takes it off the worklist."""
 
-    def run() -> None:
+    def act(session: Session) -> None:
         if not outcome:
             raise InvalidInput(f"outcome: choose one of {', '.join(WORK_OUTCOMES)}")
-        with unit_of_work(context.session_factory) as session:
-            work_call(
-                session,
-                call_id=call_id,
-                outcome=outcome,
-                notes=notes or None,
-                now=context.clock.now(),
-                by=principal.name,
-            )
+        work_call(
+            session, call_id=call_id, outcome=outcome, notes=notes or None, now=context.clock.now(),
+            by=principal.name,
+        )
 
     def draw(page: str, refused: Notice) -> Response:
         return _list(request, context, principal, query_of(page), refused)
@@ -97,7 +93,7 @@ def work(
     def said() -> dict[str, str | int]:
         return {"done": "closed" if WORK_OUTCOMES[outcome] else "tried"}
 
-    return after_form(SECTION, back, run, draw, said)
+    return after_form(context, SECTION, back, act, draw, said)
 
 
 def _list(

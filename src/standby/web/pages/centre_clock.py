@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from standby.access.service import Principal
-from standby.errors import InvalidInput
+from standby.errors import Conflict, InvalidInput
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
 from standby.respond.templates import duration_text
@@ -108,6 +108,13 @@ def clock_now(context: WebContext) -> CentreClock:
     """The centre's clock as of now, read in a unit of work of its own."""
     with unit_of_work(context.session_factory) as session:
         return centre_clock(session, context.clock.now())
+
+
+def plan_needed(plan: Plan | None, why: str) -> Plan:
+    """The plan, or Conflict (409) saying that none is loaded and `why` the action needs one."""
+    if plan is None:
+        raise Conflict(f"no plan is loaded: {why}")
+    return plan
 
 
 def form_time(text: str, field: str) -> datetime:

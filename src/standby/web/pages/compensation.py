@@ -22,12 +22,12 @@ from standby.access.service import Principal
 from standby.customers.compensation import money_text, offer_move_problem
 from standby.customers.compensation_service import OfferRecord, apply_now, list_offers, move_offer, totals
 from standby.detect.history import get_outage
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.store.engine import unit_of_work
 from standby.store.tables.customers import OFFER_STATES
 from standby.web.auth import ManageCompensation, ReadCustomers
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, centre_clock
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
 from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
@@ -101,10 +101,9 @@ def apply(
         outage_id = row_number({"outage": outage}, "outage")
         if outage_id is None:
             raise InvalidInput("outage: give the number of the ended outage")
-        place = centre_clock(session, context.clock.now())
-        if place.plan is None:
-            raise Conflict("no plan is loaded: compensation follows the plan's rules")
-        made.append(apply_now(session, outage_id=outage_id, plan=place.plan, now=context.clock.now()))
+        in_force = centre_clock(session, context.clock.now()).plan
+        plan = plan_needed(in_force, "compensation follows the plan's rules")
+        made.append(apply_now(session, outage_id=outage_id, plan=plan, now=context.clock.now()))
 
     return _act(request, context, principal, back, act, done="applied", made=made)
 
@@ -121,14 +120,12 @@ def _act(
 ) -> Response:
     """Run the action; back to the page on success, the page with the reason when refused."""
 
-    def run() -> None:
-        with unit_of_work(context.session_factory) as session:
-            act(session)
-
     def draw(page: str, refused: Notice) -> Response:
         return _page(request, context, principal, query_of(page), refused)
 
-    return after_form(SECTION, back, run, draw, lambda: {"done": done, **({"made": made[0]} if made else {})})
+    return after_form(
+        context, SECTION, back, act, draw, lambda: {"done": done, **({"made": made[0]} if made else {})}
+    )
 
 
 def _page(

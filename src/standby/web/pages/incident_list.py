@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_search import (
     CLASS_CHOICES,
@@ -37,7 +37,7 @@ from standby.store.engine import unit_of_work
 from standby.store.open_first import PageMark, parse_mark
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, centre_clock
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
 from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
@@ -90,9 +90,9 @@ def declare_incident(
     def act() -> None:
         now = context.clock.now()
         with unit_of_work(context.session_factory) as session:
-            plan = centre_clock(session, now).plan
-            if plan is None:
-                raise Conflict("no plan is loaded: an incident's severity and paging come from the plan")
+            plan = plan_needed(
+                centre_clock(session, now).plan, "an incident's severity and paging come from the plan"
+            )
             if len(title.strip()) > MAX_TITLE:
                 raise InvalidInput(
                     f"title: at most {MAX_TITLE} characters; this one has {len(title.strip()):,}"

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.notify.outbox import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -38,7 +38,7 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import clock_for
+from standby.web.pages.centre_clock import clock_for, plan_needed
 from standby.web.pages.incident_room import needs_reason, room_mark, room_model
 from standby.web.pages.refusals import NO_STORE, Refusal, page_response, run_form
 
@@ -107,8 +107,7 @@ def give_role(
     """Take command or give a role to a person of the plan."""
 
     def act(plan: Plan | None, _topology: Topology | None) -> None:
-        if plan is None:
-            raise Conflict("no plan is loaded: roles are given to the plan's people")
+        known = plan_needed(plan, "roles are given to the plan's people")
         if not person:
             raise InvalidInput("person: choose who takes the role")
         with unit_of_work(context.session_factory) as session:
@@ -119,7 +118,7 @@ def give_role(
                 person=person,
                 by=_actor(principal),
                 now=context.clock.now(),
-                plan=plan,
+                plan=known,
             )
 
     return _act(request, context, principal, incident_id, act, done="role")
@@ -214,12 +213,11 @@ def send(
     """Send the group's update as edited; sent once however often the form is posted (its key)."""
 
     def act(plan: Plan | None, _topology: Topology | None) -> None:
-        if plan is None:
-            raise Conflict("no plan is loaded: updates go to the plan's stakeholder groups")
+        known = plan_needed(plan, "updates go to the plan's stakeholder groups")
         with unit_of_work(context.session_factory) as session:
             send_update(
                 session,
-                plan=plan,
+                plan=known,
                 incident_id=incident_id,
                 group_id=group_id,
                 texts={"email": (email_subject, email_body), "sms": (None, sms_body)},
@@ -247,11 +245,9 @@ def decide(
         now, by = context.clock.now(), _actor(principal)
         with unit_of_work(context.session_factory) as session:
             if decision == "approve":
-                if plan is None:
-                    raise Conflict("no plan is loaded: a strategy runs from the plan")
                 approve(
                     session,
-                    plan=plan,
+                    plan=plan_needed(plan, "a strategy runs from the plan"),
                     incident_id=incident_id,
                     strategy_id=strategy_id,
                     by=by,

@@ -20,8 +20,6 @@ from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
-from standby.errors import Conflict
-from standby.plan.schema import Plan
 from standby.respond.oncall import Shift
 from standby.respond.oncall_service import (
     MAX_REASON,
@@ -35,7 +33,7 @@ from standby.store.engine import unit_of_work
 from standby.web.api.oncall import calendar_url
 from standby.web.auth import ManageOncall, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time
+from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time, plan_needed
 from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +71,7 @@ def arrange(
     typed = dict(zip(FIELDS, (rotation, person, starts, ends, reason), strict=True))
 
     def act() -> None:
-        plan = _plan_or_refuse(context)
+        plan = plan_needed(clock_now(context).plan, "overrides cover the plan's rotations")
         rotation_of(plan, rotation)
         start, end = form_time(starts, "from"), form_time(ends, "to")
         with unit_of_work(context.session_factory) as session:
@@ -116,13 +114,6 @@ def cancel(
         refused=lambda why: _render(request, context, principal, refused=why),
         then=lambda: _back("cancelled", rotation_id),
     )
-
-
-def _plan_or_refuse(context: WebContext) -> Plan:
-    plan = clock_now(context).plan
-    if plan is None:
-        raise Conflict("no plan is loaded: overrides cover the plan's rotations")
-    return plan
 
 
 def _back(done: str, rotation_id: str) -> str:

@@ -18,9 +18,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from standby.access.service import Principal
 from standby.errors import InvalidInput, NotFound
+from standby.store.engine import unit_of_work
+from standby.web.context import WebContext
 from standby.web.pages.centre_clock import CentreClock
 from standby.web.pages.refusals import run_form, sentence
 
@@ -134,15 +137,21 @@ def done_at(page: str, said: Mapping[str, str | int]) -> str:
 
 
 def after_form(
+    context: WebContext,
     section: str,
     back: str,
-    action: Callable[[], None],
+    act: Callable[[Session], None],
     draw: Callable[[str, Notice], Response],
     said: Callable[[], Mapping[str, str | int]],
 ) -> Response:
-    """Run a form's action: on success back to its page (its query saying `said()`, such as
-    `done=moved`), else `draw(page, refused)`: that page with the reason it was refused."""
+    """Run a form's action in a unit of work: on success back to its page (its query saying
+    `said()`, such as `done=moved`), else `draw(page, refused)`: that page with the reason."""
     page = back_to(back, section)
+
+    def action() -> None:
+        with unit_of_work(context.session_factory) as session:
+            act(session)
+
     return run_form(
         action,
         refused=lambda why: draw(page, Notice(why.reason, why.status)),
