@@ -7,6 +7,7 @@ that must connect. Each role has a user (password: PASSWORD) and a token.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -200,3 +201,10 @@ class Served:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def section(html: str, element_id: str) -> str:
+    """The HTML of a page from the element with this id to the end of its section."""
+    found = re.search(rf'id="{element_id}".*?</section>', html, re.S)
+    assert found is not None, element_id
+    return found.group(0)
