@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -195,7 +196,7 @@ class Served:
         assert not self._thread.is_alive(), "the server did not stop"
         self._server = self._thread = None
 
-    def __enter__(self) -> Served:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -69,9 +69,7 @@ def test_an_agent_works_the_lists_by_clicks_on_a_phone(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         (ada, bo), (cy,) = seed(web, server.base)
         context, page, problems = on_a_phone(chromium)
         log_in_browser(page, server.base, Role.AGENT, "/callbacks")
@@ -124,5 +122,3 @@ def test_an_agent_works_the_lists_by_clicks_on_a_phone(
         fits(page)
         managing.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -127,9 +127,7 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         incident_id = leeds_dark(web, tmp_path, base_url=server.base)
         no_smtp = Settings(database_url="sqlite://", data_dir=tmp_path)
         send_all(web, no_smtp, lambda: nothing_due(web))  # nothing configured: every message parks
@@ -245,17 +243,13 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()
 
 
 def test_a_viewer_sees_no_buttons_and_sees_changes_live(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path, secret_key=ACK_SECRET)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         incident_id = leeds_dark(web, tmp_path, base_url=server.base)
         room = f"{server.base}/incidents/{incident_id}"
         context, page, problems = on_a_phone(chromium, touch=False)
@@ -307,5 +301,3 @@ def test_a_viewer_sees_no_buttons_and_sees_changes_live(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

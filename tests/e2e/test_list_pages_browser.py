@@ -38,9 +38,7 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         detected = leeds_dark(web, tmp_path, base_url=server.base)  # an outage, its incident, deadlines
         with unit_of_work(web.factory) as session:
             _, plan = current_plan(session)  # type: ignore[misc]
@@ -86,5 +84,3 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

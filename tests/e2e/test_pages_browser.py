@@ -29,9 +29,7 @@ def test_every_page_in_the_bar_opens_fits_a_phone_and_the_rest_are_refused(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path, role: Role
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         leeds_dark(web, tmp_path, base_url=server.base)
         context, page, problems = on_a_phone(chromium, touch=False)
         log_in_browser(page, server.base, role)
@@ -51,5 +49,3 @@ def test_every_page_in_the_bar_opens_fits_a_phone_and_the_rest_are_refused(
                 assert refused.status == 403, f"{role}: {entry.path} answered {refused.status}"
         context.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -55,9 +55,7 @@ def test_the_simulator_by_clicks_and_every_plan_page_on_a_phone(
         ],
     )
     assert written.exit_code == 0, written.output
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         context, page, problems = on_a_phone(chromium)
         page.goto(f"{server.base}/impact")
         assert page.url.startswith(f"{server.base}/login?next=")
@@ -94,5 +92,3 @@ def test_the_simulator_by_clicks_and_every_plan_page_on_a_phone(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

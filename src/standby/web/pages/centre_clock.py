@@ -132,5 +132,10 @@ def form_time(text: str, field: str) -> datetime:
 
 
 def actor(principal: Principal) -> str:
-    """Who did it, as the API records it: a user's name, or `token:NAME`."""
+    """Who did it, as the on-call and maintenance API record it: a user's name, or `token:NAME`."""
     return principal.name if principal.kind == "user" else f"token:{principal.name}"
+
+
+def signed(principal: Principal) -> str:
+    """Who did it, as incidents and offers record it: `user:NAME` or `token:NAME`."""
+    return f"{principal.kind}:{principal.name}"

@@ -38,7 +38,7 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import clock_for, plan_needed
+from standby.web.pages.centre_clock import clock_for, plan_needed, signed
 from standby.web.pages.incident_room import needs_reason, room_mark, room_model
 from standby.web.pages.refusals import NO_STORE, Refusal, page_response, run_form
 
@@ -88,9 +88,9 @@ def acknowledge(
                 .limit(1)
             )
             if page_id is not None:
-                acknowledge_page(session, page_id=page_id, by=_actor(principal), now=now, plan=plan)
+                acknowledge_page(session, page_id=page_id, by=signed(principal), now=now, plan=plan)
             else:  # nobody was paged (no policy, or declared while quiet): acknowledging is the step
-                transition(session, incident_id=incident_id, to="acknowledged", by=_actor(principal), now=now)
+                transition(session, incident_id=incident_id, to="acknowledged", by=signed(principal), now=now)
 
     return _act(request, context, principal, incident_id, act, done="acknowledged")
 
@@ -116,7 +116,7 @@ def give_role(
                 incident_id=incident_id,
                 role=role,
                 person=person,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
                 plan=known,
             )
@@ -145,7 +145,7 @@ def move(
                 session,
                 incident_id=incident_id,
                 to=to,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
                 note=reason or None,
             )
@@ -171,7 +171,7 @@ def severity(
                 incident_id=incident_id,
                 severity=level,
                 reason=reason,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
             )
 
@@ -193,7 +193,7 @@ def note(
         now = context.clock.now()
         when = _local_time(at, plan, now) if at.strip() else None
         with unit_of_work(context.session_factory) as session:
-            add_note(session, incident_id=incident_id, text=text, by=_actor(principal), now=now, at=when)
+            add_note(session, incident_id=incident_id, text=text, by=signed(principal), now=now, at=when)
 
     return _act(request, context, principal, incident_id, act, done="noted", anchor="timeline")
 
@@ -222,7 +222,7 @@ def send(
                 group_id=group_id,
                 texts={"email": (email_subject, email_body), "sms": (None, sms_body)},
                 request_key=key,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
             )
 
@@ -242,7 +242,7 @@ def decide(
     """Approve (run) or decline a proposed strategy, or mark a running one done."""
 
     def act(plan: Plan | None, topology: Topology | None) -> None:
-        now, by = context.clock.now(), _actor(principal)
+        now, by = context.clock.now(), signed(principal)
         with unit_of_work(context.session_factory) as session:
             if decision == "approve":
                 approve(
@@ -293,7 +293,7 @@ def tick_step(
                 incident_id=incident_id,
                 strategy_id=strategy_id,
                 step_index=index,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
                 done=done != "0",
                 plan=plan,
@@ -325,10 +325,6 @@ def retry(
 
 
 # --- how every action runs ------------------------------------------------------------------
-
-
-def _actor(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 def _plan(context: WebContext) -> tuple[Plan | None, Topology | None]:
