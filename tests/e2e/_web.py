@@ -7,6 +7,7 @@ that must connect. Each role has a user (password: PASSWORD) and a token.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -194,9 +196,16 @@ class Served:
         assert not self._thread.is_alive(), "the server did not stop"
         self._server = self._thread = None
 
-    def __enter__(self) -> Served:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def section(html: str, element_id: str) -> str:
+    """The HTML of a page from the element with this id to the end of its section."""
+    found = re.search(rf'id="{element_id}".*?</section>', html, re.S)
+    assert found is not None, element_id
+    return found.group(0)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from _web import T0, Web, client, web
+from sqlalchemy.orm import Session
 
 from standby.access.roles import Role
 from standby.store.engine import unit_of_work
@@ -22,18 +23,24 @@ STARTED = T0 - timedelta(hours=5)  # 05:30 in London
 ADA, BOB = "+447700900101", "+447700900102"
 
 
+def ivr_down(session: Session, *, ended: bool) -> OutageRow:
+    """The IVR down from STARTED, taking billing with it, ended an hour ago unless `ended` is False."""
+    outage = OutageRow(
+        started_at=STARTED, detected_at=STARTED, ended_at=T0 - timedelta(hours=1) if ended else None,
+        classification="partial", peak_classification="partial", causes=["ivr"], components=["ivr"],
+        sites=[], queues=["billing"], degraded_queues=[],
+        history={"components": ["ivr"], "sites": [], "queues": ["billing"]},
+        in_maintenance=False, summary="IVR down", updated_at=T0,
+    )  # fmt: skip
+    session.add(outage)
+    session.flush()
+    return outage
+
+
 def seed_outage(web: Web, *, ended: bool = True) -> int:
     """Billing down four hours: Ada's callback missed (vulnerable), Bob cut off mid-call."""
     with unit_of_work(web.factory) as session:
-        outage = OutageRow(
-            started_at=STARTED, detected_at=STARTED, ended_at=T0 - timedelta(hours=1) if ended else None,
-            classification="partial", peak_classification="partial", causes=["ivr"], components=["ivr"],
-            sites=[], queues=["billing"], degraded_queues=[],
-            history={"components": ["ivr"], "sites": [], "queues": ["billing"]},
-            in_maintenance=False, summary="IVR down", updated_at=T0,
-        )  # fmt: skip
-        session.add(outage)
-        session.flush()
+        outage = ivr_down(session, ended=ended)
         due = STARTED + timedelta(minutes=30)
         callback = (
             CallbackRow(

@@ -10,17 +10,16 @@ from datetime import timedelta
 import httpx
 import pytest
 from _web import T0, Web, client, log_in, web
+from test_api_compensation import STARTED, ivr_down
 from test_incident_room import SAME_ORIGIN, forms
 
 from standby.access.roles import Role
 from standby.store.engine import unit_of_work
-from standby.store.tables import OutageRow
 from standby.store.tables.customers import CallbackEventRow, CallbackRow, CompensationOfferRow
 
 pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]  # fixtures, imported for pytest
 
-STARTED = T0 - timedelta(hours=5)  # 05:30 in London
 
 
 def billing_down(web: Web, customers: int, *, ended: bool = True, first: int = 1) -> int:
@@ -29,15 +28,7 @@ def billing_down(web: Web, customers: int, *, ended: bool = True, first: int = 1
     The plan's rules give each two offers: £10 (billing stopped over two hours) and £20 (missed).
     """
     with unit_of_work(web.factory) as session:
-        outage = OutageRow(
-            started_at=STARTED, detected_at=STARTED, ended_at=T0 - timedelta(hours=1) if ended else None,
-            classification="partial", peak_classification="partial", causes=["ivr"], components=["ivr"],
-            sites=[], queues=["billing"], degraded_queues=[],
-            history={"components": ["ivr"], "sites": [], "queues": ["billing"]},
-            in_maintenance=False, summary="IVR down", updated_at=T0,
-        )  # fmt: skip
-        session.add(outage)
-        session.flush()
+        outage = ivr_down(session, ended=ended)
         due = STARTED + timedelta(minutes=30)
         for n in range(first, first + customers):
             phone = f"+4477009{n:05d}"

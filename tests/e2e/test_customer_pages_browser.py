@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from _web import PASSWORD, T0, Web, make_web
+from _browser import Server, chromium, fits, log_in_browser, on_a_phone
+from _web import T0, Web, make_web
 from sqlalchemy.orm import Session, sessionmaker
 from test_compensation_page import billing_down
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 from standby.access.roles import Role
 from standby.store.engine import unit_of_work
 from standby.store.tables import CallbackRow, InterruptedCallRow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, Page
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
@@ -59,17 +58,6 @@ def seed(web: Web, base: str) -> tuple[list[int], list[int]]:
     return booked.json()["ids"], reported.json()["ids"]
 
 
-def sign_in(context: BrowserContext, base: str, role: Role, page_path: str) -> tuple[Page, list[str]]:
-    """A page signed in as `role`'s user through the login form, on `page_path`."""
-    page, problems = watched(context)
-    page.goto(f"{base}/login?next={page_path}")
-    page.fill("#username", role.value)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]:has-text('Log in')")
-    page.wait_for_url(f"{base}{page_path}")
-    return page, problems
-
-
 def through_the_menu(page: Page, label: str, path: str) -> None:
     """Open the phone's Menu and follow one of its entries."""
     page.click(".nav-narrow summary")
@@ -81,13 +69,10 @@ def test_an_agent_works_the_lists_by_clicks_on_a_phone(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         (ada, bo), (cy,) = seed(web, server.base)
-        context = chromium.new_context(viewport=PHONE, has_touch=True)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = sign_in(context, server.base, Role.AGENT, "/callbacks")
+        context, page, problems = on_a_phone(chromium)
+        log_in_browser(page, server.base, Role.AGENT, "/callbacks")
         assert page.inner_text(f"#callback-{ada} .wl-name").startswith("Ada Lovelace-Byron")
         assert page.locator(f"#callback-{ada} .wl-vulnerable").count() == 1
         fits(page)
@@ -131,12 +116,9 @@ def test_an_agent_works_the_lists_by_clicks_on_a_phone(
             assert (callback.state, call.state, call.outcome) == ("completed", "worked", "called_back")
 
         # A manager's compensation page has a button per answer: it fits too.
-        managing = chromium.new_context(viewport=PHONE, has_touch=True)
-        managing.set_default_timeout(WAIT_MS)
-        page, problems = sign_in(managing, server.base, Role.MANAGER, "/compensation")
+        managing, page, problems = on_a_phone(chromium)
+        log_in_browser(page, server.base, Role.MANAGER, "/compensation")
         assert page.locator("form[action$='/accept']").count() == 6
         fits(page)
         managing.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -91,15 +91,15 @@ async def test_open_incidents_come_first_then_the_rest_newest_first_with_what_ea
     assert "Phones dead in Leeds" in first and ">SEV1<" in first and ">total<" in first
     assert "<strong>acknowledged</strong>" in first
     # T0 is 09:30 UTC: 10:30 in the plan's zone (Europe/London, summer time).
-    assert "15 Jun 2026 10:30" in first and "2 hours 10 minutes ago" in first
-    assert "Amara Okafor" in first and "15 Jun 2026 10:34" in first
+    assert "Mon 15 Jun 10:30" in first and "2 hours 10 minutes ago" in first
+    assert "Amara Okafor" in first and "Mon 15 Jun 10:34" in first
     waiting = row(page.text, middle)
     assert ">SEV3<" in waiting and ">degraded<" in waiting and "not yet: paging" in waiting
     assert "none yet" in waiting
     done = row(page.text, new)
     # Resolved while it was paged: moving it on acknowledged it.
     assert ">resolved<" in done and "<strong>resolved</strong>" not in done
-    assert "✓</span> 15 Jun 2026 10:35" in done
+    assert "✓</span> Mon 15 Jun 10:35" in done
     assert 'aria-current="page">Incidents</a>' in page.text  # the navigation bar marks the page
     assert "Europe/London" in page.text
     assert 'id="older"' not in page.text
@@ -293,7 +293,7 @@ async def test_deadlines_at_risk_are_red_in_the_row(
     page = await client.get("/incidents")
     (incident_id,) = listed(page.text)
     cells = row(page.text, incident_id)
-    deadline = "Deadline at risk: regulator, due by 15 Jun 2026 11:30"
+    deadline = "Deadline at risk: regulator, due by Mon 15 Jun 11:30"
     assert f'<span class="pill tone-down deadline">{deadline}</span>' in cells
     assert '<span class="text-down small">' in cells
 

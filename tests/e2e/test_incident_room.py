@@ -121,7 +121,7 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
     assert "Leeds mains power and UPS" in html and "cause" in html  # what is down, narrowed
     assert '<svg class="map"' in html
     assert "Move Leeds agents to home working" in html and "site leeds is down" in html
-    assert "leadership" in html and "15 Jun 11:06" in html  # told, and the next update due
+    assert "leadership" in html and "Mon 15 Jun 11:06" in html  # told, and the next update due
     assert "Paged Lin Zhou" in html  # the timeline, newest first
     i = incident
     assert forms(html) == [
@@ -219,7 +219,7 @@ async def test_an_outage_worked_from_the_room(web: Web, client: httpx.AsyncClien
     html = await post("/notes", {"text": "Facilities say the UPS failed at 10:25", "at": "2026-06-15T10:25"})
     (note,) = timeline(web, i, "note")
     assert note == "Facilities say the UPS failed at 10:25"
-    assert "(written 15 Jun 10:50)" in html
+    assert "(written Mon 15 Jun 10:50)" in html
     people = (await client.get(f"/incidents/{i}?show=people")).text
     assert "Facilities say" in people and "Paged Lin Zhou" not in people
     system = (await client.get(f"/incidents/{i}?show=system")).text
@@ -406,7 +406,7 @@ async def test_a_deadline_at_risk_then_missed_is_red_in_the_room_with_its_reason
         return found.group(0)
 
     at_risk = await regulator_row(7)
-    assert '<span class="pill tone-down">at risk</span>' in at_risk and "due by 15 Jun 11:30" in at_risk
+    assert '<span class="pill tone-down">at risk</span>' in at_risk and "due by Mon 15 Jun 11:30" in at_risk
     assert 'class="small text-down">' in at_risk and "parked" in at_risk
     missed = await regulator_row(61)
     assert '<span class="pill tone-down">missed</span>' in missed and 'class="small text-down">' in missed

@@ -17,13 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _browser import Server, chromium, fits, log_in_browser, on_a_phone, submit_login
 from _receivers import SmtpReceiver
-from _web import PASSWORD, Web, make_web
+from _web import Web, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from test_incident_room import leeds_dark
-from test_outcome_page import WAIT_MS, Server, chromium
 
+from standby.access.roles import Role
 from standby.config import Settings
 from standby.notify.runner import run_sender
 from standby.notify.sender import SenderOptions
@@ -32,20 +33,13 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import IncidentRow, MessageRow
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+    from playwright.sync_api import Browser
 
 __all__ = ["chromium"]  # the fixture, imported for pytest
 
-PHONE: ViewportSize = {"width": 390, "height": 844}
 ACK_SECRET = "s" * 40  # what the response signs the pages' acknowledgement links with (test_incident_room)
 NOT_CONFIGURED = "email is not configured"
-# What sticks out past the screen's right edge, to say why a page is too wide.
-WIDEST = """() => Array.from(document.querySelectorAll('body *'))
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .filter(e => { for (let a = e.parentElement; a; a = a.parentElement) {
-      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return false; }
-    return true; })
-  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
 
 
 def send_all(web: Web, settings: Settings, done: Callable[[], bool]) -> None:
@@ -129,29 +123,11 @@ def nothing_due(web: Web) -> bool:
         return not session.scalars(waiting).all()
 
 
-def watched(context: BrowserContext) -> tuple[Page, list[str]]:
-    """A new page whose script errors and console errors (CSP violations among them) are collected."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
-    return page, problems
-
-
-def fits(page: Page) -> None:
-    """No sideways scrolling at the phone's width."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate(WIDEST) if width > PHONE["width"] else []
-    assert width <= PHONE["width"], f"{page.url} is {width} px wide at {PHONE['width']} px: {wide}"
-
-
 def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         incident_id = leeds_dark(web, tmp_path, base_url=server.base)
         no_smtp = Settings(database_url="sqlite://", data_dir=tmp_path)
         send_all(web, no_smtp, lambda: nothing_due(web))  # nothing configured: every message parks
@@ -166,14 +142,10 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
             link = re.search(r"https?://\S+/incidents/\d+", notice.body)
         assert link is not None and link.group(0) == f"{server.base}/incidents/{incident_id}"
 
-        context = chromium.new_context(viewport=PHONE, has_touch=True)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
+        context, page, problems = on_a_phone(chromium)
         page.goto(link.group(0))
         assert page.url.startswith(f"{server.base}/login?next=")
-        page.fill("#username", "responder")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
+        submit_login(page, Role.RESPONDER)
         page.wait_for_url(link.group(0))
         assert page.inner_text("#room-title") == "Leeds power down"
         fits(page)
@@ -271,22 +243,16 @@ def test_an_outage_worked_by_clicks_alone_from_the_emailed_link(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()
 
 
 def test_a_viewer_sees_no_buttons_and_sees_changes_live(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path, secret_key=ACK_SECRET)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         incident_id = leeds_dark(web, tmp_path, base_url=server.base)
         room = f"{server.base}/incidents/{incident_id}"
-        context = chromium.new_context(viewport=PHONE)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
+        context, page, problems = on_a_phone(chromium, touch=False)
 
         # The acknowledgement link of the page's email, on a phone: it fits, and its button works.
         with unit_of_work(web.factory) as session:
@@ -301,11 +267,7 @@ def test_a_viewer_sees_no_buttons_and_sees_changes_live(
         page.click("button:has-text('Acknowledge')")
         page.wait_for_selector("text=Acknowledged")
         fits(page)
-        page.goto(f"{server.base}/login?next=/incidents/{incident_id}")
-        page.fill("#username", "viewer")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
-        page.wait_for_url(room)
+        log_in_browser(page, server.base, Role.VIEWER, f"/incidents/{incident_id}")
         assert page.locator("form[method=post]:not(.logout)").count() == 0
         assert page.locator("button:not(.logout button)").count() == 0
         fits(page)
@@ -324,11 +286,7 @@ def test_a_viewer_sees_no_buttons_and_sees_changes_live(
         # A responder works the incident elsewhere: the viewer's room shows it without a reload.
         other = chromium.new_context()
         responder = other.new_page()
-        responder.goto(f"{server.base}/login?next=/incidents/{incident_id}")
-        responder.fill("#username", "responder")
-        responder.fill("#password", PASSWORD)
-        responder.click("button[type=submit]:has-text('Log in')")
-        responder.wait_for_url(room)
+        log_in_browser(responder, server.base, Role.RESPONDER, f"/incidents/{incident_id}")
         # A cross-site form POST with the responder's cookie: refused as a forgery.
         cross = responder.request.post(
             f"{room}/state", form={"to": "diagnosing"}, headers={"Origin": "https://evil.example"}
@@ -343,5 +301,3 @@ def test_a_viewer_sees_no_buttons_and_sees_changes_live(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

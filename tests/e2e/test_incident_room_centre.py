@@ -204,7 +204,7 @@ async def test_an_update_is_drafted_edited_and_sent_once(
         "Update 1 to leadership by SMS, written and sent by hand: queued for 3 recipients",
     ]
     html = (await client.get(room)).text
-    assert "Update 2 to leadership" in html and "15 Jun 11:20" in section(html, "group-leadership")
+    assert "Update 2 to leadership" in html and "Mon 15 Jun 11:20" in section(html, "group-leadership")
 
     async with web.client() as viewer:
         await log_in(viewer, Role.VIEWER)

@@ -14,13 +14,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _web import PASSWORD, T0, make_web
+from _browser import Server, chromium, fits, log_in_browser, on_a_phone
+from _web import T0, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from test_incident_room import leeds_dark
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
+from standby.access.roles import Role
 from standby.plan.versions import current_plan
 from standby.respond.incident_service import declare
 from standby.store.engine import unit_of_work
@@ -38,9 +38,7 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         detected = leeds_dark(web, tmp_path, base_url=server.base)  # an outage, its incident, deadlines
         with unit_of_work(web.factory) as session:
             _, plan = current_plan(session)  # type: ignore[misc]
@@ -49,16 +47,8 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
                 now=T0 + timedelta(minutes=5),
             )
             (outage_id,) = session.scalars(select(OutageRow.id)).all()
-        context = chromium.new_context(
-            viewport={"width": PHONE["width"], "height": PHONE["height"]}, has_touch=True
-        )
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
-        page.goto(f"{server.base}/login?next=/incidents")
-        page.fill("#username", "responder")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
-        page.wait_for_url(f"{server.base}/incidents")
+        context, page, problems = on_a_phone(chromium)
+        log_in_browser(page, server.base, Role.RESPONDER, "/incidents")
         assert page.locator(f"a.incident-link[href='/incidents/{detected}']").count() == 1
         fits(page)
 
@@ -94,5 +84,3 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from _web import T0, Web, client, log_in, web
+from _web import T0, Web, client, log_in, section, web
 from sqlalchemy import select
 from test_incident_room import SAME_ORIGIN, forms
 
@@ -26,12 +26,6 @@ __all__ = ["client", "web"]  # fixtures, imported for pytest
 # T0 is Monday 15 June 2026, 10:30 in London.
 FORM = {"components": ["crm", "ivr"], "starts": "2026-06-15T10:00", "ends": "2026-06-15T12:00",
         "reason": "CRM database failover test"}
-
-
-def section(html: str, section_id: str) -> str:
-    found = re.search(rf'<section class="card" id="{section_id}".*?</section>', html, re.S)
-    assert found is not None, section_id
-    return found.group(0)
 
 
 def keys(html: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _web import T0, Web, log_in, make_web
+from _web import T0, Web, log_in, make_web, section
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from test_incident_room import SAME_ORIGIN, forms
@@ -47,13 +47,6 @@ async def oncall_now(client: httpx.AsyncClient) -> tuple[str, str | None]:
     body = (await client.get("/api/v1/oncall")).json()
     (rotation,) = body["rotations"]
     return rotation["now"]["person_id"], (rotation["next"] or {}).get("person_id")
-
-
-def section(html: str, element_id: str) -> str:
-    """The HTML of the element with this id, up to its section's end."""
-    found = re.search(rf'id="{element_id}".*?</section>', html, re.S)
-    assert found is not None, element_id
-    return found.group(0)
 
 
 async def test_the_page_shows_who_is_on_call_now_and_next_and_the_calendar_feed(

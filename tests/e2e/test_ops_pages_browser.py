@@ -14,12 +14,12 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _web import PASSWORD, Served, Web, make_web
+from _browser import chromium, fits, log_in_browser, on_a_phone
+from _web import Served, Web, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, chromium
 
+from standby.access.roles import Role
 from standby.notify import outbox
 from standby.store.engine import unit_of_work
 from standby.store.tables import MaintenanceWindowRow, MessageRow
@@ -56,15 +56,9 @@ def test_retry_declare_and_cancel_by_clicks_on_a_phone(
     web = make_web(session_factory, tmp_path, secret_key="b" * 40, public_url=base)
     message_id = parked_sms(web)
     with Served(web.app, port=port):
-        context = chromium.new_context(viewport=PHONE, has_touch=True)
+        context, page, problems = on_a_phone(chromium)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
-        page.goto(f"{base}/login?next=/")
-        page.fill("#username", "responder")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
-        page.wait_for_url(f"{base}/")
+        log_in_browser(page, base, Role.RESPONDER)
 
         # The overview's warning leads to the parked messages; Retry sends it again.
         page.click("#messages-stuck a")

@@ -66,11 +66,11 @@ async def test_the_list_shows_open_outages_first_with_what_each_hits_and_its_inc
     assert '<li class="cause" title="crm">Customer records (CRM)</li>' in ongoing
     assert '<li class="" title="moving">Moving home (sales)</li>' in ongoing  # the queue it hits
     # T0 is 09:30 UTC, 10:30 in the plan's zone (Europe/London, summer time).
-    assert "15 Jun 2026 10:30" in ongoing and "ongoing</strong>, 47 minutes so far" in ongoing
+    assert "Mon 15 Jun 10:30" in ongoing and "ongoing</strong>, 47 minutes so far" in ongoing
     assert f'<a href="/incidents/{incident}">#{incident}</a>' in ongoing
     ended = row(page.text, trunk)
     assert "SIP trunk, Carrier A" in ended
-    assert "15 Jun 2026 10:31 to 15 Jun 2026 10:32" in ended and "lasted 1 minute" in ended
+    assert "Mon 15 Jun 10:31 to Mon 15 Jun 10:32" in ended and "lasted 1 minute" in ended
     assert '<td data-label="Incident"><span class="muted">none</span></td>' in ended
     assert 'aria-current="page">Outages</a>' in page.text
     assert 'id="older"' not in page.text
@@ -94,7 +94,7 @@ async def test_one_outage_shows_its_causes_what_they_take_down_and_the_history_o
     html = page.text
     assert '<span class="pill tone-degraded" id="outage-class">degraded</span>' in html
     assert '<span class="pill tone-unknown">at worst total</span>' in html
-    assert "15 Jun 2026 10:30 (Europe/London)" in html and "<dd>20 minutes</dd>" in html
+    assert "Mon 15 Jun 10:30 (Europe/London)" in html and "<dd>20 minutes</dd>" in html
     assert f'<a href="/incidents/{incident}">Incident #{incident}</a>' in html
     assert '<li class="cause" title="trunk-b">SIP trunk, Carrier B</li>' in html
     touched = html[html.index("Everything it touched") :]
@@ -107,10 +107,10 @@ async def test_one_outage_shows_its_causes_what_they_take_down_and_the_history_o
         html,
     )
     assert history == [
-        ("15 Jun 2026 10:30", "Opened", "degraded", ""),
-        ("15 Jun 2026 10:31", "Changed", "total", "degraded"),
-        ("15 Jun 2026 10:33", "Changed", "degraded", "total"),
-        ("15 Jun 2026 10:50", "Ended", "degraded", ""),
+        ("Mon 15 Jun 10:30", "Opened", "degraded", ""),
+        ("Mon 15 Jun 10:31", "Changed", "total", "degraded"),
+        ("Mon 15 Jun 10:33", "Changed", "degraded", "total"),
+        ("Mon 15 Jun 10:50", "Ended", "degraded", ""),
     ]
     assert 'aria-current="page">Outages</a>' in html
     assert "<form" not in html.replace('<form method="post" action="/logout" class="logout">', "")

@@ -11,7 +11,6 @@ STANDBY_REQUIRE_BROWSER=1 or STANDBY_REQUIRE_POSTGRES=1, when they fail.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _web import PASSWORD, Served, seed_plan, seed_users
+from _browser import WAIT_MS, Server, chromium, submit_login
+from _web import PASSWORD, seed_plan, seed_users
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from standby.access.roles import Role
 from standby.clock import SystemClock
 from standby.config import Settings
 from standby.store.engine import unit_of_work
@@ -33,16 +33,8 @@ from standby.web.app import create_app
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Route
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 20_000
+__all__ = ["chromium"]  # the fixture, imported for pytest
+
 PENDING = "standby.outcomes.pending"
 # What the service worker keeps on the device (static/outcomes-sw.js), and nothing else.
 KEPT = [
@@ -52,56 +44,6 @@ KEPT = [
     "/static/outcomes.js",
     "/static/standby.css",
 ]
-
-
-def browser_required() -> bool:
-    """Whether a missing browser fails the run rather than skipping it."""
-    return (
-        os.environ.get("CI", "").lower() == "true"
-        or os.environ.get("STANDBY_REQUIRE_BROWSER") == "1"
-        or os.environ.get("STANDBY_REQUIRE_POSTGRES") == "1"
-    )
-
-
-def _missing(message: str) -> None:
-    if browser_required():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless (never a downloaded one: `playwright install` is not needed)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright is not installed (pip install -e '.[test]'); the browser tests need it")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium not found at {CHROMIUM} (Debian package chromium); the browser tests need it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class Server(Served):
-    """Standby's web app under uvicorn on 127.0.0.1 in a thread, which a test may stop and start again.
-
-    Always on the same port: the page's origin (its storage, its service worker) depends on it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.heard: list[str] = []  # "GET /outcomes": each request that reached the server
-
-        # A plain coroutine function, which uvicorn recognises as ASGI 3 (a bound method it would not).
-        async def listen(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                self.heard.append(f"{scope['method']} {scope['path']}")
-            await app(scope, receive, send)
-
-        super().__init__(listen)
 
 
 @pytest.fixture
@@ -157,9 +99,7 @@ def sign_in(page: Page, base: str) -> None:
 
 def log_in_again(page: Page, base: str) -> None:
     """On the login page that the outcome page sent us to: log in and come back to it."""
-    page.fill("#username", "agent")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    submit_login(page, Role.AGENT)
     page.wait_for_url(f"{base}/outcomes")
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from _web import PASSWORD, make_web
+from _browser import Server, chromium, fits, log_in_browser, on_a_phone
+from _web import make_web
 from sqlalchemy.orm import Session, sessionmaker
 from test_incident_room import leeds_dark
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 from standby.access.roles import Role, allows
 from standby.web.pages.navigation import ENTRIES
@@ -30,18 +29,10 @@ def test_every_page_in_the_bar_opens_fits_a_phone_and_the_rest_are_refused(
     chromium: Browser, session_factory: sessionmaker[Session], tmp_path: Path, role: Role
 ) -> None:
     web = make_web(session_factory, tmp_path)
-    server = Server(web.app)
-    server.start()
-    try:
+    with Server(web.app) as server:
         leeds_dark(web, tmp_path, base_url=server.base)
-        context = chromium.new_context(viewport=PHONE)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
-        page.goto(f"{server.base}/login?next=/")
-        page.fill("#username", role.value)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
-        page.wait_for_url(f"{server.base}/")
+        context, page, problems = on_a_phone(chromium, touch=False)
+        log_in_browser(page, server.base, role)
         offered = [e for e in ENTRIES if allows(role, e.permission)]
         assert page.locator(".nav-narrow a").count() == len(offered)
         for entry in offered:
@@ -58,5 +49,3 @@ def test_every_page_in_the_bar_opens_fits_a_phone_and_the_rest_are_refused(
                 assert refused.status == 403, f"{role}: {entry.path} answered {refused.status}"
         context.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -13,13 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from _web import PASSWORD, make_web
+from _browser import PHONE, Server, chromium, fits, on_a_phone, submit_login
+from _web import make_web
 from sqlalchemy.orm import Session, sessionmaker
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 from test_plan_pages import billing_slower, record
 from typer.testing import CliRunner
 
+from standby.access.roles import Role
 from standby.cli import app
 from standby.plan.loading import reference_plan_text
 
@@ -55,17 +55,11 @@ def test_the_simulator_by_clicks_and_every_plan_page_on_a_phone(
         ],
     )
     assert written.exit_code == 0, written.output
-    server = Server(web.app)
-    server.start()
-    try:
-        context = chromium.new_context(viewport=PHONE, has_touch=True)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
+    with Server(web.app) as server:
+        context, page, problems = on_a_phone(chromium)
         page.goto(f"{server.base}/impact")
         assert page.url.startswith(f"{server.base}/login?next=")
-        page.fill("#username", "viewer")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
+        submit_login(page, Role.VIEWER)
         page.wait_for_url(f"{server.base}/impact")
         fits(page)
 
@@ -98,5 +92,3 @@ def test_the_simulator_by_clicks_and_every_plan_page_on_a_phone(
         page.close()
         context.close()
         assert problems == []
-    finally:
-        server.stop()

@@ -54,7 +54,7 @@ async def test_the_plan_page_shows_the_version_in_force_the_versions_and_the_aud
     assert page.status_code == 200, page.text
     words = text_of(page)
     # In force: version 2, loaded 10:00 London time (09:30 UTC + 30 min = 11:00 BST), by amara, its sha.
-    assert f"Version {second}" in words and "15 Jun 2026 11:00 (Europe/London) by amara" in words
+    assert f"Version {second}" in words and "Mon 15 Jun 11:00 (Europe/London) by amara" in words
     assert source_sha256(billing_slower()) in page.text
     rows = re.findall(r'<tr id="version-(\d+)">', page.text)
     assert rows == [str(second), "1"]  # newest first

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from _browser import chromium
 from _web import T0, Served, Web, make_web
 from sqlalchemy.orm import Session, sessionmaker
-from test_outcome_page import chromium
 
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.versions import current_plan, record_plan

@@ -10,11 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _browser import PHONE, WAIT_MS, Server, chromium, fits, watched
 from _web import PASSWORD, T0, make_web
 from sqlalchemy.orm import Session, sessionmaker
 from test_api_review import resolve_crm_outage
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _browser import PHONE, WAIT_MS, Server, chromium, fits, watched
 from _status import ivr_back, ivr_down
 from _web import make_web
 from sqlalchemy.orm import Session, sessionmaker
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

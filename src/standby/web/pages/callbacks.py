@@ -32,17 +32,18 @@ from standby.customers.callback_service import (
     get_callback,
     move_callback,
 )
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.store.engine import unit_of_work
 from standby.store.tables.customers import CALLBACK_STATES
 from standby.web.auth import ReadCustomers, WorkCustomers
 from standby.web.context import Context, WebContext
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
+from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
-    Centre,
+    Notice,
     address,
     after_form,
-    centre,
     choice,
     echo,
     frame,
@@ -50,7 +51,6 @@ from standby.web.pages.worklists import (
     moment,
     query_of,
     row_number,
-    show,
     text,
     yes,
 )
@@ -99,7 +99,7 @@ def confirm(
 ) -> Response:
     """The customer agreed the time, as the API's confirm."""
 
-    def act(session: Session, now: datetime, _place: Centre) -> None:
+    def act(session: Session, now: datetime, _place: CentreClock) -> None:
         confirm_callback(session, callback_id=callback_id, now=now, by=principal.name)
 
     return _act(request, context, principal, back, act, done="confirmed")
@@ -118,14 +118,13 @@ def move(
 ) -> Response:
     """Give the callback a new time (the centre's time) and tell the customer, as the API's move."""
 
-    def act(session: Session, now: datetime, place: Centre) -> None:
-        if place.plan is None:
-            raise Conflict("no plan is loaded: the customer is told the new time in the plan's words")
+    def act(session: Session, now: datetime, place: CentreClock) -> None:
+        plan = plan_needed(place.plan, "the customer is told the new time in the plan's words")
         if not due_at.strip():
             raise InvalidInput("due_at: give the new date and time")
         move_callback(
             session,
-            plan=place.plan,
+            plan=plan,
             callback_id=callback_id,
             due_at=local_moment(due_at, place.zone, "due_at"),
             window_end=local_moment(window_end, place.zone, "window_end") if window_end.strip() else None,
@@ -149,7 +148,7 @@ def complete(
 ) -> Response:
     """The call was made, with optional notes, as the API's complete."""
 
-    def act(session: Session, now: datetime, _place: Centre) -> None:
+    def act(session: Session, now: datetime, _place: CentreClock) -> None:
         complete_callback(session, callback_id=callback_id, notes=notes or None, now=now, by=principal.name)
 
     return _act(request, context, principal, back, act, done="completed")
@@ -166,7 +165,7 @@ def cancel(
 ) -> Response:
     """Withdraw the callback with a reason, as the API's cancel."""
 
-    def act(session: Session, now: datetime, _place: Centre) -> None:
+    def act(session: Session, now: datetime, _place: CentreClock) -> None:
         cancel_callback(session, callback_id=callback_id, reason=reason, now=now, by=principal.name)
 
     return _act(request, context, principal, back, act, done="cancelled")
@@ -180,27 +179,29 @@ def _act(
     context: WebContext,
     principal: Principal,
     back: str,
-    act: Callable[[Session, datetime, Centre], None],
+    act: Callable[[Session, datetime, CentreClock], None],
     *,
     done: str,
 ) -> Response:
     """Run the action; back to its page on success, that page with the reason when refused."""
 
-    def run() -> None:
-        with unit_of_work(context.session_factory) as session:
-            act(session, context.clock.now(), centre(session))
+    def run(session: Session) -> None:
+        now = context.clock.now()
+        act(session, now, centre_clock(session, now))
 
-    def draw(page: str, reason: str, status: int) -> Response:
+    def draw(page: str, notice: Notice) -> Response:
         path = page.split("?", 1)[0]
         number = path.removeprefix(SECTION + "/")
         if path != SECTION and number.isdigit():
-            return _detail(request, context, principal, int(number), error=reason, status=status)
-        return _list(request, context, principal, query_of(page), error=reason, status=status)
+            return _detail(request, context, principal, int(number), notice)
+        return _list(request, context, principal, query_of(page), notice)
 
-    return after_form(SECTION, back, run, draw, lambda: {"done": done})
+    return after_form(context, SECTION, back, run, draw, lambda: {"done": done})
 
 
-def _filters(params: Mapping[str, str], place: Centre) -> tuple[CallbackFilter, tuple[datetime, int] | None]:
+def _filters(
+    params: Mapping[str, str], place: CentreClock
+) -> tuple[CallbackFilter, tuple[datetime, int] | None]:
     state = choice(params, "state", STATES)
     where = CallbackFilter(
         state=None if state in (None, OUTSTANDING) else state,
@@ -233,35 +234,31 @@ def _list(
     context: WebContext,
     principal: Principal,
     params: Mapping[str, str],
-    *,
-    error: str = "",
-    status: int = 200,
+    notice: Notice | None = None,
 ) -> Response:
+    notice = notice or Notice()
     shown = echo(params, FILTERS)
     records: list[CallbackRecord] = []
+    now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
-        place = centre(session)
-        try:
+        place = centre_clock(session, now)
+        with notice.reading_filters():
             where, after = _filters(params, place)
             records = callback_worklist(session, where=where, after=after, limit=PAGE + 1)
-        except InvalidInput as bad:  # a bad filter: the page, with the reason above the form
-            if not error:
-                error, status = str(bad), 400
-    now = context.clock.now()
     more = records[PAGE:]
     records = records[:PAGE]
     last = records[-1] if more else None
-    model = _common(request, context, principal, place, error=error)
+    model = _common(request, principal, place, notice)
     model.update(
         filters=shown,
         states=[{"id": s, "name": STATE_WORDS.get(s, s)} for s in STATES],
         queues=place.queues(),
-        callbacks=[_view(r, place, now) for r in records],
+        callbacks=[_view(r, place, place.now) for r in records],
         here=address(SECTION, {**shown, "after": params.get("after", "")}),
         first=address(SECTION, shown) if params.get("after") else "",
         next=address(SECTION, {**shown, "after": f"{last.due_at.isoformat()}~{last.id}"}) if last else "",
     )
-    return show(request, context, "callbacks.html", model, status)
+    return uncached(request, context, "callbacks.html", model, notice.status)
 
 
 def _detail(
@@ -269,35 +266,32 @@ def _detail(
     context: WebContext,
     principal: Principal,
     callback_id: int,
-    *,
-    error: str = "",
-    status: int = 200,
+    notice: Notice | None = None,
 ) -> Response:
+    notice = notice or Notice()
     with unit_of_work(context.session_factory) as session:
-        place = centre(session)
+        place = centre_clock(session, context.clock.now())
         record, events = get_callback(session, callback_id)
-    model = _common(request, context, principal, place, error=error)
+    model = _common(request, principal, place, notice)
     model.update(
-        callback=_view(record, place, context.clock.now()),
+        callback=_view(record, place, place.now),
         history=[
             {"at": place.when(e.at), "kind": e.kind, "actor": e.actor, "text": e.text} for e in events
         ],
         here=f"{SECTION}/{callback_id}",
     )
-    return show(request, context, "callback.html", model, status)
+    return uncached(request, context, "callback.html", model, notice.status)
 
 
-def _common(
-    request: Request, context: WebContext, principal: Principal, place: Centre, *, error: str
-) -> dict[str, Any]:
+def _common(request: Request, principal: Principal, place: CentreClock, notice: Notice) -> dict[str, Any]:
     """What both pages show around the callbacks, and whether the role may work them."""
     done = DONE.get(request.query_params.get("done", ""), "")
-    model = frame(place, principal, context.clock.now(), error=error, done=done)
+    model = frame(place, principal, notice, done=done)
     model["can_work"] = principal.can(Permission.WORK_CUSTOMERS)
     return model
 
 
-def _view(record: CallbackRecord, place: Centre, now: datetime) -> dict[str, Any]:
+def _view(record: CallbackRecord, place: CentreClock, now: datetime) -> dict[str, Any]:
     """A callback as the pages show it, in the centre's time."""
     final = record.state in FINAL
     return {

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -24,19 +25,19 @@ from standby.errors import InvalidInput
 from standby.store.engine import unit_of_work
 from standby.web.auth import ReadCustomers, WorkCustomers
 from standby.web.context import Context, WebContext
+from standby.web.pages.centre_clock import CentreClock, centre_clock
+from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
-    Centre,
+    Notice,
     address,
     after_form,
-    centre,
     choice,
     count,
     echo,
     frame,
     query_of,
     row_number,
-    show,
     text,
     yes,
 )
@@ -78,26 +79,21 @@ def work(
 ) -> Response:
     """Record an attempt at the call's follow-up; a closing outcome takes it off the worklist."""
 
-    def run() -> None:
+    def act(session: Session) -> None:
         if not outcome:
             raise InvalidInput(f"outcome: choose one of {', '.join(WORK_OUTCOMES)}")
-        with unit_of_work(context.session_factory) as session:
-            work_call(
-                session,
-                call_id=call_id,
-                outcome=outcome,
-                notes=notes or None,
-                now=context.clock.now(),
-                by=principal.name,
-            )
+        work_call(
+            session, call_id=call_id, outcome=outcome, notes=notes or None, now=context.clock.now(),
+            by=principal.name,
+        )
 
-    def draw(page: str, reason: str, status: int) -> Response:
-        return _list(request, context, principal, query_of(page), error=reason, status=status)
+    def draw(page: str, refused: Notice) -> Response:
+        return _list(request, context, principal, query_of(page), refused)
 
     def said() -> dict[str, str | int]:
         return {"done": "closed" if WORK_OUTCOMES[outcome] else "tried"}
 
-    return after_form(SECTION, back, run, draw, said)
+    return after_form(context, SECTION, back, act, draw, said)
 
 
 def _list(
@@ -105,16 +101,15 @@ def _list(
     context: WebContext,
     principal: Principal,
     params: Mapping[str, str],
-    *,
-    error: str = "",
-    status: int = 200,
+    notice: Notice | None = None,
 ) -> Response:
+    notice = notice or Notice()
     shown = echo(params, FILTERS)
     records: list[CallRecord] = []
     offset, outage_id, counts = 0, None, {"open": 0, "worked": 0}
     with unit_of_work(context.session_factory) as session:
-        place = centre(session)
-        try:
+        place = centre_clock(session, context.clock.now())
+        with notice.reading_filters():
             outage_id = row_number(params, "outage")
             offset = count(params, "offset")
             where = CallFilter(
@@ -125,12 +120,9 @@ def _list(
             )
             records = list_calls(session, where=where, offset=offset, limit=PAGE + 1)
             counts = count_calls(session, outage_id=outage_id)
-        except InvalidInput as bad:  # a bad filter: the page, with the reason above the form
-            if not error:
-                error, status = str(bad), 400
     more = len(records) > PAGE
     done = DONE.get(request.query_params.get("done", ""), "")
-    model = frame(place, principal, context.clock.now(), error=error, done=done)
+    model = frame(place, principal, notice, done=done)
     model |= {
         "can_work": principal.can(Permission.WORK_CUSTOMERS),
         "filters": shown,
@@ -144,7 +136,7 @@ def _list(
         "previous": address(SECTION, {**shown, "offset": max(0, offset - PAGE) or ""}) if offset else "",
         "next": address(SECTION, {**shown, "offset": offset + PAGE}) if more else "",
     }
-    return show(request, context, "calls.html", model, status)
+    return uncached(request, context, "calls.html", model, notice.status)
 
 
 def _outcomes(*, closing: bool) -> list[dict[str, str]]:
@@ -153,7 +145,7 @@ def _outcomes(*, closing: bool) -> list[dict[str, str]]:
     return [{"id": o, "name": OUTCOME_WORDS.get(o, o)} for o in chosen]
 
 
-def _view(record: CallRecord, place: Centre) -> dict[str, Any]:
+def _view(record: CallRecord, place: CentreClock) -> dict[str, Any]:
     """A call as the worklist shows it, in the centre's time."""
     minutes = round(record.seconds_into_call / 60)
     return {

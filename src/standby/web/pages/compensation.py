@@ -22,23 +22,23 @@ from standby.access.service import Principal
 from standby.customers.compensation import money_text, offer_move_problem
 from standby.customers.compensation_service import OfferRecord, apply_now, list_offers, move_offer, totals
 from standby.detect.history import get_outage
-from standby.errors import Conflict, InvalidInput, NotFound
+from standby.errors import InvalidInput
 from standby.store.engine import unit_of_work
 from standby.store.tables.customers import OFFER_STATES
 from standby.web.auth import ManageCompensation, ReadCustomers
 from standby.web.context import Context, WebContext
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed, signed
+from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
-    Centre,
+    Notice,
     address,
     after_form,
-    centre,
     choice,
     echo,
     frame,
     query_of,
     row_number,
-    show,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -79,7 +79,7 @@ def answer(
         if state is None:
             raise InvalidInput(f"{answer[:20]!r} is not an answer: use one of {', '.join(ANSWERS)}")
         move_offer(
-            session, offer_id=offer_id, state=state, by=f"{principal.kind}:{principal.name}",
+            session, offer_id=offer_id, state=state, by=signed(principal),
             now=context.clock.now(),
         )
 
@@ -101,10 +101,9 @@ def apply(
         outage_id = row_number({"outage": outage}, "outage")
         if outage_id is None:
             raise InvalidInput("outage: give the number of the ended outage")
-        place = centre(session)
-        if place.plan is None:
-            raise Conflict("no plan is loaded: compensation follows the plan's rules")
-        made.append(apply_now(session, outage_id=outage_id, plan=place.plan, now=context.clock.now()))
+        in_force = centre_clock(session, context.clock.now()).plan
+        plan = plan_needed(in_force, "compensation follows the plan's rules")
+        made.append(apply_now(session, outage_id=outage_id, plan=plan, now=context.clock.now()))
 
     return _act(request, context, principal, back, act, done="applied", made=made)
 
@@ -121,14 +120,12 @@ def _act(
 ) -> Response:
     """Run the action; back to the page on success, the page with the reason when refused."""
 
-    def run() -> None:
-        with unit_of_work(context.session_factory) as session:
-            act(session)
+    def draw(page: str, refused: Notice) -> Response:
+        return _page(request, context, principal, query_of(page), refused)
 
-    def draw(page: str, reason: str, status: int) -> Response:
-        return _page(request, context, principal, query_of(page), error=reason, status=status)
-
-    return after_form(SECTION, back, run, draw, lambda: {"done": done, **({"made": made[0]} if made else {})})
+    return after_form(
+        context, SECTION, back, act, draw, lambda: {"done": done, **({"made": made[0]} if made else {})}
+    )
 
 
 def _page(
@@ -136,16 +133,15 @@ def _page(
     context: WebContext,
     principal: Principal,
     params: Mapping[str, str],
-    *,
-    error: str = "",
-    status: int = 200,
+    notice: Notice | None = None,
 ) -> Response:
+    notice = notice or Notice()
     shown = echo(params, FILTERS)
     records: list[OfferRecord] = []
     sums: list[dict[str, Any]] = []
     with unit_of_work(context.session_factory) as session:
-        place = centre(session)
-        try:
+        place = centre_clock(session, context.clock.now())
+        with notice.reading_filters():
             outage_id = row_number(params, "outage")
             before = row_number(params, "before")
             if outage_id is not None:
@@ -155,13 +151,10 @@ def _page(
                 limit=PAGE + 1, before_id=before,
             )
             sums = [_sums(t.as_dict()) for t in totals(session, outage_id=outage_id)]
-        except (InvalidInput, NotFound) as bad:  # a bad filter: the page, with the reason above the form
-            if not error:
-                error, status = str(bad), 404 if isinstance(bad, NotFound) else 400
     more = records[PAGE:]
     records = records[:PAGE]
     can_manage = principal.can(Permission.MANAGE_COMPENSATION)
-    model = frame(place, principal, context.clock.now(), error=error, done=_done(request.query_params))
+    model = frame(place, principal, notice, done=_done(request.query_params))
     model |= {
         "can_manage": can_manage,
         "filters": shown,
@@ -172,7 +165,7 @@ def _page(
         "first": address(SECTION, shown) if params.get("before") else "",
         "next": address(SECTION, {**shown, "before": records[-1].id}) if more else "",
     }
-    return show(request, context, "compensation.html", model, status)
+    return uncached(request, context, "compensation.html", model, notice.status)
 
 
 def _done(params: Mapping[str, str]) -> str:
@@ -199,7 +192,7 @@ def _sums(found: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _view(record: OfferRecord, place: Centre, can_manage: bool) -> dict[str, Any]:
+def _view(record: OfferRecord, place: CentreClock, can_manage: bool) -> dict[str, Any]:
     """An offer as the page shows it, with the answers it may still take."""
     answers = [
         {"id": name, "word": ANSWER_WORDS[name]}

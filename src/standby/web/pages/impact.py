@@ -34,10 +34,10 @@ from standby.web.api.impact import DEFAULT_REPLICATIONS, MAX_REPLICATIONS, Impac
 from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadPlan
 from standby.web.context import Context, WebContext
+from standby.web.pages.refusals import uncached
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
 DEFAULT_MINUTES = 60
 FIELDS = ("at", "minutes", "replications", "seed")
 
@@ -164,9 +164,6 @@ def _render(
                 **({"uncovered": "true"} if asked["uncovered"] else {}),
             }
         )
-    response: Response = context.templates.TemplateResponse(
-        request, "impact.html", model, status_code=status, headers=NO_STORE
-    )
-    return response
+    return uncached(request, context, "impact.html", model, status)
 
 

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput
+from standby.errors import InvalidInput
 from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_search import (
     CLASS_CHOICES,
@@ -37,14 +37,14 @@ from standby.store.engine import unit_of_work
 from standby.store.open_first import PageMark, parse_mark
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.plan_time import PlanTime, plan_time
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed, signed
+from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_TITLE = 500  # as the API's Declaration
 DECLARED_CLASSES = ("total", "partial", "degraded")
-NO_STORE = {"Cache-Control": "no-store"}
 _CLASS_TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interruption": "degraded"}
 
 
@@ -85,12 +85,14 @@ def declare_incident(
 ) -> Response:
     """Declare an incident by hand, as the API does; its room next, or this page with the reason."""
     typed = Typed(title, classification, tuple(queues or ()))
-    now = context.clock.now()
-    try:
+    declared: list[int] = []
+
+    def act() -> None:
+        now = context.clock.now()
         with unit_of_work(context.session_factory) as session:
-            plan = plan_time(session, now).plan
-            if plan is None:
-                raise Conflict("no plan is loaded: an incident's severity and paging come from the plan")
+            plan = plan_needed(
+                centre_clock(session, now).plan, "an incident's severity and paging come from the plan"
+            )
             if len(title.strip()) > MAX_TITLE:
                 raise InvalidInput(
                     f"title: at most {MAX_TITLE} characters; this one has {len(title.strip()):,}"
@@ -100,17 +102,19 @@ def declare_incident(
                 title=title,
                 classification=classification,
                 plan=plan,
-                by=f"{principal.kind}:{principal.name}",
+                by=signed(principal),
                 now=now,
                 queues=list(typed.queues),
             )
-    except (InvalidInput, Conflict) as refused:
-        status = 409 if isinstance(refused, Conflict) else 400
-        return _render(
-            request, context, principal, IncidentFilter(), None,
-            typed=typed, error=str(refused), status=status,
-        )
-    return RedirectResponse(f"/incidents/{record.id}", status_code=303)
+        declared.append(record.id)
+
+    return run_form(
+        act,
+        refused=lambda why: _render(
+            request, context, principal, IncidentFilter(), None, typed=typed, refused=why
+        ),
+        then=lambda: f"/incidents/{declared[0]}",
+    )
 
 
 def read_filter(*, state: str, severity: str, classification: str, text: str) -> IncidentFilter:
@@ -146,20 +150,15 @@ def _render(
     after: PageMark | None,
     *,
     typed: Typed | None = None,
-    error: str = "",
-    status: int = 200,
+    refused: Refusal | None = None,
 ) -> Response:
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
-        clock = plan_time(session, now)
+        clock = centre_clock(session, now)
         listed, older = find_incidents(session, where=where, after=after, limit=PAGE_SIZE)
         deadlines = deadlines_of(session, [i.record.id for i in listed], now)
-    plan = clock.plan
     model: dict[str, Any] = {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": str(clock.zone),
-        "now": clock.when(now),
+        **clock.header(principal),
         "rows": [_row(i, clock, deadlines.get(i.record.id, ())) for i in listed],
         "filter": {
             "state": where.state,
@@ -176,19 +175,14 @@ def _render(
         "older": _link(where, older) if older is not None else None,
         "first": _link(where, None) if after is not None else None,
         "can_declare": principal.can(Permission.MANAGE_INCIDENTS),
-        "has_plan": plan is not None,
         "declare": {
             "classes": DECLARED_CLASSES,
-            "queues": [{"id": q.id, "name": q.name} for q in plan.queues] if plan is not None else [],
+            "queues": clock.queues(),
             "typed": typed or Typed(),
             "max_title": MAX_TITLE,
         },
-        "error": error[:1].upper() + error[1:],
     }
-    response: Response = context.templates.TemplateResponse(
-        request, "incidents.html", model, status_code=status, headers=NO_STORE
-    )
-    return response
+    return page_response(request, context, "incidents.html", model, refused=refused, done={})
 
 
 def _link(where: IncidentFilter, mark: PageMark | None) -> str:
@@ -204,7 +198,7 @@ def _link(where: IncidentFilter, mark: PageMark | None) -> str:
     return f"/incidents?{kept}" if kept else "/incidents"
 
 
-def _row(listed: ListedIncident, clock: PlanTime, deadlines: Sequence[DeadlineView]) -> dict[str, Any]:
+def _row(listed: ListedIncident, clock: CentreClock, deadlines: Sequence[DeadlineView]) -> dict[str, Any]:
     r = listed.record
     return {
         "id": r.id,
@@ -227,7 +221,7 @@ def _row(listed: ListedIncident, clock: PlanTime, deadlines: Sequence[DeadlineVi
     }
 
 
-def deadline_warnings(deadlines: Sequence[DeadlineView], clock: PlanTime) -> list[Mapping[str, str]]:
+def deadline_warnings(deadlines: Sequence[DeadlineView], clock: CentreClock) -> list[Mapping[str, str]]:
     """The deadlines at risk or missed (not those met, nor groups this kind of outage does not tell)."""
     return [
         {

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from standby.respond.update_service import UpdateDraft, draft_updates
 from standby.store.tables import PageRow
 from standby.web.context import WebContext
 from standby.web.live import down_components, state_names
+from standby.web.pages.centre_clock import clock_for
 from standby.web.pages.room_centre import centre_section
 
 TIMELINE_PAGE = 50
@@ -92,7 +92,7 @@ def room_model(
     found = current_plan(session)
     plan = found[1] if found is not None else None
     topology = context.topologies.get(found[0].sha256, found[1]) if found is not None else None
-    zone = ZoneInfo(plan.organisation.timezone if plan is not None else "UTC")
+    clock = clock_for(plan, now)
     outage = get_outage(session, record.outage_id) if record.outage_id is not None else None
     runs = list_runs(session, incident_id=incident_id, plan=plan, now=now, topology=topology)
     deadlines = {d.group: d for d in deadlines_of(session, [incident_id], now).get(incident_id, [])}
@@ -108,25 +108,12 @@ def room_model(
     )
     mark = Mark(latest_entry_id(session, incident_id), record.updated_at, counts)
     people = plan.people_by_id if plan is not None else {}
-
-    def when(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%d %b %H:%M") if moment is not None else ""
-
-    def name(actor: str | None) -> str:
-        if actor is None:
-            return ""
-        if actor in people:
-            return people[actor].name
-        return actor.split(":", 1)[1] if ":" in actor else actor
-
+    when, name = clock.when, clock.person
     started = outage.started_at if outage is not None else record.detected_at
     can_manage = principal.can(Permission.MANAGE_INCIDENTS)
     return {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": str(zone),
-        "now": now.astimezone(zone).strftime("%d %b %Y %H:%M:%S"),
-        "now_local": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        **clock.header(principal),
+        "now": clock.when(now, seconds=True),
         "mark": mark.text(),
         "incident": {
             "id": record.id,

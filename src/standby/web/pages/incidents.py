@@ -17,14 +17,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput, NotFound, StandbyError, StorageError
+from standby.errors import InvalidInput
 from standby.notify.outbox import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -39,13 +38,14 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
 from standby.web.context import Context, WebContext
+from standby.web.pages.centre_clock import clock_for, plan_needed, signed
 from standby.web.pages.incident_room import needs_reason, room_mark, room_model
+from standby.web.pages.refusals import NO_STORE, Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
 IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 StrategyId = Annotated[str, Path(max_length=100)]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.get("/incidents/{incident_id}")
@@ -88,9 +88,9 @@ def acknowledge(
                 .limit(1)
             )
             if page_id is not None:
-                acknowledge_page(session, page_id=page_id, by=_actor(principal), now=now, plan=plan)
+                acknowledge_page(session, page_id=page_id, by=signed(principal), now=now, plan=plan)
             else:  # nobody was paged (no policy, or declared while quiet): acknowledging is the step
-                transition(session, incident_id=incident_id, to="acknowledged", by=_actor(principal), now=now)
+                transition(session, incident_id=incident_id, to="acknowledged", by=signed(principal), now=now)
 
     return _act(request, context, principal, incident_id, act, done="acknowledged")
 
@@ -107,8 +107,7 @@ def give_role(
     """Take command or give a role to a person of the plan."""
 
     def act(plan: Plan | None, _topology: Topology | None) -> None:
-        if plan is None:
-            raise Conflict("no plan is loaded: roles are given to the plan's people")
+        known = plan_needed(plan, "roles are given to the plan's people")
         if not person:
             raise InvalidInput("person: choose who takes the role")
         with unit_of_work(context.session_factory) as session:
@@ -117,9 +116,9 @@ def give_role(
                 incident_id=incident_id,
                 role=role,
                 person=person,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
-                plan=plan,
+                plan=known,
             )
 
     return _act(request, context, principal, incident_id, act, done="role")
@@ -146,7 +145,7 @@ def move(
                 session,
                 incident_id=incident_id,
                 to=to,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
                 note=reason or None,
             )
@@ -172,7 +171,7 @@ def severity(
                 incident_id=incident_id,
                 severity=level,
                 reason=reason,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
             )
 
@@ -194,7 +193,7 @@ def note(
         now = context.clock.now()
         when = _local_time(at, plan, now) if at.strip() else None
         with unit_of_work(context.session_factory) as session:
-            add_note(session, incident_id=incident_id, text=text, by=_actor(principal), now=now, at=when)
+            add_note(session, incident_id=incident_id, text=text, by=signed(principal), now=now, at=when)
 
     return _act(request, context, principal, incident_id, act, done="noted", anchor="timeline")
 
@@ -214,17 +213,16 @@ def send(
     """Send the group's update as edited; sent once however often the form is posted (its key)."""
 
     def act(plan: Plan | None, _topology: Topology | None) -> None:
-        if plan is None:
-            raise Conflict("no plan is loaded: updates go to the plan's stakeholder groups")
+        known = plan_needed(plan, "updates go to the plan's stakeholder groups")
         with unit_of_work(context.session_factory) as session:
             send_update(
                 session,
-                plan=plan,
+                plan=known,
                 incident_id=incident_id,
                 group_id=group_id,
                 texts={"email": (email_subject, email_body), "sms": (None, sms_body)},
                 request_key=key,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
             )
 
@@ -244,14 +242,12 @@ def decide(
     """Approve (run) or decline a proposed strategy, or mark a running one done."""
 
     def act(plan: Plan | None, topology: Topology | None) -> None:
-        now, by = context.clock.now(), _actor(principal)
+        now, by = context.clock.now(), signed(principal)
         with unit_of_work(context.session_factory) as session:
             if decision == "approve":
-                if plan is None:
-                    raise Conflict("no plan is loaded: a strategy runs from the plan")
                 approve(
                     session,
-                    plan=plan,
+                    plan=plan_needed(plan, "a strategy runs from the plan"),
                     incident_id=incident_id,
                     strategy_id=strategy_id,
                     by=by,
@@ -297,7 +293,7 @@ def tick_step(
                 incident_id=incident_id,
                 strategy_id=strategy_id,
                 step_index=index,
-                by=_actor(principal),
+                by=signed(principal),
                 now=context.clock.now(),
                 done=done != "0",
                 plan=plan,
@@ -331,10 +327,6 @@ def retry(
 # --- how every action runs ------------------------------------------------------------------
 
 
-def _actor(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.name}"
-
-
 def _plan(context: WebContext) -> tuple[Plan | None, Topology | None]:
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
@@ -356,21 +348,19 @@ def _act(
 ) -> Response:
     """Run the action; back to the room on success, the room with the reason when refused."""
     plan, topology = _plan(context)
-    try:
-        act(plan, topology)
-    except NotFound as missing:
-        with unit_of_work(context.session_factory) as session:
-            get_incident(session, incident_id)  # no incident: the 404 page
-        return _render(request, context, principal, incident_id, error=str(missing), status=404)
-    except (InvalidInput, Conflict) as refused:
-        status = 409 if isinstance(refused, Conflict) else 400
-        return _render(request, context, principal, incident_id, error=str(refused), status=status)
-    except StandbyError as failed:
-        if isinstance(failed, StorageError):
-            raise
-        return _render(request, context, principal, incident_id, error=str(failed), status=400)
+
+    def refused(why: Refusal) -> Response:
+        if why.status == 404:
+            with unit_of_work(context.session_factory) as session:
+                get_incident(session, incident_id)  # no incident: the 404 page
+        return _render(request, context, principal, incident_id, refused=why)
+
     query = urlencode({"done": done})
-    return RedirectResponse(f"/incidents/{incident_id}?{query}#{anchor}", status_code=303)
+    return run_form(
+        lambda: act(plan, topology),
+        refused=refused,
+        then=lambda: f"/incidents/{incident_id}?{query}#{anchor}",
+    )
 
 
 DONE = {
@@ -396,22 +386,16 @@ def _render(
     *,
     show: str = "all",
     before: int | None = None,
-    error: str = "",
-    status: int = 200,
+    refused: Refusal | None = None,
 ) -> Response:
     with unit_of_work(context.session_factory) as session:
         model = room_model(session, context, principal, incident_id, show=show, before=before)
-    model["error"] = error[:1].upper() + error[1:] if error else ""
-    model["done"] = "" if error else DONE.get(request.query_params.get("done", ""), "")
-    response: Response = context.templates.TemplateResponse(
-        request, "incident.html", model, status_code=status, headers=NO_STORE
-    )
-    return response
+    return page_response(request, context, "incident.html", model, refused=refused, done=DONE)
 
 
 def _local_time(text: str, plan: Plan | None, now: datetime) -> datetime:
     """A time typed in the form (the plan's zone), as an aware datetime; InvalidInput when it is not one."""
-    zone = ZoneInfo(plan.organisation.timezone if plan is not None else "UTC")
+    zone = clock_for(plan, now).zone
     value = text.strip()
     try:
         parsed = datetime.fromisoformat(value)

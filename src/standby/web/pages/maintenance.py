@@ -15,10 +15,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -32,13 +31,12 @@ from standby.detect.maintenance_service import (
     past_windows,
 )
 from standby.errors import Conflict
-from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
 from standby.web.api.maintenance import NO_PLAN
 from standby.web.auth import ManageMaintenance, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.plan_clock import actor, form_time, form_value, plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, page_response, refusal_of
+from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time
+from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,7 +75,7 @@ def declare(
     typed = {"components": covered, "starts": starts, "ends": ends, "reason": reason}
 
     def act() -> None:
-        plan = plan_in_force(context)
+        plan = clock_now(context).plan
         if plan is None:
             raise Conflict(NO_PLAN)
         start, end = form_time(starts, "from"), form_time(ends, "to")
@@ -93,10 +91,11 @@ def declare(
                 plan=plan,
             )
 
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, refused=refused, typed=typed)
-    return RedirectResponse(f"/maintenance?{urlencode({'done': 'declared'})}", status_code=303)
+    return run_form(
+        act,
+        refused=lambda why: _render(request, context, principal, refused=why, typed=typed),
+        then=lambda: "/maintenance?done=declared",
+    )
 
 
 @router.post("/maintenance/{key}/cancel")
@@ -109,14 +108,15 @@ def cancel(
     """Cancel a declared window at once; a plan's window is changed in the plan (409)."""
 
     def act() -> None:
-        plan = plan_in_force(context)
+        plan = clock_now(context).plan
         with unit_of_work(context.session_factory) as session:
             cancel_window(session, key=key, now=context.clock.now(), by=principal.name, plan=plan)
 
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, refused=refused)
-    return RedirectResponse(f"/maintenance?{urlencode({'done': 'cancelled'})}", status_code=303)
+    return run_form(
+        act,
+        refused=lambda why: _render(request, context, principal, refused=why),
+        then=lambda: "/maintenance?done=cancelled",
+    )
 
 
 def _render(
@@ -140,26 +140,20 @@ def maintenance_model(
     typed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the maintenance page shows, as of now."""
-    now = context.clock.now()
-    plan = plan_in_force(context)
-    zone = zone_of(plan)
+    clock = clock_now(context)
+    now, plan = clock.now, clock.plan
     with unit_of_work(context.session_factory) as session:
         current = list_windows(session, plan=plan, now=now)
         past, older = past_windows(session, plan=plan, now=now, before_id=before, limit=PAST_PAGE)
     can_manage = principal.can(Permission.MANAGE_MAINTENANCE)
 
     def row(record: WindowRecord) -> dict[str, Any]:
-        return _window(record, plan, zone, can_manage=can_manage)
+        return _window(record, clock, can_manage=can_manage)
 
-    form: dict[str, Any] = {"components": [], "starts": form_value(now, zone), "ends": "", "reason": ""}
+    form: dict[str, Any] = {"components": [], "starts": clock.field(now), "ends": "", "reason": ""}
     form.update(typed or {})
     return {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": zone.key,
-        "now": shown(now, zone),
-        "now_local": form_value(now, zone),
-        "has_plan": plan is not None,
+        **clock.header(principal),
         "active": [row(r) for r in current if r.status == "active"],
         "planned": [row(r) for r in current if r.status == "upcoming"],
         "past": [row(r) for r in past],
@@ -173,8 +167,8 @@ def maintenance_model(
     }
 
 
-def _window(record: WindowRecord, plan: Plan | None, zone: ZoneInfo, *, can_manage: bool) -> dict[str, Any]:
-    names = plan.components_by_id if plan is not None else {}
+def _window(record: WindowRecord, clock: CentreClock, *, can_manage: bool) -> dict[str, Any]:
+    names = clock.plan.components_by_id if clock.plan is not None else {}
     return {
         "key": record.key,
         "id": record.key.replace(":", "-"),
@@ -182,12 +176,12 @@ def _window(record: WindowRecord, plan: Plan | None, zone: ZoneInfo, *, can_mana
         "source": record.source,
         "components": [names[c].name if c in names else c for c in record.components],
         "status": record.status,
-        "starts": shown(record.occurrence_start or record.starts_at, zone),
-        "ends": shown(record.occurrence_end or record.starts_at + timedelta(minutes=record.minutes), zone),
+        "starts": clock.when(record.occurrence_start or record.starts_at),
+        "ends": clock.when(record.occurrence_end or record.starts_at + timedelta(minutes=record.minutes)),
         "repeat": record.recurrence or "",
         "minutes": round(record.minutes),
         "by": record.created_by or "",
-        "cancelled": shown(record.cancelled_at, zone),
+        "cancelled": clock.when(record.cancelled_at),
         "cancelled_by": record.cancelled_by or "",
         "problem": record.problem or "",
         "can_cancel": can_manage and record.source == "api" and record.status in ("active", "upcoming"),

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
@@ -27,8 +27,8 @@ from standby.store.tables import CHANNELS, MESSAGE_STATES
 from standby.web.api.notifications import shown_recipient
 from standby.web.auth import ManageNotifications, ReadNotifications
 from standby.web.context import Context, WebContext
-from standby.web.pages.plan_clock import plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, page_response, refusal_of
+from standby.web.pages.centre_clock import clock_now
+from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,10 +85,11 @@ def act_on_message(
             else:
                 cancel(session, message_id=message_id, now=now)
 
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, filters, refused=refused)
-    return RedirectResponse(_query(filters, done=DONE_AS[action]), status_code=303)
+    return run_form(
+        act,
+        refused=lambda why: _render(request, context, principal, filters, refused=why),
+        then=lambda: _query(filters, done=DONE_AS[action]),
+    )
 
 
 def _filters(state: str, channel: str) -> dict[str, str]:
@@ -123,9 +124,7 @@ def messages_model(
     context: WebContext, principal: Principal, filters: dict[str, str], *, before: int | None = None
 ) -> dict[str, Any]:
     """Everything the messages page shows: counts, the filters and one page of messages."""
-    now = context.clock.now()
-    plan = plan_in_force(context)
-    zone = zone_of(plan)
+    clock = clock_now(context)
     state, channel = filters["state"] or None, filters["channel"] or None
     with unit_of_work(context.session_factory) as session:
         counts = count_by_state(session, channel=channel)
@@ -148,19 +147,16 @@ def messages_model(
             "tone": "degraded" if waiting and record.attempts > 0 else TONES.get(record.state, "unknown"),
             "attempts": record.attempts,
             "last_error": record.last_error or "",
-            "created": shown(record.created_at, zone),
-            "sent": shown(record.sent_at, zone),
-            "parked": shown(record.parked_at, zone),
-            "next_attempt": shown(record.next_attempt_at, zone) if waiting else "",
+            "created": clock.when(record.created_at),
+            "sent": clock.when(record.sent_at),
+            "parked": clock.when(record.parked_at),
+            "next_attempt": clock.when(record.next_attempt_at) if waiting else "",
             "can_retry": can_manage and record.state == "parked",
             "can_cancel": can_manage and record.state in ("pending", "parked"),
         }
 
     return {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": zone.key,
-        "now": shown(now, zone),
+        **clock.header(principal),
         "filters": filters,
         "counts": [
             {"state": s, "word": _word(s), "count": counts.get(s, 0), "href": _query({**filters, "state": s})}

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
-from standby.errors import Conflict
-from standby.plan.schema import Plan
 from standby.respond.oncall import Shift
 from standby.respond.oncall_service import (
     MAX_REASON,
@@ -36,8 +33,8 @@ from standby.store.engine import unit_of_work
 from standby.web.api.oncall import calendar_url
 from standby.web.auth import ManageOncall, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.plan_clock import actor, form_time, form_value, plan_in_force, shown, zone_of
-from standby.web.pages.refusals import Refusal, page_response, refusal_of
+from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time, plan_needed
+from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,7 +71,7 @@ def arrange(
     typed = dict(zip(FIELDS, (rotation, person, starts, ends, reason), strict=True))
 
     def act() -> None:
-        plan = _plan_or_refuse(context)
+        plan = plan_needed(clock_now(context).plan, "overrides cover the plan's rotations")
         rotation_of(plan, rotation)
         start, end = form_time(starts, "from"), form_time(ends, "to")
         with unit_of_work(context.session_factory) as session:
@@ -90,10 +87,11 @@ def arrange(
                 now=context.clock.now(),
             )
 
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, refused=refused, typed=typed)
-    return _back("added", rotation)
+    return run_form(
+        act,
+        refused=lambda why: _render(request, context, principal, refused=why, typed=typed),
+        then=lambda: _back("added", rotation),
+    )
 
 
 @router.post("/oncall/{rotation_id}/overrides/{override_id}/cancel")
@@ -111,22 +109,16 @@ def cancel(
             now = context.clock.now()
             cancel_override(session, rotation_id=rotation_id, override_id=override_id, now=now)
 
-    refused = refusal_of(act)
-    if refused is not None:
-        return _render(request, context, principal, refused=refused)
-    return _back("cancelled", rotation_id)
+    return run_form(
+        act,
+        refused=lambda why: _render(request, context, principal, refused=why),
+        then=lambda: _back("cancelled", rotation_id),
+    )
 
 
-def _plan_or_refuse(context: WebContext) -> Plan:
-    plan = plan_in_force(context)
-    if plan is None:
-        raise Conflict("no plan is loaded: overrides cover the plan's rotations")
-    return plan
-
-
-def _back(done: str, rotation_id: str) -> Response:
+def _back(done: str, rotation_id: str) -> str:
     anchor = quote(f"rotation-{rotation_id}", safe="")
-    return RedirectResponse(f"/oncall?{urlencode({'done': done})}#{anchor}", status_code=303)
+    return f"/oncall?{urlencode({'done': done})}#{anchor}"
 
 
 # --- what the page shows ------------------------------------------------------------------
@@ -148,9 +140,8 @@ def oncall_model(
     context: WebContext, principal: Principal, *, typed: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Everything the on-call page shows, as of now."""
-    now = context.clock.now()
-    plan = plan_in_force(context)
-    zone = zone_of(plan)
+    clock = clock_now(context)
+    now, plan = clock.now, clock.plan
     rotations: list[dict[str, Any]] = []
     if plan is not None:
         contacts = principal.can(Permission.READ_PLAN)
@@ -165,15 +156,15 @@ def oncall_model(
             rotations.append(
                 {
                     "id": rotation.id,
-                    "members": [_name(plan, m) for m in rotation.members],
-                    "now": _shift(plan, item.current, zone, contacts=contacts),
-                    "next": None if item.next is None else _shift(plan, item.next, zone, contacts=contacts),
+                    "members": [clock.person(m) for m in rotation.members],
+                    "now": _shift(clock, item.current, contacts=contacts),
+                    "next": None if item.next is None else _shift(clock, item.next, contacts=contacts),
                     "overrides": [
                         {
                             "id": o.id,
-                            "name": _name(plan, o.person_id),
-                            "starts": shown(o.starts_at, zone),
-                            "ends": shown(o.ends_at, zone),
+                            "name": clock.person(o.person_id),
+                            "starts": clock.when(o.starts_at),
+                            "ends": clock.when(o.ends_at),
                             "status": o.status,
                             "reason": o.reason or "",
                             "by": o.created_by,
@@ -185,17 +176,12 @@ def oncall_model(
                 }
             )
     form = dict.fromkeys(FIELDS, "")
-    form["starts"] = form_value(now, zone)
+    form["starts"] = clock.field(now)
     if rotations:
         form["rotation"] = rotations[0]["id"]
     form.update(typed or {})
     return {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": zone.key,
-        "now": shown(now, zone),
-        "now_local": form_value(now, zone),
-        "has_plan": plan is not None,
+        **clock.header(principal),
         "rotations": rotations,
         "people": [{"id": p.id, "name": p.name} for p in plan.people] if plan is not None else [],
         "can_manage": principal.can(Permission.MANAGE_ONCALL),
@@ -205,17 +191,12 @@ def oncall_model(
     }
 
 
-def _name(plan: Plan, person_id: str) -> str:
-    person = plan.people_by_id.get(person_id)
-    return person.name if person is not None else person_id
-
-
-def _shift(plan: Plan, shift: Shift, zone: ZoneInfo, *, contacts: bool) -> dict[str, Any]:
-    person = plan.people_by_id.get(shift.person_id)
+def _shift(clock: CentreClock, shift: Shift, *, contacts: bool) -> dict[str, Any]:
+    person = clock.plan.people_by_id.get(shift.person_id) if clock.plan is not None else None
     return {
-        "name": _name(plan, shift.person_id),
-        "starts": shown(shift.starts, zone),
-        "ends": shown(shift.ends, zone),
+        "name": clock.person(shift.person_id),
+        "starts": clock.when(shift.starts),
+        "ends": clock.when(shift.ends),
         "override": shift.override,
         "phone": person.phone if contacts and person is not None and person.phone else "",
         "email": person.email if contacts and person is not None and person.email else "",

@@ -22,13 +22,13 @@ from standby.store.engine import unit_of_work
 from standby.store.open_first import parse_mark
 from standby.web.auth import ReadOutages
 from standby.web.context import Context
-from standby.web.pages.plan_time import PlanTime, plan_time
+from standby.web.pages.centre_clock import CentreClock, centre_clock
+from standby.web.pages.refusals import uncached
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_CHANGES = 500  # as the API's outage detail
-NO_STORE = {"Cache-Control": "no-store"}
 _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interruption": "degraded"}
 _EVENTS = {"opened": "Opened", "changed": "Changed", "ended": "Ended"}
 
@@ -39,17 +39,14 @@ def outage_list(request: Request, principal: ReadOutages, context: Context, befo
     after = parse_mark(before) if before.strip() else None
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
-        clock = plan_time(session, now)
+        clock = centre_clock(session, now)
         records, older = outages_open_first(session, after=after, limit=PAGE_SIZE)
         incidents = incidents_of_outages(session, [r.id for r in records])
-    model = _frame(principal, clock)
+    model = clock.header(principal)
     model["rows"] = [outage_view(r, clock, incidents.get(r.id)) for r in records]
     model["older"] = f"/outages?before={older.text()}" if older is not None else None
     model["first"] = "/outages" if after is not None else None
-    response: Response = context.templates.TemplateResponse(
-        request, "outages.html", model, headers=NO_STORE
-    )
-    return response
+    return uncached(request, context, "outages.html", model)
 
 
 @router.get("/outages/{outage_id}")
@@ -60,31 +57,18 @@ def outage_page(outage_id: str, request: Request, principal: ReadOutages, contex
         raise NotFound(f"no outage {outage_id[:20]!r}: outages are numbered 1, 2, 3 and so on")
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
-        clock = plan_time(session, now)
+        clock = centre_clock(session, now)
         record = get_outage(session, number)
         changes = recent_changes(session, kind="outage", ref=str(number), limit=MAX_CHANGES)
         incident = incidents_of_outages(session, [number]).get(number)
-    model = _frame(principal, clock)
+    model = clock.header(principal)
     model["outage"] = outage_view(record, clock, incident)
     model["history"] = class_history(list(reversed(changes)), clock)
     model["ever"] = _ever(record, clock.plan)
-    response: Response = context.templates.TemplateResponse(
-        request, "outage.html", model, headers=NO_STORE
-    )
-    return response
+    return uncached(request, context, "outage.html", model)
 
 
-def _frame(principal: Any, clock: PlanTime) -> dict[str, Any]:
-    plan = clock.plan
-    return {
-        "principal": principal,
-        "organisation": plan.organisation.name if plan is not None else None,
-        "timezone": str(clock.zone),
-        "now": clock.when(clock.now),
-    }
-
-
-def outage_view(record: OutageRecord, clock: PlanTime, incident_id: int | None) -> dict[str, Any]:
+def outage_view(record: OutageRecord, clock: CentreClock, incident_id: int | None) -> dict[str, Any]:
     """An outage as the pages show it: what it hits by name, its times in the plan's zone."""
     names = _Names(clock.plan)
     degraded = [q for q in record.degraded_queues if q not in record.queues]
@@ -111,7 +95,7 @@ def outage_view(record: OutageRecord, clock: PlanTime, incident_id: int | None) 
     }
 
 
-def class_history(changes: list[Change], clock: PlanTime) -> list[dict[str, Any]]:
+def class_history(changes: list[Change], clock: CentreClock) -> list[dict[str, Any]]:
     """The outage's changes oldest first, each with its class then and whether the class moved."""
     rows: list[dict[str, Any]] = []
     before: str | None = None
@@ -133,7 +117,7 @@ def class_history(changes: list[Change], clock: PlanTime) -> list[dict[str, Any]
     return rows
 
 
-def _lasted(record: OutageRecord, clock: PlanTime) -> str:
+def _lasted(record: OutageRecord, clock: CentreClock) -> str:
     if record.ended_at is None:
         return f"{duration_text(clock.now - record.started_at)} so far"
     return duration_text(record.ended_at - record.started_at)

@@ -19,6 +19,7 @@ from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
 from standby.web.auth import LogOutcomes
 from standby.web.context import Context, package_dir
+from standby.web.pages.refusals import uncached
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,20 +30,15 @@ def outcomes_page(request: Request, principal: LogOutcomes, context: Context) ->
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
     plan = found[1] if found is not None else None
-    response: Response = context.templates.TemplateResponse(
-        request,
-        "outcomes.html",
-        {
-            "principal": principal,
-            "organisation": plan.organisation.name if plan is not None else None,
-            "queues": [{"id": q.id, "name": q.name} for q in plan.queues] if plan is not None else [],
-            "limits": {"customer": MAX_CUSTOMER, "text": MAX_TEXT, "call_id": MAX_CALL_ID},
-        },
-        # The form names the signed-in agent: a shared device must not show it from the HTTP
-        # cache. The service worker keeps the one copy that opens offline, and drops it at logout.
-        headers={"Cache-Control": "no-store"},
-    )
-    return response
+    model = {
+        "principal": principal,
+        "organisation": plan.organisation.name if plan is not None else None,
+        "queues": [{"id": q.id, "name": q.name} for q in plan.queues] if plan is not None else [],
+        "limits": {"customer": MAX_CUSTOMER, "text": MAX_TEXT, "call_id": MAX_CALL_ID},
+    }
+    # The form names the signed-in agent: a shared device must not show it from the HTTP
+    # cache. The service worker keeps the one copy that opens offline, and drops it at logout.
+    return uncached(request, context, "outcomes.html", model)
 
 
 @router.get("/outcomes-sw.js")

@@ -8,9 +8,8 @@ the components table lists the most severe first, up to a cap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -43,6 +42,8 @@ from standby.web.live import (
     state_names,
     summarise,
 )
+from standby.web.pages.centre_clock import CentreClock, clock_for
+from standby.web.pages.incident_list import deadline_warnings
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,8 +71,9 @@ def overview(request: Request, principal: ReadComponents, context: Context) -> R
         return _no_plan(request, context, principal)
     info, plan = found
     model = overview_model(context, principal, info, plan, states, log)
-    model["outages"] = _outages(outages, plan, context.clock.now())
-    model["incidents"] = _incidents(incidents, plan, deadlines)
+    clock = clock_for(plan, context.clock.now())
+    model["outages"] = _outages(outages, clock)
+    model["incidents"] = _incidents(incidents, clock, deadlines)
     model["refused_alerts"] = refused
     model["messages"] = messages
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
@@ -94,25 +96,23 @@ def overview_model(
     log: ReviewLog | None = None,
 ) -> dict[str, Any]:
     """Everything the overview template shows, computed from the plan and live states."""
-    zone = ZoneInfo(plan.organisation.timezone)
     now = context.clock.now()
+    clock = clock_for(plan, now)
     topology = context.topologies.get(info.sha256, plan)
     availability = topology.availability(down_components(plan, states))
     live = live_components(plan, states, availability)
     findings: list[Finding] | None = None
     if principal.can(Permission.READ_PLAN):
         findings = audit(plan, today=plan_today(plan, now), topology=topology, log=log)
-    shown, hidden = _table_rows(live, zone)
+    shown, hidden = _table_rows(live, clock)
     return {
-        "principal": principal,
-        "organisation": plan.organisation.name,
-        "timezone": plan.organisation.timezone,
+        **clock.header(principal),
         "refresh_s": REFRESH_S,
-        "now": _when(now, zone, seconds=True),
+        "now": clock.when(now, seconds=True),
         "today": plan_today(plan, now).isoformat(),
         "version": {
             "id": info.id,
-            "loaded_at": _when(info.loaded_at, zone),
+            "loaded_at": clock.when(info.loaded_at),
             "loaded_by": info.loaded_by,
         },
         "tiles": _tiles(plan, availability, live, findings),
@@ -130,11 +130,6 @@ def overview_model(
             context.plan_watch.status.differs_from(info) if context.plan_watch is not None else None
         ),
     }
-
-
-def _when(moment: datetime, zone: tzinfo, *, seconds: bool = False) -> str:
-    local = moment.astimezone(zone)
-    return local.strftime("%d %b %Y %H:%M:%S" if seconds else "%d %b %Y %H:%M")
 
 
 def _tiles(
@@ -215,7 +210,7 @@ def _sites(plan: Plan, availability: Availability) -> list[dict[str, Any]]:
     return rows
 
 
-def _table_rows(live: list[LiveComponent], zone: tzinfo) -> tuple[list[dict[str, Any]], int]:
+def _table_rows(live: list[LiveComponent], clock: CentreClock) -> tuple[list[dict[str, Any]], int]:
     """Component rows for the table: all of them, or the most severe first up to the cap."""
     ordered = live
     if len(live) > MAX_TABLE_ROWS:
@@ -227,7 +222,7 @@ def _table_rows(live: list[LiveComponent], zone: tzinfo) -> tuple[list[dict[str,
             "kind": c.component.kind.replace("_", " "),
             "vendor": c.component.vendor,
             "state": c.state,
-            "since": _when(c.since, zone) if c.since is not None else "",
+            "since": clock.when(c.since),
             "available": c.available,
             "depends_on": ", ".join(
                 " or ".join(d.any_of) if isinstance(d, AnyOf) else d for d in c.component.depends_on
@@ -264,9 +259,8 @@ def _no_plan(request: Request, context: WebContext, principal: Principal) -> Res
     return response
 
 
-def _outages(records: list[OutageRecord], plan: Plan, now: datetime) -> list[dict[str, Any]]:
+def _outages(records: list[OutageRecord], clock: CentreClock) -> list[dict[str, Any]]:
     """Open outages first, then the latest ended ones, as the overview lists them."""
-    zone = ZoneInfo(plan.organisation.timezone)
     ordered = sorted(records, key=lambda r: (r.ended_at is not None, -r.id))
     return [
         {
@@ -276,24 +270,18 @@ def _outages(records: list[OutageRecord], plan: Plan, now: datetime) -> list[dic
             "tone": "maintenance" if r.in_maintenance else _TONES.get(r.classification, "unknown"),
             "summary": r.summary,
             "in_maintenance": r.in_maintenance,
-            "started": _when(r.started_at, zone, seconds=True),
-            "ended": _when(r.ended_at, zone, seconds=True) if r.ended_at is not None else None,
-            "minutes": round(r.duration_s(now) / 60, 1),
+            "started": clock.when(r.started_at),
+            "ended": clock.when(r.ended_at),
+            "minutes": round(r.duration_s(clock.now) / 60, 1),
         }
         for r in ordered
     ]
 
 
 def _incidents(
-    records: list[IncidentRecord], plan: Plan, deadlines: Mapping[int, list[DeadlineView]]
+    records: list[IncidentRecord], clock: CentreClock, deadlines: Mapping[int, list[DeadlineView]]
 ) -> list[dict[str, Any]]:
     """Incidents being worked, newest first: what the commander acts on, with the deadlines not met."""
-    zone = ZoneInfo(plan.organisation.timezone)
-    people = plan.people_by_id
-
-    def name(person: str | None) -> str | None:
-        return people[person].name if person in people else person
-
     return [
         {
             "id": r.id,
@@ -301,21 +289,12 @@ def _incidents(
             "tone": "down" if r.severity <= 2 else "degraded",
             "state": r.state,
             "title": r.title,
-            "detected": _when(r.detected_at, zone, seconds=True),
-            "acknowledged": _when(r.acknowledged_at, zone, seconds=True) if r.acknowledged_at else None,
+            "detected": clock.when(r.detected_at),
+            "acknowledged": clock.when(r.acknowledged_at),
             # Left `detected` unacknowledged: the outage's end stopped the paging, nobody answered.
             "paging": r.state == "detected",
-            "commander": name(r.commander),
-            "deadlines": [
-                {
-                    "group": d.group,
-                    "state": d.state.replace("_", " "),
-                    "due": _when(d.due_by, zone),
-                    "reason": d.reason,
-                }
-                for d in deadlines.get(r.id, [])
-                if d.state != "met" and d.cause != "not_told"
-            ],
+            "commander": clock.person(r.commander),
+            "deadlines": deadline_warnings(deadlines.get(r.id, []), clock),
         }
         for r in records
     ]

@@ -24,10 +24,10 @@ from standby.web.api.plan import put_in_force
 from standby.web.auth import LoadPlan, ReadPlan
 from standby.web.context import Context, WebContext
 from standby.web.pages.plan_view import diff_model, plan_model, version_model, version_number
+from standby.web.pages.refusals import uncached
 
 router = APIRouter(include_in_schema=False)
 
-NO_STORE = {"Cache-Control": "no-store"}
 VersionText = Annotated[str | None, Query(max_length=40)]
 TOO_LARGE = f"the plan is larger than {MAX_BYTES // 1_048_576} MB, the most Standby loads"
 
@@ -71,7 +71,7 @@ def version_page(version_id: str, request: Request, principal: ReadPlan, context
     """One version of the plan: when it was loaded, by whom, and its YAML as loaded."""
     number = version_number("version", version_id[:40])
     with unit_of_work(context.session_factory) as session:
-        model = version_model(session, principal, number)
+        model = version_model(session, principal, number, context.clock.now())
     return _template(request, context, "plan_version.html", model)
 
 
@@ -87,7 +87,7 @@ def diff_page(
     old_id = version_number("from", old)
     new_id = version_number("to", new)
     with unit_of_work(context.session_factory) as session:
-        model = diff_model(session, principal, old_id, new_id)
+        model = diff_model(session, principal, old_id, new_id, context.clock.now())
     return _template(request, context, "plan_diff.html", model)
 
 
@@ -138,7 +138,4 @@ def _loaded_note(request: Request) -> str:
 def _template(
     request: Request, context: WebContext, name: str, model: dict[str, Any], *, status: int = 200
 ) -> Response:
-    response: Response = context.templates.TemplateResponse(
-        request, name, model, status_code=status, headers=NO_STORE
-    )
-    return response
+    return uncached(request, context, name, model, status)

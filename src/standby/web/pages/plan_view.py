@@ -8,9 +8,8 @@ plan.changes) and format for the templates; the routes are in web/pages/plan.py.
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +30,7 @@ from standby.plan.versions import (
 from standby.store.engine import unit_of_work
 from standby.web.context import WebContext
 from standby.web.live import plan_today
+from standby.web.pages.centre_clock import CentreClock, clock_for
 
 PAGE_SIZE = 20
 MAX_FINDINGS_SHOWN = 200
@@ -63,11 +63,6 @@ EXPLANATIONS = {
 }
 
 
-def local_time(moment: datetime, zone: tzinfo) -> str:
-    """A moment as the centre reads it: '15 Jun 2026 10:30' in the plan's time zone."""
-    return moment.astimezone(zone).strftime("%d %b %Y %H:%M")
-
-
 def version_number(name: str, text: str | None) -> int:
     """A version id typed in a form or a link, or InvalidInput saying what is wrong with it."""
     value = (text or "").strip()
@@ -84,14 +79,14 @@ def plan_model(
     """The /plan page: the version in force, a page of versions, the audit, and the forms."""
     found = current_plan(session)
     page = list_versions(session, before=before, limit=PAGE_SIZE + 1)
-    zone = ZoneInfo(found[1].organisation.timezone if found is not None else "UTC")
+    clock = clock_for(found[1] if found is not None else None, context.clock.now())
     model: dict[str, Any] = {
         "principal": principal,
-        "organisation": found[1].organisation.name if found is not None else None,
-        "timezone": zone.key,
+        "organisation": clock.organisation,
+        "timezone": clock.zone.key,
         "can_load": principal.can(Permission.LOAD_PLAN),
         "in_force": None,
-        "versions": [_version(v, zone, found) for v in page[:PAGE_SIZE]],
+        "versions": [_version(v, clock, found) for v in page[:PAGE_SIZE]],
         "older": page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None,
         "before": before,
         "audit": None,
@@ -101,7 +96,7 @@ def plan_model(
     if found is None:
         return model
     info, plan = found
-    model["in_force"] = _version(info, zone, found)
+    model["in_force"] = _version(info, clock, found)
     previous = list_versions(session, before=info.id, limit=1)
     model["compare"] = {"from": previous[0].id if previous else info.id, "to": info.id}
     if context.plan_watch is not None:
@@ -111,13 +106,13 @@ def plan_model(
 
 
 def _version(
-    info: PlanVersionInfo, zone: tzinfo, found: tuple[PlanVersionInfo, Plan] | None
+    info: PlanVersionInfo, clock: CentreClock, found: tuple[PlanVersionInfo, Plan] | None
 ) -> dict[str, Any]:
     return {
         "id": info.id,
         "sha256": info.sha256,
         "short_sha": info.sha256[:12],
-        "loaded_at": local_time(info.loaded_at, zone),
+        "loaded_at": clock.when(info.loaded_at),
         "loaded_by": info.loaded_by or "unknown",
         "organisation": info.organisation,
         "counts": dict(info.counts),
@@ -154,7 +149,7 @@ def _audit(context: WebContext, info: PlanVersionInfo, plan: Plan) -> dict[str, 
     return {"today": today.isoformat(), "total": len(findings), "groups": groups}
 
 
-def version_model(session: Session, principal: Principal, version_id: int) -> dict[str, Any]:
+def version_model(session: Session, principal: Principal, version_id: int, now: datetime) -> dict[str, Any]:
     """One version: when it was loaded and by whom, its counts, and its YAML text as loaded."""
     found = plan_of_version(session, version_id)
     source = source_of_version(session, version_id)
@@ -162,13 +157,13 @@ def version_model(session: Session, principal: Principal, version_id: int) -> di
         raise NotFound(f"there is no plan version {version_id}; /plan lists the versions")
     in_force = current_plan(session)
     info, plan = found
-    zone = ZoneInfo(plan.organisation.timezone)
+    clock = clock_for(plan, now)
     previous = list_versions(session, before=version_id, limit=1)
     return {
         "principal": principal,
         "organisation": plan.organisation.name,
-        "timezone": zone.key,
-        "version": _version(info, zone, in_force),
+        "timezone": clock.zone.key,
+        "version": _version(info, clock, in_force),
         "in_force_id": in_force[0].id if in_force is not None else None,
         "previous_id": previous[0].id if previous else None,
         "source": source,
@@ -176,12 +171,14 @@ def version_model(session: Session, principal: Principal, version_id: int) -> di
     }
 
 
-def diff_model(session: Session, principal: Principal, old_id: int, new_id: int) -> dict[str, Any]:
+def diff_model(
+    session: Session, principal: Principal, old_id: int, new_id: int, now: datetime
+) -> dict[str, Any]:
     """Two versions compared: what changed in the centre's words, and the text's unified diff."""
     old = _stored(session, "from", old_id)
     new = _stored(session, "to", new_id)
     (old_info, old_plan, old_source), (new_info, new_plan, new_source) = old, new
-    zone = ZoneInfo(new_plan.organisation.timezone)
+    clock = clock_for(new_plan, now)
     in_force = current_plan(session)
     changes = plan_changes(old_plan, new_plan)
     lines = list(
@@ -196,9 +193,9 @@ def diff_model(session: Session, principal: Principal, old_id: int, new_id: int)
     return {
         "principal": principal,
         "organisation": new_plan.organisation.name,
-        "timezone": zone.key,
-        "old": _version(old_info, zone, in_force),
-        "new": _version(new_info, zone, in_force),
+        "timezone": clock.zone.key,
+        "old": _version(old_info, clock, in_force),
+        "new": _version(new_info, clock, in_force),
         "sections": [
             {
                 "title": s.summary(),

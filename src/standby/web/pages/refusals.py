@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from standby.errors import Conflict, NotFound, StandbyError, StorageError
 from standby.web.context import WebContext
@@ -34,9 +34,24 @@ def refusal_of(act: Callable[[], object]) -> Refusal | None:
         if isinstance(refused, StorageError):
             raise
         status = 404 if isinstance(refused, NotFound) else 409 if isinstance(refused, Conflict) else 400
-        text = str(refused)
-        return Refusal(text[:1].upper() + text[1:], status)
+        return Refusal(sentence(str(refused)), status)
     return None
+
+
+def sentence(message: str) -> str:
+    """A reason as a sentence: its first letter a capital."""
+    return message[:1].upper() + message[1:]
+
+
+def run_form(
+    act: Callable[[], object], *, refused: Callable[[Refusal], Response], then: Callable[[], str]
+) -> Response:
+    """Run a form's action: on success on to `then()` (POST/redirect/GET), else `refused(why)`: the page
+    again with the reason."""
+    refusal = refusal_of(act)
+    if refusal is not None:
+        return refused(refusal)
+    return RedirectResponse(then(), status_code=303)
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -55,11 +70,14 @@ def page_response(
     """The page: the refusal's reason and status, or what the last action did (`?done=`) and 200."""
     model["error"] = refused.reason if refused is not None else ""
     model["done"] = "" if refused is not None else done.get(request.query_params.get("done", ""), "")
+    return uncached(request, context, template, model, refused.status if refused is not None else 200)
+
+
+def uncached(
+    request: Request, context: WebContext, template: str, model: dict[str, Any], status: int = 200
+) -> Response:
+    """The page drawn from `template`, never kept by the HTTP cache."""
     response: Response = context.templates.TemplateResponse(
-        request,
-        template,
-        model,
-        status_code=refused.status if refused is not None else 200,
-        headers=NO_STORE,
+        request, template, model, status_code=status, headers=NO_STORE
     )
     return response

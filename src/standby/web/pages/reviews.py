@@ -29,7 +29,7 @@ from standby.web.api.reviews import actor, drafted, review_parts, trends_now
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.contract import RowId
-from standby.web.pages.plan_clock import plan_in_force
+from standby.web.pages.centre_clock import clock_now, plan_needed
 from standby.web.pages.refusals import Refusal, page_response, refusal_of
 
 router = APIRouter(include_in_schema=False)
@@ -148,10 +148,7 @@ def close(
 
 
 def _plan(context: WebContext) -> Plan:
-    plan = plan_in_force(context)
-    if plan is None:
-        raise Conflict("no plan has been loaded yet: an action's owner is a person of the plan")
-    return plan
+    return plan_needed(clock_now(context).plan, "an action's owner is a person of the plan")
 
 
 def _after(
@@ -179,7 +176,7 @@ def _render(
     action: dict[str, Any] | None = None,
 ) -> Response:
     review = drafted(context, incident_id, ready_only=False)
-    plan = plan_in_force(context)
+    plan = clock_now(context).plan
     can_write = principal.can(Permission.MANAGE_INCIDENTS) and review.state == "resolved"
     body = ""
     if review.ready:
@@ -213,7 +210,7 @@ def _render(
 def reviews_page(request: Request, principal: ReadOutages, context: Context) -> Response:
     """The reviews across incidents: trends per quarter, outages per component and vendor, actions."""
     found = trends_now(context)
-    plan = plan_in_force(context)
+    plan = clock_now(context).plan
     zone = ZoneInfo(plan.organisation.timezone) if plan is not None else ZoneInfo("UTC")
     overdue = []
     with unit_of_work(context.session_factory) as session:

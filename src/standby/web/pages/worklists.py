@@ -9,73 +9,29 @@ page with its reason and status.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput, NotFound, StandbyError, StorageError
-from standby.plan.schema import Plan
-from standby.plan.versions import current_plan
+from standby.errors import InvalidInput, NotFound
+from standby.store.engine import unit_of_work
 from standby.web.context import WebContext
+from standby.web.pages.centre_clock import CentreClock
+from standby.web.pages.refusals import run_form, sentence
 
-NO_STORE = {"Cache-Control": "no-store"}
 PAGE = 50
 """Entries shown at a time: a phone's worth of scrolling, and quick to draw."""
 MAX_ROW_ID = 2**31 - 1
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
-
-
-@dataclass(frozen=True)
-class Centre:
-    """The plan as the worklists need it: the centre's name, its time zone and its queues' names."""
-
-    plan: Plan | None
-    zone: ZoneInfo
-
-    @property
-    def name(self) -> str | None:
-        """The contact centre's name, for the top bar."""
-        return self.plan.organisation.name if self.plan is not None else None
-
-    def queue_name(self, queue_id: str) -> str:
-        """The queue's name in the plan, else its id (a queue since removed from the plan)."""
-        if self.plan is not None:
-            for queue in self.plan.queues:
-                if queue.id == queue_id:
-                    return queue.name
-        return queue_id
-
-    def queues(self) -> list[dict[str, str]]:
-        """The plan's queues, for a filter's choices."""
-        return [{"id": q.id, "name": q.name} for q in self.plan.queues] if self.plan is not None else []
-
-    def when(self, moment: datetime | None) -> str:
-        """A moment in the centre's time, for people: 'Mon 15 Jun 14:30'."""
-        return moment.astimezone(self.zone).strftime("%a %d %b %H:%M") if moment is not None else ""
-
-    def clock(self, moment: datetime | None) -> str:
-        """The time of day of a moment in the centre's time: '14:30'."""
-        return moment.astimezone(self.zone).strftime("%H:%M") if moment is not None else ""
-
-    def field(self, moment: datetime | None) -> str:
-        """A moment as a datetime-local field's value, in the centre's time."""
-        return moment.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M") if moment is not None else ""
-
-
-def centre(session: Session) -> Centre:
-    """The current plan's centre (UTC and no queues when no plan is loaded)."""
-    found = current_plan(session)
-    plan = found[1] if found is not None else None
-    return Centre(plan, ZoneInfo(plan.organisation.timezone if plan is not None else "UTC"))
 
 
 # --- filters read from the address -------------------------------------------------------------
@@ -181,60 +137,51 @@ def done_at(page: str, said: Mapping[str, str | int]) -> str:
 
 
 def after_form(
+    context: WebContext,
     section: str,
     back: str,
-    action: Callable[[], None],
-    draw: Callable[[str, str, int], Response],
+    act: Callable[[Session], None],
+    draw: Callable[[str, Notice], Response],
     said: Callable[[], Mapping[str, str | int]],
 ) -> Response:
-    """Run a form's action: on success back to its page (its query saying `said()`, such as
-    `done=moved`), else `draw(page, reason, status)`: that page with the reason it was refused."""
+    """Run a form's action in a unit of work: on success back to its page (its query saying
+    `said()`, such as `done=moved`), else `draw(page, refused)`: that page with the reason."""
     page = back_to(back, section)
-    refused = attempt(action)
-    if refused is None:
-        return RedirectResponse(done_at(page, said()), status_code=303)
-    reason, status = refused
-    return draw(page, reason, status)
+
+    def action() -> None:
+        with unit_of_work(context.session_factory) as session:
+            act(session)
+
+    return run_form(
+        action,
+        refused=lambda why: draw(page, Notice(why.reason, why.status)),
+        then=lambda: done_at(page, said()),
+    )
 
 
-def frame(centre: Centre, principal: Principal, now: datetime, *, error: str, done: str) -> dict[str, Any]:
+@dataclass
+class Notice:
+    """What a worklist says above its list: why the last action or a filter was refused, and the status."""
+
+    error: str = ""
+    status: int = 200
+
+    @contextmanager
+    def reading_filters(self) -> Iterator[None]:
+        """Read the filters: a bad one (400, or 404 for an unknown record) is said above the form,
+        unless the refusal of an action already is."""
+        try:
+            yield
+        except (InvalidInput, NotFound) as bad:
+            if not self.error:
+                self.error, self.status = str(bad), 404 if isinstance(bad, NotFound) else 400
+
+
+def frame(clock: CentreClock, principal: Principal, notice: Notice, *, done: str) -> dict[str, Any]:
     """What every worklist shows around its list: who, where, the time, and what was done or refused."""
     return {
-        "principal": principal,
-        "organisation": centre.name,
-        "timezone": str(centre.zone),
-        "now": centre.when(now),
-        "now_field": centre.field(now),
-        "error": sentence(error),
-        "done": "" if error else done,
+        **clock.header(principal),
+        "now_field": clock.field(clock.now),
+        "error": sentence(notice.error),
+        "done": "" if notice.error else done,
     }
-
-
-def attempt(action: Callable[[], None]) -> tuple[str, int] | None:
-    """Run a form's action; None when done, else the reason it was refused and its status."""
-    try:
-        action()
-    except NotFound as missing:
-        return str(missing), 404
-    except Conflict as conflict:
-        return str(conflict), 409
-    except StandbyError as refused:
-        if isinstance(refused, StorageError):
-            raise
-        return str(refused), 400
-    return None
-
-
-def sentence(message: str) -> str:
-    """A reason as a sentence: its first letter a capital."""
-    return message[:1].upper() + message[1:]
-
-
-def show(
-    request: Request, context: WebContext, template: str, model: dict[str, Any], status: int = 200
-) -> Response:
-    """The page, never cached: it names customers."""
-    response: Response = context.templates.TemplateResponse(
-        request, template, model, status_code=status, headers=NO_STORE
-    )
-    return response
