@@ -22,6 +22,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+
 from _centre_day import INTERVAL_S, SHAPE, Call, CentreDay, Counted, counted
 
 

@@ -12,8 +12,9 @@ other on the same machine:
   queue and interval);
 - service level (answered within the queue's threshold over offered), answered and
   abandoned shares, over calls arriving before the last interval, per queue and in all,
-  as a mean over replications with its 95% interval. The tools agree when each mean is
-  within the intervals combined of Standby's.
+  as a mean over replications with its 95% interval. "agrees" counts the figures (service
+  level, answered and abandoned, in all and per queue: 15) whose mean is within Standby's
+  by no more than the two intervals combined; by chance alone one in twenty or so misses.
 
     benchmarks/install-peers    # SimPy 4.1.2 and Ciw 3.2.7
     .venv/bin/python benchmarks/simulation_day.py [--replications 20] [--scale 1] [--json]
@@ -28,11 +29,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _centre_day import INTERVAL_S, SHAPE, START_MINUTE, CentreDay, Counted, agree, centre_day, shares
-from _centre_day_peers import run_ciw, run_simpy
 from rich.console import Console
 from rich.table import Table
 
+from _centre_day import INTERVAL_S, SHAPE, START_MINUTE, CentreDay, Counted, agree, centre_day, shares
+from _centre_day_peers import run_ciw, run_simpy
 from standby.impact.day import DayModel, build_days
 from standby.impact.draws import Draws
 from standby.impact.engine import simulate
@@ -148,11 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     standby = results[0]
     for row in results:
         row["standby_ratio"] = standby["calls_per_s"] / row["calls_per_s"]
-        row["agrees"] = all(
+        checks = [
             agree(row[part][key] if part == "all" else row["queues"][part][key], ref)
             for part, ref_shares in [("all", standby["all"]), *standby["queues"].items()]
             for key, ref in ref_shares.items()
-        )
+        ]
+        row["agrees"] = f"{sum(checks)} of {len(checks)}"
     report = {"day": {"queues": len(day.queues), "teams": len(day.teams), "hours": len(SHAPE) / 2}}
     report["tools"] = results
     if args.json:
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             share(row["all"]["service_level"]),
             share(row["all"]["abandoned"]),
             *[share(row["queues"][q.id]["service_level"]) for q in day.queues],
-            "yes" if row["agrees"] else "NO",
+            row["agrees"],
         )
     console.print(table)
     return 0
