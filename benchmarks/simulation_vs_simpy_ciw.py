@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +36,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from _centre_day import mean_ci
 from standby.impact.day import DayModel, build_days
 from standby.impact.draws import Draws
 from standby.impact.engine import simulate
@@ -204,22 +203,11 @@ def _counted(day: Day, calls: list[tuple[float, float, bool]], seconds: float) -
 # ---- the comparison -----------------------------------------------------------------------
 
 
-def _mean_ci(values: list[float]) -> tuple[float, float]:
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, 0.0
-    # 95% two-sided t quantile; 2.0 is close enough past 30 replications.
-    t = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 8: 2.365, 10: 2.262, 20: 2.093}.get(
-        len(values), 2.0
-    )
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
-
-
 def summarise(name: str, runs: list[Run]) -> dict[str, Any]:
     calls = sum(r.calls for r in runs)
     seconds = sum(r.seconds for r in runs)
-    sl, sl_ci = _mean_ci([r.in_target / r.offered for r in runs])
-    ab, ab_ci = _mean_ci([r.abandoned / r.offered for r in runs])
+    sl, sl_ci = mean_ci([r.in_target / r.offered for r in runs])
+    ab, ab_ci = mean_ci([r.abandoned / r.offered for r in runs])
     return {
         "tool": name,
         "replications": len(runs),

@@ -46,12 +46,12 @@ from standby.impact.records import (
     WAITING,
     AttemptLog,
     DayRecord,
-    make_record,
 )
 
 _DONE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
 _INF = math.inf
 _Event = tuple[float, int, int, int, int]  # time, order, kind, group or attempt or index, attempt
+_END: _Event = (_INF, -1, _CHANGE, -1, 0)
 
 
 def _eligible(model: DayModel, queues: int) -> list[list[int]]:
@@ -270,18 +270,19 @@ class _General(AttemptLog):
         for i, (due, _, _) in enumerate(self.model.callbacks):
             heap.append((due, next(seq), _CALLBACK, i, 0))
         heapify(heap)
+        heap.append(_END)  # never popped before the day ends: no emptiness test in the loop
         times, queue_of, service, deadline = self.t, self.q, self.service, self.deadline
         outcome, end, service_end, deflect_u = self.outcome, self.end, self.service_end, self.deflect_u
         reach, deflect, factor, share = self.reach, self.deflect, self.factor, self.share
         cap, present, idle, skills = self.cap, self.present, self.idle, self.skills
         eligible, waiting = self.eligible, self.waiting
         plain_work = not self.model.callbacks  # with callbacks, agents check them first: `work`
-        n = len(times)
+        arrivals = [*times, _INF]  # first calls only (retries are appended to `times`), then a sentinel
         end_s = self.end_s
         a = 0
         while True:
-            ta = times[a] if a < n else _INF
-            if heap and heap[0][0] <= ta:
+            ta = arrivals[a]
+            if heap[0][0] <= ta:
                 now, _, kind, x, _ = heappop(heap)
                 if now >= end_s:
                     break
@@ -349,15 +350,4 @@ class _General(AttemptLog):
                 if outcome[c] == WAITING and deadline[c] < end_s:
                     outcome[c] = ABANDONED  # patience ran out before the day ended
                     end[c] = deadline[c]
-        return make_record(
-            self.q,
-            self.customer,
-            self.attempt,
-            self.t,
-            self.outcome,
-            self.end,
-            self.service_end,
-            self.cut,
-            self.cb_start,
-            self.cb_end,
-        )
+        return self.record(self.q, self.outcome, self.cb_start, self.cb_end)

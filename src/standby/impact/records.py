@@ -138,3 +138,31 @@ class AttemptLog:
         self.service_end.append(math.nan)
         self.cut.append(False)
         return len(self.t) - 1
+
+    def record(
+        self,
+        queue: list[int],
+        outcome: list[int],
+        callback_start: list[float],
+        callback_end: list[float],
+    ) -> DayRecord:
+        """The day's record; where nobody called again, the first calls' arrays are the draws' own."""
+        draws = self.draws
+        n = len(self.t)
+        if n != len(draws.time):
+            return make_record(
+                queue, self.customer, self.attempt, self.t, outcome, self.end,
+                self.service_end, self.cut, callback_start, callback_end,
+            )  # fmt: skip
+        return DayRecord(
+            draws.queue,
+            np.arange(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            draws.time,
+            np.asarray(outcome, dtype=np.int8),
+            np.asarray(self.end, dtype=np.float64),
+            np.asarray(self.service_end, dtype=np.float64),
+            np.asarray(self.cut, dtype=np.bool_),
+            np.asarray(callback_start, dtype=np.float64),
+            np.asarray(callback_end, dtype=np.float64),
+        )
