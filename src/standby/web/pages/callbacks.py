@@ -279,9 +279,7 @@ def _detail(
     model = _common(request, context, principal, place, error=error)
     model.update(
         callback=_view(record, place, context.clock.now()),
-        history=[
-            {"at": place.when(e.at), "kind": e.kind, "actor": e.actor, "text": e.text} for e in events
-        ],
+        history=[{"at": place.when(e.at), "kind": e.kind, "actor": e.actor, "text": e.text} for e in events],
         here=f"{SECTION}/{callback_id}",
     )
     return show(request, context, "callback.html", model, status)

@@ -79,7 +79,10 @@ def answer(
         if state is None:
             raise InvalidInput(f"{answer[:20]!r} is not an answer: use one of {', '.join(ANSWERS)}")
         move_offer(
-            session, offer_id=offer_id, state=state, by=f"{principal.kind}:{principal.name}",
+            session,
+            offer_id=offer_id,
+            state=state,
+            by=f"{principal.kind}:{principal.name}",
             now=context.clock.now(),
         )
 
@@ -151,8 +154,11 @@ def _page(
             if outage_id is not None:
                 get_outage(session, outage_id)  # an unknown outage is said, not shown as no offers
             records = list_offers(
-                session, outage_id=outage_id, state=choice(params, "state", OFFER_STATES),
-                limit=PAGE + 1, before_id=before,
+                session,
+                outage_id=outage_id,
+                state=choice(params, "state", OFFER_STATES),
+                limit=PAGE + 1,
+                before_id=before,
             )
             sums = [_sums(t.as_dict()) for t in totals(session, outage_id=outage_id)]
         except (InvalidInput, NotFound) as bad:  # a bad filter: the page, with the reason above the form

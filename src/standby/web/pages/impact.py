@@ -168,5 +168,3 @@ def _render(
         request, "impact.html", model, status_code=status, headers=NO_STORE
     )
     return response
-
-

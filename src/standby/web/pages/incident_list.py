@@ -107,8 +107,14 @@ def declare_incident(
     except (InvalidInput, Conflict) as refused:
         status = 409 if isinstance(refused, Conflict) else 400
         return _render(
-            request, context, principal, IncidentFilter(), None,
-            typed=typed, error=str(refused), status=status,
+            request,
+            context,
+            principal,
+            IncidentFilter(),
+            None,
+            typed=typed,
+            error=str(refused),
+            status=status,
         )
     return RedirectResponse(f"/incidents/{record.id}", status_code=303)
 

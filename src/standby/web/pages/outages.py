@@ -46,9 +46,7 @@ def outage_list(request: Request, principal: ReadOutages, context: Context, befo
     model["rows"] = [outage_view(r, clock, incidents.get(r.id)) for r in records]
     model["older"] = f"/outages?before={older.text()}" if older is not None else None
     model["first"] = "/outages" if after is not None else None
-    response: Response = context.templates.TemplateResponse(
-        request, "outages.html", model, headers=NO_STORE
-    )
+    response: Response = context.templates.TemplateResponse(request, "outages.html", model, headers=NO_STORE)
     return response
 
 
@@ -68,9 +66,7 @@ def outage_page(outage_id: str, request: Request, principal: ReadOutages, contex
     model["outage"] = outage_view(record, clock, incident)
     model["history"] = class_history(list(reversed(changes)), clock)
     model["ever"] = _ever(record, clock.plan)
-    response: Response = context.templates.TemplateResponse(
-        request, "outage.html", model, headers=NO_STORE
-    )
+    response: Response = context.templates.TemplateResponse(request, "outage.html", model, headers=NO_STORE)
     return response
 
 

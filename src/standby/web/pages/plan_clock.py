@@ -54,9 +54,7 @@ def form_time(text: str, field: str) -> datetime:
         return datetime.fromisoformat(value)
     except ValueError:
         shown_value = value if len(value) <= 40 else value[:40] + "..."
-        raise InvalidInput(
-            f"{field}: {shown_value!r} is not a date and time: use YYYY-MM-DDTHH:MM"
-        ) from None
+        raise InvalidInput(f"{field}: {shown_value!r} is not a date and time: use YYYY-MM-DDTHH:MM") from None
 
 
 def actor(principal: Principal) -> str:
