@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from standby.errors import InvalidInput
+from standby.web.pages.plan_clock import form_day
 
 ROWS = 4
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -86,12 +86,7 @@ def _number(text: str, where: str, *, whole: bool) -> float | int:
 
 def read_form(form: ExerciseForm) -> dict[str, Any]:
     """The fields the exercise service takes; InvalidInput naming the field that is wrong."""
-    planned: date | None = None
-    if form.planned_on:
-        try:
-            planned = date.fromisoformat(form.planned_on)
-        except ValueError:
-            raise InvalidInput(f"planned on: {form.planned_on!r} is not a date (YYYY-MM-DD)") from None
+    planned = form_day(form.planned_on, "planned on") if form.planned_on else None
     if not form.minutes:
         raise InvalidInput("scenario minutes: say how long the components stay down")
     objectives: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
-from standby.errors import Conflict, InvalidInput
+from standby.errors import Conflict
 from standby.exercise.reviews_service import (
     MAX_FILE,
     REMIND_BEFORE,
@@ -32,7 +32,7 @@ from standby.web.api.reviews import actor
 from standby.web.auth import LoadPlan, ReadPlan
 from standby.web.context import Context, WebContext
 from standby.web.live import plan_today
-from standby.web.pages.plan_clock import plan_in_force, shown, zone_of
+from standby.web.pages.plan_clock import form_day, plan_in_force, shown, zone_of
 from standby.web.pages.refusals import Refusal, page_response, refusal_of
 
 router = APIRouter(include_in_schema=False)
@@ -49,13 +49,6 @@ class Due:
     due: date | None
     overdue: bool
     soon: bool
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"{field}: {text.strip()!r} is not a date (YYYY-MM-DD)") from None
 
 
 @router.get("/exercises/reviews")
@@ -77,7 +70,7 @@ def record_plan(
     """Record a review of the plan in force."""
 
     def act() -> None:
-        day = _day(reviewed_on, "reviewed on")
+        day = form_day(reviewed_on, "reviewed on")
         with unit_of_work(context.session_factory) as session:
             record_plan_review(
                 session, reviewed_on=day, reviewed_by=reviewed_by, notes=notes or None,
@@ -115,8 +108,8 @@ async def record_vendor(
         plan = plan_in_force(context)
         if plan is None:
             raise Conflict("no plan has been loaded yet: vendors are the plan's")
-        day = _day(reviewed_on, "reviewed on")
-        due = _day(next_due, "next due") if next_due.strip() else None
+        day = form_day(reviewed_on, "reviewed on")
+        due = form_day(next_due, "next due") if next_due.strip() else None
         with unit_of_work(context.session_factory) as session:
             record_vendor_review(
                 session, plan=plan, vendor_id=vendor, reviewed_on=day, reviewed_by=reviewed_by,

@@ -112,32 +112,24 @@ def plan_one(
     return _after(request, context, principal, refusal_of(act), "planned", form=typed)
 
 
-@router.post("/exercises/{exercise_id}/start")
-def start(exercise_id: RowId, request: Request, principal: ManageIncidents, context: Context) -> Response:
-    """Start the exercise now: its scenario is injected."""
+@router.post("/exercises/{exercise_id:int}/{step}")
+def start_or_finish(
+    exercise_id: RowId,
+    step: Literal["start", "finish"],
+    request: Request,
+    principal: ManageIncidents,
+    context: Context,
+) -> Response:
+    """Start the exercise now (its scenario injected) or finish it (objectives measured, findings
+    become actions)."""
+    service = start_exercise if step == "start" else finish_exercise
 
     def act() -> None:
         plan = _plan(context)
         with unit_of_work(context.session_factory) as session:
-            start_exercise(
-                session, exercise_id=exercise_id, plan=plan, by=actor(principal), now=context.clock.now()
-            )
+            service(session, exercise_id=exercise_id, plan=plan, by=actor(principal), now=context.clock.now())
 
-    return _after(request, context, principal, refusal_of(act), "started")
-
-
-@router.post("/exercises/{exercise_id}/finish")
-def finish(exercise_id: RowId, request: Request, principal: ManageIncidents, context: Context) -> Response:
-    """Finish the exercise now: objectives measured, findings become actions."""
-
-    def act() -> None:
-        plan = _plan(context)
-        with unit_of_work(context.session_factory) as session:
-            finish_exercise(
-                session, exercise_id=exercise_id, plan=plan, by=actor(principal), now=context.clock.now()
-            )
-
-    return _after(request, context, principal, refusal_of(act), "finished")
+    return _after(request, context, principal, refusal_of(act), "started" if step == "start" else "finished")
 
 
 @router.post("/exercises/actions/{action_id}/assign")

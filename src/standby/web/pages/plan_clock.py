@@ -7,7 +7,7 @@ services take such a time without an offset as the plan's local time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from standby.access.service import Principal
@@ -60,3 +60,13 @@ def form_time(text: str, field: str) -> datetime:
 def actor(principal: Principal) -> str:
     """Who did it, as the API records it: a user's name, or `token:NAME`."""
     return principal.name if principal.kind == "user" else f"token:{principal.name}"
+
+
+def form_day(text: str, field: str) -> date:
+    """A day typed in a form (YYYY-MM-DD); InvalidInput naming the field."""
+    value = text.strip()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        shown_value = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidInput(f"{field}: {shown_value!r} is not a date (YYYY-MM-DD)") from None
