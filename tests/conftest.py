@@ -38,10 +38,7 @@ def _libpq_url(url: str, database: str | None = None) -> str:
 
 
 def _postgres_required() -> bool:
-    return (
-        os.environ.get("CI", "").lower() == "true"
-        or os.environ.get("STANDBY_REQUIRE_POSTGRES") == "1"
-    )
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("STANDBY_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,10 @@ def respond(web: Web, tmp_path: Path, minutes: float) -> None:
         found = current_plan(session)
         assert found is not None
         respond_once(
-            session, plan=found[1], now=web.clock.now(), holder="w",
+            session,
+            plan=found[1],
+            now=web.clock.now(),
+            holder="w",
             settings=ResponseSettings(secret="s" * 40, base_url="https://standby.test", config=settings),
         )
 
@@ -44,10 +47,18 @@ def ivr_down(web: Web, tmp_path: Path) -> int:
     with unit_of_work(web.factory) as session:
         session.add(
             OutageRow(
-                started_at=T0, detected_at=T0, classification="partial", peak_classification="partial",
-                causes=["ivr"], components=["ivr"], sites=[], queues=LOST, degraded_queues=[],
+                started_at=T0,
+                detected_at=T0,
+                classification="partial",
+                peak_classification="partial",
+                causes=["ivr"],
+                components=["ivr"],
+                sites=[],
+                queues=LOST,
+                degraded_queues=[],
                 history={"components": ["ivr"], "sites": [], "queues": LOST},
-                summary="CloudCX IVR down", updated_at=T0,
+                summary="CloudCX IVR down",
+                updated_at=T0,
             )
         )
     respond(web, tmp_path, 0)

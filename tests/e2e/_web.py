@@ -65,9 +65,7 @@ class Web:
             row = session.get(ComponentStateRow, component_id)
             if row is None:
                 session.add(
-                    ComponentStateRow(
-                        component_id=component_id, state=state, since=T0, updated_at=T0
-                    )
+                    ComponentStateRow(component_id=component_id, state=state, since=T0, updated_at=T0)
                 )
             else:
                 row.state, row.since, row.updated_at = state, T0, T0
@@ -86,8 +84,11 @@ def seed_users(factory: sessionmaker[Session]) -> dict[Role, str]:
         for role in Role:
             session.add(
                 UserRow(
-                    username=role.value, password_hash=password_hash(), role=role.value,
-                    created_at=T0, disabled=False,
+                    username=role.value,
+                    password_hash=password_hash(),
+                    role=role.value,
+                    created_at=T0,
+                    disabled=False,
                 )
             )
             tokens[role] = create_token(session, name=f"{role.value}-token", role=role, now=T0)
@@ -133,9 +134,7 @@ async def client(web: Web) -> AsyncIterator[httpx.AsyncClient]:
 
 async def log_in(client: httpx.AsyncClient, role: Role) -> None:
     """Log the client in as `role`'s user through the API (it keeps the cookie)."""
-    response = await client.post(
-        "/api/v1/session", json={"username": role.value, "password": PASSWORD}
-    )
+    response = await client.post("/api/v1/session", json={"username": role.value, "password": PASSWORD})
     assert response.status_code == 200, response.text
 
 

@@ -122,9 +122,7 @@ async def test_a_viewer_may_not_load_a_plan(web: Web, client: httpx.AsyncClient)
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.MANAGER, Role.RESPONDER, Role.VIEWER])
-async def test_roles_that_may_read_the_plan_get_it(
-    web: Web, client: httpx.AsyncClient, role: Role
-) -> None:
+async def test_roles_that_may_read_the_plan_get_it(web: Web, client: httpx.AsyncClient, role: Role) -> None:
     response = await client.get("/api/v1/plan", headers=web.bearer(role))
     assert response.status_code == 200
     body = response.json()
@@ -139,9 +137,7 @@ async def test_roles_that_may_read_the_plan_get_it(
 async def test_login_with_the_right_password_sets_a_safe_cookie(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post(
-        "/api/v1/session", json={"username": "manager", "password": PASSWORD}
-    )
+    response = await client.post("/api/v1/session", json={"username": "manager", "password": PASSWORD})
     assert response.status_code == 200
     assert response.json()["role"] == "manager"
     cookie = response.headers["set-cookie"].lower()
@@ -183,9 +179,7 @@ async def test_the_old_cookie_is_dead_after_logout(web: Web) -> None:
         assert (await replay.get("/api/v1/components")).status_code == 401
 
 
-async def test_bearer_tokens_open_the_api_and_bad_ones_do_not(
-    web: Web, client: httpx.AsyncClient
-) -> None:
+async def test_bearer_tokens_open_the_api_and_bad_ones_do_not(web: Web, client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/v1/audit", headers=web.bearer(Role.RESPONDER))).status_code == 200
     for header in ("Bearer sby_not-a-real-token", "Bearer", "Basic YWRtaW46eA==", "Bearer " + "x" * 600):
         response = await client.get("/api/v1/audit", headers={"Authorization": header})
@@ -198,15 +192,11 @@ async def test_a_cookie_session_is_secure_behind_https(
 ) -> None:
     web = make_web(session_factory, tmp_path, public_url="https://standby.example.org")
     async with web.client() as c:
-        response = await c.post(
-            "/api/v1/session", json={"username": "admin", "password": PASSWORD}
-        )
+        response = await c.post("/api/v1/session", json={"username": "admin", "password": PASSWORD})
     assert "secure" in response.headers["set-cookie"].lower()
 
 
-async def test_an_invalid_plan_is_refused_with_lines_and_columns(
-    web: Web, client: httpx.AsyncClient
-) -> None:
+async def test_an_invalid_plan_is_refused_with_lines_and_columns(web: Web, client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/plan",
         content=BROKEN_PLAN,
@@ -232,9 +222,7 @@ async def test_a_valid_plan_becomes_a_new_version_once(web: Web, client: httpx.A
     assert first.status_code == 201
     assert first.json()["created"] is True
     assert first.json()["version"]["loaded_by"] == "token:admin-token"
-    again = await client.post(
-        "/api/v1/plan", json={"yaml": changed}, headers=web.bearer(Role.MANAGER)
-    )
+    again = await client.post("/api/v1/plan", json={"yaml": changed}, headers=web.bearer(Role.MANAGER))
     assert again.status_code == 200
     assert again.json()["created"] is False
     assert again.json()["version"]["id"] == first.json()["version"]["id"]
@@ -244,9 +232,7 @@ async def test_a_valid_plan_becomes_a_new_version_once(web: Web, client: httpx.A
     assert [v["id"] for v in versions.json()["versions"]] == [2, 1]
 
 
-async def test_plan_bodies_must_be_yaml_or_json_with_yaml(
-    web: Web, client: httpx.AsyncClient
-) -> None:
+async def test_plan_bodies_must_be_yaml_or_json_with_yaml(web: Web, client: httpx.AsyncClient) -> None:
     auth = web.bearer(Role.ADMIN)
     form = await client.post("/api/v1/plan", data={"yaml": "x"}, headers=auth)
     assert form.status_code == 415
@@ -259,9 +245,7 @@ async def test_plan_bodies_must_be_yaml_or_json_with_yaml(
     assert "yaml" in wrong_shape.json()["detail"]
 
 
-async def test_components_show_unknown_until_a_state_is_recorded(
-    web: Web, client: httpx.AsyncClient
-) -> None:
+async def test_components_show_unknown_until_a_state_is_recorded(web: Web, client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/components", headers=web.bearer(Role.AGENT))
     body = response.json()
     assert [c["id"] for c in body["components"]][:3] == ["trunk-a", "trunk-b", "sbc"]
@@ -308,9 +292,7 @@ async def test_the_audit_as_json(web: Web, client: httpx.AsyncClient) -> None:
     assert body["counts"]["high"] >= 1
     codes = {f["code"] for f in body["findings"]}
     assert any("vendor" in code for code in codes)
-    assert {"severity", "code", "subject", "section", "message", "details"} <= set(
-        body["findings"][0]
-    )
+    assert {"severity", "code", "subject", "section", "message", "details"} <= set(body["findings"][0])
 
 
 async def test_without_a_plan_the_api_says_how_to_load_one(
@@ -324,17 +306,13 @@ async def test_without_a_plan_the_api_says_how_to_load_one(
             assert "POST one to /api/v1/plan" in response.json()["detail"]
 
 
-async def test_cookie_requests_from_another_site_are_refused(
-    web: Web, client: httpx.AsyncClient
-) -> None:
+async def test_cookie_requests_from_another_site_are_refused(web: Web, client: httpx.AsyncClient) -> None:
     await log_in(client, Role.ADMIN)
     body = {"yaml": reference_plan_text()}
     forged = await client.post("/api/v1/plan", json=body, headers={"Origin": "http://evil.example"})
     assert forged.status_code == 403
     assert "another site" in forged.json()["detail"]
-    referer = await client.post(
-        "/api/v1/plan", json=body, headers={"Referer": "http://evil.example/page"}
-    )
+    referer = await client.post("/api/v1/plan", json=body, headers={"Referer": "http://evil.example/page"})
     assert referer.status_code == 403
     ours = await client.post("/api/v1/plan", json=body, headers={"Origin": "http://testserver"})
     assert ours.status_code == 200
@@ -370,8 +348,15 @@ async def test_bad_requests_say_what_is_wrong(web: Web, client: httpx.AsyncClien
 async def test_openapi_documents_the_contract(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     paths = document["paths"]
-    for path in ("/api/v1/plan", "/api/v1/plan/versions", "/api/v1/components",
-                 "/api/v1/components/{component_id}", "/api/v1/audit", "/api/v1/session", "/healthz"):
+    for path in (
+        "/api/v1/plan",
+        "/api/v1/plan/versions",
+        "/api/v1/components",
+        "/api/v1/components/{component_id}",
+        "/api/v1/audit",
+        "/api/v1/session",
+        "/healthz",
+    ):
         assert path in paths, path
     assert "text/yaml" in paths["/api/v1/plan"]["post"]["requestBody"]["content"]
     assert "/login" not in paths

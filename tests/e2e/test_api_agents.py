@@ -52,8 +52,13 @@ async def test_a_csv_import_adds_updates_and_replaces(web: Web, client: httpx.As
     assert listed["count"] == 3
     ada = next(a for a in listed["agents"] if a["external_id"] == "e1")
     assert ada == {
-        "external_id": "e1", "name": "Ada Lovelace", "team": "emergency-desk", "phone": "+447700900101",
-        "email": "ada@northwind.example", "active": True, "updated_at": "2026-06-15T09:30:00Z",
+        "external_id": "e1",
+        "name": "Ada Lovelace",
+        "team": "emergency-desk",
+        "phone": "+447700900101",
+        "email": "ada@northwind.example",
+        "active": True,
+        "updated_at": "2026-06-15T09:30:00Z",
     }
     assert [a["team"] for a in listed["agents"]] == ["billing-team", "emergency-desk", "sales-team"]
     again = await client.post(URL, content=GOOD, headers={**manager, **CSV})
@@ -115,7 +120,9 @@ async def test_bad_headers_bodies_and_types(web: Web, client: httpx.AsyncClient)
     header = await client.post(URL, content=wrong, headers={**manager, **CSV})
     assert header.status_code == 422
     assert {(p["row"], p["column"]) for p in header.json()["detail"]} == {
-        (1, "id"), (1, "mobile"), (1, "external_id")
+        (1, "id"),
+        (1, "mobile"),
+        (1, "external_id"),
     }
     unknown = next(p for p in header.json()["detail"] if p["column"] == "mobile")
     assert unknown["message"].startswith("unknown column; the columns are external_id,name,team,phone,email")
@@ -127,13 +134,17 @@ async def test_bad_headers_bodies_and_types(web: Web, client: httpx.AsyncClient)
     assert not_json.status_code == 422 and not_json.json()["detail"] == "the body is not valid JSON"
     not_list = await client.post(URL, json={"name": "x"}, headers=manager)
     assert not_list.status_code == 422
-    odd = await client.post(URL, json=[{"external_id": "x", "name": "X", "team": "sales-team", "desk": 4}, 7],
-                            headers=manager)
+    odd = await client.post(
+        URL, json=[{"external_id": "x", "name": "X", "team": "sales-team", "desk": 4}, 7], headers=manager
+    )
     assert {(p["row"], p["column"]) for p in odd.json()["detail"]} == {(1, "desk"), (2, None)}
     yaml = await client.post(URL, content="- a", headers={**manager, "Content-Type": "text/yaml"})
     assert yaml.status_code == 415
-    latin = await client.post(URL, content="external_id,name,team\nx,Zo\xeb,sales-team\n".encode("latin-1"),
-                              headers={**manager, **CSV})
+    latin = await client.post(
+        URL,
+        content="external_id,name,team\nx,Zo\xeb,sales-team\n".encode("latin-1"),
+        headers={**manager, **CSV},
+    )
     assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]
     big = await client.post(URL, content=b"x" * (5 * 1_048_576 + 1), headers={**manager, **CSV})
     assert big.status_code == 413

@@ -49,7 +49,11 @@ class Served:
             self.port: int = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="critical", access_log=False  # type: ignore[arg-type]
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="critical",
+            access_log=False,  # type: ignore[arg-type]
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
@@ -83,17 +87,31 @@ def test_every_operation_answers_only_what_the_document_declares(
 ) -> None:
     server, token = served
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(HERE / "_contract.toml"), "--no-color",
-        "run", f"{server.base}/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "all",
-        "--max-examples", str(EXAMPLES_PER_OPERATION),
-        "--seed", "20260615",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(HERE / "_contract.toml"),
+        "--no-color",
+        "run",
+        f"{server.base}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(EXAMPLES_PER_OPERATION),
+        "--seed",
+        "20260615",
         "--generation-deterministic",
-        "--workers", "1",
-        "--request-timeout", "20",
-        "--report", "junit",
-        "--report-junit-path", str(tmp_path / "contract.xml"),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "20",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(tmp_path / "contract.xml"),
     ]
     env = {
         **os.environ,

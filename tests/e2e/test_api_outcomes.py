@@ -79,7 +79,9 @@ async def test_the_page_logs_by_cookie_with_its_own_ids(web: Web, client: httpx.
     without = await client.post(URL, json=bare, headers=SAME_SITE)
     assert without.status_code == 422
     assert without.json()["detail"][0]["column"] == "client_id"
-    forged = await client.post(URL, json=outcome("page-entry-0002"), headers={"Origin": "https://evil.example"})
+    forged = await client.post(
+        URL, json=outcome("page-entry-0002"), headers={"Origin": "https://evil.example"}
+    )
     assert forged.status_code == 403
     assert (await client.get(URL)).json()["count"] == 1
 
@@ -102,8 +104,14 @@ async def test_bad_items_get_422_with_row_and_column_and_good_ones_are_kept(
     assert [r["status"] for r in body["results"]] == ["stored", *["refused"] * 5]
     where = {(d["row"], d["column"]) for d in body["detail"]}
     assert where == {
-        (2, "queue"), (2, "reason"), (3, None), (4, "mood"), (5, "follow_up"), (5, "logged_at"),
-        (6, "phone"), (6, "customer"),
+        (2, "queue"),
+        (2, "reason"),
+        (3, None),
+        (4, "mood"),
+        (5, "follow_up"),
+        (5, "logged_at"),
+        (6, "phone"),
+        (6, "customer"),
     }
     # Nothing half-written: only the good one is there, and sending all again stores nothing more.
     resend = await client.post(URL, json=batch, headers=web.bearer(Role.AGENT))
@@ -146,8 +154,16 @@ async def test_outcomes_come_in_as_csv_and_go_out_as_csv_then_confirmed_exported
     assert rows[0]["call_id"] == "call-17" and rows[0]["follow_up"] == "true"
     assert rows[1]["phone"] == "+447700900124" and rows[1]["logged_at"] == "2026-06-15T09:05:00Z"
     assert list(rows[0]) == [
-        "customer", "phone", "queue", "reason", "outcome", "follow_up", "agent", "logged_at",
-        "client_id", "call_id",
+        "customer",
+        "phone",
+        "queue",
+        "reason",
+        "outcome",
+        "follow_up",
+        "agent",
+        "logged_at",
+        "client_id",
+        "call_id",
     ]
     # Confirmed: the next export of what is new is empty until another outcome arrives.
     confirmed = await client.post(

@@ -553,15 +553,19 @@ BAD_EVENTS = [
         {"event_action": "resolve", "dedup_key": "k" * 256}, "body.dedup_key", "at most 255", id="long-key"
     ),
     pytest.param(
-        {"event_action": "trigger", "payload": {"summary": "s", "source": "acd", "severity": "info",
-                                                "timestamp": 0}},
+        {
+            "event_action": "trigger",
+            "payload": {"summary": "s", "source": "acd", "severity": "info", "timestamp": 0},
+        },
         "body.payload.timestamp",
         "write the time as ISO 8601 text",
         id="time-as-number",
     ),
     pytest.param(
-        {"event_action": "trigger", "payload": {"summary": "s", "source": "acd", "severity": "info",
-                                                "timestamp": "1718443800"}},
+        {
+            "event_action": "trigger",
+            "payload": {"summary": "s", "source": "acd", "severity": "info", "timestamp": "1718443800"},
+        },
         "body.payload.timestamp",
         "write the time as ISO 8601 text",
         id="time-as-digits",
@@ -842,8 +846,14 @@ async def test_pagerdutys_own_paths_take_events_and_change_events(
     refused = await client.post("/v2/change/enqueue", json=numeric)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["location"] == "body.payload.timestamp"
-    assert len((await client.get("/api/v1/change-events", headers=web.bearer(Role.VIEWER))).json()[
-        "change_events"]) == 1
+    assert (
+        len(
+            (await client.get("/api/v1/change-events", headers=web.bearer(Role.VIEWER))).json()[
+                "change_events"
+            ]
+        )
+        == 1
+    )
 
 
 # -- paging --------------------------------------------------------------------------------

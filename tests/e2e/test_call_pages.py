@@ -75,7 +75,7 @@ async def test_the_worklist_in_the_apis_order_filtered_and_paged(web: Web, clien
     # Vulnerable first (Caller 55 was cut off earlier, by the outage), then the earliest cut off.
     assert len(names) == 50
     assert names[:5] == ["Caller 55", "Caller 10", "Caller 53", "Caller 54", "Caller 01"]
-    assert '<strong>55</strong> open' in page.text and '<strong>0</strong> worked' in page.text
+    assert "<strong>55</strong> open" in page.text and "<strong>0</strong> worked" in page.text
     first = page.text.split('id="call-', 2)[1]
     # Cut off at the outage's start, 10:25 in London, 15 minutes into a call begun at 10:10.
     assert "+447700900055" in first and "Mon 15 Jun 10:25" in first and "15 min into the call" in first

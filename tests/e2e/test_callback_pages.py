@@ -101,7 +101,8 @@ async def test_the_worklist_is_due_soonest_first_filtered_and_paged(
     assert await names_for("queue=moving") == ["Customer 54"]
     # 15:30 to 17:30 in London: due 5, 6 and 7 hours after T0.
     assert await names_for("due_after=2026-06-15T15:30&due_before=2026-06-15T17:30") == [
-        "Customer 55", "Customer 54",
+        "Customer 55",
+        "Customer 54",
     ]
     with unit_of_work(web.factory) as session:
         session.execute(update(CallbackRow).where(CallbackRow.id == ids[54]).values(state="completed"))
@@ -203,7 +204,7 @@ async def test_refusals_are_shown_on_the_page_with_the_reason(web: Web, client: 
             assert 'id="wl-error"' in answer.text, (path, answer.text[-3000:])
             assert reason in answer.text, (path, reason, answer.text[-3000:])
             if back.startswith(f"/callbacks/{ada}"):
-                assert "<h2 id=\"history-title\">History</h2>" in answer.text  # the callback's own page
+                assert '<h2 id="history-title">History</h2>' in answer.text  # the callback's own page
             else:
                 assert "Customer 01" in answer.text and "Customer 02" not in answer.text  # the list, filtered
     # A `back` off the site is not followed: the worklist instead.

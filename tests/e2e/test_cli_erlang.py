@@ -29,8 +29,15 @@ def test_erlang_a_json() -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["model"] == "erlang-a" and document["agents"] == 11 and document["patience_s"] == 120
-    for share in ("service_level", "service_level_of_answered", "service_level_excluding_short_abandons",
-                  "p_wait", "p_abandon", "p_abandon_within_threshold", "occupancy"):
+    for share in (
+        "service_level",
+        "service_level_of_answered",
+        "service_level_excluding_short_abandons",
+        "p_wait",
+        "p_abandon",
+        "p_abandon_within_threshold",
+        "occupancy",
+    ):
         assert 0.0 <= document[share] <= 1.0
     assert document["p_abandon"] > 0 and document["asa_s"] > 0
     assert document["mean_wait_s"] == pytest.approx(document["p_abandon"] * 120)
@@ -82,13 +89,19 @@ def test_bad_input_exits_2_and_says_what(arguments: list[str], says: str) -> Non
 def test_the_installed_command() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "standby", "staff", *CLASSIC, "--target", "0.8", "--json"],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["agents"] == 14
     unstable = subprocess.run(
         [sys.executable, "-m", "standby", "erlang", *CLASSIC, "--agents", "3"],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert unstable.returncode == 2
     assert "without end" in unstable.stderr and "Traceback" not in unstable.stderr

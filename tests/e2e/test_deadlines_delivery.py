@@ -46,7 +46,10 @@ def respond(web: Web, settings: Settings, minutes: float) -> None:
     with unit_of_work(web.factory) as session:
         _, plan = current_plan(session)  # type: ignore[misc]
         respond_once(
-            session, plan=plan, now=web.clock.now(), holder="w",
+            session,
+            plan=plan,
+            now=web.clock.now(),
+            holder="w",
             settings=ResponseSettings(secret="s" * 40, base_url="https://standby.test", config=settings),
         )
 
@@ -65,8 +68,12 @@ async def send_until_settled(web: Web, settings: Settings, minutes: float) -> Me
     stop = asyncio.Event()
     sender = asyncio.create_task(
         run_sender(
-            stop, settings=settings, session_factory=web.factory, clock=web.clock,
-            on_outcome=record_delivery, options=SenderOptions(poll_s=0.05, concurrency=4),
+            stop,
+            settings=settings,
+            session_factory=web.factory,
+            clock=web.clock,
+            on_outcome=record_delivery,
+            options=SenderOptions(poll_s=0.05, concurrency=4),
         )
     )
     try:
@@ -121,7 +128,9 @@ async def test_the_deadline_is_met_when_the_smtp_server_took_the_message(
     web = make_web(session_factory, tmp_path)
     async with SmtpReceiver() as smtp:
         settings = Settings(
-            database_url="sqlite://", data_dir=tmp_path, smtp_url=smtp.url(),
+            database_url="sqlite://",
+            data_dir=tmp_path,
+            smtp_url=smtp.url(),
             smtp_from="Standby <standby@northwind.example>",
         )
         await a_total_outage_told_to_the_regulator(web, settings)
@@ -182,8 +191,10 @@ async def test_with_no_smtp_the_deadline_is_at_risk_then_missed_and_the_lead_tol
     assert missed.at == T0 + timedelta(minutes=60)  # when it was missed: the deadline
     assert len(deadline_entries(web)) == 3
     assert alerts(web) == [
-        ("at_risk", "email", "jo@northwind.example"), ("at_risk", "sms", "+447700900005"),
-        ("missed", "email", "jo@northwind.example"), ("missed", "sms", "+447700900005"),
+        ("at_risk", "email", "jo@northwind.example"),
+        ("at_risk", "sms", "+447700900005"),
+        ("missed", "email", "jo@northwind.example"),
+        ("missed", "sms", "+447700900005"),
     ]
     (deadline,) = await incident_deadlines(web)
     assert (deadline["state"], deadline["cause"]) == ("missed", "parked")

@@ -35,7 +35,11 @@ def declared(web: Web, *titles: tuple[str, str], minutes: float = 0) -> list[int
         _, plan = current_plan(session)  # type: ignore[misc]
         for n, (title, classification) in enumerate(titles):
             record = declare(
-                session, title=title, classification=classification, plan=plan, by="user:manager",
+                session,
+                title=title,
+                classification=classification,
+                plan=plan,
+                by="user:manager",
                 now=T0 + timedelta(minutes=minutes + n),
             )
             ids.append(record.id)
@@ -45,8 +49,12 @@ def declared(web: Web, *titles: tuple[str, str], minutes: float = 0) -> list[int
 def resolve(web: Web, incident_id: int, minutes: float) -> None:
     with unit_of_work(web.factory) as session:
         transition(
-            session, incident_id=incident_id, to="resolved", by="user:manager",
-            now=T0 + timedelta(minutes=minutes), note="fixed",
+            session,
+            incident_id=incident_id,
+            to="resolved",
+            by="user:manager",
+            now=T0 + timedelta(minutes=minutes),
+            note="fixed",
         )
 
 
@@ -76,8 +84,15 @@ async def test_open_incidents_come_first_then_the_rest_newest_first_with_what_ea
     resolve(web, new, minutes=5)
     with unit_of_work(web.factory) as session:
         _, plan = current_plan(session)  # type: ignore[misc]
-        assign(session, incident_id=old, role="commander", person="amara", by="user:manager",
-               now=T0 + timedelta(minutes=3), plan=plan)
+        assign(
+            session,
+            incident_id=old,
+            role="commander",
+            person="amara",
+            by="user:manager",
+            now=T0 + timedelta(minutes=3),
+            plan=plan,
+        )
         transition(
             session, incident_id=old, to="acknowledged", by="user:manager", now=T0 + timedelta(minutes=4)
         )
@@ -207,15 +222,22 @@ async def test_a_responder_declares_an_incident_and_lands_in_its_room(
     assert 'value="emergency"' in page.text  # the plan's queues to choose from
     answer = await client.post(
         "/incidents",
-        data={"title": "  Agents cannot log in to the softphone ", "classification": "partial",
-              "queues": ["billing", "emergency"]},
+        data={
+            "title": "  Agents cannot log in to the softphone ",
+            "classification": "partial",
+            "queues": ["billing", "emergency"],
+        },
         headers=SAME_ORIGIN,
     )
     assert answer.status_code == 303, answer.text
     with unit_of_work(web.factory) as session:
         (made,) = session.scalars(select(IncidentRow)).all()
         assert (made.title, made.classification, made.severity, made.state, made.declared_by) == (
-            "Agents cannot log in to the softphone", "partial", 1, "detected", "user:responder"
+            "Agents cannot log in to the softphone",
+            "partial",
+            1,
+            "detected",
+            "user:responder",
         )  # partial hitting the emergency line (tolerance 15 minutes) is SEV1
     assert answer.headers["location"] == f"/incidents/{made.id}"
     room = await client.get(answer.headers["location"])
@@ -230,10 +252,14 @@ async def test_a_responder_declares_an_incident_and_lands_in_its_room(
     [
         ({"title": "   ", "classification": "total"}, "Title: say what is wrong, in a few words"),
         ({"title": "y" * 501, "classification": "total"}, "Title: at most 500 characters; this one has 501"),
-        ({"title": "Queues odd", "classification": "interruption"},
-         "Classification: use total, partial or degraded"),
-        ({"title": "Queues odd", "classification": "partial", "queues": ["billing", "nowhere"]},
-         "Queues: no queue 'nowhere' in the plan"),
+        (
+            {"title": "Queues odd", "classification": "interruption"},
+            "Classification: use total, partial or degraded",
+        ),
+        (
+            {"title": "Queues odd", "classification": "partial", "queues": ["billing", "nowhere"]},
+            "Queues: no queue 'nowhere' in the plan",
+        ),
     ],
 )
 async def test_a_refused_declaration_is_shown_with_its_reason_and_the_form_as_typed(
@@ -248,7 +274,9 @@ async def test_a_refused_declaration_is_shown_with_its_reason_and_the_form_as_ty
     title = str(form["title"])
     assert f'value="{title}"' in html  # as typed, spaces and all
     assert f'<option value="{form["classification"]}" selected>' in html or form["classification"] not in (
-        "total", "partial", "degraded"
+        "total",
+        "partial",
+        "degraded",
     )
     if "queues" in form:
         assert 'value="billing" checked' in html
@@ -278,7 +306,8 @@ async def test_a_viewer_sees_no_form_and_a_forged_declaration_is_refused(
 async def test_a_cross_site_declaration_is_refused(web: Web, client: httpx.AsyncClient) -> None:
     await log_in(client, Role.MANAGER)
     cross = await client.post(
-        "/incidents", data={"title": "From elsewhere", "classification": "total"},
+        "/incidents",
+        data={"title": "From elsewhere", "classification": "total"},
         headers={"Origin": "https://evil.example"},
     )
     assert cross.status_code == 403 and "cross-site" in cross.text

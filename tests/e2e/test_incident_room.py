@@ -38,7 +38,10 @@ def respond(web: Web, tmp_path: Path, minutes: float, base_url: str = "https://s
     with unit_of_work(web.factory) as session:
         _, plan = current_plan(session)  # type: ignore[misc]
         respond_once(
-            session, plan=plan, now=web.clock.now(), holder="w",
+            session,
+            plan=plan,
+            now=web.clock.now(),
+            holder="w",
             settings=ResponseSettings(secret="s" * 40, base_url=base_url, config=settings),
         )
 
@@ -49,9 +52,18 @@ def leeds_dark(web: Web, tmp_path: Path, base_url: str = "https://standby.test")
     with unit_of_work(web.factory) as session:
         session.add(
             OutageRow(
-                started_at=T0, detected_at=T0, classification="partial", peak_classification="partial",
-                causes=["leeds-power"], components=["leeds-power"], sites=["leeds"],
-                queues=[], degraded_queues=[], history={}, summary="Leeds power down", updated_at=T0,
+                started_at=T0,
+                detected_at=T0,
+                classification="partial",
+                peak_classification="partial",
+                causes=["leeds-power"],
+                components=["leeds-power"],
+                sites=["leeds"],
+                queues=[],
+                degraded_queues=[],
+                history={},
+                summary="Leeds power down",
+                updated_at=T0,
             )
         )
     respond(web, tmp_path, 0, base_url)
@@ -71,13 +83,17 @@ def park(web: Web, *, recipient_like: str = "%") -> int:
     with unit_of_work(web.factory) as session:
         message_id = session.scalars(
             select(MessageRow.id)
-            .where(MessageRow.state == "pending", MessageRow.channel == "email",
-                   MessageRow.recipient.like(recipient_like))
+            .where(
+                MessageRow.state == "pending",
+                MessageRow.channel == "email",
+                MessageRow.recipient.like(recipient_like),
+            )
             .order_by(MessageRow.id)
         ).first()
         assert message_id is not None
         session.execute(
-            MessageRow.__table__.update().where(MessageRow.id != message_id, MessageRow.state == "pending")
+            MessageRow.__table__.update()
+            .where(MessageRow.id != message_id, MessageRow.state == "pending")
             .values(next_attempt_at=web.clock.now() + timedelta(hours=1))
         )
         (claimed,) = outbox.claim_due(
@@ -85,7 +101,11 @@ def park(web: Web, *, recipient_like: str = "%") -> int:
         )
         assert claimed.id == message_id
         outbox.mark_failed(
-            session, message_id=message_id, worker_id="w", now=web.clock.now(), permanent=True,
+            session,
+            message_id=message_id,
+            worker_id="w",
+            now=web.clock.now(),
+            permanent=True,
             error="email is not configured: set STANDBY_SMTP_URL",
         )
     return message_id
@@ -116,7 +136,7 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
     page = await client.get(f"/incidents/{incident}")
     assert page.status_code == 200, page.text
     html = page.text
-    assert "<h1 id=\"room-title\">Leeds power down</h1>" in html
+    assert '<h1 id="room-title">Leeds power down</h1>' in html
     assert "SEV2 (major)" in html and "not yet: paging" in html
     assert "Leeds mains power and UPS" in html and "cause" in html  # what is down, narrowed
     assert '<svg class="map"' in html
@@ -130,8 +150,11 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
         f"/incidents/{i}/severity",
         f"/incidents/{i}/state",
         f"/incidents/{i}/state",
-        *[f"/incidents/{i}/strategies/{s}/{d}" for s in ("leeds-to-home", "overflow-to-harbour",
-          "outage-message") for d in ("approve", "decline")],
+        *[
+            f"/incidents/{i}/strategies/{s}/{d}"
+            for s in ("leeds-to-home", "overflow-to-harbour", "outage-message")
+            for d in ("approve", "decline")
+        ],
         f"/incidents/{i}/updates/leadership",
         f"/incidents/{i}/notes",
     ]
@@ -343,7 +366,10 @@ async def test_a_long_timeline_is_shown_newest_first_fifty_at_a_time(
     with unit_of_work(web.factory) as session:
         for n in range(120):
             add_note(
-                session, incident_id=incident, text=f"Note number {n:03d}", by="user:manager",
+                session,
+                incident_id=incident,
+                text=f"Note number {n:03d}",
+                by="user:manager",
                 now=T0 + timedelta(minutes=7, seconds=n),
             )
     await log_in(client, Role.VIEWER)
@@ -366,12 +392,23 @@ async def test_a_declared_incident_has_a_room_and_an_agent_sees_it_without_messa
     with unit_of_work(web.factory) as session:
         _, plan = current_plan(session)  # type: ignore[misc]
         declared = declare(
-            session, title="Callers hear silence", classification="partial", plan=plan, by="user:manager",
+            session,
+            title="Callers hear silence",
+            classification="partial",
+            plan=plan,
+            by="user:manager",
             now=T0,
         )
         outbox.enqueue(
-            session, key="x:1", channel="email", recipient="amara@northwind.example", subject="Silence",
-            body="Callers hear silence", purpose="comm-update", incident_id=declared.id, now=T0,
+            session,
+            key="x:1",
+            channel="email",
+            recipient="amara@northwind.example",
+            subject="Silence",
+            body="Callers hear silence",
+            purpose="comm-update",
+            incident_id=declared.id,
+            now=T0,
         )
     await log_in(client, Role.AGENT)
     page = await client.get(f"/incidents/{declared.id}")

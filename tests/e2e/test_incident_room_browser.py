@@ -49,8 +49,12 @@ def send_all(web: Web, settings: Settings, done: Callable[[], bool]) -> None:
         stop = asyncio.Event()
         sender = asyncio.create_task(
             run_sender(
-                stop, settings=settings, session_factory=web.factory, clock=web.clock,
-                on_outcome=record_delivery, options=SenderOptions(poll_s=0.05, concurrency=4),
+                stop,
+                settings=settings,
+                session_factory=web.factory,
+                clock=web.clock,
+                on_outcome=record_delivery,
+                options=SenderOptions(poll_s=0.05, concurrency=4),
             )
         )
         try:
@@ -84,14 +88,20 @@ def deliver_with_smtp(web: Web, tmp_path: Path, *message_ids: int) -> list[str]:
     async def run() -> None:
         async with SmtpReceiver() as smtp:
             settings = Settings(
-                database_url="sqlite://", data_dir=tmp_path, smtp_url=smtp.url(),
+                database_url="sqlite://",
+                data_dir=tmp_path,
+                smtp_url=smtp.url(),
                 smtp_from="Standby <standby@northwind.example>",
             )
             stop = asyncio.Event()
             sender = asyncio.create_task(
                 run_sender(
-                    stop, settings=settings, session_factory=web.factory, clock=web.clock,
-                    on_outcome=record_delivery, options=SenderOptions(poll_s=0.05, concurrency=4),
+                    stop,
+                    settings=settings,
+                    session_factory=web.factory,
+                    clock=web.clock,
+                    on_outcome=record_delivery,
+                    options=SenderOptions(poll_s=0.05, concurrency=4),
                 )
             )
             try:

@@ -41,10 +41,20 @@ def cut_off_calls(web: Web) -> int:
         for n, vulnerable in ((1, False), (2, True)):
             session.add(
                 InterruptedCallRow(
-                    call_id=f"call-{n}", customer=f"Customer {n}", phone=f"+4477009000{n}",
-                    customer_key=f"key-{n}", queue="billing", vulnerable=vulnerable, started_at=T0,
-                    cut_at=T0, outage_id=outage_id, state="open", source="api", created_by="test",
-                    created_at=T0, updated_at=T0,
+                    call_id=f"call-{n}",
+                    customer=f"Customer {n}",
+                    phone=f"+4477009000{n}",
+                    customer_key=f"key-{n}",
+                    queue="billing",
+                    vulnerable=vulnerable,
+                    started_at=T0,
+                    cut_at=T0,
+                    outage_id=outage_id,
+                    state="open",
+                    source="api",
+                    created_by="test",
+                    created_at=T0,
+                    updated_at=T0,
                 )
             )
     return outage_id
@@ -67,8 +77,11 @@ async def test_the_centre_shows_each_queue_hit_and_the_customers_caught(
     assert section(html, "caught-calls") == "2 calls cut off"
     assert section(html, "caught-vulnerable") == "1 vulnerable customers"
     assert section(html, "caught-callbacks") == "0 callbacks flagged"
-    for href in (f"/callbacks?outage={outage_id}", f"/calls?outage={outage_id}",
-                 f"/callbacks?outage={outage_id}&amp;vulnerable=1"):
+    for href in (
+        f"/callbacks?outage={outage_id}",
+        f"/calls?outage={outage_id}",
+        f"/callbacks?outage={outage_id}&amp;vulnerable=1",
+    ):
         assert f'href="{href}"' in html
 
     # Home working approved at 10:36: its agents take calls from 11:06. At 11:07 the centre
@@ -84,9 +97,13 @@ async def test_the_centre_shows_each_queue_hit_and_the_customers_caught(
     plan = load_plan_text(reference_plan_text())
     queue = plan.queues_by_id["emergency"]
     figures = erlang_a(
-        Traffic.over_interval(calls=46, interval_minutes=30, aht_s=queue.aht_s,
-                              answer_within_s=queue.service_level.answer_within_s,
-                              patience_s=queue.patience_s),
+        Traffic.over_interval(
+            calls=46,
+            interval_minutes=30,
+            aht_s=queue.aht_s,
+            answer_within_s=queue.service_level.answer_within_s,
+            patience_s=queue.patience_s,
+        ),
         19,
     )
     assert "46 calls forecast 11:00 to 11:30" in emergency
@@ -111,7 +128,8 @@ async def test_severity_changes_with_a_reason_in_the_room_and_the_api(
     unknown = await client.post(f"{room}/severity", data={"level": "9", "reason": "x"}, headers=SAME_ORIGIN)
     assert unknown.status_code == 400 and "is not a severity: use 1 to 4" in unknown.text
     done = await client.post(
-        f"{room}/severity", data={"level": "1", "reason": "the gas emergency line is at risk"},
+        f"{room}/severity",
+        data={"level": "1", "reason": "the gas emergency line is at risk"},
         headers=SAME_ORIGIN,
     )
     assert done.status_code == 303
@@ -128,19 +146,24 @@ async def test_severity_changes_with_a_reason_in_the_room_and_the_api(
         assert same.status_code == 400 and "already SEV1" in same.json()["detail"]
         no_reason = await bearer.post(api, json={"severity": 3, "reason": ""}, headers=headers)
         assert no_reason.status_code == 400 and "reason" in no_reason.json()["detail"]
-        lowered = await bearer.post(api, json={"severity": 3, "reason": "Leeds back on generator"},
-                                    headers=headers)
+        lowered = await bearer.post(
+            api, json={"severity": 3, "reason": "Leeds back on generator"}, headers=headers
+        )
         assert lowered.status_code == 200, lowered.text
         assert (lowered.json()["severity"], lowered.json()["severity_text"]) == (3, "SEV3 (minor)")
         entry = lowered.json()["timeline"][-1]
         assert entry["kind"] == "severity" and entry["actor"] == "token:responder-token"
         viewer = await bearer.post(api, json={"severity": 2, "reason": "x"}, headers=web.bearer(Role.VIEWER))
         assert viewer.status_code == 403
-        missing = await bearer.post("/api/v1/incidents/999/severity", json={"severity": 2, "reason": "x"},
-                                    headers=headers)
+        missing = await bearer.post(
+            "/api/v1/incidents/999/severity", json={"severity": 2, "reason": "x"}, headers=headers
+        )
         assert missing.status_code == 404
-        resolved = await bearer.post(f"/api/v1/incidents/{incident}/state",
-                                     json={"state": "resolved", "note": "power back"}, headers=headers)
+        resolved = await bearer.post(
+            f"/api/v1/incidents/{incident}/state",
+            json={"state": "resolved", "note": "power back"},
+            headers=headers,
+        )
         assert resolved.status_code == 200
         closed = await bearer.post(api, json={"severity": 1, "reason": "late"}, headers=headers)
         assert closed.status_code == 409 and "resolved" in closed.json()["detail"]
@@ -154,8 +177,9 @@ async def test_an_update_is_drafted_edited_and_sent_once(
     await log_in(client, Role.RESPONDER)
     room = f"/incidents/{incident}"
     html = (await client.get(room)).text
-    form = re.search(r'<form method="post" action="(/incidents/\d+/updates/leadership)".*?</form>',
-                     html, re.S)
+    form = re.search(
+        r'<form method="post" action="(/incidents/\d+/updates/leadership)".*?</form>', html, re.S
+    )
     assert form is not None
     key = re.search(r'name="key" value="([^"]+)"', form.group(0))
     subject = re.search(r'name="email_subject" value="([^"]*)"', form.group(0))
@@ -170,14 +194,20 @@ async def test_an_update_is_drafted_edited_and_sent_once(
         "Update 1: a partial outage at Northwind Energy Customer Care, 6 minutes so far"
     )
 
-    empty = await client.post(form.group(1), data={"key": key.group(1), "email_subject": "s",
-                                                   "email_body": "  ", "sms_body": "x"}, headers=SAME_ORIGIN)
+    empty = await client.post(
+        form.group(1),
+        data={"key": key.group(1), "email_subject": "s", "email_body": "  ", "sms_body": "x"},
+        headers=SAME_ORIGIN,
+    )
     assert empty.status_code == 400 and "Email: the update is empty" in empty.text
 
     web.clock.set(T0 + timedelta(minutes=20))
-    data = {"key": key.group(1), "email_subject": unescape(subject.group(1)),
-            "email_body": drafted + "\nGenerator arrives at 11:15.",
-            "sms_body": "Leeds dark; generator 11:15."}
+    data = {
+        "key": key.group(1),
+        "email_subject": unescape(subject.group(1)),
+        "email_body": drafted + "\nGenerator arrives at 11:15.",
+        "sms_body": "Leeds dark; generator 11:15.",
+    }
     for _ in range(2):  # a double click: the second finds its messages sent, and counts nothing
         sent = await client.post(form.group(1), data=data, headers=SAME_ORIGIN)
         assert sent.status_code == 303 and "done=update" in sent.headers["location"]
@@ -190,8 +220,11 @@ async def test_an_update_is_drafted_edited_and_sent_once(
             + [("sms", f"+4477009000{n}") for n in ("04", "01", "05")]
         )
         assert {m.body for m in messages if m.channel == "sms"} == {"Leeds dark; generator 11:15."}
-        assert all(m.purpose == "comm-update" and m.subject == data["email_subject"]
-                   for m in messages if m.channel == "email")
+        assert all(
+            m.purpose == "comm-update" and m.subject == data["email_subject"]
+            for m in messages
+            if m.channel == "email"
+        )
         row = session.scalars(
             select(CommunicationRow).where(CommunicationRow.stakeholder_id == "leadership")
         ).one()

@@ -43,7 +43,11 @@ def test_an_incident_declared_by_clicks_lands_in_its_room_and_the_lists_fit_a_ph
         with unit_of_work(web.factory) as session:
             _, plan = current_plan(session)  # type: ignore[misc]
             declare(
-                session, title=LONG_TITLE, classification="degraded", plan=plan, by="user:manager",
+                session,
+                title=LONG_TITLE,
+                classification="degraded",
+                plan=plan,
+                by="user:manager",
                 now=T0 + timedelta(minutes=5),
             )
             (outage_id,) = session.scalars(select(OutageRow.id)).all()

@@ -24,8 +24,12 @@ pytestmark = pytest.mark.anyio
 __all__ = ["client", "web"]  # fixtures, imported for pytest
 
 # T0 is Monday 15 June 2026, 10:30 in London.
-FORM = {"components": ["crm", "ivr"], "starts": "2026-06-15T10:00", "ends": "2026-06-15T12:00",
-        "reason": "CRM database failover test"}
+FORM = {
+    "components": ["crm", "ivr"],
+    "starts": "2026-06-15T10:00",
+    "ends": "2026-06-15T12:00",
+    "reason": "CRM database failover test",
+}
 
 
 def keys(html: str) -> list[str]:
@@ -135,8 +139,14 @@ async def test_past_windows_are_paged_newest_first(web: Web, client: httpx.Async
         _, plan = current_plan(session)  # type: ignore[misc]
         made = [
             declare_window(
-                session, reason=f"Work {n}", components=["crm"], starts_at=T0 + timedelta(hours=n),
-                ends_at=T0 + timedelta(hours=n, minutes=30), created_by="test", now=T0, plan=plan,
+                session,
+                reason=f"Work {n}",
+                components=["crm"],
+                starts_at=T0 + timedelta(hours=n),
+                ends_at=T0 + timedelta(hours=n, minutes=30),
+                created_by="test",
+                now=T0,
+                plan=plan,
             ).key
             for n in range(25)
         ]

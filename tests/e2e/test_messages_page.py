@@ -38,26 +38,50 @@ def seed(web: Web) -> dict[str, int]:
 
         def put(name: str, channel: str, recipient: str, **more: object) -> int:
             record = outbox.enqueue(
-                session, key=f"test:{name}", channel=channel, recipient=recipient,  # type: ignore[arg-type]
-                body=f"Body of {name}\nsecond line", purpose="test", now=now, **more,  # type: ignore[arg-type]
+                session,
+                key=f"test:{name}",
+                channel=channel,
+                recipient=recipient,  # type: ignore[arg-type]
+                body=f"Body of {name}\nsecond line",
+                purpose="test",
+                now=now,
+                **more,  # type: ignore[arg-type]
             )
             return record.id
 
         ids = {
-            "sent": put("sent", "email", "lin@northwind.example", subject="Leeds power down: we are on it",
-                        recipient_name="Lin Zhou", incident_id=incident.id),
+            "sent": put(
+                "sent",
+                "email",
+                "lin@northwind.example",
+                subject="Leeds power down: we are on it",
+                recipient_name="Lin Zhou",
+                incident_id=incident.id,
+            ),
             "failing": put("failing", "email", "dev@northwind.example", subject="Queue stats stale"),
             "cancelled": put("cancelled", "email", "sam@northwind.example", subject="Never mind"),
-            "parked": put("parked", "sms", "+44 7700 900003", incident_id=incident.id,
-                          parked_reason="sms is not configured: set STANDBY_SMS_URL"),
-            "waiting": put("waiting", "webhook", HOOK, payload={"style": "slack"},
-                           not_before=now + timedelta(minutes=5)),
+            "parked": put(
+                "parked",
+                "sms",
+                "+44 7700 900003",
+                incident_id=incident.id,
+                parked_reason="sms is not configured: set STANDBY_SMS_URL",
+            ),
+            "waiting": put(
+                "waiting", "webhook", HOOK, payload={"style": "slack"}, not_before=now + timedelta(minutes=5)
+            ),
         }
         claimed = outbox.claim_due(session, worker_id="w", now=now, limit=10, lease=timedelta(seconds=60))
         assert {c.id for c in claimed} == {ids["sent"], ids["failing"], ids["cancelled"]}
         outbox.mark_sent(session, message_id=ids["sent"], worker_id="w", now=now, provider_id="p1")
-        outbox.mark_failed(session, message_id=ids["failing"], worker_id="w", now=now,
-                           error="SMTP 451: try again later", permanent=False)
+        outbox.mark_failed(
+            session,
+            message_id=ids["failing"],
+            worker_id="w",
+            now=now,
+            error="SMTP 451: try again later",
+            permanent=False,
+        )
         outbox.release(session, worker_id="w", message_ids=[ids["cancelled"]], now=now)
         outbox.cancel(session, message_id=ids["cancelled"], now=now)
     ids["incident"] = incident.id
@@ -141,8 +165,14 @@ async def test_a_long_outbox_is_paged_newest_first(web: Web, client: httpx.Async
     with unit_of_work(web.factory) as session:
         made = [
             outbox.enqueue(
-                session, key=f"bulk:{n}", channel="email", recipient=f"p{n}@northwind.example",
-                subject=f"Number {n:03d}", body="x", purpose="test", now=T0,
+                session,
+                key=f"bulk:{n}",
+                channel="email",
+                recipient=f"p{n}@northwind.example",
+                subject=f"Number {n:03d}",
+                body="x",
+                purpose="test",
+                now=T0,
             ).id
             for n in range(120)
         ]

@@ -98,13 +98,25 @@ async def test_outages_incidents_outbox_alerts_and_leases_show_as_they_are(
     assert declared.status_code == 201, declared.text
     with unit_of_work(web.factory) as session:
         enqueue(
-            session, key="parked-1", channel="sms", recipient="+447700900123", body="Callback moved",
-            purpose="test", now=T0, parked_reason="the gateway refused the number",
+            session,
+            key="parked-1",
+            channel="sms",
+            recipient="+447700900123",
+            body="Callback moved",
+            purpose="test",
+            now=T0,
+            parked_reason="the gateway refused the number",
         )
         # Due 90 s before the scrape, and no sender has taken it.
         enqueue(
-            session, key="waiting-1", channel="email", recipient="ops@example.org", subject="Outage",
-            body="The SBC is down", purpose="test", now=T0 - timedelta(seconds=90),
+            session,
+            key="waiting-1",
+            channel="email",
+            recipient="ops@example.org",
+            subject="Outage",
+            body="The SBC is down",
+            purpose="test",
+            now=T0 - timedelta(seconds=90),
         )
         see_worker(session, worker_id="worker-a", now=T0, started_at=T0)
         claimed = claim_probes(session, worker_id="worker-a", now=T0, lease=timedelta(seconds=6), known={})

@@ -102,8 +102,13 @@ async def test_an_override_arranged_and_cancelled_from_the_page(web: Web, client
     cover = "sam"
     done = await client.post(
         "/oncall/overrides",
-        data={"rotation": ROTATION, "person": cover, "starts": "2026-06-15T10:00",
-              "ends": "2026-06-16T09:00", "reason": "swap with Dev"},
+        data={
+            "rotation": ROTATION,
+            "person": cover,
+            "starts": "2026-06-15T10:00",
+            "ends": "2026-06-16T09:00",
+            "reason": "swap with Dev",
+        },
         headers=SAME_ORIGIN,
     )
     assert done.status_code == 303, done.text
@@ -147,8 +152,13 @@ async def test_a_refused_override_is_shown_on_the_page_with_the_form_kept(
     web: Web, client: httpx.AsyncClient, form: dict[str, str], status: int, reason: str
 ) -> None:
     await log_in(client, Role.MANAGER)
-    data = {"rotation": ROTATION, "person": "jo", "starts": "2026-06-15T12:00",
-            "ends": "2026-06-15T18:00", "reason": "dentist"} | form
+    data = {
+        "rotation": ROTATION,
+        "person": "jo",
+        "starts": "2026-06-15T12:00",
+        "ends": "2026-06-15T18:00",
+        "reason": "dentist",
+    } | form
     refused = await client.post("/oncall/overrides", data=data, headers=SAME_ORIGIN)
     assert refused.status_code == status, refused.text
     error = re.search(r'id="oncall-error">([^<]+)<', refused.text)
@@ -174,8 +184,10 @@ async def test_a_viewer_is_refused_and_a_cross_site_post_is_refused(
     with unit_of_work(web.factory) as session:
         override_id = session.scalars(select(RotationOverrideRow.id)).one()
     posts = [
-        ("/oncall/overrides", {"rotation": ROTATION, "person": "sam", "starts": "2026-06-15T12:00",
-                               "ends": "2026-06-15T18:00"}),
+        (
+            "/oncall/overrides",
+            {"rotation": ROTATION, "person": "sam", "starts": "2026-06-15T12:00", "ends": "2026-06-15T18:00"},
+        ),
         (f"/oncall/{ROTATION}/overrides/{override_id}/cancel", {}),
     ]
     async with web.client() as viewer:

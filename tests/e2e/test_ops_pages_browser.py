@@ -42,9 +42,14 @@ def parked_sms(web: Web) -> int:
     """A text to the on-call engineer that could not be sent: parked, as the sender leaves it."""
     with unit_of_work(web.factory) as session:
         return outbox.enqueue(
-            session, key="browser:parked", channel="sms", recipient="+44 7700 900003",
-            body="Standby: Leeds power down. Reply or open the incident.", purpose="page",
-            now=web.clock.now(), parked_reason=NOT_CONFIGURED,
+            session,
+            key="browser:parked",
+            channel="sms",
+            recipient="+44 7700 900003",
+            body="Standby: Leeds power down. Reply or open the incident.",
+            purpose="page",
+            now=web.clock.now(),
+            parked_reason=NOT_CONFIGURED,
         ).id
 
 

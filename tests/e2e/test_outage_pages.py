@@ -124,9 +124,18 @@ async def test_fifty_a_page_open_ones_first(web: Web, client: httpx.AsyncClient)
             started = T0 + timedelta(minutes=n)
             session.add(
                 OutageRow(
-                    started_at=started, detected_at=started, classification="degraded",
-                    peak_classification="degraded", causes=["crm"], components=["crm"], sites=[], queues=[],
-                    degraded_queues=["moving"], history={}, summary=f"CRM slow, time {n}", updated_at=started,
+                    started_at=started,
+                    detected_at=started,
+                    classification="degraded",
+                    peak_classification="degraded",
+                    causes=["crm"],
+                    components=["crm"],
+                    sites=[],
+                    queues=[],
+                    degraded_queues=["moving"],
+                    history={},
+                    summary=f"CRM slow, time {n}",
+                    updated_at=started,
                     ended_at=None if n in (2, 9) else started + timedelta(minutes=5),
                 )
             )

@@ -136,9 +136,7 @@ def test_pdpyras_sessions_post_to_standby_unchanged_but_for_the_address(
     for session in (events, changes):
         session.max_network_attempts = 0  # a TLS failure fails the test at once, not after retries
     with events, changes:
-        key = events.trigger(
-            "CRM p95 latency above 2 s", "crm", dedup_key="crm-slow", severity="warning"
-        )
+        key = events.trigger("CRM p95 latency above 2 s", "crm", dedup_key="crm-slow", severity="warning")
         assert key == "crm-slow"
         stored = alert(web.factory, key)
         assert (stored.component_id, stored.severity, stored.status) == ("crm", "warning", "firing")

@@ -50,8 +50,20 @@ def test_the_simulator_by_clicks_and_every_plan_page_on_a_phone(
     written = CliRunner().invoke(
         app,
         [
-            "impact", str(plan_file), "--down", "acd", "--at", "10:00", "--minutes", "60",
-            "--replications", "2", "--workers", "1", "--html", str(report_file),
+            "impact",
+            str(plan_file),
+            "--down",
+            "acd",
+            "--at",
+            "10:00",
+            "--minutes",
+            "60",
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--html",
+            str(report_file),
         ],
     )
     assert written.exit_code == 0, written.output

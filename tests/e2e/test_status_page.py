@@ -39,21 +39,56 @@ PAGE_FIELDS = {"id", "name", "url", "time_zone", "updated_at"}
 STATUS_FIELDS = {"indicator", "description"}
 INDICATORS = {"none", "minor", "major", "critical", "maintenance"}
 COMPONENT_FIELDS = {
-    "id", "name", "status", "created_at", "updated_at", "position", "description", "showcase",
-    "start_date", "group_id", "page_id", "group", "only_show_if_degraded",
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "position",
+    "description",
+    "showcase",
+    "start_date",
+    "group_id",
+    "page_id",
+    "group",
+    "only_show_if_degraded",
 }
 COMPONENT_STATUSES = {
-    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance",
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
 }
 INCIDENT_FIELDS = {
-    "id", "name", "status", "created_at", "updated_at", "monitoring_at", "resolved_at", "impact",
-    "shortlink", "started_at", "page_id", "incident_updates", "components",
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "monitoring_at",
+    "resolved_at",
+    "impact",
+    "shortlink",
+    "started_at",
+    "page_id",
+    "incident_updates",
+    "components",
 }
 INCIDENT_STATUSES = {"investigating", "identified", "monitoring", "resolved", "postmortem"}
 IMPACTS = {"none", "minor", "major", "critical"}
 UPDATE_FIELDS = {
-    "id", "status", "body", "incident_id", "created_at", "updated_at", "display_at",
-    "affected_components", "deliver_notifications", "custom_tweet", "tweet_id",
+    "id",
+    "status",
+    "body",
+    "incident_id",
+    "created_at",
+    "updated_at",
+    "display_at",
+    "affected_components",
+    "deliver_notifications",
+    "custom_tweet",
+    "tweet_id",
 }
 MAINTENANCE_FIELDS = INCIDENT_FIELDS | {"scheduled_for", "scheduled_until"}
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
@@ -384,8 +419,11 @@ async def test_a_change_is_live_within_seconds_without_a_request_touching_the_da
 ) -> None:
     seed_plan(session_factory)
     web = make_web(session_factory, tmp_path, with_plan=False, with_users=False)
-    app = create_app(Settings(database_url="sqlite://", data_dir=tmp_path), clock=SystemClock(),
-                     session_factory=session_factory)
+    app = create_app(
+        Settings(database_url="sqlite://", data_dir=tmp_path),
+        clock=SystemClock(),
+        session_factory=session_factory,
+    )
     with Served(app) as server:
         async with httpx.AsyncClient(base_url=server.base) as client:
             before = (await client.get("/api/v2/status.json")).json()
@@ -416,14 +454,23 @@ async def test_an_exercise_never_reaches_the_public_page(web: Web, tmp_path: Pat
         assert found is not None
         plan = found[1]
         planned = plan_exercise(
-            session, plan=plan, title="IVR lost", down=["ivr"], minutes=30,
-            objectives=[{"kind": "acknowledged_within", "minutes": 5}], by="user:amara", now=T0,
+            session,
+            plan=plan,
+            title="IVR lost",
+            down=["ivr"],
+            minutes=30,
+            objectives=[{"kind": "acknowledged_within", "minutes": 5}],
+            by="user:amara",
+            now=T0,
         )
         start_exercise(session, exercise_id=planned.id, plan=plan, by="user:amara", now=T0)
     with unit_of_work(web.factory) as session:
         correlate(
-            session, correlator=Correlator.from_plan(plan), maintenance=(),
-            now=T0 + timedelta(seconds=5), holder="w",
+            session,
+            correlator=Correlator.from_plan(plan),
+            maintenance=(),
+            now=T0 + timedelta(seconds=5),
+            holder="w",
         )
     respond(web, tmp_path, 0.1)
     respond(web, tmp_path, 6)  # past the hold: a real outage's public text would be out now

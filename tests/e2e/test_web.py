@@ -28,9 +28,7 @@ __all__ = ["client", "web"]  # fixtures, imported for pytest
 
 
 async def log_in_form(c: httpx.AsyncClient, role: Role, *, next_: str = "/") -> httpx.Response:
-    return await c.post(
-        "/login", data={"username": role.value, "password": PASSWORD, "next": next_}
-    )
+    return await c.post("/login", data={"username": role.value, "password": PASSWORD, "next": next_})
 
 
 async def test_pages_send_strangers_to_the_login_page(client: httpx.AsyncClient) -> None:
@@ -101,7 +99,7 @@ async def test_the_overview_draws_the_map_sites_queues_and_findings(
 ) -> None:
     await log_in_form(client, Role.MANAGER)
     page = (await client.get("/")).text
-    svg = page[page.index("<svg class=\"map\"") : page.index("</svg>", page.index("<svg class=\"map\""))]
+    svg = page[page.index('<svg class="map"') : page.index("</svg>", page.index('<svg class="map"'))]
     plan = load_plan_text(reference_plan_text())
     for component in plan.components:
         assert f'data-id="component:{component.id}"' in svg
@@ -248,9 +246,7 @@ def wait_for_health(base: str, process: subprocess.Popen[str], log: Path) -> Non
     pytest.fail(f"standby serve did not answer /healthz in {SERVE_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-def test_standby_serve_runs_for_real(
-    served: tuple[str, subprocess.Popen[str], Path], tmp_path: Path
-) -> None:
+def test_standby_serve_runs_for_real(served: tuple[str, subprocess.Popen[str], Path], tmp_path: Path) -> None:
     base, process, log = served
     wait_for_health(base, process, log)
     with httpx.Client(base_url=base, timeout=10) as http:

@@ -40,8 +40,10 @@ def get_routes(
     found = []
     for route in routes:
         if isinstance(route, APIRoute):
-            found += [f"{m} {prefix}{route.path}" if methods != {"GET"} else prefix + route.path
-                      for m in sorted(route.methods & methods)]
+            found += [
+                f"{m} {prefix}{route.path}" if methods != {"GET"} else prefix + route.path
+                for m in sorted(route.methods & methods)
+            ]
         elif hasattr(route, "original_router"):  # FastAPI keeps included routers whole
             found += get_routes(route.original_router.routes, prefix + route.include_context.prefix, methods)
     return found
@@ -108,8 +110,13 @@ async def test_no_get_changes_anything_even_with_the_old_marking_parameter(
     web: Web, client: httpx.AsyncClient
 ) -> None:
     outcome = {
-        "customer": "Jane Doe", "phone": "+447700900123", "queue": "billing", "reason": "Bill",
-        "outcome": "Explained", "follow_up": True, "logged_at": "2026-06-15T09:12:00Z",
+        "customer": "Jane Doe",
+        "phone": "+447700900123",
+        "queue": "billing",
+        "reason": "Bill",
+        "outcome": "Explained",
+        "follow_up": True,
+        "logged_at": "2026-06-15T09:12:00Z",
         "client_id": "entry-0001",
     }
     posted = await client.post("/api/v1/outcomes", json=outcome, headers=web.bearer(Role.AGENT))

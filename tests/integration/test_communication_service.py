@@ -61,8 +61,13 @@ def at(minutes: float) -> datetime:
 def incident(session_factory: sessionmaker[Session]) -> int:
     with unit_of_work(session_factory) as session:
         row = IncidentRow(
-            outage_id=OUTAGE.id, title="Total outage", state="detected", severity=1, classification="total",
-            detected_at=OUTAGE.detected_at, updated_at=OUTAGE.detected_at,
+            outage_id=OUTAGE.id,
+            title="Total outage",
+            state="detected",
+            severity=1,
+            classification="total",
+            detected_at=OUTAGE.detected_at,
+            updated_at=OUTAGE.detected_at,
         )
         session.add(row)
         import_agents(session, plan=PLAN, rows=AGENTS, now=T0)
@@ -71,7 +76,10 @@ def incident(session_factory: sessionmaker[Session]) -> int:
 
 
 def run(
-    factory: sessionmaker[Session], incident_id: int, minutes: float, tmp_path: Path,
+    factory: sessionmaker[Session],
+    incident_id: int,
+    minutes: float,
+    tmp_path: Path,
     outage: OutageRecord = OUTAGE,
 ) -> CommunicationResult:
     settings = Settings(database_url="sqlite://", data_dir=tmp_path, public_url="https://standby.example.org")
@@ -98,7 +106,10 @@ def deliver(factory: sessionmaker[Session], recipient: str, minutes: float) -> N
         claimed = claim_due(session, worker_id="w", now=at(minutes), limit=1000, lease=timedelta(minutes=1))
         ids = [m.id for m in claimed if m.recipient == recipient]
         record_outcomes(
-            session, worker_id="w", now=at(minutes), outcomes=[Outcome(i, sent=True) for i in ids],
+            session,
+            worker_id="w",
+            now=at(minutes),
+            outcomes=[Outcome(i, sent=True) for i in ids],
             on_outcome=record_delivery,
         )
         others = [m.id for m in claimed if m.id not in ids]
@@ -138,7 +149,8 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
     )
     assert regulator.key == f"comm:{incident}:regulator:detected:0:email:incidents@regulator.example"
     assert {(p.group, p.channel) for p in told.publications} == {
-        ("customers", "status_page"), ("customers", "ivr_message")
+        ("customers", "status_page"),
+        ("customers", "ivr_message"),
     }
     status = next(p for p in told.publications if p.channel == "status_page")
     assert status.text.startswith("We are sorry: since 10:30 BST we cannot answer calls about Gas emergency")
@@ -175,7 +187,8 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
 
     reminded = run(session_factory, incident, 31, tmp_path)
     assert sorted((m.channel, m.recipient, m.purpose) for m in reminded.reminders) == [
-        ("sms", "+447700900005", "comm-reminder"), ("sms", "+447700900005", "comm-reminder"),
+        ("sms", "+447700900005", "comm-reminder"),
+        ("sms", "+447700900005", "comm-reminder"),
     ]
     assert timeline(session_factory, incident, "reminder") == [
         "Reminder to Jo Mensah: update 1 to leadership due at 11:06 BST",
@@ -185,8 +198,11 @@ def test_the_plan_runs_once_through_an_outage(session_factory, incident, tmp_pat
 
     update = run(session_factory, incident, 36, tmp_path)
     assert sorted((m.channel, m.recipient) for m in update.messages) == [
-        ("email", "amara@northwind.example"), ("email", "jo@northwind.example"),
-        ("email", "sam@northwind.example"), ("sms", "+447700900001"), ("sms", "+447700900004"),
+        ("email", "amara@northwind.example"),
+        ("email", "jo@northwind.example"),
+        ("email", "sam@northwind.example"),
+        ("sms", "+447700900001"),
+        ("sms", "+447700900004"),
         ("sms", "+447700900005"),
     ]
     sms = next(m for m in update.messages if m.channel == "sms")
@@ -270,8 +286,10 @@ def test_a_template_that_does_not_render_is_parked_with_its_reason(
         alerts = list_messages(session, incident_id=incident, limit=1000)
     told = [(m.key.split(":")[3], m.channel, m.recipient) for m in alerts if m.purpose == "deadline"]
     assert sorted(told) == [
-        ("at_risk", "email", "jo@northwind.example"), ("at_risk", "sms", "+447700900005"),
-        ("missed", "email", "jo@northwind.example"), ("missed", "sms", "+447700900005"),
+        ("at_risk", "email", "jo@northwind.example"),
+        ("at_risk", "sms", "+447700900005"),
+        ("missed", "email", "jo@northwind.example"),
+        ("missed", "sms", "+447700900005"),
     ]
 
 

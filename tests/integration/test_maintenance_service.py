@@ -79,8 +79,13 @@ def test_a_declared_window_is_listed_and_in_force_while_it_lasts(uow: Any, plan:
 
 def test_naive_times_are_in_the_plans_zone_and_ends_at_sets_the_length(uow: Any, plan: Plan) -> None:
     record = declare(
-        uow, plan, starts_at=datetime(2026, 6, 20, 22, 0), minutes=None, ends_at=datetime(2026, 6, 21, 1, 30),
-        components=[], recurrence="FREQ=WEEKLY;BYDAY=SA",
+        uow,
+        plan,
+        starts_at=datetime(2026, 6, 20, 22, 0),
+        minutes=None,
+        ends_at=datetime(2026, 6, 21, 1, 30),
+        components=[],
+        recurrence="FREQ=WEEKLY;BYDAY=SA",
     )
     assert record.starts_at == datetime(2026, 6, 20, 21, 0, tzinfo=UTC)  # 22:00 BST
     assert record.minutes == 210 and record.components == () and record.recurrence == "FREQ=WEEKLY;BYDAY=SA"

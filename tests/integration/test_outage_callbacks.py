@@ -348,9 +348,7 @@ def test_a_callback_two_outages_hit_counts_in_both(session_factory):
     released = add_callback(session_factory, 2, due=T0 + timedelta(minutes=25))
     run(session_factory, T0)
     end_outage(session_factory, first, T0 + timedelta(minutes=30))
-    assert run(session_factory, T0 + timedelta(minutes=30, seconds=2)) == CallbackPass(
-        rescheduled=2, told=2
-    )
+    assert run(session_factory, T0 + timedelta(minutes=30, seconds=2)) == CallbackPass(rescheduled=2, told=2)
     moved = callback(session_factory, cb).due_at
     assert moved >= T0 + timedelta(minutes=30)
     # The second outage stops billing over the new time: flagged again, by this one.

@@ -73,10 +73,22 @@ def add_outage(
 ) -> int:
     with uow() as session:
         row = OutageRow(
-            started_at=start, detected_at=start, ended_at=end, classification="partial",
-            peak_classification="partial", causes=["acd"], components=["acd"], sites=[],
-            queues=queues, degraded_queues=degraded, history={}, in_maintenance=False,
-            summary="test outage", merged_into=None, plan_version_id=None, updated_at=start,
+            started_at=start,
+            detected_at=start,
+            ended_at=end,
+            classification="partial",
+            peak_classification="partial",
+            causes=["acd"],
+            components=["acd"],
+            sites=[],
+            queues=queues,
+            degraded_queues=degraded,
+            history={},
+            in_maintenance=False,
+            summary="test outage",
+            merged_into=None,
+            plan_version_id=None,
+            updated_at=start,
         )
         session.add(row)
         session.flush()
@@ -170,21 +182,33 @@ def test_an_outcome_is_linked_to_the_outage_it_was_logged_in(uow: Any, plan: Pla
     assert linked == [billing, billing, None, other]
     with uow() as session:
         assert [r.client_id for r in list_outcomes(session, OutcomeFilter(outage_id=billing))] == [
-            "during-02", "during-01",
+            "during-02",
+            "during-01",
         ]
 
 
 def test_lists_filter_and_page(uow: Any, plan: Plan) -> None:
     items = [
-        entry(f"entry-{n:04d}", queue=queue, follow_up=n % 2 == 0, agent=agent,
-              logged_at=(NOW - timedelta(minutes=60 - n)).isoformat())
+        entry(
+            f"entry-{n:04d}",
+            queue=queue,
+            follow_up=n % 2 == 0,
+            agent=agent,
+            logged_at=(NOW - timedelta(minutes=60 - n)).isoformat(),
+        )
         for n, (queue, agent) in enumerate(
-            [("billing", "ana"), ("moving", "ana"), ("billing", "sam"), ("emergency", "sam"),
-             ("billing", "ana")]
+            [
+                ("billing", "ana"),
+                ("moving", "ana"),
+                ("billing", "sam"),
+                ("emergency", "sam"),
+                ("billing", "ana"),
+            ]
         )
     ]
     log(uow, plan, *items)
     with uow() as session:
+
         def ids(which: OutcomeFilter | None = None, **paging: Any) -> list[str]:
             return [r.client_id[-1] for r in list_outcomes(session, which or OutcomeFilter(), **paging)]
 
@@ -203,9 +227,15 @@ def test_the_export_is_the_crm_csv_guarded_and_marks_what_it_exported(uow: Any, 
     log(
         uow,
         plan,
-        entry("entry-0002", logged_at="2026-06-15T10:20:00+01:00", call_id="=HYPERLINK(\"x\")"),
-        entry("entry-0001", customer="=cmd|' /C calc'!A0", reason="+1 call back", outcome="-2 days late",
-              agent="@ana", follow_up=False),
+        entry("entry-0002", logged_at="2026-06-15T10:20:00+01:00", call_id='=HYPERLINK("x")'),
+        entry(
+            "entry-0001",
+            customer="=cmd|' /C calc'!A0",
+            reason="+1 call back",
+            outcome="-2 days late",
+            agent="@ana",
+            follow_up=False,
+        ),
     )
     later = NOW + timedelta(hours=1)
     with uow() as session:
@@ -214,7 +244,14 @@ def test_the_export_is_the_crm_csv_guarded_and_marks_what_it_exported(uow: Any, 
     rows = list(csv.reader(io.StringIO(text)))
     assert tuple(rows[0]) == EXPORT_COLUMNS
     assert rows[0][:8] == [
-        "customer", "phone", "queue", "reason", "outcome", "follow_up", "agent", "logged_at",
+        "customer",
+        "phone",
+        "queue",
+        "reason",
+        "outcome",
+        "follow_up",
+        "agent",
+        "logged_at",
     ]
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["customer"] == "'=cmd|' /C calc'!A0"
@@ -222,7 +259,7 @@ def test_the_export_is_the_crm_csv_guarded_and_marks_what_it_exported(uow: Any, 
     assert first["phone"] == "+447700900123"  # normalised by Standby: data, left as it is
     assert (first["follow_up"], first["logged_at"], first["call_id"]) == ("false", "2026-06-15T09:12:00Z", "")
     second = dict(zip(rows[0], rows[2], strict=True))
-    assert second["call_id"] == "'=HYPERLINK(\"x\")" and second["follow_up"] == "true"
+    assert second["call_id"] == '\'=HYPERLINK("x")' and second["follow_up"] == "true"
     log(uow, plan, entry("entry-0003"))
     with uow() as session:
         exported = {r.client_id: r.exported_at for r in list_outcomes(session)}

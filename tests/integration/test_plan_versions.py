@@ -32,9 +32,7 @@ def _record(
     factory: sessionmaker[Session], source: str, now: datetime, by: str | None = None
 ) -> tuple[int, bool]:
     with unit_of_work(factory) as session:
-        info = record_plan(
-            session, plan=load_plan_text(source), source=source, now=now, loaded_by=by
-        )
+        info = record_plan(session, plan=load_plan_text(source), source=source, now=now, loaded_by=by)
         return info.id, info.created
 
 
@@ -45,9 +43,7 @@ def test_no_plan_loaded_yet(session_factory: sessionmaker[Session]) -> None:
         assert version_in_force(session, T0) is None
 
 
-def test_the_same_text_twice_is_one_version(
-    session_factory: sessionmaker[Session], reference: str
-) -> None:
+def test_the_same_text_twice_is_one_version(session_factory: sessionmaker[Session], reference: str) -> None:
     first = _record(session_factory, reference, T0, by="admin")
     again = _record(session_factory, reference, T0 + timedelta(hours=1))
     assert first[1] is True
@@ -99,9 +95,7 @@ def test_changed_text_and_a_switch_back_are_new_versions(
         assert found[0].sha256 == source_sha256(reference)
 
 
-def test_the_version_in_force_at_a_time(
-    session_factory: sessionmaker[Session], reference: str
-) -> None:
+def test_the_version_in_force_at_a_time(session_factory: sessionmaker[Session], reference: str) -> None:
     renamed = reference.replace("Northwind Energy Customer Care", "Northwind Care", 1)
     first, _ = _record(session_factory, reference, T0)
     second, _ = _record(session_factory, renamed, T0 + timedelta(days=7))

@@ -218,7 +218,8 @@ def test_the_all_clear_says_when_the_centre_answered_again_not_when_it_was_resol
     zone = ZoneInfo(plan.organisation.timezone)
     with unit_of_work(session_factory) as session:
         (all_clear,) = [
-            m for m in list_messages(session, incident_id=incident_id, limit=1000)
+            m
+            for m in list_messages(session, incident_id=incident_id, limit=1000)
             if m.purpose == "comm-resolved" and m.recipient == "sam@northwind.example"
         ]
     span = f"{local_time(started_at, zone)} to {local_time(ended_at, zone)}"

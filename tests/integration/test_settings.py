@@ -156,9 +156,7 @@ def test_a_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
 
 
 def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path: Path) -> None:
-    settings = Settings.from_env(
-        {"STANDBY_DATA_DIR": str(tmp_path / "data"), "STANDBY_SECRET_KEY": KEY}
-    )
+    settings = Settings.from_env({"STANDBY_DATA_DIR": str(tmp_path / "data"), "STANDBY_SECRET_KEY": KEY})
     assert ensure_secret_key(settings).secret_key == KEY
     assert not (tmp_path / "data").exists()
 

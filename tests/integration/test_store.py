@@ -71,11 +71,7 @@ def test_times_come_back_aware_and_in_utc(session_factory: sessionmaker[Session]
 
 def test_naive_times_are_refused(session_factory: sessionmaker[Session]) -> None:
     with pytest.raises(StatementError, match="no time zone"), unit_of_work(session_factory) as s:
-        s.add(
-            ComponentStateRow(
-                component_id="acd", state="up", since=datetime(2026, 1, 1), updated_at=T0
-            )
-        )
+        s.add(ComponentStateRow(component_id="acd", state="up", since=datetime(2026, 1, 1), updated_at=T0))
         s.flush()
 
 
@@ -97,9 +93,7 @@ def test_constraints_hold(session_factory: sessionmaker[Session]) -> None:
     # Foreign keys are on in SQLite too.
     with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
         session.add(
-            LoginSessionRow(
-                user_id=999, token_hash="0" * 64, created_at=T0, expires_at=T0, last_seen_at=T0
-            )
+            LoginSessionRow(user_id=999, token_hash="0" * 64, created_at=T0, expires_at=T0, last_seen_at=T0)
         )
 
 
@@ -116,9 +110,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_urls_get_the_drivers_standby_uses() -> None:
-    assert normalise_database_url("postgresql://u:pw@db/standby") == (
-        "postgresql+psycopg://u:pw@db/standby"
-    )
+    assert normalise_database_url("postgresql://u:pw@db/standby") == ("postgresql+psycopg://u:pw@db/standby")
     assert normalise_database_url("postgres://db/standby").startswith("postgresql+psycopg://")
     assert normalise_database_url("sqlite:///x.db") == "sqlite+pysqlite:///x.db"
     engine = make_engine("postgresql://u@127.0.0.1/standby")

@@ -49,8 +49,15 @@ def centre(
     sites_answering = answering(p, t)
     hit = queues_hit(p, queues=queues, sites={*sites, *lost}, answering=sites_answering)
     found = centre_now(
-        p, state, hit=hit, lost_sites=lost, answering=sites_answering, arrivals=arrivals,
-        started_at=started, ended_at=ended, now=now,
+        p,
+        state,
+        hit=hit,
+        lost_sites=lost,
+        answering=sites_answering,
+        arrivals=arrivals,
+        started_at=started,
+        ended_at=ended,
+        now=now,
     )
     return {q.queue_id: q for q in found}
 
@@ -60,8 +67,11 @@ def expected(
 ) -> tuple[float, float, float]:
     q = p.queues_by_id[queue_id]
     traffic = Traffic.over_interval(
-        calls=calls, interval_minutes=30, aht_s=q.aht_s * aht_factor,
-        answer_within_s=q.service_level.answer_within_s, patience_s=q.patience_s,
+        calls=calls,
+        interval_minutes=30,
+        aht_s=q.aht_s * aht_factor,
+        answer_within_s=q.service_level.answer_within_s,
+        patience_s=q.patience_s,
     )
     result = erlang_a(traffic, agents)
     return result.service_level, result.asa_s, result.p_abandon
@@ -101,7 +111,9 @@ def test_agents_moved_home_count_once_they_have_arrived_and_the_service_is_erlan
     now = NOW + timedelta(minutes=31)  # 11:01 in London: the seventh half hour of the forecast
     found = centre(ref, topo, ["leeds-power"], now=now, arrivals=arrivals)
     assert {q: (found[q].agents, found[q].agents_moved) for q in found} == {
-        "emergency": (19, 19), "billing": (43, 43), "moving": (13, 13),
+        "emergency": (19, 19),
+        "billing": (43, 43),
+        "moving": (13, 13),
     }
     for queue_id, calls, agents in (("emergency", 46, 19), ("billing", 210, 43), ("moving", 38, 13)):
         shown = found[queue_id]
@@ -141,8 +153,13 @@ def test_no_forecast_for_the_hour_and_an_ended_outage_stops_the_tolerance_clock(
     assert billing.forecast is None and billing.why_not == "calls do not reach the queue"
     assert billing.planned_agents == 0
     ended = centre(
-        ref, topo, [], started=NOW - timedelta(minutes=60), ended=NOW - timedelta(minutes=40),
-        queues=("emergency",), now=NOW,
+        ref,
+        topo,
+        [],
+        started=NOW - timedelta(minutes=60),
+        ended=NOW - timedelta(minutes=40),
+        queues=("emergency",),
+        now=NOW,
     )["emergency"]
     assert ended.tolerance is not None and ended.tolerance.out_minutes == 20 and ended.tolerance.breached
     assert forecast_now(ref.queues_by_id["billing"], 7 * 60) is None  # before the forecast starts

@@ -103,7 +103,9 @@ def test_nobody_is_told_during_the_hold_and_everyone_concerned_after_it() -> Non
     leadership = by(told.notices, "leadership")
     assert set(leadership) == {"email", "sms"}
     assert addresses(leadership["email"]) == [
-        "sam@northwind.example", "amara@northwind.example", "jo@northwind.example"
+        "sam@northwind.example",
+        "amara@northwind.example",
+        "jo@northwind.example",
     ]
     assert addresses(leadership["sms"]) == ["+447700900004", "+447700900001", "+447700900005"]
     assert all(n.phase == "detected" and n.number == 0 for n in told.notices)
@@ -142,8 +144,12 @@ def test_interruption_alone_means_every_outage_without_the_hold() -> None:
 
 def test_notify_on_filters_by_the_classification_the_outage_has_had() -> None:
     degraded = total(
-        classification="degraded", peak_classification="degraded", causes=("crm",), components=("crm",),
-        queues=(), degraded_queues=("emergency", "billing"),
+        classification="degraded",
+        peak_classification="degraded",
+        causes=("crm",),
+        components=("crm",),
+        queues=(),
+        degraded_queues=("emergency", "billing"),
     )
     told = Run().at(10, degraded)
     # degraded: customers and suppliers want it (suppliers: but the CRM has no vendor).
@@ -217,8 +223,13 @@ def test_a_vendor_that_joins_the_outage_is_told_when_it_does() -> None:
 
 
 def test_vendors_with_no_vendor_to_tell_are_not_concerned() -> None:
-    crm = total(classification="partial", peak_classification="partial", causes=("crm",),
-                components=("crm",), queues=("moving",))
+    crm = total(
+        classification="partial",
+        peak_classification="partial",
+        causes=("crm",),
+        components=("crm",),
+        queues=("moving",),
+    )
     assert not by(Run().at(10, crm).notices, "suppliers")
 
 
@@ -267,8 +278,10 @@ def test_an_outage_first_seen_ended_past_the_hold_gets_only_the_resolved_notice(
 def test_groups_never_told_get_no_resolved_notice() -> None:
     run = Run()
     run.at(6, total(classification="partial", peak_classification="partial", queues=("moving",)))
-    ended = run.at(30, total(classification="partial", peak_classification="partial", queues=("moving",),
-                             ended_at=at(29)))
+    ended = run.at(
+        30,
+        total(classification="partial", peak_classification="partial", queues=("moving",), ended_at=at(29)),
+    )
     assert "regulator" not in {n.group for n in ended.notices}
 
 

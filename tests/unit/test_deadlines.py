@@ -19,10 +19,15 @@ def email(
     state: str, *, attempts: int = 0, sent: float | None = None, error: str | None = None, id_: int = 1
 ) -> Delivery:
     return Delivery(
-        message_id=id_, channel="email", recipient="incidents@regulator.example",
-        recipient_name="Energy regulator incident desk", state=state, attempts=attempts,
+        message_id=id_,
+        channel="email",
+        recipient="incidents@regulator.example",
+        recipient_name="Energy regulator incident desk",
+        state=state,
+        attempts=attempts,
         sent_at=at(sent) if sent is not None else None,
-        parked_at=at(1) if state == "parked" else None, last_error=error,
+        parked_at=at(1) if state == "parked" else None,
+        last_error=error,
     )
 
 

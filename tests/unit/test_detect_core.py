@@ -35,7 +35,15 @@ def run(results: list[bool], start: ProbeHealth | None = None) -> list[str]:
 
 def test_a_probe_is_down_after_three_failures_and_up_after_two_successes():
     assert run([True, False, False, True, False, False, False, True, True]) == [
-        "up", "up", "up", "up", "up", "up", "down", "down", "up",
+        "up",
+        "up",
+        "up",
+        "up",
+        "up",
+        "up",
+        "down",
+        "down",
+        "up",
     ]
 
 
@@ -210,17 +218,36 @@ def test_reconciliation_accounts_for_every_outage_and_every_group(opens, groups)
 
 def record(component_id: str, state: str, second: int) -> CheckRecord:
     return CheckRecord(
-        component_id, "sha", T0 + timedelta(seconds=second), state == "up", "x", None, None,
+        component_id,
+        "sha",
+        T0 + timedelta(seconds=second),
+        state == "up",
+        "x",
+        None,
+        None,
         ProbeHealth(state, 0, 0, T0),  # type: ignore[arg-type]
     )
 
 
 def test_a_compacted_buffer_keeps_every_change_and_the_latest_result():
-    buffer = [record("a", "up", 0), record("a", "up", 1), record("b", "up", 1), record("a", "down", 2),
-              record("a", "down", 3), record("a", "up", 4), record("a", "up", 5), record("b", "up", 6)]
+    buffer = [
+        record("a", "up", 0),
+        record("a", "up", 1),
+        record("b", "up", 1),
+        record("a", "down", 2),
+        record("a", "down", 3),
+        record("a", "up", 4),
+        record("a", "up", 5),
+        record("b", "up", 6),
+    ]
     kept = compact(buffer)
     assert [(r.component_id, r.health.state, r.checked_at.second) for r in kept] == [
-        ("a", "up", 0), ("b", "up", 1), ("a", "down", 2), ("a", "up", 4), ("a", "up", 5), ("b", "up", 6),
+        ("a", "up", 0),
+        ("b", "up", 1),
+        ("a", "down", 2),
+        ("a", "up", 4),
+        ("a", "up", 5),
+        ("b", "up", 6),
     ]
 
 

@@ -154,8 +154,7 @@ def test_five_thousand_components_collapse_into_a_legible_map():
     layout = layout_plan(big, states=dict.fromkeys(down, "down"), availability=availability)
     assert layout.collapsed
     assert len(layout.nodes) <= 200
-    grouped = [m for n in layout.nodes if n.id.startswith("group:") and n.kind == "group"
-               for m in n.members]
+    grouped = [m for n in layout.nodes if n.id.startswith("group:") and n.kind == "group" for m in n.members]
     assert {f"c{i}" for i in range(5000)} <= set(grouped)
     assert any("5,000 components" in note for note in layout.notes)
     assert any(n.tone == "down" for n in layout.nodes)

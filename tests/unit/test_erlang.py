@@ -290,8 +290,15 @@ def test_to_dict_is_flat_and_complete() -> None:
     assert record["offered_load_erlangs"] == pytest.approx(10.0)
     assert record["patience_s"] == 120 and record["answer_within_s"] == 20
     assert {
-        "service_level", "service_level_of_answered", "service_level_excluding_short_abandons", "asa_s",
-        "mean_wait_s", "p_wait", "p_abandon", "p_abandon_within_threshold", "occupancy",
+        "service_level",
+        "service_level_of_answered",
+        "service_level_excluding_short_abandons",
+        "asa_s",
+        "mean_wait_s",
+        "p_wait",
+        "p_abandon",
+        "p_abandon_within_threshold",
+        "occupancy",
     } <= set(record)
 
 
@@ -329,9 +336,13 @@ def test_more_agents_never_serve_worse(values: dict[str, float | None], extra: i
     assert more.asa_s <= fewer.asa_s * (1 + 1e-9) + 1e-12
     for result in (fewer, more):
         for share in (
-            result.service_level, result.service_level_of_answered,
-            result.service_level_excluding_short_abandons, result.p_wait, result.p_abandon,
-            result.p_abandon_within_threshold, result.occupancy,
+            result.service_level,
+            result.service_level_of_answered,
+            result.service_level_excluding_short_abandons,
+            result.p_wait,
+            result.p_abandon,
+            result.p_abandon_within_threshold,
+            result.occupancy,
         ):
             assert 0.0 <= share <= 1.0
         assert result.p_abandon_within_threshold <= result.p_abandon + 1e-11

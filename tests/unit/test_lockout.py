@@ -26,7 +26,9 @@ def test_a_few_failures_are_free_then_delays_double_up_to_the_cap() -> None:
     # An office behind one NAT address: many people's typos add up before anyone waits.
     address = POLICIES[Scope.ADDRESS]
     assert (address.delay(30), address.delay(31), address.delay(99)) == (
-        timedelta(0), timedelta(seconds=30), timedelta(minutes=15),
+        timedelta(0),
+        timedelta(seconds=30),
+        timedelta(minutes=15),
     )
     tally = fail(Tally(), 5, T0)
     assert tally.failures == 5 and tally.locked_for(T0) == timedelta(0)

@@ -71,7 +71,9 @@ def test_a_weekly_window_on_two_days() -> None:
     assert occurrence_at(w, utc(2026, 3, 5, 6, 10)) is not None  # Thursday
     assert occurrence_at(w, utc(2026, 3, 4, 6, 10)) is None  # Wednesday
     assert [s for s, _ in upcoming(w, utc(2026, 3, 2, 7), 3)] == [
-        utc(2026, 3, 5, 6), utc(2026, 3, 9, 6), utc(2026, 3, 12, 6)
+        utc(2026, 3, 5, 6),
+        utc(2026, 3, 9, 6),
+        utc(2026, 3, 12, 6),
     ]
 
 

@@ -24,8 +24,15 @@ SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), 
 def families() -> list[Metric]:
     """Every metric family Standby serves: the in-process ones and the database's figures."""
     empty = Figures(
-        at=datetime(2026, 6, 15, tzinfo=UTC), outages_open={}, incidents_open={}, outbox={},
-        oldest_waiting_s=0.0, alerts_received={}, alerts_refused={}, leases={}, probes={},
+        at=datetime(2026, 6, 15, tzinfo=UTC),
+        outages_open={},
+        incidents_open={},
+        outbox={},
+        oldest_waiting_s=0.0,
+        alerts_received={},
+        alerts_refused={},
+        leases={},
+        probes={},
     )
     return [*StandbyMetrics().registry.collect(), database_up(True), *figure_metrics(empty)]
 

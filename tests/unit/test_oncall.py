@@ -247,7 +247,12 @@ def test_a_day_the_zone_skips_leaves_no_empty_turn() -> None:
 # --- properties ---------------------------------------------------------------------------
 
 ZONES = [
-    "Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC", "Asia/Kolkata", "America/Santiago",
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "UTC",
+    "Asia/Kolkata",
+    "America/Santiago",
 ]
 PEOPLE = ["a", "b", "c", "d", "e"]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)

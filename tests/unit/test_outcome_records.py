@@ -118,9 +118,20 @@ def test_a_resend_matches_and_a_reused_id_does_not() -> None:
     entry, _ = check(values())
     assert entry is not None
     record = OutcomeRecord(
-        id=1, client_id=entry.client_id, customer=entry.customer, phone=entry.phone, queue=entry.queue,
-        reason=entry.reason, outcome=entry.outcome, follow_up=entry.follow_up, agent="ana",
-        logged_at=entry.logged_at, call_id=None, outage_id=None, received_at=NOW, received_by="user:ana",
+        id=1,
+        client_id=entry.client_id,
+        customer=entry.customer,
+        phone=entry.phone,
+        queue=entry.queue,
+        reason=entry.reason,
+        outcome=entry.outcome,
+        follow_up=entry.follow_up,
+        agent="ana",
+        logged_at=entry.logged_at,
+        call_id=None,
+        outage_id=None,
+        received_at=NOW,
+        received_by="user:ana",
         exported_at=None,
     )
     assert record.matches(entry)
@@ -149,16 +160,35 @@ def test_cells_that_a_spreadsheet_would_run_are_defused(value: str, shown: str) 
 
 def test_the_export_has_the_design_header_and_one_line_per_outcome() -> None:
     record = OutcomeRecord(
-        id=1, client_id="abcdefgh", customer='Jane "JD" Doe, Esq.', phone="+447700900123", queue="billing",
-        reason="two\nlines", outcome="=2+2", follow_up=False, agent="ana",
-        logged_at=datetime(2026, 6, 15, 10, 12, tzinfo=UTC), call_id="call-1", outage_id=None,
-        received_at=NOW, received_by="user:ana", exported_at=None,
+        id=1,
+        client_id="abcdefgh",
+        customer='Jane "JD" Doe, Esq.',
+        phone="+447700900123",
+        queue="billing",
+        reason="two\nlines",
+        outcome="=2+2",
+        follow_up=False,
+        agent="ana",
+        logged_at=datetime(2026, 6, 15, 10, 12, tzinfo=UTC),
+        call_id="call-1",
+        outage_id=None,
+        received_at=NOW,
+        received_by="user:ana",
+        exported_at=None,
     )
     text = export_csv([record, record])
     rows = list(csv.reader(io.StringIO(text)))
     assert tuple(rows[0]) == EXPORT_COLUMNS and len(rows) == 3
     assert rows[1] == [
-        'Jane "JD" Doe, Esq.', "+447700900123", "billing", "two\nlines", "'=2+2", "false", "ana",
-        "2026-06-15T10:12:00Z", "abcdefgh", "call-1",
+        'Jane "JD" Doe, Esq.',
+        "+447700900123",
+        "billing",
+        "two\nlines",
+        "'=2+2",
+        "false",
+        "ana",
+        "2026-06-15T10:12:00Z",
+        "abcdefgh",
+        "call-1",
     ]
     assert export_csv([]) == ",".join(EXPORT_COLUMNS) + "\r\n"

@@ -49,12 +49,16 @@ def test_by_default_the_public_services_are_the_queues(plan: Plan) -> None:
 def test_the_status_follows_the_live_state(plan: Plan) -> None:
     assert set(statuses(plan, {}).values()) == {"operational"}
     assert statuses(plan, {"ivr": "down"}) == {
-        "emergency": "operational", "billing": "major_outage", "moving": "major_outage",
+        "emergency": "operational",
+        "billing": "major_outage",
+        "moving": "major_outage",
     }
     assert set(statuses(plan, {"acd": "down"}).values()) == {"major_outage"}
     # The CRM slows billing and emergencies down and stops moving home.
     assert statuses(plan, {"crm": "down"}) == {
-        "emergency": "degraded_performance", "billing": "degraded_performance", "moving": "major_outage",
+        "emergency": "degraded_performance",
+        "billing": "degraded_performance",
+        "moving": "major_outage",
     }
     assert statuses(plan, {"crm": "maintenance"})["moving"] == "under_maintenance"
     assert statuses(plan, {}, frozenset({"billing"}))["billing"] == "degraded_performance"
@@ -114,8 +118,15 @@ def fact(i: int, minutes: float, kind: str, said: str = "", **data: Any) -> Time
 
 def incident(*timeline: TimelineFact, state: str = "diagnosing") -> IncidentFacts:
     return IncidentFacts(
-        id=7, state=state, detected_at=NOW, resolved_at=None, started_at=NOW, classification="partial",
-        components=frozenset({"ivr"}), queues=frozenset({"billing", "moving"}), timeline=timeline,
+        id=7,
+        state=state,
+        detected_at=NOW,
+        resolved_at=None,
+        started_at=NOW,
+        classification="partial",
+        components=frozenset({"ivr"}),
+        queues=frozenset({"billing", "moving"}),
+        timeline=timeline,
     )
 
 
@@ -159,8 +170,14 @@ def test_a_resolved_incident_is_a_resolved_notice(plan: Plan) -> None:
 
 def snapshot(plan: Plan, **changes: Any) -> Any:
     facts = Facts(
-        plan=plan, topology=Topology.from_plan(plan), states={"ivr": "down"}, degraded_queues=frozenset(),
-        downtimes=[], windows=windows_from_plan(plan), updated_at=NOW, plan_loaded_at=NOW,
+        plan=plan,
+        topology=Topology.from_plan(plan),
+        states={"ivr": "down"},
+        degraded_queues=frozenset(),
+        downtimes=[],
+        windows=windows_from_plan(plan),
+        updated_at=NOW,
+        plan_loaded_at=NOW,
         incidents=[
             incident(fact(2, 6, "message", "", channel="status_page", phase="detected", text="Sorry."))
         ],

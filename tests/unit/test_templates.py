@@ -58,8 +58,13 @@ def variables(audience: str, phase: str, facts: OutageFacts = FACTS, **extra: An
         update_number=1 if phase == "update" else 0,
         next_update_at=None if phase == "resolved" else T0 + timedelta(minutes=66),
         vendor_id="carrier-a" if audience == "vendors" else None,
-        due={"group": "leadership", "kind": "leadership", "update_number": 2, "at": "11:06 BST",
-             "overdue": False},
+        due={
+            "group": "leadership",
+            "kind": "leadership",
+            "update_number": 2,
+            "at": "11:06 BST",
+            "overdue": False,
+        },
         **extra,
     )
 

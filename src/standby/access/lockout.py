@@ -56,11 +56,15 @@ class Policy:
 
 POLICIES: dict[Scope, Policy] = {
     Scope.ACCOUNT: Policy(
-        free=5, first_delay=timedelta(seconds=30), cap=timedelta(minutes=15),
+        free=5,
+        first_delay=timedelta(seconds=30),
+        cap=timedelta(minutes=15),
         forgive_every=timedelta(minutes=15),
     ),
     Scope.ADDRESS: Policy(
-        free=30, first_delay=timedelta(seconds=30), cap=timedelta(minutes=15),
+        free=30,
+        first_delay=timedelta(seconds=30),
+        cap=timedelta(minutes=15),
         forgive_every=timedelta(minutes=15),
     ),
 }

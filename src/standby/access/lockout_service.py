@@ -85,7 +85,10 @@ def settle_attempt(session: Session, attempt: Attempt, *, succeeded: bool, now: 
             if tally.locked_until is not None:
                 log.warning(
                     "login locked: %s %r after %d failed logins, for %d s",
-                    scope.value, attempt.keys[scope], tally.failures, _seconds(tally.locked_until - now),
+                    scope.value,
+                    attempt.keys[scope],
+                    tally.failures,
+                    _seconds(tally.locked_until - now),
                 )
         return
     session.execute(
@@ -101,9 +104,7 @@ def settle_attempt(session: Session, attempt: Attempt, *, succeeded: bool, now: 
         _store(row, back)
 
 
-def lift_lockout(
-    session: Session, *, account: str | None = None, address: str | None = None, by: str
-) -> int:
+def lift_lockout(session: Session, *, account: str | None = None, address: str | None = None, by: str) -> int:
     """Clear the tallies of an account and/or an address (an administrator's unlock); how many there were."""
     if not account and not address:
         raise InvalidInput("name an account (username) or a client address to unlock")

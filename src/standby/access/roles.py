@@ -104,9 +104,7 @@ def parse_role(value: str | Role) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        raise InvalidInput(
-            f"unknown role {value!r}: use one of {', '.join(r.value for r in Role)}"
-        ) from None
+        raise InvalidInput(f"unknown role {value!r}: use one of {', '.join(r.value for r in Role)}") from None
 
 
 MIN_PASSWORD_LENGTH = 8

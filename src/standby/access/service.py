@@ -195,8 +195,7 @@ def list_tokens(session: Session) -> list[TokenInfo]:
     """Every API token, revoked ones included, by name."""
     rows = session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.name))
     return [
-        TokenInfo(r.name, Role(r.role), r.prefix, r.created_at, r.last_used_at, r.revoked_at)
-        for r in rows
+        TokenInfo(r.name, Role(r.role), r.prefix, r.created_at, r.last_used_at, r.revoked_at) for r in rows
     ]
 
 
@@ -204,9 +203,7 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
     """The principal a bearer token stands for, or None when unknown or revoked."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalars(
-        select(ApiTokenRow).where(ApiTokenRow.token_hash == secret_digest(token))
-    ).first()
+    row = session.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == secret_digest(token))).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
@@ -223,9 +220,7 @@ def revoke_token(session: Session, *, name: str, now: datetime) -> None:
         row.revoked_at = now
 
 
-def open_login_session(
-    session: Session, *, username: str, now: datetime, lifetime: timedelta
-) -> str:
+def open_login_session(session: Session, *, username: str, now: datetime, lifetime: timedelta) -> str:
     """Sign a user in; returns the cookie value (shown to the browser, stored hashed)."""
     if lifetime <= timedelta(0):
         raise InvalidInput("a login session needs a positive lifetime")

@@ -219,8 +219,12 @@ def user_unlock(
     with open_store() as factory, unit_of_work(factory) as session:
         lifted = lift_lockout(session, account=username, address=address, by="cli")
     what = " and ".join(
-        part for part in (f"user {username.strip().lower()!r}" if username else "",
-                          f"address {address.strip()}" if address else "") if part
+        part
+        for part in (
+            f"user {username.strip().lower()!r}" if username else "",
+            f"address {address.strip()}" if address else "",
+        )
+        if part
     )
     if lifted:
         out.print(f"Unlocked {what}: logins are open again.", markup=False)

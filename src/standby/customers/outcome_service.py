@@ -208,11 +208,10 @@ def outage_for(outages: Sequence[OutageRow], moment: datetime, queue: str) -> in
     Of the outages going on at that moment: one that hit the queue (lost or slowed)
     first, then one still standing on its own (not merged into another), then the latest.
     """
-    current = [
-        o for o in outages if o.started_at <= moment and (o.ended_at is None or moment <= o.ended_at)
-    ]
+    current = [o for o in outages if o.started_at <= moment and (o.ended_at is None or moment <= o.ended_at)]
     if not current:
         return None
+
     def preference(o: OutageRow) -> tuple[bool, bool, datetime, int]:
         return (queue in o.queues or queue in o.degraded_queues, o.merged_into is None, o.started_at, o.id)
 

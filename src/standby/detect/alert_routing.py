@@ -153,7 +153,6 @@ def _quoted(value: str) -> str:
     return repr(shown)
 
 
-
 def _labels_text(labels: Mapping[str, str]) -> str:
     if not labels:
         return "no labels"
@@ -164,4 +163,3 @@ def _labels_text(labels: Mapping[str, str]) -> str:
 def short_summary(text: str) -> str:
     """The summary as stored: at most MAX_STORED_SUMMARY characters."""
     return text if len(text) <= MAX_STORED_SUMMARY else text[: MAX_STORED_SUMMARY - 3] + "..."
-

@@ -344,8 +344,7 @@ def _parse_key(key: str) -> tuple[Source, str]:
 def _missing(key: str) -> str:
     shown = key if len(key) <= 80 else key[:80] + "..."
     return (
-        f"no maintenance window {shown!r}: keys are plan:ID or api:NUMBER;"
-        " GET /api/v1/maintenance lists them"
+        f"no maintenance window {shown!r}: keys are plan:ID or api:NUMBER; GET /api/v1/maintenance lists them"
     )
 
 

@@ -38,7 +38,6 @@ class ReceiverTokenInfo:
         return self.revoked_at is None
 
 
-
 def create_receiver_token(session: Session, *, name: str, now: datetime) -> tuple[ReceiverTokenInfo, str]:
     """Make a receiver token: (its record, the token to show once); Conflict if the name is taken."""
     checked = name.strip()

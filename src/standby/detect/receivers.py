@@ -69,7 +69,6 @@ SOURCE_ALERTMANAGER = "alertmanager"
 SOURCE_EVENTS = "events"
 
 
-
 class Refused(InvalidInput):
     """A request the receivers cannot use at all; `problems` says where and why (the API's 422)."""
 

@@ -515,9 +515,7 @@ class DetectWorker:
         for the periodic pass (the correlation then has the probes it waits for checked)."""
 
         def read(session: Session) -> tuple[Any, ...]:
-            return tuple(
-                session.execute(ALERTS_MARKER).one()
-            )
+            return tuple(session.execute(ALERTS_MARKER).one())
 
         ok, marker = await self._in_thread(read)
         if not ok or marker == self._alerts_seen:

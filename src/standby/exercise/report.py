@@ -50,7 +50,10 @@ def _lines(
         ("Not told", ", ".join(results.get("spared", [])) or "nobody"),
         ("Objectives", f"{results.get('passed', 0)} passed, {results.get('failed', 0)} failed"),
     ]
-    findings = [str(f["text"]) for f in results.get("findings", [])]
+    findings = [
+        f"{f['text']} (action {f['action_id']})" if f.get("action_id") else str(f["text"])
+        for f in results.get("findings", [])
+    ]
     return facts, list(results.get("objectives", [])), findings
 
 

@@ -217,32 +217,42 @@ def review_log(session: Session) -> ReviewLog:
     )
 
 
+@dataclass(frozen=True)
+class ReviewDue:
+    """A review the plan asks for: what (`plan` or `vendor:ID`), in words, and the day it falls due."""
+
+    subject: str
+    what: str
+    due: date
+
+
+def reviews_due(plan: Plan, log: ReviewLog) -> list[ReviewDue]:
+    """When the plan's review and each vendor's next fall due: the plan's dates or the log's, the latest."""
+    org = plan.organisation
+    due: list[ReviewDue] = []
+    reviewed = max([*log.plan_reviews, *([org.plan_reviewed] if org.plan_reviewed else [])], default=None)
+    if reviewed is not None:
+        due.append(ReviewDue("plan", "The plan's review", add_months(reviewed, org.review_every_months)))
+    for vendor in plan.vendors:
+        what = f"The review of {vendor.name}'s contingency plan"
+        found = log.vendor_reviews.get(vendor.id)
+        if found is not None and (
+            vendor.contingency_plan_reviewed is None or found[0] >= vendor.contingency_plan_reviewed
+        ):
+            due.append(ReviewDue(f"vendor:{vendor.id}", what, found[1]))
+        elif vendor.contingency_plan_reviewed is not None:
+            on = add_months(vendor.contingency_plan_reviewed, vendor.review_every_months)
+            due.append(ReviewDue(f"vendor:{vendor.id}", what, on))
+    return due
+
+
 def remind_reviews(session: Session, *, plan: Plan, today: date, now: datetime) -> int:
     """Email the leadership groups when a review falls due within 30 days and when overdue.
 
     One message per review, due date, stage and person (the outbox key), so a worker pass
     every few seconds sends each reminder once. Returns the messages queued or found.
     """
-    log = review_log(session)
-    org = plan.organisation
-    due: list[tuple[str, str, date]] = []
-    reviewed = max([*log.plan_reviews, *([org.plan_reviewed] if org.plan_reviewed else [])], default=None)
-    if reviewed is not None:
-        due.append(("plan", "The plan's review", add_months(reviewed, org.review_every_months)))
-    for vendor in plan.vendors:
-        found = log.vendor_reviews.get(vendor.id)
-        if found is not None and (
-            vendor.contingency_plan_reviewed is None or found[0] >= vendor.contingency_plan_reviewed
-        ):
-            due.append((f"vendor:{vendor.id}", f"The review of {vendor.name}'s contingency plan", found[1]))
-        elif vendor.contingency_plan_reviewed is not None:
-            due.append(
-                (
-                    f"vendor:{vendor.id}",
-                    f"The review of {vendor.name}'s contingency plan",
-                    add_months(vendor.contingency_plan_reviewed, vendor.review_every_months),
-                )
-            )
+    due = reviews_due(plan, review_log(session))
     people = [
         plan.people_by_id[m]
         for g in plan.stakeholders
@@ -251,7 +261,7 @@ def remind_reviews(session: Session, *, plan: Plan, today: date, now: datetime) 
         if m in plan.people_by_id and plan.people_by_id[m].email
     ]
     sent = 0
-    for subject, what, on in due:
+    for subject, what, on in ((d.subject, d.what, d.due) for d in due):
         if today < on - REMIND_BEFORE:
             continue
         stage = "overdue" if today > on else "soon"

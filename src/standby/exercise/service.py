@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from standby.errors import Conflict, InvalidInput, NotFound
+from standby.exercise.findings_service import findings_to_actions, owner_for
 from standby.exercise.objectives import read_objectives
 from standby.exercise.results_service import results_of
 from standby.plan.schema import Plan
@@ -174,7 +175,8 @@ def start_exercise(
 def finish_exercise(
     session: Session, *, exercise_id: int, plan: Plan, by: str, now: datetime
 ) -> ExerciseRecord:
-    """End the exercise now (its components recover) and measure its objectives."""
+    """End the exercise now (its components recover), measure its objectives, and turn each
+    finding into an action (`findings_service`), all in the caller's unit of work."""
     row = session.get(ExerciseRow, exercise_id)
     if row is None:
         raise NotFound(f"no exercise {exercise_id}")
@@ -188,6 +190,14 @@ def finish_exercise(
     if not getattr(done, "rowcount", 0):
         raise Conflict(f"exercise {exercise_id} was finished meanwhile")
     session.refresh(row)
-    row.results = results_of(session, row, plan=plan)
+    results = results_of(session, row, plan=plan)
+    ids = findings_to_actions(
+        session, exercise_id=row.id, title=row.title, findings=results["findings"], down=tuple(row.down),
+        owner=owner_for(plan, row.created_by, by), plan=plan, finished_at=now, by=by,
+    )  # fmt: skip
+    for finding, action_id in zip(results["findings"], ids, strict=False):
+        finding["action_id"] = action_id
+    results["action_ids"] = ids
+    row.results = results
     session.flush()
     return _record(row)

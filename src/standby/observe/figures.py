@@ -80,11 +80,17 @@ def read_figures(session: Session, *, now: datetime, lease: timedelta) -> Figure
     return Figures(
         at=now,
         outages_open=_counts(
-            session, OutageRow.classification, func.count(), OutageRow.ended_at.is_(None),
+            session,
+            OutageRow.classification,
+            func.count(),
+            OutageRow.ended_at.is_(None),
             known=OPEN_CLASSIFICATIONS,
         ),
         incidents_open=_counts(
-            session, IncidentRow.state, func.count(), IncidentRow.state.not_in(CLOSED_INCIDENT_STATES),
+            session,
+            IncidentRow.state,
+            func.count(),
+            IncidentRow.state.not_in(CLOSED_INCIDENT_STATES),
             known=OPEN_INCIDENT_STATES,
         ),
         outbox=outbox,
@@ -94,7 +100,11 @@ def read_figures(session: Session, *, now: datetime, lease: timedelta) -> Figure
             session, RefusedAlertRow.source, func.sum(RefusedAlertRow.received), known=SOURCES
         ),
         leases=_counts(
-            session, ProbeRow.owner, func.count(), ProbeRow.enabled, ProbeRow.lease_expires_at >= now,
+            session,
+            ProbeRow.owner,
+            func.count(),
+            ProbeRow.enabled,
+            ProbeRow.lease_expires_at >= now,
             WorkerRow.seen_at >= now - lease,
             join=(WorkerRow, WorkerRow.id == ProbeRow.owner),
         ),

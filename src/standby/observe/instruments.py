@@ -168,7 +168,8 @@ def figure_metrics(figures: Figures) -> Iterator[Metric]:
         value=figures.oldest_waiting_s,
     )
     yield _counter(
-        "standby_alerts_received", "Alerts taken from Alertmanager and Events v2 senders, by source.",
+        "standby_alerts_received",
+        "Alerts taken from Alertmanager and Events v2 senders, by source.",
         figures.alerts_received,
     )
     yield _counter(

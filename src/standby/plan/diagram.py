@@ -269,9 +269,16 @@ def _full_graph(
         impacted = not ok and tone != "down"
         graph.add(
             _Vertex(
-                f"component:{c.id}", "component", 2 * depth, label=c.id, status=tone,
-                detail=c.name, tone=tone, available=ok,
-                impacted=impacted, heading="Runs on" if depth == 0 else f"Depth {depth}",
+                f"component:{c.id}",
+                "component",
+                2 * depth,
+                label=c.id,
+                status=tone,
+                detail=c.name,
+                tone=tone,
+                available=ok,
+                impacted=impacted,
+                heading="Runs on" if depth == 0 else f"Depth {depth}",
                 title=f"{c.id}: {c.name}, {tone}"
                 + ("; unavailable through a dependency" if impacted else ""),
             )
@@ -279,9 +286,7 @@ def _full_graph(
     for c in sorted(plan.components, key=lambda c: depths[c.id]):
         dropped += _attach(graph, f"component:{c.id}", 2 * depths[c.id], c.depends_on, closures, status)
     site_rank = 2 * (max(depths.values(), default=-1) + 2)
-    dropped += _add_sites_and_queues(
-        graph, plan, status, site_rank, lambda cid: f"component:{cid}", closures
-    )
+    dropped += _add_sites_and_queues(graph, plan, status, site_rank, lambda cid: f"component:{cid}", closures)
     if dropped:
         graph.notes.append(
             f"{_count(dropped, 'dependency', 'dependencies')} that follow from others are not drawn"
@@ -346,10 +351,16 @@ def _attach(
             live = [m for m in entry.any_of if status.component_ok(m)]
             graph.add(
                 _Vertex(
-                    junction, "junction", rank - 1, label="any of",
+                    junction,
+                    "junction",
+                    rank - 1,
+                    label="any of",
                     status=f"{len(live)} of {len(entry.any_of)} available",
-                    tone="up" if live else "down", available=bool(live),
-                    members=tuple(entry.any_of), width=JUNCTION_WIDTH, height=JUNCTION_HEIGHT,
+                    tone="up" if live else "down",
+                    available=bool(live),
+                    members=tuple(entry.any_of),
+                    width=JUNCTION_WIDTH,
+                    height=JUNCTION_HEIGHT,
                     title="needs any one of: " + ", ".join(entry.any_of),
                 )
             )
@@ -384,32 +395,44 @@ def _add_sites_and_queues(
             key = f"group:site:{kind}"
             graph.add(
                 _Vertex(
-                    key, "group", rank, label=f"{len(ids):,} {kind} sites",
-                    status=f"{len(live):,} available", heading="Sites", members=tuple(ids),
+                    key,
+                    "group",
+                    rank,
+                    label=f"{len(ids):,} {kind} sites",
+                    status=f"{len(live):,} available",
+                    heading="Sites",
+                    members=tuple(ids),
                     detail=f"{sum(plan.sites_by_id[i].seats for i in ids):,} seats",
                     tone="up" if len(live) == len(ids) else "degraded" if live else "down",
-                    available=len(live) == len(ids), title=", ".join(ids[:20]),
+                    available=len(live) == len(ids),
+                    title=", ".join(ids[:20]),
                 )
             )
             site_key.update(dict.fromkeys(ids, key))
-        graph.notes.append(
-            f"{len(plan.sites):,} sites are drawn as {_count(len(by_kind), 'group')} by kind."
-        )
+        graph.notes.append(f"{len(plan.sites):,} sites are drawn as {_count(len(by_kind), 'group')} by kind.")
     else:
         for s in plan.sites:
             ok = status.site_ok(s.id)
             seats = f"{s.seats} seats"
             detail = (
-                f"{seats} · {agents[s.id]} agents" if s.id in agents
-                else f"{seats} · standby {_minutes(s.activation_minutes)}" if s.activation_minutes
+                f"{seats} · {agents[s.id]} agents"
+                if s.id in agents
+                else f"{seats} · standby {_minutes(s.activation_minutes)}"
+                if s.activation_minutes
                 else seats
             )
             site_key[s.id] = f"site:{s.id}"
             graph.add(
                 _Vertex(
-                    site_key[s.id], "site", rank, label=s.id, detail=detail,
+                    site_key[s.id],
+                    "site",
+                    rank,
+                    label=s.id,
+                    detail=detail,
                     status="available" if ok else "lost",
-                    tone="up" if ok else "down", available=ok, heading="Sites",
+                    tone="up" if ok else "down",
+                    available=ok,
+                    heading="Sites",
                     title=f"{s.id}: {s.name}, {'available' if ok else 'lost'}",
                 )
             )
@@ -422,8 +445,15 @@ def _add_sites_and_queues(
             key = f"group:queue:{tone}"
             graph.add(
                 _Vertex(
-                    key, "group", rank + 2, label=f"{len(ids):,} queues", status=_QUEUE_WORDS[tone],
-                    tone=tone, available=tone == "up", heading="Queues", members=tuple(ids),
+                    key,
+                    "group",
+                    rank + 2,
+                    label=f"{len(ids):,} queues",
+                    status=_QUEUE_WORDS[tone],
+                    tone=tone,
+                    available=tone == "up",
+                    heading="Queues",
+                    members=tuple(ids),
                     title=", ".join(ids[:20]),
                 )
             )
@@ -436,9 +466,15 @@ def _add_sites_and_queues(
             level = q.service_level
             graph.add(
                 _Vertex(
-                    queue_key[q.id], "queue", rank + 2, label=q.id, status=_QUEUE_WORDS[tone],
+                    queue_key[q.id],
+                    "queue",
+                    rank + 2,
+                    label=q.id,
+                    status=_QUEUE_WORDS[tone],
                     detail=f"target {level.target:.0%} in {level.answer_within_s:g} s",
-                    tone=tone, available=tone == "up", heading="Queues",
+                    tone=tone,
+                    available=tone == "up",
+                    heading="Queues",
                     title=f"{q.id}: {q.name}, {_QUEUE_WORDS[tone]}",
                 )
             )
@@ -459,8 +495,11 @@ def _add_sites_and_queues(
         takes = plan.sites_by_id[team.site].queues if team.site in plan.sites_by_id else None
         for queue in team.queues:
             # As the topology counts it: agents on shift, at a site that takes the queue.
-            if team.agents > 0 and team.site in site_key and queue in queue_key and (
-                takes is None or queue in takes
+            if (
+                team.agents > 0
+                and team.site in site_key
+                and queue in queue_key
+                and (takes is None or queue in takes)
             ):
                 graph.link(site_key[team.site], queue_key[queue], dashed=True)
     return dropped
@@ -494,12 +533,19 @@ def _collapsed_graph(
         lo, hi = span[bucket][0], span[bucket][-1]
         graph.add(
             _Vertex(
-                key, "group", 2 * bucket, label=f"{len(ids):,} {kind.replace('_', ' ')}",
-                status=worst(tones), detail=" · ".join(f"{n:,} {t}" for t, n in counts.items()),
-                tone=worst(tones), available=len(live) == len(ids),
+                key,
+                "group",
+                2 * bucket,
+                label=f"{len(ids):,} {kind.replace('_', ' ')}",
+                status=worst(tones),
+                detail=" · ".join(f"{n:,} {t}" for t, n in counts.items()),
+                tone=worst(tones),
+                available=len(live) == len(ids),
                 impacted=any(not status.component_ok(i) and status.tone(i) != "down" for i in ids),
-                members=tuple(ids), heading=f"Depth {lo}" if lo == hi else f"Depth {lo}-{hi}",
-                title=f"{len(ids):,} {kind} components: " + ", ".join(ids[:20])
+                members=tuple(ids),
+                heading=f"Depth {lo}" if lo == hi else f"Depth {lo}-{hi}",
+                title=f"{len(ids):,} {kind} components: "
+                + ", ".join(ids[:20])
                 + (", ..." if len(ids) > 20 else ""),
             )
         )
@@ -507,9 +553,7 @@ def _collapsed_graph(
         for dep in dependency_ids(c.depends_on):
             if dep in group_of:
                 graph.link(group_of[dep], group_of[c.id])
-    _add_sites_and_queues(
-        graph, plan, status, 2 * (buckets + 1), lambda cid: group_of.get(cid, ""), None
-    )
+    _add_sites_and_queues(graph, plan, status, 2 * (buckets + 1), lambda cid: group_of.get(cid, ""), None)
     graph.notes.insert(
         0,
         f"{len(plan.components):,} components are drawn as {_count(len(members), 'group')} by dependency"
@@ -517,9 +561,7 @@ def _collapsed_graph(
     )
     dropped = _reduce_links(graph)
     if dropped:
-        graph.notes.append(
-            f"{_count(dropped, 'link')} between groups that follow from others are not drawn."
-        )
+        graph.notes.append(f"{_count(dropped, 'link')} between groups that follow from others are not drawn.")
     return graph
 
 
@@ -578,11 +620,21 @@ def _place(graph: _Graph, collapsed: bool) -> Layout:
             headings.setdefault(column, v.heading)
         nodes.append(
             Node(
-                id=v.id, kind=v.kind, label=_fit(v.label, v.width - 24, LABEL_CHAR),
-                status=v.status, detail=_fit(v.detail, v.width - 20, DETAIL_CHAR), tone=v.tone,
-                available=v.available, impacted=v.impacted, x=round(cx - v.width / 2, 1),
-                y=round(cy - v.height / 2, 1), width=v.width, height=v.height, column=column,
-                title=v.title, members=v.members,
+                id=v.id,
+                kind=v.kind,
+                label=_fit(v.label, v.width - 24, LABEL_CHAR),
+                status=v.status,
+                detail=_fit(v.detail, v.width - 20, DETAIL_CHAR),
+                tone=v.tone,
+                available=v.available,
+                impacted=v.impacted,
+                x=round(cx - v.width / 2, 1),
+                y=round(cy - v.height / 2, 1),
+                width=v.width,
+                height=v.height,
+                column=column,
+                title=v.title,
+                members=v.members,
             )
         )
     edges = [

@@ -98,9 +98,7 @@ def layered(
         width = max(size[v][0] for v in column)
         xs.append((x, width))
         x += width + spacing.column_gap
-    centres = {
-        vid: (xs[i][0] + xs[i][1] / 2, ys[vid]) for i, column in enumerate(columns) for vid in column
-    }
+    centres = {vid: (xs[i][0] + xs[i][1] / 2, ys[vid]) for i, column in enumerate(columns) for vid in column}
     routes: dict[tuple[str, str], tuple[Point, ...]] = {}
     for (source, target), chain in chains.items():
         (sx, sy), (tx, ty) = centres[source], centres[target]
@@ -126,9 +124,7 @@ def layered(
     )
 
 
-def _order(
-    columns: list[list[str]], preds: Mapping[str, list[str]], succs: Mapping[str, list[str]]
-) -> None:
+def _order(columns: list[list[str]], preds: Mapping[str, list[str]], succs: Mapping[str, list[str]]) -> None:
     """Reorder each column in place by barycentre sweeps, keeping the order with fewest crossings."""
     best = [list(col) for col in columns]
     best_crossings = crossings(columns, succs)
@@ -159,9 +155,7 @@ def crossings(columns: Sequence[Sequence[str]], succs: Mapping[str, list[str]]) 
     total = 0
     for left, right in pairwise(columns):
         position = {vid: p for p, vid in enumerate(right)}
-        ends = sorted(
-            (p, position[s]) for p, vid in enumerate(left) for s in succs[vid] if s in position
-        )
+        ends = sorted((p, position[s]) for p, vid in enumerate(left) for s in succs[vid] if s in position)
         total += _inversions([end for _, end in ends])
     return total
 

@@ -292,9 +292,7 @@ class Queue(Section):
         None, description="Mean seconds a caller waits before hanging up; omitted means no abandonment."
     )
     retry_share: Share = Field(0, description="Share of callers who give up and call again.")
-    retry_delay_s: Seconds = Field(
-        300, description="Mean seconds before a caller who gave up calls again."
-    )
+    retry_delay_s: Seconds = Field(300, description="Mean seconds before a caller who gave up calls again.")
     vulnerable_share: Share = Field(0, description="Share of callers who are vulnerable customers.")
     value_per_call: Money = Field(0, description="Cost of a call not answered, in the plan's currency.")
     forecast: Forecast | None = Field(None, description="Calls offered through the day.")

@@ -171,9 +171,7 @@ def read_plan_file(
     in_force = _info(latest, created=False)
     # A text stored before (a restart, a container or a deployment writing the same file
     # again) never undoes an upload, however new the file's modification time.
-    stored = session.scalar(
-        select(func.max(PlanVersionRow.id)).where(PlanVersionRow.sha256 == digest)
-    )
+    stored = session.scalar(select(func.max(PlanVersionRow.id)).where(PlanVersionRow.sha256 == digest))
     kept = session.scalar(select(func.max(PlanSetAsideRow.id)).where(PlanSetAsideRow.sha256 == digest))
     if stored is not None or kept is not None:
         return reading("known", in_force, file_version=stored, set_aside=kept)
@@ -208,9 +206,7 @@ class SetAsideInfo:
 def list_set_aside(session: Session) -> list[SetAsideInfo]:
     """Every plan file text set aside, newest first."""
     rows = session.scalars(select(PlanSetAsideRow).order_by(PlanSetAsideRow.id.desc()))
-    return [
-        SetAsideInfo(r.id, r.sha256, r.path, r.changed_at, r.read_at, r.in_force_version) for r in rows
-    ]
+    return [SetAsideInfo(r.id, r.sha256, r.path, r.changed_at, r.read_at, r.in_force_version) for r in rows]
 
 
 def current_plan(session: Session) -> tuple[PlanVersionInfo, Plan] | None:
@@ -260,9 +256,7 @@ def version_in_force(session: Session, at: datetime) -> PlanVersionInfo | None:
 def _latest(session: Session) -> PlanVersionRow | None:
     # By id, not loaded_at: the order of recording is the order of loading, even when a
     # clock was set back between two loads.
-    return session.scalars(
-        select(PlanVersionRow).order_by(PlanVersionRow.id.desc()).limit(1)
-    ).first()
+    return session.scalars(select(PlanVersionRow).order_by(PlanVersionRow.id.desc()).limit(1)).first()
 
 
 def _rebuild(row: PlanVersionRow) -> Plan:

@@ -147,7 +147,10 @@ def import_agents(
     for agent in agents:
         row = existing.get(agent.external_id)
         values = {
-            "name": agent.name, "team_id": agent.team_id, "phone": agent.phone, "email": agent.email,
+            "name": agent.name,
+            "team_id": agent.team_id,
+            "phone": agent.phone,
+            "email": agent.email,
             "active": True,
         }
         if row is None:

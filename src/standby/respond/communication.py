@@ -323,8 +323,15 @@ def evaluate(
         before = states.get(group.id)
         state = before or GroupState(stakeholder_id=group.id)
         outcome = _evaluate_group(
-            plan, group, facts, state, now, first_time=before is None, hold=hold,
-            interruption=interruption, agents=agents,
+            plan,
+            group,
+            facts,
+            state,
+            now,
+            first_time=before is None,
+            hold=hold,
+            interruption=interruption,
+            agents=agents,
         )
         state = outcome.state
         notices.extend(outcome.notices)
@@ -452,7 +459,11 @@ def _notices(
 ) -> tuple[Notice, ...]:
     notices: list[Notice] = []
     base = Notice(
-        incident_id=facts.incident_id, group=group.id, kind=group.kind, phase=phase, number=number,
+        incident_id=facts.incident_id,
+        group=group.id,
+        kind=group.kind,
+        phase=phase,
+        number=number,
         channel="email",
     )
     if group.kind == "vendors":
@@ -514,9 +525,7 @@ def _channel_word(channel: str) -> str:
     return {"email": "email address", "sms": "phone number for SMS"}.get(channel, f"{channel} address")
 
 
-def _addressed(
-    plan: Plan, group: Stakeholder, notice: Notice, agents: Sequence[AgentContact]
-) -> Notice:
+def _addressed(plan: Plan, group: Stakeholder, notice: Notice, agents: Sequence[AgentContact]) -> Notice:
     people: list[tuple[str | None, str | None]] = []  # (name, address or None)
     for person_id in group.members:
         person = plan.people_by_id.get(person_id)
@@ -540,7 +549,9 @@ def _addressed(
         seen.add(address)
         recipients.append(
             Recipient(
-                address=address, name=name, key=message_key(notice.ref, address),
+                address=address,
+                name=name,
+                key=message_key(notice.ref, address),
                 channel=_kind(notice.channel),
             )
         )
@@ -615,7 +626,9 @@ def _reminder(
             continue
         recipients.append(
             Recipient(
-                address=address, name=person.name, key=message_key(f"{ref}:{channel}", address),
+                address=address,
+                name=person.name,
+                key=message_key(f"{ref}:{channel}", address),
                 channel=channel,
             )
         )

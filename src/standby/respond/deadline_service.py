@@ -67,9 +67,17 @@ def deliveries_by_group(
         return found
     rows = session.execute(
         select(
-            MessageRow.id, MessageRow.incident_id, MessageRow.idempotency_key, MessageRow.channel,
-            MessageRow.recipient, MessageRow.recipient_name, MessageRow.state, MessageRow.attempts,
-            MessageRow.sent_at, MessageRow.parked_at, MessageRow.last_error,
+            MessageRow.id,
+            MessageRow.incident_id,
+            MessageRow.idempotency_key,
+            MessageRow.channel,
+            MessageRow.recipient,
+            MessageRow.recipient_name,
+            MessageRow.state,
+            MessageRow.attempts,
+            MessageRow.sent_at,
+            MessageRow.parked_at,
+            MessageRow.last_error,
         )
         .where(MessageRow.incident_id.in_(ids), MessageRow.purpose.in_(COMM_PURPOSES))
         .order_by(MessageRow.id)
@@ -113,12 +121,21 @@ def deadlines_of(
     for row in rows:
         assert row.due_by is not None
         status = deadline_status(
-            row.stakeholder_id, row.due_by, deliveries.get((row.incident_id, row.stakeholder_id), ()), now,
-            told=row.first_told_at is not None, channel_word=CHANNEL_WORDS,
+            row.stakeholder_id,
+            row.due_by,
+            deliveries.get((row.incident_id, row.stakeholder_id), ()),
+            now,
+            told=row.first_told_at is not None,
+            channel_word=CHANNEL_WORDS,
         )
         views[row.incident_id].append(
             DeadlineView(
-                status.group, status.due_by, status.state, status.cause, status.reason, status.at,
+                status.group,
+                status.due_by,
+                status.state,
+                status.cause,
+                status.reason,
+                status.at,
                 status.message_id,
             )
         )
@@ -144,8 +161,12 @@ def follow_deadlines(
     for row in rows:
         assert row.due_by is not None
         status = deadline_status(
-            row.stakeholder_id, row.due_by, deliveries.get((incident.id, row.stakeholder_id), ()), now,
-            told=row.first_told_at is not None, channel_word=CHANNEL_WORDS,
+            row.stakeholder_id,
+            row.due_by,
+            deliveries.get((incident.id, row.stakeholder_id), ()),
+            now,
+            told=row.first_told_at is not None,
+            channel_word=CHANNEL_WORDS,
         )
         before = row.deadline_step
         if status.step == before:
@@ -224,7 +245,11 @@ class _Follow:
                 )
         # When it happened: the delivery's time, the deadline passing, or now (at risk).
         add_entry(
-            self.session, incident_id=self.incident.id, at=status.at or self.now, kind="deadline", text=text,
+            self.session,
+            incident_id=self.incident.id,
+            at=status.at or self.now,
+            kind="deadline",
+            text=text,
             data=data,
         )
 

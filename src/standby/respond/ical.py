@@ -51,9 +51,8 @@ def rotation_calendar(
     for shift in shifts:
         name = names.get(shift.person_id, shift.person_id)
         detail = f"{rotation_id}, override" if shift.override else rotation_id
-        description = (
-            f"{name} is on call for the rotation {rotation_id}"
-            + (" (an override)." if shift.override else ".")
+        description = f"{name} is on call for the rotation {rotation_id}" + (
+            " (an override)." if shift.override else "."
         )
         lines += [
             "BEGIN:VEVENT",

@@ -330,9 +330,7 @@ def add_note(
         raise InvalidInput("at: a note can be dated at most 7 days back")
     _row(session, incident_id)
     data = {"written_at": now.isoformat()} if at is not None and at != now else None
-    add_entry(
-        session, incident_id=incident_id, at=at or now, kind="note", actor=by, text=text, data=data
-    )
+    add_entry(session, incident_id=incident_id, at=at or now, kind="note", actor=by, text=text, data=data)
 
 
 def follow_outage(

@@ -82,9 +82,7 @@ class Shift:
         return (self.ends - self.starts).total_seconds() / 3600
 
 
-def on_call_at(
-    rotation: Rotation, overrides: Sequence[Override], at: datetime, timezone: str
-) -> Shift:
+def on_call_at(rotation: Rotation, overrides: Sequence[Override], at: datetime, timezone: str) -> Shift:
     """The shift covering `at`: an override's, else the rotation's turn (cut by overrides)."""
     at = _utc(at, "at")
     return shifts_between(rotation, overrides, at, at + timedelta(microseconds=1), timezone)[0]
@@ -151,9 +149,7 @@ def next_handoff(
     at = _utc(at, "at")
     current = on_call_at(rotation, overrides, at, timezone)
     ahead = [_utc(o.ends, "ends") for o in overrides if _utc(o.ends, "ends") > at]
-    horizon = max(
-        [at + timedelta(days=rotation.length_days * (len(rotation.members) + 1) + 2), *ahead]
-    )
+    horizon = max([at + timedelta(days=rotation.length_days * (len(rotation.members) + 1) + 2), *ahead])
     for shift in shifts_between(rotation, overrides, current.ends, horizon, timezone):
         if shift.person_id != current.person_id:
             return shift

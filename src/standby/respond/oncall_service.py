@@ -177,9 +177,7 @@ def list_overrides(
     """A rotation's overrides by start; without `include_past`, only active and upcoming ones."""
     query = select(RotationOverrideRow).where(RotationOverrideRow.rotation_id == rotation_id)
     if not include_past:
-        query = query.where(
-            RotationOverrideRow.cancelled_at.is_(None), RotationOverrideRow.ends_at > now
-        )
+        query = query.where(RotationOverrideRow.cancelled_at.is_(None), RotationOverrideRow.ends_at > now)
     rows = session.scalars(query.order_by(RotationOverrideRow.starts_at, RotationOverrideRow.id))
     return [_record(row, now) for row in rows]
 
@@ -386,9 +384,7 @@ def acknowledge_by_token(
 # --- helpers --------------------------------------------------------------------------
 
 
-def _page_and_incident(
-    session: Session, page_id: int, claim: AckClaim | None
-) -> tuple[PageRow, IncidentRow]:
+def _page_and_incident(session: Session, page_id: int, claim: AckClaim | None) -> tuple[PageRow, IncidentRow]:
     page = session.get(PageRow, page_id) if 0 <= page_id < 2**31 else None
     if claim is not None and (
         page is None or page.incident_id != claim.incident_id or page.person_id != claim.person_id

@@ -132,7 +132,12 @@ def _communicate(
     if outage.ended_at is not None and outage.classification != "interruption":
         outage = replace(outage, ended_at=row.resolved_at if row.state in ("resolved", "reviewed") else None)
     communicate(
-        session, plan=plan, incident_id=row.id, outage=outage, now=now, settings=settings.config,
+        session,
+        plan=plan,
+        incident_id=row.id,
+        outage=outage,
+        now=now,
+        settings=settings.config,
         recovered_at=recovered_at,
     )
 

@@ -197,9 +197,11 @@ class Templates:
         except Exception as exc:  # the sandbox's SecurityError, a filter given the wrong thing, ...
             line = _line_in(exc.__traceback__, template.filename)
             raise TemplateProblem(f"{type(exc).__name__}: {exc}", template=shown, line=line) from None
-        overridden = self.overrides is not None and template.filename is not None and Path(
-            template.filename
-        ).is_relative_to(self.overrides)
+        overridden = (
+            self.overrides is not None
+            and template.filename is not None
+            and Path(template.filename).is_relative_to(self.overrides)
+        )
         subject, body = _split(text, channel, shown)
         _check_length(body, channel, shown)
         return Rendered(body=body, subject=subject, template=shown, overridden=overridden)
@@ -267,9 +269,7 @@ def _split(text: str, channel: str, shown: str) -> tuple[str | None, str]:
         return None, text
     first, _, rest = text.partition("\n")
     if not first.lower().startswith("subject:"):
-        raise TemplateProblem(
-            "an email template starts with a line 'Subject: ...'", template=shown, line=1
-        )
+        raise TemplateProblem("an email template starts with a line 'Subject: ...'", template=shown, line=1)
     subject = " ".join(first[len("subject:") :].split())
     if not subject:
         raise TemplateProblem("the subject line renders empty", template=shown, line=1)

@@ -131,15 +131,25 @@ def draft_updates(
         channels = []
         for channel, notice in _notices(session, plan, group, facts, state, now).items():
             variables = message_variables(
-                plan, facts, group_id=group.id, group_kind=group.kind, phase="update", now=now,
-                base_url=settings.base_url, update_number=number,
-                next_update_at=now + timedelta(minutes=every) if every else None, vendor_id=notice.vendor,
+                plan,
+                facts,
+                group_id=group.id,
+                group_kind=group.kind,
+                phase="update",
+                now=now,
+                base_url=settings.base_url,
+                update_number=number,
+                next_update_at=now + timedelta(minutes=every) if every else None,
+                vendor_id=notice.vendor,
             )
             try:
                 rendered = templates.render(group.kind, "update", channel, variables)
             except TemplateProblem as problem:
-                channels.append(ChannelDraft(channel, "" if channel == "email" else None, "",
-                                             len(notice.recipients), str(problem)))
+                channels.append(
+                    ChannelDraft(
+                        channel, "" if channel == "email" else None, "", len(notice.recipients), str(problem)
+                    )
+                )
                 continue
             channels.append(ChannelDraft(channel, rendered.subject, rendered.body, len(notice.recipients)))
         if channels:
@@ -178,8 +188,9 @@ def send_update(
     states = current_states(session, incident_id)
     state = states.get(group_id)
     if state is None or not _updatable(state):
-        raise Conflict(f"{group_id} cannot be sent an update now: it has not been told yet, or was given the"
-                       " all-clear")
+        raise Conflict(
+            f"{group_id} cannot be sent an update now: it has not been told yet, or was given the all-clear"
+        )
     notices = _notices(session, plan, group, facts, state, now)
     if not notices:
         raise Conflict(f"{group_id} has nobody to send an update to by email or SMS")
@@ -212,18 +223,37 @@ def send_update(
         ids = []
         for r in notice.recipients:
             record = enqueue(
-                session, key=keys[(channel, r.address)], channel=r.channel, recipient=r.address,
-                recipient_name=r.name, subject=subject, body=body, purpose="comm-update",
-                incident_id=incident_id, now=now,
+                session,
+                key=keys[(channel, r.address)],
+                channel=r.channel,
+                recipient=r.address,
+                recipient_name=r.name,
+                subject=subject,
+                body=body,
+                purpose="comm-update",
+                incident_id=incident_id,
+                now=now,
             )
             ids.append(record.id)
         sent.extend(ids)
         add_entry(
-            session, incident_id=incident_id, at=now, kind="message", actor=by,
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind="message",
+            actor=by,
             text=f"Update {number} to {group_id} by {'SMS' if channel == 'sms' else 'email'}, written and"
             f" sent by hand: queued for {len(ids)} recipient{'s' if len(ids) != 1 else ''}",
-            data={"group": group_id, "kind": group.kind, "phase": "update", "number": number,
-                  "channel": channel, "by_hand": True, "messages": ids, "text": body[:1000]},
+            data={
+                "group": group_id,
+                "kind": group.kind,
+                "phase": "update",
+                "number": number,
+                "channel": channel,
+                "by_hand": True,
+                "messages": ids,
+                "text": body[:1000],
+            },
         )
     _count(session, incident_id, group, now)
     return SentUpdate(group_id, number, tuple(sent), again=False)

@@ -46,11 +46,15 @@ def create_action(
     links: Sequence[str] = (),
     incident_id: int | None = None,
     source: str | None = None,
+    unassigned: bool = False,
     by: str,
     now: datetime,
 ) -> ActionRecord:
-    """Set an action; InvalidInput for a bad field, NotFound for no such incident."""
-    checked = check_action(plan, title=title, owner=owner, kind=kind, links=links)
+    """Set an action; InvalidInput for a bad field, NotFound for no such incident.
+
+    With `unassigned`, an owner of "" is kept: the action waits for `assign_action`.
+    """
+    checked = check_action(plan, title=title, owner=owner, kind=kind, links=links, unassigned=unassigned)
     if incident_id is not None:
         get_incident(session, incident_id)
     elif not (source or "").strip():
@@ -88,10 +92,11 @@ def list_actions(
     overdue: bool = False,
     owner: str | None = None,
     incident_id: int | None = None,
+    source: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[ActionRecord]:
-    """Actions, newest first, narrowed by state (open or closed), overdue, owner and incident."""
+    """Actions, newest first, narrowed by state (open or closed), overdue, owner, incident and source."""
     query = select(ActionRow).order_by(ActionRow.id.desc()).limit(limit)
     if state is not None:
         query = query.where(ActionRow.state == state)
@@ -101,6 +106,8 @@ def list_actions(
         query = query.where(ActionRow.owner == owner)
     if incident_id is not None:
         query = query.where(ActionRow.incident_id == incident_id)
+    if source is not None:
+        query = query.where(ActionRow.source == source)
     if before_id is not None:
         query = query.where(ActionRow.id < before_id)
     return [_record(r, now) for r in session.scalars(query)]
@@ -110,6 +117,20 @@ def actions_of(session: Session, *, incident_id: int, now: datetime) -> list[Act
     """The actions an incident's review set, oldest first."""
     query = select(ActionRow).where(ActionRow.incident_id == incident_id).order_by(ActionRow.id)
     return [_record(r, now) for r in session.scalars(query)]
+
+
+def assign_action(session: Session, *, action_id: int, owner: str, plan: Plan, now: datetime) -> ActionRecord:
+    """Give an open action its owner, a person of the plan; Conflict once it is closed."""
+    if owner not in plan.people_by_id:
+        raise InvalidInput(f"owner: no person {owner!r} in the plan's people")
+    row = session.get(ActionRow, action_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no action {action_id}")
+    if row.state == "closed":
+        raise Conflict(f"action {action_id} is closed: it needs no owner now")
+    row.owner = owner
+    session.flush()
+    return _record(row, now)
 
 
 def close_action(session: Session, *, action_id: int, note: str, by: str, now: datetime) -> ActionRecord:

@@ -58,11 +58,16 @@ def due_time(text: str, timezone: str) -> datetime:
     return at
 
 
-def check_action(plan: Plan, *, title: str, owner: str, kind: str, links: Sequence[str]) -> tuple[str, ...]:
-    """The action's links, checked against the plan; InvalidInput naming what is wrong."""
+def check_action(
+    plan: Plan, *, title: str, owner: str, kind: str, links: Sequence[str], unassigned: bool = False
+) -> tuple[str, ...]:
+    """The action's links, checked against the plan; InvalidInput naming what is wrong.
+
+    `unassigned` lets the owner be "" (an exercise's finding nobody of the plan ran, to assign).
+    """
     if not title.strip():
         raise InvalidInput("title: say what is to be done")
-    if owner not in plan.people_by_id:
+    if not (unassigned and owner == "") and owner not in plan.people_by_id:
         raise InvalidInput(f"owner: no person {owner!r} in the plan's people")
     if kind not in KINDS:
         raise InvalidInput(f"kind: use one of {', '.join(KINDS)}")

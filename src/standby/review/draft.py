@@ -181,4 +181,3 @@ class Review:
         plain.update({m.name: m.seconds for m in self.measures})
         plain["ready"] = self.ready
         return plain
-

@@ -120,9 +120,7 @@ def _origin(url: str) -> str:
 def check_csrf(request: Request, context: WebContext) -> None:
     """Refuse (403) an unsafe cookie-authenticated request that another site made."""
     if request.method not in SAFE_METHODS and not same_origin(request, context):
-        raise HTTPException(
-            403, "refused: this request came from another site (cross-site request forgery)"
-        )
+        raise HTTPException(403, "refused: this request came from another site (cross-site request forgery)")
 
 
 def require(permission: Permission) -> Callable[[Request, WebContext], Principal]:
@@ -140,8 +138,7 @@ def require(permission: Permission) -> Callable[[Request, WebContext], Principal
         if not principal.can(permission):
             raise HTTPException(
                 403,
-                f"your role ({principal.role.value}) does not allow this"
-                f" (it needs {permission.value})",
+                f"your role ({principal.role.value}) does not allow this (it needs {permission.value})",
             )
         return principal
 

@@ -119,7 +119,7 @@ def render_error(
             log.exception("the error page could not be rendered")
     body = (
         f"<!doctype html><title>{html.escape(title)}</title>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p><p><a href=\"/\">Overview</a></p>"
+        f'<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p><p><a href="/">Overview</a></p>'
     )
     return HTMLResponse(body, status_code=status, headers=headers)
 

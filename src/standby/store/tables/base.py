@@ -25,7 +25,6 @@ NAMING_CONVENTION = {
 }
 
 
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime, stored in UTC and always returned aware, in UTC.
 

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from standby.store.tables.base import Base, json_column, one_of
 
 INCIDENT_STATES = (
-    "detected", "acknowledged", "diagnosing", "recovering", "verifying", "resolved", "reviewed",
+    "detected",
+    "acknowledged",
+    "diagnosing",
+    "recovering",
+    "verifying",
+    "resolved",
+    "reviewed",
 )
 STRATEGY_STATES = ("proposed", "running", "done", "declined")
 

@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from standby.errors import Conflict
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
-from standby.review.action_service import close_action, create_action, get_action, list_actions
+from standby.review.action_service import (
+    assign_action,
+    close_action,
+    create_action,
+    get_action,
+    list_actions,
+)
 from standby.review.actions import KINDS, ActionRecord, due_time
 from standby.store.engine import unit_of_work
 from standby.web.api.reviews import actor
@@ -50,6 +56,14 @@ class Closing(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=4000)
+
+
+class Assigning(BaseModel):
+    """Who owns an action from now on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str = Field(min_length=1, max_length=100, description="A person id of the plan.")
 
 
 class ActionOut(BaseModel):
@@ -99,14 +113,17 @@ def actions(
     overdue: Annotated[bool, Query(description="Only open actions past their due time.")] = False,
     owner: Annotated[str | None, Query(max_length=100, description="A person id.")] = None,
     incident: Annotated[RowId | None, Query(description="Only those an incident's review set.")] = None,
+    source: Annotated[
+        str | None, Query(max_length=200, description="Only those from this source (exercise:ID).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[RowId | None, Query(description="Only actions with a lower id (paging).")] = None,
 ) -> ActionList:
-    """Actions, newest first, filtered by state, overdue, owner and incident."""
+    """Actions, newest first, filtered by state, overdue, owner, incident and source."""
     with unit_of_work(context.session_factory) as session:
         found = list_actions(
             session, now=context.clock.now(), state=state, overdue=overdue, owner=owner,
-            incident_id=incident, before_id=before, limit=limit,
+            incident_id=incident, source=source, before_id=before, limit=limit,
         )  # fmt: skip
     return ActionList(actions=[action_out(a) for a in found])
 
@@ -148,4 +165,18 @@ def close(action_id: RowId, body: Closing, principal: ManageIncidents, context: 
             close_action(
                 session, action_id=action_id, note=body.note, by=actor(principal), now=context.clock.now()
             )
+        )
+
+
+@router.post(
+    "/{action_id}/assign",
+    summary="Assign an action",
+    responses={404: {"description": "No such action."}, 409: {"description": "Closed already."}},
+)
+def assign(action_id: RowId, body: Assigning, principal: ManageIncidents, context: Context) -> ActionOut:
+    """Give an action its owner (an exercise's finding nobody of the plan ran starts unassigned)."""
+    plan = _plan(context)
+    with unit_of_work(context.session_factory) as session:
+        return action_out(
+            assign_action(session, action_id=action_id, owner=body.owner, plan=plan, now=context.clock.now())
         )

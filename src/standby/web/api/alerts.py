@@ -31,9 +31,9 @@ Cursor = Annotated[str | None, Query(max_length=200, description="The `next_curs
 Record = TypeVar("Record")
 
 
-def next_page(found: Sequence[Record], limit: int, key: Callable[[Record], tuple[datetime, int]]) -> tuple[
-    list[Record], str | None
-]:
+def next_page(
+    found: Sequence[Record], limit: int, key: Callable[[Record], tuple[datetime, int]]
+) -> tuple[list[Record], str | None]:
     """The first `limit` of `found` (read as limit + 1) and the cursor after them, if more came."""
     page = list(found[:limit])
     return page, make_cursor(*key(page[-1])) if len(found) > limit else None
@@ -59,7 +59,6 @@ class RefusedAlertList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
 
 
-
 class ChangeEventOut(BaseModel):
     """A change event as kept."""
 
@@ -83,7 +82,6 @@ class ChangeEventList(BaseModel):
 
     change_events: list[ChangeEventOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last.")
-
 
 
 class AlertOut(BaseModel):
@@ -119,7 +117,6 @@ class AlertList(BaseModel):
 
     alerts: list[AlertOut]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last.")
-
 
 
 @router.get("/alerts", summary="Alerts received")

@@ -141,9 +141,7 @@ def get_callbacks(
     queue: Annotated[str | None, Query(max_length=100)] = None,
     vulnerable: Annotated[bool | None, Query()] = None,
     outage_id: Annotated[RowId | None, Query()] = None,
-    due_from: Annotated[
-        AwareMoment | None, Query(description="Due at or after (ISO 8601, offset).")
-    ] = None,
+    due_from: Annotated[AwareMoment | None, Query(description="Due at or after (ISO 8601, offset).")] = None,
     due_to: Annotated[AwareMoment | None, Query(description="Due before (ISO 8601, offset).")] = None,
     after: Annotated[Position, Query(description="Only ids above this (paging).")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,

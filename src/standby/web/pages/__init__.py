@@ -11,6 +11,9 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.callbacks import router as callbacks
     from standby.web.pages.calls import router as calls
     from standby.web.pages.compensation import router as compensation
+    from standby.web.pages.exercise_readiness import router as exercise_readiness
+    from standby.web.pages.exercise_reviews import router as exercise_reviews
+    from standby.web.pages.exercises import router as exercises
     from standby.web.pages.impact import router as impact
     from standby.web.pages.incident_list import router as incident_list
     from standby.web.pages.incidents import router as incidents
@@ -45,6 +48,9 @@ def routers() -> list[APIRouter]:
         plan,
         impact,
         reviews,
+        exercise_reviews,
+        exercise_readiness,
+        exercises,
         reference,
         status,
     ]

@@ -10,7 +10,7 @@ time there: the services take a time without an offset as the plan's local time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -129,6 +129,16 @@ def form_time(text: str, field: str) -> datetime:
         raise InvalidInput(
             f"{field}: {shown_value!r} is not a date and time: use YYYY-MM-DDTHH:MM"
         ) from None
+
+
+def form_day(text: str, field: str) -> date:
+    """A day typed in a form (YYYY-MM-DD); InvalidInput naming the field."""
+    value = text.strip()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        shown_value = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidInput(f"{field}: {shown_value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def actor(principal: Principal) -> str:

@@ -256,7 +256,12 @@ def decide(
                 )
             elif decision == "complete":
                 complete(
-                    session, incident_id=incident_id, strategy_id=strategy_id, by=by, now=now, plan=plan,
+                    session,
+                    incident_id=incident_id,
+                    strategy_id=strategy_id,
+                    by=by,
+                    now=now,
+                    plan=plan,
                     topology=topology,
                 )
             else:

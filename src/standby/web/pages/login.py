@@ -86,21 +86,33 @@ def login_submit(
     target = safe_next(next)
     if not username.strip() or not password or len(password) > MAX_PASSWORD_LENGTH:
         return _form(
-            request, context, next_=target, username=username[:200],
-            error="Enter your username and password.", status=400,
+            request,
+            context,
+            next_=target,
+            username=username[:200],
+            error="Enter your username and password.",
+            status=400,
         )
     try:
         opened = log_in(request, context, username=username, password=password)
     except TooManyLogins as locked:
         return _form(
-            request, context, next_=target, username=username[:200],
-            error=f"{locked.detail[:1].upper()}{locked.detail[1:]}.", status=429,
+            request,
+            context,
+            next_=target,
+            username=username[:200],
+            error=f"{locked.detail[:1].upper()}{locked.detail[1:]}.",
+            status=429,
             headers=dict(locked.headers or {}),
         )
     if opened is None:
         return _form(
-            request, context, next_=target, username=username[:200],
-            error="Wrong username or password.", status=401,
+            request,
+            context,
+            next_=target,
+            username=username[:200],
+            error="Wrong username or password.",
+            status=401,
         )
     _, cookie = opened
     response = RedirectResponse(target, status_code=303)

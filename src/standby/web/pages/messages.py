@@ -164,9 +164,7 @@ def messages_model(
         ],
         "total": sum(counts.values()),
         "all_states": _query({**filters, "state": ""}),
-        "channels": [
-            {"channel": c, "href": _query({**filters, "channel": c})} for c in ("", *CHANNELS)
-        ],
+        "channels": [{"channel": c, "href": _query({**filters, "channel": c})} for c in ("", *CHANNELS)],
         "messages": [row(r) for r in records[:PAGE]],
         "older": _query(filters, before=older) if older is not None else "",
         "newest": _query(filters) if before is not None else "",

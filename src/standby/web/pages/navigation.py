@@ -43,8 +43,10 @@ ENTRIES: tuple[NavEntry, ...] = (
     NavEntry("Callbacks", "/callbacks", Permission.READ_CUSTOMERS),
     NavEntry("Calls cut off", "/calls", Permission.READ_CUSTOMERS),
     NavEntry("Outcomes", "/outcomes", Permission.LOG_OUTCOMES),
+    NavEntry("Home check", "/readiness", Permission.LOG_OUTCOMES),
     NavEntry("Compensation", "/compensation", Permission.READ_CUSTOMERS),
     NavEntry("Maintenance", "/maintenance", Permission.READ_OUTAGES),
+    NavEntry("Exercises", "/exercises", Permission.READ_OUTAGES),
     NavEntry("Plan", "/plan", Permission.READ_PLAN),
     NavEntry("Impact", "/impact", Permission.READ_PLAN),
 )

@@ -165,8 +165,10 @@ def readiness_page(request: Request, context: Context, seconds: Seconds = DEFAUL
         return Response(status_code=303, headers={"Location": "/login?next=%2Freadiness"})
     caller = None
     error = ""
+    status = 200
     if not principal.can(Permission.LOG_OUTCOMES):
         error = "The home check is for agents: your role cannot take it."
+        status = 403  # as for every page the navigation hides from the role
     else:
         try:
             with unit_of_work(context.session_factory) as session:
@@ -176,7 +178,7 @@ def readiness_page(request: Request, context: Context, seconds: Seconds = DEFAUL
                 f"{principal.name!r} is not an agent in the agents directory:"
                 " open the link you were sent by SMS or email instead."
             )
-    return _page(request, context, caller=caller, token="", error=error, seconds=seconds)
+    return _page(request, context, caller=caller, token="", error=error, seconds=seconds, status=status)
 
 
 @router.get("/readiness/link/{token}")

@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.Column("finished_by", sa.String(length=100), nullable=True),
         sa.Column("results", _json(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "state IN ('planned', 'running', 'finished')", name=op.f("ck_exercises_state")
-        ),
+        sa.CheckConstraint("state IN ('planned', 'running', 'finished')", name=op.f("ck_exercises_state")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercises")),
     )
     op.create_index(op.f("ix_exercises_state"), "exercises", ["state"])
