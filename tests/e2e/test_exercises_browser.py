@@ -10,11 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _browser import PHONE, WAIT_MS, Server, chromium, fits, watched
 from _web import PASSWORD, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 from standby.access.roles import Role
 from standby.store.engine import unit_of_work

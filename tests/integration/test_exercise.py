@@ -107,8 +107,10 @@ def test_an_exercise_runs_the_real_procedure_and_is_measured(session_factory: se
         {
             "text": "Every impact tolerance kept: not met (" + results["objectives"][1]["evidence"] + ")",
             "objective": 1,
+            "action_id": results["action_ids"][0],  # the finding became an action (the review's)
         }
     ]
+    assert len(results["action_ids"]) == 1
     assert results["incident_id"] == incident_id and results["spared"] == [
         "regulator",
         "customers",
