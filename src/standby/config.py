@@ -57,6 +57,7 @@ class Settings:
     worker_lease_s: float = 6.0
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     metrics_address: tuple[str, int] | None = None
+    forecast_cpu: float = 0.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -264,6 +265,16 @@ def _lease(raw: str) -> float:
     return value
 
 
+def _cpu_share(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a share of one core, such as 0.5") from None
+    if not 0.05 <= value <= 1:
+        raise ValueError("expected a share of one core between 0.05 and 1")
+    return value
+
+
 def _hours(raw: str) -> float:
     try:
         value = float(raw)
@@ -375,5 +386,11 @@ SETTINGS: list[SettingDoc] = [
         "An address of its own, such as 127.0.0.1:9464, where the Prometheus metrics are served"
         " without a login; bind it to a loopback or private address.",
         _host_and_port,
+    ),
+    SettingDoc(
+        "STANDBY_FORECAST_CPU", "forecast_cpu", "0.5",
+        "The share of one core the forecaster may use (0.05 to 1): it rests between replications"
+        " to keep to it, and runs at a lower priority than the web app and the worker.",
+        _cpu_share,
     ),
 ]

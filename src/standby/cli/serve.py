@@ -36,11 +36,22 @@ def serve(
             " `standby worker` elsewhere (probes, outages). By default the worker runs in this process.",
         ),
     ] = False,
+    no_forecaster: Annotated[
+        bool,
+        typer.Option(
+            "--no-forecaster",
+            help="Start no forecaster beside the web app; run `standby forecaster` elsewhere."
+            " By default one runs in a process of its own (STANDBY_FORECAST_CPU).",
+        ),
+    ] = False,
 ) -> None:
     """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
     # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
     import dataclasses
     import functools
+    import os
+    import subprocess
+    import sys
 
     import uvicorn
 
@@ -82,6 +93,7 @@ def serve(
         engine = make_engine(settings.database_url)
     except StandbyError as exc:
         raise fail(str(exc)) from None
+    forecasting: subprocess.Popen[bytes] | None = None
     try:
         upgrade(engine)
         factory = make_session_factory(engine)
@@ -150,12 +162,25 @@ def serve(
             background=background,
             metrics=metrics,
         )
+        if no_forecaster:
+            out.print("--no-forecaster: run `standby forecaster` for the incidents' live forecasts.")
+        else:
+            # A process of its own: the simulation never holds the web app's or the worker's CPU.
+            env = dict(os.environ, STANDBY_DATABASE_URL=settings.database_url)
+            forecasting = subprocess.Popen([sys.executable, "-m", "standby", "forecaster"], env=env)
+            out.print(f"The forecaster runs in process {forecasting.pid}: live forecasts of open incidents.")
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
         uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:
+        if forecasting is not None:
+            forecasting.terminate()
+            try:
+                forecasting.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                forecasting.kill()
         engine.dispose()
 
 

@@ -31,6 +31,7 @@ EntryKind = Literal[
     "outage",  # the outage widened, narrowed or ended
     "note",  # a person's note
     "customers",  # what the outage did to customers: the commander's figures, as they change
+    "forecast",  # the live forecast, each time its recommendation changes
 ]
 SYSTEM = "standby"
 """The actor of entries Standby itself makes."""

@@ -44,6 +44,7 @@ from standby.store.tables.detect import (
     StateChangeRow,
     WorkerRow,
 )
+from standby.store.tables.forecast import ForecastRow
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
 from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
 from standby.store.tables.respond import (
@@ -84,6 +85,7 @@ __all__ = [
     "CompensationOfferRow",
     "ComponentStateRow",
     "DetectLockRow",
+    "ForecastRow",
     "HeartbeatRow",
     "IncidentRow",
     "InterruptedCallRow",

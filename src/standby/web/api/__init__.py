@@ -18,6 +18,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.components import router as components
     from standby.web.api.customer_summary import router as customer_summary
     from standby.web.api.erlang import router as erlang
+    from standby.web.api.forecast import router as forecast
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
@@ -45,6 +46,7 @@ def routers() -> list[APIRouter]:
         incidents,
         notifications,
         strategies,
+        forecast,
         oncall,
         pages,
         audit,
