@@ -390,7 +390,7 @@ SETTINGS: list[SettingDoc] = [
     SettingDoc(
         "STANDBY_FORECAST_CPU", "forecast_cpu", "0.5",
         "The share of one core the forecaster may use (0.05 to 1): it rests between replications"
-        " to keep to it, and runs at a lower priority than the web app and the worker.",
+        " to keep to it and, below 1, runs at a lower priority than the web app and the worker.",
         _cpu_share,
     ),
 ]

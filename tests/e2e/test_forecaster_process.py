@@ -93,7 +93,7 @@ def test_the_forecaster_picks_up_a_new_incident_within_ten_seconds(
     finally:
         process.terminate()
         try:
-            code = process.wait(timeout=15)
+            code = process.wait(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()

@@ -5,6 +5,9 @@ from __future__ import annotations
 from standby.cli.common import app, fail, out
 from standby.errors import StandbyError
 
+PARENT_ENV = "STANDBY_FORECASTER_PARENT"
+"""Set by `standby serve` to its process id: the forecaster it starts stops when it is gone."""
+
 
 @app.command()
 def forecaster() -> None:
@@ -27,11 +30,20 @@ def forecaster() -> None:
     except StandbyError as exc:
         raise fail(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if hasattr(os, "nice"):
-        os.nice(10)  # behind the web app and the worker when the machine is busy
+    if settings.forecast_cpu < 1 and hasattr(os, "nice"):
+        os.nice(10)  # behind the web app and the worker when the machine is busy; a whole core: as they are
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit():
+        # Started by `standby serve`: stop with it, even when it was killed without a word.
+        def watch() -> None:
+            while not stop.wait(1.0):
+                if os.getppid() != int(parent):
+                    stop.set()
+
+        threading.Thread(target=watch, daemon=True).start()
     try:
         upgrade(engine)
         out.print(

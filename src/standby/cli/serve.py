@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from standby.cli.common import app, fail, out, read_plan
+from standby.cli.forecaster import PARENT_ENV
 from standby.errors import StandbyError
 
 
@@ -167,6 +168,7 @@ def serve(
         else:
             # A process of its own: the simulation never holds the web app's or the worker's CPU.
             env = dict(os.environ, STANDBY_DATABASE_URL=settings.database_url)
+            env[PARENT_ENV] = str(os.getpid())
             forecasting = subprocess.Popen([sys.executable, "-m", "standby", "forecaster"], env=env)
             out.print(f"The forecaster runs in process {forecasting.pid}: live forecasts of open incidents.")
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;

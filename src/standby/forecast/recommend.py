@@ -31,7 +31,8 @@ def _cost(option: OptionForecast, lengths: Sequence[int]) -> float:
     return sum(option.lasting[n].cost.mean for n in lengths) / len(lengths)
 
 
-def _money(currency: str, amount: float) -> str:
+def money(currency: str, amount: float) -> str:
+    """An amount in whole units of its currency, such as £3,884."""
     symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency)
     return f"{symbol}{amount:,.0f}" if symbol else f"{amount:,.0f} {currency}"
 
@@ -65,7 +66,7 @@ def recommend(
         what = "every impact tolerance that can still be kept" if kept else "what it can (none can be kept)"
         if not plan.impact_tolerances:
             what = "the plan's day (it sets no impact tolerance)"
-        cost = _money(currency, _cost(best, lengths))
+        cost = money(currency, _cost(best, lengths))
         return best.id, f"{_label(plan, best)} keeps {what} {said}, at the least cost (about {cost})."
 
     def worst(o: OptionForecast) -> tuple[int, int, float]:
