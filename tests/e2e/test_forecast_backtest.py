@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,14 +43,15 @@ def harbourside(factory: sessionmaker[Session], tmp_path: Path) -> Web:
     return web
 
 
-def dock_goes_dark(web: Web, tmp_path: Path) -> int:
-    """Dockside loses power at T0: its state, the outage, and the response pass that opens the incident."""
-    with unit_of_work(web.factory) as session:
-        session.add(ComponentStateRow(component_id="dock-power", state="down", since=T0, updated_at=T0))
+def dock_goes_dark(factory: sessionmaker[Session], tmp_path: Path, *, began: datetime, now: datetime) -> int:
+    """Dockside lost its power at `began`: its state, the outage, and the response pass (at `now`) that
+    opens the incident; the incident's id."""
+    with unit_of_work(factory) as session:
+        session.add(ComponentStateRow(component_id="dock-power", state="down", since=began, updated_at=began))
         session.add(
             OutageRow(
-                started_at=T0,
-                detected_at=T0,
+                started_at=began,
+                detected_at=began,
                 classification="partial",
                 peak_classification="partial",
                 causes=["dock-power"],
@@ -60,16 +61,16 @@ def dock_goes_dark(web: Web, tmp_path: Path) -> int:
                 degraded_queues=[],
                 history={},
                 summary="Dockside power down",
-                updated_at=T0,
+                updated_at=began,
             )
         )
     settings = Settings(database_url="sqlite://", data_dir=tmp_path, public_url="https://standby.test")
-    with unit_of_work(web.factory) as session:
+    with unit_of_work(factory) as session:
         _, plan = current_plan(session)  # type: ignore[misc]
         respond_once(
             session,
             plan=plan,
-            now=web.clock.now(),
+            now=now,
             holder="w",
             settings=ResponseSettings(secret="s" * 40, base_url="https://standby.test", config=settings),
         )
@@ -96,7 +97,7 @@ async def test_the_tenth_minute_forecast_holds_what_really_happened(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     web = harbourside(session_factory, tmp_path)
-    incident = dock_goes_dark(web, tmp_path)
+    incident = dock_goes_dark(web.factory, tmp_path, began=T0, now=T0)
     async with web.client() as client:
         manager = web.bearer(Role.MANAGER)
         approved = await client.post(

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from _web import PASSWORD, Web, client, log_in, make_web, web
+from _web import Web, client, log_in, make_web, web
 from sqlalchemy.orm import Session, sessionmaker
+from test_customer_pages_browser import sign_in
 from test_incident_room import SAME_ORIGIN, incident, leeds_dark
-from test_incident_room_browser import PHONE, fits, watched
+from test_incident_room_browser import PHONE, fits
 from test_incident_room_centre import section
 from test_outcome_page import WAIT_MS, Server, chromium
 
@@ -95,12 +96,7 @@ def test_the_forecast_fits_a_phone(
         refresh(web.factory, web.clock, incident_id=incident_id, replications=REPLICATIONS)
         context = chromium.new_context(viewport=PHONE)
         context.set_default_timeout(WAIT_MS)
-        page, problems = watched(context)
-        page.goto(f"{server.base}/login?next=/incidents/{incident_id}")
-        page.fill("#username", "manager")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]:has-text('Log in')")
-        page.wait_for_url(f"{server.base}/incidents/{incident_id}")
+        page, problems = sign_in(context, server.base, Role.MANAGER, f"/incidents/{incident_id}")
         page.locator("#forecast").scroll_into_view_if_needed()
         assert page.locator("#forecast-table tr.recommended").count() == 1
         box = page.locator("#forecast-chart").bounding_box()

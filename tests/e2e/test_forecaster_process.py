@@ -11,52 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _workers import wait_for
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_forecast_backtest import PLAN
+from test_forecast_backtest import PLAN, dock_goes_dark
 
-from standby.config import Settings
 from standby.plan.loading import load_plan_text
-from standby.plan.versions import current_plan, record_plan
-from standby.respond.responder import ResponseSettings, respond_once
+from standby.plan.versions import record_plan
 from standby.store.engine import unit_of_work
-from standby.store.tables import ComponentStateRow, ForecastRow, IncidentRow, OutageRow
-
-
-def open_incident(factory: sessionmaker[Session], tmp_path: Path) -> int:
-    """Dockside's power failed two minutes ago; the response's pass opens the incident now."""
-    now = datetime.now(UTC)
-    began = now - timedelta(minutes=2)
-    with unit_of_work(factory) as session:
-        session.add(ComponentStateRow(component_id="dock-power", state="down", since=began, updated_at=began))
-        session.add(
-            OutageRow(
-                started_at=began,
-                detected_at=began,
-                classification="partial",
-                peak_classification="partial",
-                causes=["dock-power"],
-                components=["dock-power"],
-                sites=["dock"],
-                queues=[],
-                degraded_queues=[],
-                history={},
-                summary="Dockside power down",
-                updated_at=began,
-            )
-        )
-    settings = Settings(database_url="sqlite://", data_dir=tmp_path, public_url="https://standby.test")
-    with unit_of_work(factory) as session:
-        _, plan = current_plan(session)  # type: ignore[misc]
-        respond_once(
-            session,
-            plan=plan,
-            now=now,
-            holder="w",
-            settings=ResponseSettings(secret="s" * 40, base_url="https://standby.test", config=settings),
-        )
-        (incident_id,) = session.scalars(select(IncidentRow.id)).all()
-    return incident_id
+from standby.store.tables import ForecastRow
 
 
 def test_the_forecaster_picks_up_a_new_incident_within_ten_seconds(
@@ -75,7 +36,8 @@ def test_the_forecaster_picks_up_a_new_incident_within_ten_seconds(
         )
     try:
         wait_for(lambda: "Forecaster on" in log.read_text(), 60, "the forecaster to start")
-        incident = open_incident(session_factory, tmp_path)
+        now = datetime.now(UTC)
+        incident = dock_goes_dark(session_factory, tmp_path, began=now - timedelta(minutes=2), now=now)
         opened = time.monotonic()
 
         def kept() -> ForecastRow | None:
