@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,7 +54,6 @@ def serve(
     import dataclasses
     import functools
     import os
-    import subprocess
     import sys
 
     import uvicorn
@@ -145,7 +147,7 @@ def serve(
         )
         # One registry for the web app and the worker beside it: /metrics shows its checks.
         metrics = StandbyMetrics(session_factory=factory, clock=clock, lease_s=settings.worker_lease_s)
-        background = []
+        background: list[Callable[[asyncio.Event], Coroutine[Any, Any, object]]] = []
         if no_worker:
             out.print("--no-worker: no worker runs here; run `standby worker` for probes and outages.")
         else:
@@ -171,19 +173,30 @@ def serve(
             env[PARENT_ENV] = str(os.getpid())
             forecasting = subprocess.Popen([sys.executable, "-m", "standby", "forecaster"], env=env)
             out.print(f"The forecaster runs in process {forecasting.pid}: live forecasts of open incidents.")
+            background.append(functools.partial(_stop_with_the_app, forecasting))
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
         uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:
-        if forecasting is not None:
-            forecasting.terminate()
-            try:
-                forecasting.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                forecasting.kill()
+        if forecasting is not None and forecasting.poll() is None:
+            _stop_process(forecasting)  # the app never started: its shutdown did not stop it
         engine.dispose()
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def _stop_with_the_app(process: subprocess.Popen[bytes], stop: asyncio.Event) -> None:
+    """Stop the forecaster when the web app shuts down (before uvicorn re-raises its signal)."""
+    await stop.wait()
+    await asyncio.to_thread(_stop_process, process)
 
 
 @app.command()
