@@ -145,3 +145,20 @@ async def test_the_commanders_estimate_is_weighed(web: Web, client: httpx.AsyncC
     assert closed.status_code == 409 and "resolved" in closed.text
     kept = refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS, force=True)
     assert kept is not None and kept["options"] == [] and "resolved" in kept["reason"]
+
+
+async def test_what_else_is_down_weighs_on_the_options(
+    web: Web, client: httpx.AsyncClient, incident: int
+) -> None:
+    web.set_state("vpn", "down")  # home working cannot start: its agents would need the VPN
+    refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS)
+    body = (
+        await client.get(f"/api/v1/incidents/{incident}/forecast", headers=web.bearer(Role.VIEWER))
+    ).json()
+    assert body["down"] == ["leeds-power", "vpn"]
+    options = {o["id"]: o for o in body["options"]}
+    for n in ("30", "60", "120"):
+        assert (
+            options["leeds-to-home"]["lasting"][n]["calls_unanswered"]
+            == options["none"]["lasting"][n]["calls_unanswered"]
+        )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from standby.detect.states import read_states
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.forecast.live import LiveState
 from standby.forecast.records import Forecast
@@ -73,7 +74,16 @@ def gather(session: Session, *, incident_id: int, plan: Plan, plan_sha256: str, 
     estimate = row.estimate_minutes if row is not None else None
     outage = session.get(OutageRow, incident.outage_id) if incident.outage_id is not None else None
     known = plan.components_by_id
-    down = tuple(c for c in (outage.causes if outage is not None else []) if c in known)
+    causes = [c for c in (outage.causes if outage is not None else []) if c in known]
+    # Whatever else is down now (another outage's cause) weighs on the options too: a relocation
+    # to home working needs the VPN. It is taken as down from this outage's start.
+    states = read_states(session)
+    also = [
+        c.id
+        for c in plan.components
+        if c.id not in causes and c.id in states and states[c.id].state == "down"
+    ]
+    down = tuple(causes + also) if causes else ()
     runs = session.scalars(
         select(StrategyRunRow).where(
             StrategyRunRow.incident_id == incident_id, StrategyRunRow.state.in_(("running", "done"))
