@@ -58,6 +58,7 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     metrics_address: tuple[str, int] | None = None
     status_dir: Path | None = None
+    forecast_cpu: float = 0.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -265,6 +266,16 @@ def _lease(raw: str) -> float:
     return value
 
 
+def _cpu_share(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a share of one core, such as 0.5") from None
+    if not 0.05 <= value <= 1:
+        raise ValueError("expected a share of one core between 0.05 and 1")
+    return value
+
+
 def _hours(raw: str) -> float:
     try:
         value = float(raw)
@@ -423,5 +434,11 @@ SETTINGS: list[SettingDoc] = [
         "A folder the public status page's files are written to after each change, for a web"
         " server or CDN to serve beside Standby.",
         Path,
+    ),
+    SettingDoc(
+        "STANDBY_FORECAST_CPU", "forecast_cpu", "0.5",
+        "The share of one core the forecaster may use (0.05 to 1): it rests between replications"
+        " to keep to it and, below 1, runs at a lower priority than the web app and the worker.",
+        _cpu_share,
     ),
 ]

@@ -150,6 +150,7 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
         f"/incidents/{i}/severity",
         f"/incidents/{i}/state",
         f"/incidents/{i}/state",
+        f"/incidents/{i}/estimate",
         *[
             f"/incidents/{i}/strategies/{s}/{d}"
             for s in ("leeds-to-home", "overflow-to-harbour", "outage-message")
@@ -181,6 +182,7 @@ async def test_a_viewer_sees_no_buttons_and_every_forged_post_is_refused(
         (f"/incidents/{i}/roles", {"role": "commander", "person": "amara"}),
         (f"/incidents/{i}/state", {"to": "diagnosing"}),
         (f"/incidents/{i}/notes", {"text": "forged"}),
+        (f"/incidents/{i}/estimate", {"minutes": "30"}),
         (f"/incidents/{i}/strategies/leeds-to-home/approve", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/decline", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/steps/0", {"done": "1"}),

@@ -207,6 +207,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
         "STANDBY_ADMIN_PASSWORD": PASSWORD,
         "STANDBY_HOST": "127.0.0.1",
         "STANDBY_PORT": str(port),
+        "STANDBY_FORECAST_CPU": "1",  # a whole core: its first forecast comes quickly on a busy machine
     }
     for name in ("STANDBY_DATABASE_URL", "STANDBY_PLAN", "STANDBY_PUBLIC_URL", "STANDBY_SECRET_KEY"):
         env.pop(name, None)
@@ -275,6 +276,16 @@ def test_standby_serve_runs_for_real(served: tuple[str, subprocess.Popen[str], P
             assert time.monotonic() < deadline, "the worker opened no outage"
             time.sleep(0.5)
         assert all(o["causes"] for o in outages)
+        # The forecaster runs beside it, in a process of its own: each incident the worker
+        # opens gets a forecast (or, outside the plan's day, the reason there is none).
+        while not (incidents := http.get("/api/v1/incidents").json()["incidents"]):
+            assert time.monotonic() < deadline + 20, "the worker opened no incident"
+            time.sleep(0.5)
+        url = f"/api/v1/incidents/{incidents[0]['id']}/forecast"
+        while (forecast := http.get(url).json())["as_of"] is None:
+            assert time.monotonic() < deadline + 40, "the forecaster kept no forecast"
+            time.sleep(0.5)
+        assert forecast["reason"] and (forecast["options"] or forecast["unavailable"])
     process.send_signal(signal.SIGTERM)
     # uvicorn shuts down cleanly, then re-raises the signal so the parent sees why it ended.
     assert process.wait(timeout=15) in (0, -signal.SIGTERM)
@@ -284,6 +295,10 @@ def test_standby_serve_runs_for_real(served: tuple[str, subprocess.Popen[str], P
     assert "version 1 (a new version)" in output
     assert f"Open {base}/" in output
     assert "The worker runs in this process" in output
+    forecaster = re.search(r"The forecaster runs in process (\d+)", output)
+    assert forecaster is not None, output
+    with pytest.raises(ProcessLookupError):  # stopped with the server
+        os.kill(int(forecaster.group(1)), 0)
     assert PASSWORD not in output  # chosen by the operator: never echoed
     assert (tmp_path / "data" / "plan.yaml").exists()
 

@@ -7,9 +7,9 @@ registers them all on `app`, in the order `standby --help` lists them.
 # isort: off
 # The order of these imports is the order of the commands in `standby --help`.
 from standby.cli import plan, impact, queueing, serve, access
-from standby.cli import receivers
+from standby.cli import receivers, forecaster
 from standby.cli.common import app, main
 
 # isort: on
 
-__all__ = ["access", "app", "impact", "main", "plan", "queueing", "receivers", "serve"]
+__all__ = ["access", "app", "forecaster", "impact", "main", "plan", "queueing", "receivers", "serve"]

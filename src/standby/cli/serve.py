@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from standby.cli.common import app, fail, out, read_plan
+from standby.cli.forecaster import PARENT_ENV
 from standby.errors import StandbyError
 
 
@@ -36,11 +40,21 @@ def serve(
             " `standby worker` elsewhere (probes, outages). By default the worker runs in this process.",
         ),
     ] = False,
+    no_forecaster: Annotated[
+        bool,
+        typer.Option(
+            "--no-forecaster",
+            help="Start no forecaster beside the web app; run `standby forecaster` elsewhere."
+            " By default one runs in a process of its own (STANDBY_FORECAST_CPU).",
+        ),
+    ] = False,
 ) -> None:
     """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
     # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
     import dataclasses
     import functools
+    import os
+    import sys
 
     import uvicorn
 
@@ -82,6 +96,7 @@ def serve(
         engine = make_engine(settings.database_url)
     except StandbyError as exc:
         raise fail(str(exc)) from None
+    forecasting: subprocess.Popen[bytes] | None = None
     try:
         upgrade(engine)
         factory = make_session_factory(engine)
@@ -132,7 +147,7 @@ def serve(
         )
         # One registry for the web app and the worker beside it: /metrics shows its checks.
         metrics = StandbyMetrics(session_factory=factory, clock=clock, lease_s=settings.worker_lease_s)
-        background = []
+        background: list[Callable[[asyncio.Event], Coroutine[Any, Any, object]]] = []
         if no_worker:
             out.print("--no-worker: no worker runs here; run `standby worker` for probes and outages.")
         else:
@@ -150,13 +165,38 @@ def serve(
             background=background,
             metrics=metrics,
         )
+        if no_forecaster:
+            out.print("--no-forecaster: run `standby forecaster` for the incidents' live forecasts.")
+        else:
+            # A process of its own: the simulation never holds the web app's or the worker's CPU.
+            env = dict(os.environ, STANDBY_DATABASE_URL=settings.database_url)
+            env[PARENT_ENV] = str(os.getpid())
+            forecasting = subprocess.Popen([sys.executable, "-m", "standby", "forecaster"], env=env)
+            out.print(f"The forecaster runs in process {forecasting.pid}: live forecasts of open incidents.")
+            background.append(functools.partial(_stop_with_the_app, forecasting))
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
         uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:
+        if forecasting is not None and forecasting.poll() is None:
+            _stop_process(forecasting)  # the app never started: its shutdown did not stop it
         engine.dispose()
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def _stop_with_the_app(process: subprocess.Popen[bytes], stop: asyncio.Event) -> None:
+    """Stop the forecaster when the web app shuts down (before uvicorn re-raises its signal)."""
+    await stop.wait()
+    await asyncio.to_thread(_stop_process, process)
 
 
 @app.command()

@@ -236,6 +236,8 @@ def _build(
         if q.id in effect.unreachable:
             reach[i] &= ~window
         deflect[i][window] = effect.deflect.get(q.id, 0.0)
+        if effect.deflect_from is not None:
+            deflect[i][: effect.deflect_from] = 0.0
         factor[i][window] = effect.aht_factor.get(q.id, 1.0)
 
     cap = np.zeros((ng, minutes), dtype=np.int64)

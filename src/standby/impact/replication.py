@@ -6,6 +6,7 @@ engine, not the plan's models.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from standby.impact.day import DayModel
@@ -33,6 +34,25 @@ def replicate(job: Job, replication: int) -> tuple[DayTally, DayTally]:
     baseline = tally(job.baseline, simulate(job.baseline, draws), draws, job.tolerance_queues)
     outage = tally(job.outage, simulate(job.outage, draws), draws, job.tolerance_queues)
     return baseline, outage
+
+
+def replicate_options(
+    baseline: DayModel,
+    outages: Sequence[DayModel],
+    *,
+    seed: int,
+    replication: int,
+    handling_cv: float | None,
+    tolerance_queues: tuple[int, ...],
+) -> tuple[DayTally, list[DayTally]]:
+    """One replication of one normal day and several outage days, all on the same random numbers.
+
+    The forecast's options differ only by what they change: the normal day is simulated
+    once, and every option's day sees the same callers, handling times and patience.
+    """
+    draws = Draws(baseline, seed, replication, handling_cv)
+    normal = tally(baseline, simulate(baseline, draws), draws, tolerance_queues)
+    return normal, [tally(day, simulate(day, draws), draws, tolerance_queues) for day in outages]
 
 
 _job: Job | None = None

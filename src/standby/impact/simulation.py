@@ -39,7 +39,7 @@ from standby.impact.results import (
     ScheduledCallback,
 )
 from standby.impact.scenario import check_scenario
-from standby.impact.strategies import resolve
+from standby.impact.strategies import Effect, resolve
 from standby.impact.tally import DayTally
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
@@ -90,16 +90,8 @@ def run_impact(
     _check_run(replications, seed, workers, handling_cv)
     check_scenario(plan, scenario, callbacks)
     effect = resolve(plan, Topology.from_plan(plan), scenario)
-    baseline_day, outage_day = build_days(plan, effect, callbacks)
-    index = {q.id: i for i, q in enumerate(plan.queues)}
-    tolerance_queues = tuple(
-        dict.fromkeys(
-            index[t.queue]
-            for t in plan.impact_tolerances
-            if t.max_unanswered_calls is not None and t.queue in index
-        )
-    )
-    job = Job(baseline_day, outage_day, seed, handling_cv, tolerance_queues, effect.happenings)
+    job = impact_job(plan, effect, seed=seed, callbacks=callbacks, handling_cv=handling_cv)
+    baseline_day = job.baseline
     results: list[tuple[DayTally, DayTally] | None] = [None] * replications
     processes = _processes(workers, replications, baseline_day)
     if processes == 1:
@@ -119,10 +111,34 @@ def run_impact(
                 if on_progress is not None:
                     on_progress(done, replications)
     pairs = [r for r in results if r is not None]
-    return _result(plan, scenario, job, pairs)
+    return impact_result(plan, scenario, job, pairs)
 
 
-def _result(plan: Plan, scenario: Scenario, job: Job, pairs: list[tuple[DayTally, DayTally]]) -> ImpactResult:
+def impact_job(
+    plan: Plan,
+    effect: Effect,
+    *,
+    seed: int,
+    callbacks: Sequence[ScheduledCallback] = (),
+    handling_cv: float | None = None,
+) -> Job:
+    """Both days of an outage's effect, ready to replicate (the scenario already checked)."""
+    baseline_day, outage_day = build_days(plan, effect, callbacks)
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    tolerance_queues = tuple(
+        dict.fromkeys(
+            index[t.queue]
+            for t in plan.impact_tolerances
+            if t.max_unanswered_calls is not None and t.queue in index
+        )
+    )
+    return Job(baseline_day, outage_day, seed, handling_cv, tolerance_queues, effect.happenings)
+
+
+def impact_result(
+    plan: Plan, scenario: Scenario, job: Job, pairs: Sequence[tuple[DayTally, DayTally]]
+) -> ImpactResult:
+    """The replications' pairs of days summed up: the outage's own cost with 95% CIs."""
     baseline_day, outage_day = job.baseline, job.outage
     base = [b for b, _ in pairs]
     out = [o for _, o in pairs]
@@ -155,7 +171,7 @@ def _result(plan: Plan, scenario: Scenario, job: Job, pairs: list[tuple[DayTally
         )
         story.append(_happening(breach.minute, f"{names[breach.queue]} {what}: impact tolerance breached"))
     for queue_id, minute in back.items():
-        if minute is not None and _touched(outage, baseline, queue_id):
+        if minute is not None and touched(outage, baseline, queue_id):
             story.append(_happening(minute, f"{names[queue_id]} back on its service level"))
     story.sort(key=lambda h: h.minute)
     return ImpactResult(
@@ -182,7 +198,7 @@ def _happening(minute: int, text: str) -> Happening:
     return Happening(minute, f"{format_clock_time(minute)} {text}")
 
 
-def _touched(outage: DayOutcome, baseline: DayOutcome, queue_id: str) -> bool:
+def touched(outage: DayOutcome, baseline: DayOutcome, queue_id: str) -> bool:
     """Whether the outage changed the queue's day at all (only those get a 'back' line)."""
     return any(
         (o.answered_in_target, o.abandoned, o.unreachable, o.deflected)

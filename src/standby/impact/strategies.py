@@ -38,6 +38,10 @@ Decisions, in the order a manager would ask about them:
   `queues` (else the site's `queues`, else every queue) in that order of priority.
   The plan has no price for them: they are counted at the agent-weighted average
   `hourly_cost` of the teams skilled for those queues, as `partner_wages`.
+- **Carried out by a person, at a time** (`resolve(..., carried_out=...)`, what the live
+  forecast asks): exactly the strategies named are carried out, whatever their triggers,
+  each from the minute it was started (agents arrive its target's activation later; the
+  outage message plays from the earliest start of a strategy that sets one).
 - **The IVR's outage message** plays while the outage lasts if an `ivr` component is
   still available, to callers of the queues whose dependencies include an `ivr`
   component (their calls pass through it); a plan with no `ivr` component has the
@@ -48,7 +52,7 @@ Decisions, in the order a manager would ask about them:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from standby.impact.results import Happening, Scenario
@@ -89,6 +93,7 @@ class Effect:
     moves: tuple[Move, ...]
     deflect: dict[str, float]
     happenings: tuple[Happening, ...] = field(default=())
+    deflect_from: int | None = None  # the outage message plays from this minute; None: the outage start
 
     def touches_the_day(self, plan: Plan) -> bool:
         """Whether the outage changes anything a simulated day can see."""
@@ -181,8 +186,14 @@ def capacity_share(plan: Plan, scenario: Scenario, lost_sites: frozenset[str]) -
     return able / total if total else 1.0
 
 
-def resolve(plan: Plan, topology: Topology, scenario: Scenario) -> Effect:
-    """The scenario's effect on the centre and what the plan's strategies do about it."""
+def resolve(
+    plan: Plan, topology: Topology, scenario: Scenario, carried_out: Mapping[str, int] | None = None
+) -> Effect:
+    """The scenario's effect on the centre and what the plan's strategies do about it.
+
+    `carried_out` (strategy id -> minute it was started) replaces the triggers: exactly
+    those strategies act, each from its own minute rather than the outage start.
+    """
     normal = topology.availability([])
     state = topology.availability(scenario.down)
     failed = frozenset(normal.components - state.components)
@@ -202,11 +213,18 @@ def resolve(plan: Plan, topology: Topology, scenario: Scenario) -> Effect:
     if kind and scenario.minutes <= plan.organisation.interruption_max_minutes:
         kinds.add("interruption")
     capacity = capacity_share(plan, scenario, lost_sites)
-    triggered = [s for s in plan.strategies if _triggers(s, state, lost_sites, kinds, capacity)]
+    if carried_out is None:
+        triggered = [s for s in plan.strategies if _triggers(s, state, lost_sites, kinds, capacity)]
+        started = {s.id: scenario.at for s in triggered}
+    else:
+        triggered = [s for s in plan.strategies if s.id in carried_out]
+        started = {s.id: max(scenario.at, carried_out[s.id]) for s in triggered}
     story = _Story(plan, scenario)
     story.failure(failed, lost_sites, unreachable, unanswered, factors, kind)
-    moves = _relocate(plan, scenario, state, lost_sites, triggered, story)
-    deflect = _deflect(plan, state, unreachable, triggered, story)
+    moves = _relocate(plan, scenario, state, lost_sites, triggered, story, started)
+    deflect = _deflect(plan, state, unreachable, triggered, story, started)
+    messages = [started[s.id] for s in triggered if any(a.ivr_message is not None for a in s.actions)]
+    deflect_from = min(messages) if deflect and messages and min(messages) > scenario.at else None
     if not triggered and kind is not None:
         story.add(scenario.at, "no strategy in the plan covers this outage")
     story.recovery(moves)
@@ -222,6 +240,7 @@ def resolve(plan: Plan, topology: Topology, scenario: Scenario) -> Effect:
         moves=tuple(moves),
         deflect=deflect,
         happenings=tuple(story.happenings),
+        deflect_from=deflect_from,
     )
 
 
@@ -232,6 +251,7 @@ def _relocate(
     lost_sites: frozenset[str],
     triggered: Sequence[Strategy],
     story: _Story,
+    started: Mapping[str, int] | None = None,
 ) -> list[Move]:
     moves: list[Move] = []
     moved: dict[str, int] = {}  # team -> agents already moved by an earlier strategy
@@ -241,13 +261,14 @@ def _relocate(
         if relocation is None:
             continue
         target = plan.sites_by_id[relocation.to]
-        start = scenario.at + math.ceil(target.activation_minutes)  # the day is held minute by minute
+        begun = scenario.at if started is None else started[strategy.id]
+        start = begun + math.ceil(target.activation_minutes)  # the day is held minute by minute
         if target.id not in state.sites:
-            story.add(scenario.at, f"{strategy.id}: cannot move to {target.name}, which is down too")
+            story.add(begun, f"{strategy.id}: cannot move to {target.name}, which is down too")
             continue
         if start >= scenario.ends:
             story.add(
-                scenario.at,
+                begun,
                 f"{strategy.id}: {target.name} needs {target.activation_minutes:g} minutes to activate;"
                 " the outage is over first",
             )
@@ -289,7 +310,7 @@ def _relocate(
         if here:
             story.add(start, f"{strategy.id}: {here} agents working {where}")
         else:
-            story.add(scenario.at, f"{strategy.id}: nobody can move to {target.name}")
+            story.add(begun, f"{strategy.id}: nobody can move to {target.name}")
     return moves
 
 
@@ -299,6 +320,7 @@ def _deflect(
     unreachable: frozenset[str],
     triggered: Sequence[Strategy],
     story: _Story,
+    started: Mapping[str, int] | None = None,
 ) -> dict[str, float]:
     deflect: dict[str, float] = {}
     ivrs, heard = _ivr_queues(plan)
@@ -307,7 +329,7 @@ def _deflect(
             if action.ivr_message is None:
                 continue
             share = DEFAULT_DEFLECT_SHARE if action.deflect_share is None else action.deflect_share
-            at = story.scenario.at
+            at = story.scenario.at if started is None else started[strategy.id]
             if ivrs and not ivrs & state.components:
                 names = join_names([plan.components_by_id[c].name for c in sorted(ivrs)])
                 story.add(at, f"{strategy.id}: the outage message cannot play: {names} down")

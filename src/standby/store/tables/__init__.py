@@ -45,6 +45,7 @@ from standby.store.tables.detect import (
     WorkerRow,
 )
 from standby.store.tables.exercise import EXERCISE_STATES, ExerciseRow, PlanReviewRow, VendorReviewRow
+from standby.store.tables.forecast import ForecastRow
 from standby.store.tables.notify import CHANNELS, MESSAGE_STATES, MessageRow
 from standby.store.tables.plan import PlanSetAsideRow, PlanVersionRow
 from standby.store.tables.readiness import ReadinessCampaignRow, ReadinessCheckRow
@@ -92,6 +93,7 @@ __all__ = [
     "ComponentStateRow",
     "DetectLockRow",
     "ExerciseRow",
+    "ForecastRow",
     "HeartbeatRow",
     "IncidentRow",
     "InterruptedCallRow",

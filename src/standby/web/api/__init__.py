@@ -20,6 +20,7 @@ def routers() -> list[APIRouter]:
     from standby.web.api.customer_summary import router as customer_summary
     from standby.web.api.erlang import router as erlang
     from standby.web.api.exercises import router as exercises
+    from standby.web.api.forecast import router as forecast
     from standby.web.api.health import router as health
     from standby.web.api.impact import router as impact
     from standby.web.api.incidents import router as incidents
@@ -61,6 +62,7 @@ def routers() -> list[APIRouter]:
         exercises,
         plan_reviews,
         vendor_reviews,
+        forecast,
         oncall,
         pages,
         audit,

@@ -35,6 +35,7 @@ from standby.web.context import WebContext
 from standby.web.live import down_components, state_names
 from standby.web.pages.centre_clock import clock_for
 from standby.web.pages.room_centre import centre_section
+from standby.web.pages.room_forecast import forecast_section
 
 TIMELINE_PAGE = 50
 PARKED_SHOWN = 50
@@ -150,6 +151,7 @@ def room_model(
         "centre": centre_section(
             session, plan=plan, topology=topology, outage=outage, runs=runs, principal=principal, now=now
         ),
+        "forecast": forecast_section(session, incident_id=incident_id, plan=plan),
         "strategies": _strategies(runs, when, name),
         "groups": _groups(plan, groups, deadlines, when),
         "updates": _updates(

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from standby.access.service import Principal
 from standby.errors import InvalidInput
+from standby.forecast.service import set_estimate
 from standby.notify.outbox import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -176,6 +177,26 @@ def severity(
             )
 
     return _act(request, context, principal, incident_id, act, done="severity")
+
+
+@router.post("/incidents/{incident_id}/estimate")
+def estimate(
+    incident_id: IncidentId,
+    request: Request,
+    principal: ManageIncidents,
+    context: Context,
+    minutes: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The commander's estimate of the minutes the outage still lasts; the next forecast weighs it."""
+
+    def act(_plan: Plan | None, _topology: Topology | None) -> None:
+        if not minutes.strip().isdigit():
+            raise InvalidInput(f"minutes: a whole number of minutes from now, such as 45; got {minutes!r}")
+        with unit_of_work(context.session_factory) as session:
+            by, now = signed(principal), context.clock.now()
+            set_estimate(session, incident_id=incident_id, minutes=int(minutes), by=by, now=now)
+
+    return _act(request, context, principal, incident_id, act, done="estimate", anchor="forecast")
 
 
 @router.post("/incidents/{incident_id}/notes")
@@ -374,6 +395,7 @@ DONE = {
     "moved": "The incident moved on.",
     "noted": "Note added to the timeline.",
     "severity": "Severity changed.",
+    "estimate": "Estimate kept: a new forecast weighs it within seconds.",
     "update": "Update sent: it is on its way, and the next one is due a full interval from now.",
     "approve": "Strategy approved: it is running.",
     "decline": "Strategy declined.",

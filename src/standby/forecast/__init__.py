@@ -1,0 +1,1 @@
+"""The live forecast: what an open outage will cost from here, option by option, and which to take."""

@@ -1,0 +1,131 @@
+"""Every option simulated for every length weighed, on common random numbers, and summed up. Pure.
+
+One replication simulates the normal day once and every option's outage day at every
+length on the same random numbers (`impact.replication.replicate_options`): options
+differ only by what they change, never by chance. Each option and length is then summed
+up exactly as `standby impact` sums up its scenario (`impact.simulation.impact_result`),
+so at the outage's start, with no strategy running, an option's figures are those of
+`standby impact` for the same scenario and seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from standby.forecast.live import LiveState, Option, Span, applicable, carried_out, options, span
+from standby.forecast.recommend import recommend
+from standby.forecast.records import Forecast, OptionForecast, Outlook, ToleranceOutlook
+from standby.impact.replication import Job, replicate_options
+from standby.impact.results import ImpactResult
+from standby.impact.scenario import check_scenario
+from standby.impact.simulation import impact_job, impact_result, touched
+from standby.impact.strategies import resolve
+from standby.impact.tally import DayTally
+from standby.plan.schema import Plan
+from standby.plan.topology import Topology
+
+
+def outlook(plan: Plan, result: ImpactResult, length: Span) -> Outlook:
+    """One simulated option and length, as the commander weighs it."""
+    breached = {(b.queue, b.kind): b.minute for b in result.breaches}
+    tolerances = []
+    for t in plan.impact_tolerances:
+        tolerances.append(
+            ToleranceOutlook(
+                t.queue,
+                "max_outage_minutes",
+                float(t.max_outage_minutes),
+                breached.get((t.queue, "max_outage_minutes")),
+            )
+        )
+        if t.max_unanswered_calls is not None:
+            tolerances.append(
+                ToleranceOutlook(
+                    t.queue,
+                    "max_unanswered_calls",
+                    float(t.max_unanswered_calls),
+                    breached.get((t.queue, "max_unanswered_calls")),
+                )
+            )
+    back = {q: m for q, m in result.recovery.items() if touched(result.outage, result.baseline, q)}
+    return Outlook(
+        lasting=length.lasting,
+        ends=length.scenario.ends,
+        cut_at_day_end=length.cut_at_day_end,
+        customers_affected=result.customers_affected,
+        vulnerable_affected=result.vulnerable_affected,
+        callbacks_missed=result.callbacks_missed,
+        calls_unanswered=result.calls_unanswered,
+        cost=result.cost.total,
+        tolerances=tuple(tolerances),
+        back_on_target=back,
+    )
+
+
+def forecast(
+    plan: Plan,
+    state: LiveState,
+    *,
+    replications: int = 20,
+    seed: int = 1,
+    topology: Topology | None = None,
+    between: Callable[[], None] | None = None,
+) -> Forecast:
+    """Every option for every length, recommended; ScenarioInvalid when the outage cannot be simulated.
+
+    `between()` is called after each replication (the runner keeps to its CPU budget there).
+    """
+    topology = topology or Topology.from_plan(plan)
+    spans = [span(plan, state, n) for n in state.lengths]
+    for s in spans:
+        check_scenario(plan, s.scenario)
+    choices = options(applicable(plan, topology, state, spans))
+    jobs: list[tuple[Option, Span, Job, int]] = []
+    distinct: dict[tuple[object, ...], int] = {}  # options that change the same things share their days
+    days: list[Job] = []
+    for option in choices:
+        for s in spans:
+            effect = resolve(plan, topology, s.scenario, carried_out(state, option, s.scenario.at))
+            key = (s.lasting, effect.moves, tuple(sorted(effect.deflect.items())), effect.deflect_from)
+            job = impact_job(plan, effect, seed=seed)
+            if key not in distinct:
+                distinct[key] = len(days)
+                days.append(job)
+            jobs.append((option, s, job, distinct[key]))
+    pairs: list[list[tuple[DayTally, DayTally]]] = [[] for _ in days]
+    for i in range(replications):
+        normal, tallies = replicate_options(
+            days[0].baseline,
+            [j.outage for j in days],
+            seed=seed,
+            replication=i,
+            handling_cv=None,
+            tolerance_queues=days[0].tolerance_queues,
+        )
+        for found, day in zip(pairs, tallies, strict=True):
+            found.append((normal, day))
+        if between is not None:
+            between()
+    names = {s.id: s.name for s in plan.strategies}
+    by_option: dict[str, dict[int, Outlook]] = {o.id: {} for o in choices}
+    for option, s, job, which in jobs:
+        by_option[option.id][s.lasting] = outlook(plan, impact_result(plan, s.scenario, job, pairs[which]), s)
+    forecasts = tuple(
+        OptionForecast(o.id, o.strategies, tuple(names.get(x, x) for x in o.strategies), by_option[o.id])
+        for o in choices
+    )
+    judged = [state.estimate] if state.estimate is not None else list(state.lengths)
+    recommended, reason = recommend(plan, forecasts, judged, plan.organisation.currency)
+    return Forecast(
+        now=state.now,
+        since=spans[0].scenario.at,
+        down=state.down,
+        running=tuple(state.running),
+        estimate=state.estimate,
+        options=forecasts,
+        recommended=recommended,
+        reason=reason,
+        replications=replications,
+        seed=seed,
+        currency=plan.organisation.currency,
+    )
