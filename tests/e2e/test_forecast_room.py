@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from _browser import PHONE, Server, chromium, fits, log_in_browser, on_a_phone
 from _web import Web, client, log_in, make_web, web
 from sqlalchemy.orm import Session, sessionmaker
-from test_customer_pages_browser import sign_in
 from test_incident_room import SAME_ORIGIN, incident, leeds_dark
-from test_incident_room_browser import PHONE, fits
-from test_incident_room_centre import section
-from test_outcome_page import WAIT_MS, Server, chromium
+from test_incident_room_centre import element_text
 
 from standby.access.roles import Role
 from standby.forecast.runner import refresh
@@ -38,15 +36,15 @@ async def test_the_room_shows_the_forecast_and_takes_the_estimate(
     await log_in(client, Role.RESPONDER)
     room = f"/incidents/{incident}"
     waiting = (await client.get(room)).text
-    assert "The first forecast is being made" in section(waiting, "forecast-advice")
+    assert "The first forecast is being made" in element_text(waiting, "forecast-advice")
 
     made = refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS)
     assert made is not None
     html = (await client.get(room)).text
-    advice = section(html, "forecast-advice")
+    advice = element_text(html, "forecast-advice")
     assert advice.startswith("Recommended: ") and made["reason"] in advice
     for option in made["options"]:
-        row = section(html, re.escape(f"option-{option['id']}"))  # option ids hold a plus sign
+        row = element_text(html, re.escape(f"option-{option['id']}"))  # option ids hold a plus sign
         sixty = option["lasting"]["60"]
         cost = f"£{sixty['cost']['mean']:,.0f}"
         assert cost in row, (cost, row)
@@ -57,14 +55,15 @@ async def test_the_room_shows_the_forecast_and_takes_the_estimate(
         )
         assert kept in row
     assert f'<tr id="option-{made["recommended"]}" class="recommended">' in html
-    assert "Nothing more" in section(html, "option-none")
+    assert "Nothing more" in element_text(html, "option-none")
     start = html.index('<svg id="forecast-chart"')
     chart = html[start : html.index("</svg>", start)]
     assert chart.count("<rect ") == len(made["options"]) and "style=" not in chart
 
     refused = await client.post(f"{room}/estimate", data={"minutes": "soon"}, headers=SAME_ORIGIN)
     assert refused.status_code == 400, refused.text
-    assert "Minutes: a whole number of minutes from now, such as 45" in section(refused.text, "room-error")
+    shown = element_text(refused.text, "room-error")
+    assert "Minutes: a whole number of minutes from now, such as 45" in shown
     too_long = await client.post(f"{room}/estimate", data={"minutes": "5000"}, headers=SAME_ORIGIN)
     assert too_long.status_code == 400 and "1 to 1440" in too_long.text
     done = await client.post(f"{room}/estimate", data={"minutes": "45"}, headers=SAME_ORIGIN)
@@ -74,7 +73,7 @@ async def test_the_room_shows_the_forecast_and_takes_the_estimate(
     refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS)
     html = (await client.get(done.headers["location"])).text
     assert "Estimate kept" in html and "<th>45 min</th>" in html and 'value="45"' in html
-    assert "if it lasts 45 more minutes" in section(html, "forecast-advice")
+    assert "if it lasts 45 more minutes" in element_text(html, "forecast-advice")
 
     async with web.client() as viewer:
         await log_in(viewer, Role.VIEWER)
@@ -94,9 +93,8 @@ def test_the_forecast_fits_a_phone(
     try:
         incident_id = leeds_dark(web, tmp_path, base_url=server.base)
         refresh(web.factory, web.clock, incident_id=incident_id, replications=REPLICATIONS)
-        context = chromium.new_context(viewport=PHONE)
-        context.set_default_timeout(WAIT_MS)
-        page, problems = sign_in(context, server.base, Role.MANAGER, f"/incidents/{incident_id}")
+        context, page, problems = on_a_phone(chromium, touch=False)
+        log_in_browser(page, server.base, Role.MANAGER, f"/incidents/{incident_id}")
         page.locator("#forecast").scroll_into_view_if_needed()
         assert page.locator("#forecast-table tr.recommended").count() == 1
         box = page.locator("#forecast-chart").bounding_box()

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.anyio
 __all__ = ["client", "incident", "leeds_dark", "web"]  # fixtures, imported for pytest
 
 
-def section(html: str, element_id: str) -> str:
+def element_text(html: str, element_id: str) -> str:
     """The text of the element with this id, tags stripped (up to its closing tag of the same name)."""
     found = re.search(rf'<(\w+)[^>]*\bid="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
     assert found is not None, element_id
@@ -66,17 +66,17 @@ async def test_the_centre_shows_each_queue_hit_and_the_customers_caught(
     outage_id = cut_off_calls(web)
     await log_in(client, Role.RESPONDER)
     html = (await client.get(f"/incidents/{incident}")).text
-    assert "Sites lost: Leeds contact centre" in section(html, "centre")
-    emergency = section(html, "queue-emergency")
+    assert "Sites lost: Leeds contact centre" in element_text(html, "centre")
+    emergency = element_text(html, "queue-emergency")
     assert "reachable" in emergency and "not answered" in emergency
     assert "0 of 24 planned" in emergency and "nobody is able to answer it" in emergency
     assert "48 calls forecast 10:30 to 11:00" in emergency and "abandoned 100%" in emergency
     assert "9 min left out 6 min of 15 min" in emergency  # 6 minutes into a 15-minute tolerance
     assert "Sites lost Leeds contact centre" in emergency
-    assert "4 h 00 min" in section(html, "queue-billing")
-    assert section(html, "caught-calls") == "2 calls cut off"
-    assert section(html, "caught-vulnerable") == "1 vulnerable customers"
-    assert section(html, "caught-callbacks") == "0 callbacks flagged"
+    assert "4 h 00 min" in element_text(html, "queue-billing")
+    assert element_text(html, "caught-calls") == "2 calls cut off"
+    assert element_text(html, "caught-vulnerable") == "1 vulnerable customers"
+    assert element_text(html, "caught-callbacks") == "0 callbacks flagged"
     for href in (
         f"/callbacks?outage={outage_id}",
         f"/calls?outage={outage_id}",
@@ -92,7 +92,7 @@ async def test_the_centre_shows_each_queue_hit_and_the_customers_caught(
     assert approved.status_code == 303, approved.text
     web.clock.set(T0 + timedelta(minutes=37))
     html = (await client.get(f"/incidents/{incident}")).text
-    emergency = section(html, "queue-emergency")
+    emergency = element_text(html, "queue-emergency")
     assert "19 of 24 planned (19 relocated)" in emergency
     plan = load_plan_text(reference_plan_text())
     queue = plan.queues_by_id["emergency"]
@@ -115,7 +115,7 @@ async def test_the_centre_shows_each_queue_hit_and_the_customers_caught(
     async with web.client() as viewer:
         await log_in(viewer, Role.VIEWER)
         seen = (await viewer.get(f"/incidents/{incident}")).text
-    assert section(seen, "caught-calls") == "2 calls cut off" and "/calls?outage=" not in seen
+    assert element_text(seen, "caught-calls") == "2 calls cut off" and "/calls?outage=" not in seen
 
 
 async def test_severity_changes_with_a_reason_in_the_room_and_the_api(
@@ -134,7 +134,7 @@ async def test_severity_changes_with_a_reason_in_the_room_and_the_api(
     )
     assert done.status_code == 303
     html = (await client.get(done.headers["location"])).text
-    assert "Severity changed." in html and "SEV1 (critical)" in section(html, "top")
+    assert "Severity changed." in html and "SEV1 (critical)" in element_text(html, "top")
     assert timeline(web, incident, "severity") == [
         "Severity SEV2 (major) -> SEV1 (critical): the gas emergency line is at risk"
     ]
@@ -237,7 +237,7 @@ async def test_an_update_is_drafted_edited_and_sent_once(
         "Update 1 to leadership by SMS, written and sent by hand: queued for 3 recipients",
     ]
     html = (await client.get(room)).text
-    assert "Update 2 to leadership" in html and "Mon 15 Jun 11:20" in section(html, "group-leadership")
+    assert "Update 2 to leadership" in html and "Mon 15 Jun 11:20" in element_text(html, "group-leadership")
 
     async with web.client() as viewer:
         await log_in(viewer, Role.VIEWER)
