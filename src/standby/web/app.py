@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -25,6 +26,8 @@ from standby.observe.instruments import StandbyMetrics
 from standby.plan.diagram import svg_path
 from standby.plan.watch import PlanFileWatch
 from standby.status.board import StatusBoard
+from standby.status.fanout_service import tell_subscribers
+from standby.status.snapshot import Snapshot
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
@@ -116,7 +119,12 @@ def create_app(
     app.state.metrics = metrics
     # The public status page's documents, rendered once per change by a task beside the app.
     render = renderer(templates, settings.base_url.rstrip("/"))
-    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir)
+    base_url = settings.base_url.rstrip("/")
+
+    def tell(session: Session, snapshot: Snapshot, now: datetime) -> int:
+        return tell_subscribers(session, snapshot, base_url=base_url, now=now)
+
+    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir, tell=tell)
     app.state.status_board = status_board
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

@@ -57,6 +57,13 @@ from standby.store.tables.respond import (
     StrategyRunRow,
     TimelineRow,
 )
+from standby.store.tables.status import (
+    SUBSCRIBER_CHANNELS,
+    SUBSCRIBER_STATES,
+    PublicRequestRow,
+    StatusAnnouncementRow,
+    StatusSubscriberRow,
+)
 
 __all__ = [
     "ALERT_STATUSES",
@@ -72,6 +79,8 @@ __all__ = [
     "OFFER_STATES",
     "ROLES",
     "STRATEGY_STATES",
+    "SUBSCRIBER_CHANNELS",
+    "SUBSCRIBER_STATES",
     "AgentRow",
     "AlertRow",
     "ApiTokenRow",
@@ -98,10 +107,13 @@ __all__ = [
     "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
+    "PublicRequestRow",
     "ReceiverTokenRow",
     "RefusedAlertRow",
     "RotationOverrideRow",
     "StateChangeRow",
+    "StatusAnnouncementRow",
+    "StatusSubscriberRow",
     "StrategyRunRow",
     "TimelineRow",
     "UTCDateTime",
