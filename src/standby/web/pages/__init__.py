@@ -24,6 +24,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.plan import router as plan
     from standby.web.pages.reference import router as reference
     from standby.web.pages.status import router as status
+    from standby.web.pages.status_callbacks import router as status_callbacks
     from standby.web.pages.status_subscriptions import router as status_subscriptions
 
     return [
@@ -45,4 +46,5 @@ def routers() -> list[APIRouter]:
         reference,
         status,
         status_subscriptions,
+        status_callbacks,
     ]

@@ -1,4 +1,5 @@
-"""The status page's subscribers, the notices told to them, and the public doors' tallies.
+"""The status page's subscribers, the notices told to them, the public doors' tallies, and
+callbacks asked for on the status page (state `requested`, source `status_page`).
 
 Revision ID: 0012
 Revises: 0011
@@ -17,6 +18,12 @@ revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
+
+
+CALLBACK_SOURCES = ("api", "csv", "status_page")
+STATES = (
+    "scheduled", "flagged", "rescheduled", "confirmed", "completed", "unplaced", "cancelled", "requested"
+)
 
 
 def _json() -> sa.types.TypeEngine[Any]:
@@ -73,7 +80,30 @@ def upgrade() -> None:
     op.create_index("ix_public_requests_door_key_at", "public_requests", ["door", "key", "at"])
 
 
+    with op.batch_alter_table("callbacks", schema=None) as batch_op:
+        batch_op.alter_column("source", type_=sa.String(length=12), existing_type=sa.String(length=4))
+        batch_op.drop_constraint(op.f("ck_callbacks_source"), type_="check")
+        batch_op.create_check_constraint("source", f"source IN ({_quoted(CALLBACK_SOURCES)})")
+        batch_op.drop_constraint(op.f("ck_callbacks_state"), type_="check")
+        batch_op.create_check_constraint("state", f"state IN ({_quoted(STATES)})")
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 def downgrade() -> None:
+    op.execute(
+        "DELETE FROM callback_events"
+        " WHERE callback_id IN (SELECT id FROM callbacks WHERE source = 'status_page')"
+    )
+    op.execute("DELETE FROM callbacks WHERE source = 'status_page'")
+    with op.batch_alter_table("callbacks", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_callbacks_state"), type_="check")
+        batch_op.create_check_constraint("state", f"state IN ({_quoted(STATES[:-1])})")
+        batch_op.drop_constraint(op.f("ck_callbacks_source"), type_="check")
+        batch_op.create_check_constraint("source", "source IN ('api', 'csv')")
+        batch_op.alter_column("source", type_=sa.String(length=4), existing_type=sa.String(length=12))
     op.drop_index("ix_public_requests_door_key_at", table_name="public_requests")
     op.drop_table("public_requests")
     op.drop_table("status_announcements")
