@@ -13,6 +13,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.compensation import router as compensation
     from standby.web.pages.impact import router as impact
     from standby.web.pages.incident_list import router as incident_list
+    from standby.web.pages.incident_public_update import router as incident_public_update
     from standby.web.pages.incidents import router as incidents
     from standby.web.pages.login import router as login
     from standby.web.pages.maintenance import router as maintenance
@@ -34,6 +35,7 @@ def routers() -> list[APIRouter]:
         outcomes,
         incident_list,
         incidents,
+        incident_public_update,
         outages,
         callbacks,
         calls,
