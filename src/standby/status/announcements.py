@@ -125,7 +125,9 @@ def message_for(
         head, tail = f"{organisation}: {announcement.title} - {words}. ", f" {announcement.url} Stop: {leave}"
         room = MAX_SMS_BODY - len(head) - len(tail)
         text = announcement.body if len(announcement.body) <= room else announcement.body[: room - 1] + "…"
-        return NewMessage(key, "sms", subscriber.address, head + text + tail, PURPOSE)
+        return NewMessage(
+            key, "sms", subscriber.address, head + text + tail, PURPOSE, incident_id=announcement.incident_id
+        )
     return NewMessage(
         key, "webhook", subscriber.address, announcement.body, PURPOSE,
         subject=f"{announcement.title}: {words}", incident_id=announcement.incident_id,
