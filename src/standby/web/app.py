@@ -37,6 +37,7 @@ from standby.web.headers import SecurityHeaders
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
+from standby.web.status_fast import StatusFastPath
 from standby.web.status_render import renderer
 
 PLAN_WATCH_EVERY_S = 5.0
@@ -129,6 +130,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(StatusFastPath, board=status_board)  # outermost of ours: a surge skips the rest
     install_contract(app)
     for router in [*api.routers(), *pages.routers(), metrics_router]:
         app.include_router(router)
