@@ -32,10 +32,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from notify_fanout import Receivers, delivered, make_channels, scratch_database
+from notify_fanout import Receivers, all_sent, delivered, make_channels, scratch_database, tally
 from standby.clock import SystemClock
 from standby.config import Settings
-from standby.notify import outbox
 from standby.notify.sender import NotifySender, SenderOptions
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.versions import current_plan, record_plan
@@ -110,31 +109,19 @@ async def tell(url: str, receivers: Receivers, args: argparse.Namespace) -> dict
         )
     await asyncio.to_thread(board.refresh)
     fanned_out = time.time()
-    recorded_at = None
-    deadline = started + args.timeout
-    while time.time() < deadline:
-        await asyncio.sleep(0.1)
-        if delivered(await asyncio.to_thread(receivers.stats)) < args.subscribers:
-            continue
-
-        def counts() -> dict[str, int]:
-            with unit_of_work(factory) as session:
-                return outbox.count_by_state(session, incident_id=incident.id)
-
-        if (await asyncio.to_thread(counts)).get("sent", 0) >= args.subscribers:
-            recorded_at = time.time()
-            break
+    recorded_at = await all_sent(
+        receivers, factory, args.subscribers, deadline=started + args.timeout, incident_id=incident.id,
+        every_s=0.1,
+    )
     stop.set()
     await running
     await channels.aclose()
     engine.dispose()
-    stats = receivers.stats()
-    last = max(stats["sms"]["last_at"] or 0, stats["email"]["last_at"] or 0)
-    receipts = stats["sms"]["receipts"] + stats["email"]["receipts"]
+    stats, last, duplicates = tally(receivers)
     return {
         "subscribers": args.subscribers,
         "delivered": delivered(stats),
-        "duplicates": receipts - delivered(stats),
+        "duplicates": duplicates,
         "seconds_to_fan_out": round(fanned_out - started, 3),
         "seconds_to_last_delivery": round(last - started, 3) if last else None,
         "seconds_until_all_recorded_sent": round(recorded_at - started, 3) if recorded_at else None,

@@ -12,7 +12,7 @@ errors and non-2xx answers). The bar (issue 15): Standby at least half nginx's r
 second, p99 under 50 ms, no errors. Each is run `--runs` times, alternating; the best run of
 each is reported (the machine is shared: the best is the least disturbed).
 
-    .venv/bin/python benchmarks/status_wrk.py [--seconds 10] [--connections 64] [--runs 2] [--access-log] [--json]
+    .venv/bin/python benchmarks/status_wrk.py [--seconds 10] [--connections 64] [--runs 2] [--access-log]
 
 Needs `wrk` and `nginx` (Debian: apt-get install wrk nginx-light).
 """

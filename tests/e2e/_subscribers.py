@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from _web import Web, make_web
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from test_deadlines_delivery import until
 
 from standby.config import Settings
 from standby.notify.runner import run_sender
@@ -34,14 +34,6 @@ async def sign_up(web: Web, client_ip: str = "192.0.2.1", **form: str | list[str
     transport = httpx.ASGITransport(app=web.app, client=(client_ip, 50000))
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
         return await client.post("/status/subscribe", data=form, headers=SAME_ORIGIN)
-
-
-async def until(condition: Callable[[], object], what: str, within: float = 30.0) -> None:
-    """Wait for `condition`, at most `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"not within {within} s: {what}"
-        await asyncio.sleep(0.05)
 
 
 def pending(web: Web, purpose_prefix: str = "status") -> int:
