@@ -134,6 +134,7 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
           "outage-message") for d in ("approve", "decline")],
         f"/incidents/{i}/updates/leadership",
         f"/incidents/{i}/notes",
+        f"/incidents/{i}/status-update",
     ]
     overview = await client.get("/")
     assert f'<a href="/incidents/{i}">{i}</a>' in overview.text
@@ -158,6 +159,7 @@ async def test_a_viewer_sees_no_buttons_and_every_forged_post_is_refused(
         (f"/incidents/{i}/roles", {"role": "commander", "person": "amara"}),
         (f"/incidents/{i}/state", {"to": "diagnosing"}),
         (f"/incidents/{i}/notes", {"text": "forged"}),
+        (f"/incidents/{i}/status-update", {"status": "resolved", "text": "forged"}),
         (f"/incidents/{i}/strategies/leeds-to-home/approve", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/decline", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/steps/0", {"done": "1"}),

@@ -96,10 +96,12 @@ class StatusBoard:
         """Whether anything was rendered yet."""
         return bool(self._documents)
 
-    def refresh(self, *, force: bool = False) -> bool:
+    def refresh(self, *, force: bool = False, tell: bool = True) -> bool:
         """Render again if anything changed (or a minute passed); whether it rendered.
 
-        Database errors are logged and leave the last rendering in place.
+        Database errors are logged and leave the last rendering in place. With `tell`
+        false (a request waiting for the first rendering: a GET must change nothing) the
+        teller is left to the next refresh.
         """
         with self._lock:
             now = self._clock.now()
@@ -126,7 +128,10 @@ class StatusBoard:
             documents = self._render(snapshot)
             self._publish(documents, now)
             self._mark, self._rendered_at, self._snapshot = mark, now, snapshot
-            self._told(snapshot, now)
+            if tell:
+                self._told(snapshot, now)
+            elif self._tell is not None:
+                self._untold = snapshot
             return True
 
     def _told(self, snapshot: Snapshot, now: datetime) -> None:

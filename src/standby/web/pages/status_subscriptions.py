@@ -4,9 +4,9 @@ Public doors, no login. Every answer to a sign-up that passes its checks is the 
 page whether the address was known or not. The links' GETs change nothing (mail
 scanners follow links): each shows one button that POSTs. The unsubscribe POST also
 takes RFC 8058's one-click POST (`List-Unsubscribe=One-Click`) from mail providers.
-Cross-site sign-ups are refused as web/auth.py refuses them for logged-in pages; the
-links carry their own authority (a MAC, or a random token), so their POSTs need no
-origin check, which mail providers' one-click POSTs could not pass anyway.
+Every POST here refuses another site's form as web/auth.py does for logged-in pages
+(Origin, Referer, Sec-Fetch-Site); a mail provider's one-click POST, made by its server,
+names no site at all and passes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import timedelta
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import IntegrityError
 
 from standby.errors import InvalidInput
 from standby.plan.versions import current_plan
@@ -113,7 +114,10 @@ async def subscribe(request: Request, context: Context) -> HTMLResponse:
             return None
 
     try:
-        outcome = await anyio.to_thread.run_sync(work)
+        try:
+            outcome = await anyio.to_thread.run_sync(work)
+        except IntegrityError:  # the same new address signed up twice at once: the row exists now
+            outcome = await anyio.to_thread.run_sync(work)
     except InvalidInput as exc:
         return answer(request, 400, "Not subscribed", [str(exc)])
     if outcome == "limited":
@@ -144,6 +148,8 @@ async def confirm_page(request: Request, token: str, context: Context) -> HTMLRe
 @router.post("/status/subscriptions/confirm/{token}")
 async def confirm_post(request: Request, token: str, context: Context) -> HTMLResponse:
     """Confirm: the subscription in force; a forged (400) or used or stale (410) link is refused."""
+    if not same_origin(request, context):
+        return answer(request, 403, "Not confirmed", [CROSS_SITE])
     secret = context.settings.secret_key
     if not secret:
         return answer(request, 503, "Not confirmed", [NO_KEY])
@@ -177,6 +183,8 @@ async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/status/unsubscribe/{token}")
 async def unsubscribe_post(request: Request, token: str, context: Context) -> HTMLResponse:
     """Unsubscribe in one step: the page's button, or a mail provider's RFC 8058 one-click POST."""
+    if not same_origin(request, context):  # a provider's server-side POST names no other site
+        return answer(request, 403, "Not unsubscribed", [CROSS_SITE])
     now = context.clock.now()
 
     def work() -> bool:
