@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from _scratch import scratch_url
 from standby.clock import SystemClock
 from standby.notify import outbox
@@ -150,6 +152,38 @@ def delivered(stats: dict[str, Any]) -> int:
     return int(stats["sms"]["distinct"] + stats["email"]["distinct"])
 
 
+async def all_sent(
+    receivers: Receivers,
+    factory: sessionmaker[Session],
+    total: int,
+    *,
+    deadline: float,
+    incident_id: int | None = None,
+    every_s: float = 0.25,
+) -> float | None:
+    """Wait until the receivers have `total` and the outbox records them sent; when (None: the deadline)."""
+    while time.time() < deadline:
+        await asyncio.sleep(every_s)
+        if delivered(await asyncio.to_thread(receivers.stats)) < total:
+            continue
+
+        def counts() -> dict[str, int]:
+            with unit_of_work(factory) as session:
+                return outbox.count_by_state(session, incident_id=incident_id)
+
+        if (await asyncio.to_thread(counts))["sent"] >= total:
+            return time.time()
+    return None
+
+
+def tally(receivers: Receivers) -> tuple[dict[str, Any], float, int]:
+    """The receivers' stats, when the last message came (Unix time), and the duplicates."""
+    stats = receivers.stats()
+    last = max(stats["sms"]["last_at"] or 0, stats["email"]["last_at"] or 0)
+    receipts = stats["sms"]["receipts"] + stats["email"]["receipts"]
+    return stats, last, receipts - delivered(stats)
+
+
 async def fan_out(url: str, receivers: Receivers, args: argparse.Namespace, total: int) -> dict[str, Any]:
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -164,31 +198,16 @@ async def fan_out(url: str, receivers: Receivers, args: argparse.Namespace, tota
     started = time.time()
     cpu_before = time.process_time()
     task = asyncio.create_task(sender.run(stop))
-    recorded_at = None
-    deadline = started + args.timeout
-    while time.time() < deadline:
-        await asyncio.sleep(0.25)
-        if delivered(await asyncio.to_thread(receivers.stats)) < total:
-            continue
-
-        def counts() -> dict[str, int]:
-            with unit_of_work(factory) as session:
-                return outbox.count_by_state(session)
-
-        if (await asyncio.to_thread(counts))["sent"] == total:
-            recorded_at = time.time()
-            break
+    recorded_at = await all_sent(receivers, factory, total, deadline=started + args.timeout)
     cpu = time.process_time() - cpu_before
     stop.set()
     await task
     await channels.aclose()
     engine.dispose()
-    stats = receivers.stats()
-    last = max(stats["sms"]["last_at"] or 0, stats["email"]["last_at"] or 0)
-    receipts = stats["sms"]["receipts"] + stats["email"]["receipts"]
+    stats, last, duplicates = tally(receivers)
     return {
         "delivered": delivered(stats),
-        "duplicates": receipts - delivered(stats),
+        "duplicates": duplicates,
         "seconds_to_last_delivery": round(last - started, 3),
         "messages_per_second": round(total / (last - started)) if last > started else 0,
         "seconds_until_all_recorded_sent": round(recorded_at - started, 3) if recorded_at else None,

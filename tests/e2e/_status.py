@@ -85,3 +85,35 @@ def ivr_back(web: Web, tmp_path: Path, incident_id: int, minutes: float = 40) ->
         if row.state not in ("resolved", "reviewed"):
             transition(session, incident_id=incident_id, to="resolved", by="user:manager", now=end)
     respond(web, tmp_path, minutes + 0.5)
+
+
+def ivr_exercise(web: Web, tmp_path: Path) -> tuple[int, int]:
+    """An exercise takes the IVR down at T0 through the real correlation and response, past the
+    public hold; the ids of the exercise and of its incident."""
+    from standby.detect.correlation import Correlator
+    from standby.detect.outages import correlate
+    from standby.exercise.service import plan_exercise, start_exercise
+
+    with unit_of_work(web.factory) as session:
+        found = current_plan(session)
+        assert found is not None
+        plan = found[1]
+        planned = plan_exercise(
+            session, plan=plan, title="IVR lost", down=["ivr"], minutes=30,
+            objectives=[{"kind": "acknowledged_within", "minutes": 5}], by="user:amara", now=T0,
+        )
+        start_exercise(session, exercise_id=planned.id, plan=plan, by="user:amara", now=T0)
+    with unit_of_work(web.factory) as session:
+        correlate(
+            session, correlator=Correlator.from_plan(plan), maintenance=(),
+            now=T0 + timedelta(seconds=5), holder="w",
+        )
+    respond(web, tmp_path, 0.1)
+    respond(web, tmp_path, 6)  # past the hold: a real outage's public text would be out now
+    with unit_of_work(web.factory) as session:
+        outage = session.scalars(select(OutageRow)).one()
+        incident = session.scalars(select(IncidentRow)).one()
+        assert outage.exercise_id == planned.id and incident.exercise_id == planned.id
+        assert outage.ended_at is None and "ivr" in outage.components
+    web.set_state("ivr", "down")  # as the correlation recorded it: down, by the exercise alone
+    return planned.id, incident.id

@@ -158,6 +158,7 @@ async def test_the_room_shows_the_incident_and_the_buttons_a_responder_may_use(
         ],
         f"/incidents/{i}/updates/leadership",
         f"/incidents/{i}/notes",
+        f"/incidents/{i}/status-update",
     ]
     overview = await client.get("/")
     assert f'<a href="/incidents/{i}">{i}</a>' in overview.text
@@ -183,6 +184,7 @@ async def test_a_viewer_sees_no_buttons_and_every_forged_post_is_refused(
         (f"/incidents/{i}/state", {"to": "diagnosing"}),
         (f"/incidents/{i}/notes", {"text": "forged"}),
         (f"/incidents/{i}/estimate", {"minutes": "30"}),
+        (f"/incidents/{i}/status-update", {"status": "resolved", "text": "forged"}),
         (f"/incidents/{i}/strategies/leeds-to-home/approve", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/decline", {}),
         (f"/incidents/{i}/strategies/leeds-to-home/steps/0", {"done": "1"}),

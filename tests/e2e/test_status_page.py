@@ -15,7 +15,7 @@ from typing import Any
 import feedparser  # type: ignore[import-untyped]
 import httpx
 import pytest
-from _status import INTERNAL_NAMES, ivr_back, ivr_down, refresh
+from _status import INTERNAL_NAMES, ivr_back, ivr_down, ivr_exercise, refresh
 from _web import T0, Served, Web, make_web, seed_plan, web
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -441,45 +441,7 @@ async def test_a_change_is_live_within_seconds_without_a_request_touching_the_da
 
 async def test_an_exercise_never_reaches_the_public_page(web: Web, tmp_path: Path) -> None:
     """An exercise takes the IVR down through the real correlation and response: the public sees nothing."""
-    from _status import respond
-
-    from standby.detect.correlation import Correlator
-    from standby.detect.outages import correlate
-    from standby.exercise.service import plan_exercise, start_exercise
-    from standby.plan.versions import current_plan
-    from standby.store.tables import IncidentRow, OutageRow
-
-    with unit_of_work(web.factory) as session:
-        found = current_plan(session)
-        assert found is not None
-        plan = found[1]
-        planned = plan_exercise(
-            session,
-            plan=plan,
-            title="IVR lost",
-            down=["ivr"],
-            minutes=30,
-            objectives=[{"kind": "acknowledged_within", "minutes": 5}],
-            by="user:amara",
-            now=T0,
-        )
-        start_exercise(session, exercise_id=planned.id, plan=plan, by="user:amara", now=T0)
-    with unit_of_work(web.factory) as session:
-        correlate(
-            session,
-            correlator=Correlator.from_plan(plan),
-            maintenance=(),
-            now=T0 + timedelta(seconds=5),
-            holder="w",
-        )
-    respond(web, tmp_path, 0.1)
-    respond(web, tmp_path, 6)  # past the hold: a real outage's public text would be out now
-    with unit_of_work(web.factory) as session:
-        outage = session.query(OutageRow).one()
-        incident = session.query(IncidentRow).one()
-        assert outage.exercise_id == planned.id and incident.exercise_id == planned.id
-        assert outage.ended_at is None and "ivr" in outage.components
-    web.set_state("ivr", "down")  # as the correlation recorded it: down, by the exercise alone
+    _, incident_id = ivr_exercise(web, tmp_path)
     refresh(web)
     summary = await v2(web, "summary.json")
     assert summary["status"] == {"indicator": "none", "description": "All Systems Operational"}
@@ -488,6 +450,6 @@ async def test_an_exercise_never_reaches_the_public_page(web: Web, tmp_path: Pat
     assert (await v2(web, "incidents.json"))["incidents"] == []
     html = (await get(web, "/status")).text
     assert "All Systems Operational" in html and "EXERCISE" not in html
-    assert (await get(web, f"/status/incidents/{incident.id}")).status_code == 404
+    assert (await get(web, f"/status/incidents/{incident_id}")).status_code == 404
     own = (await get(web, "/status.json")).json()
     assert all(day["down_minutes"] == 0 for s in own["services"] for day in s["days"])

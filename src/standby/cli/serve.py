@@ -176,7 +176,10 @@ def serve(
             background.append(functools.partial(_stop_with_the_app, forecasting))
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
-        uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+        uvicorn.run(
+            web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False,
+            access_log=settings.access_log,
+        )
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:

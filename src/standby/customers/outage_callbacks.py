@@ -331,7 +331,7 @@ def _recover(
     capacity = callback_capacity(
         plan,
         recovery=recovery,
-        booked=_booked(session, recovery),
+        booked=booked_after(session, recovery),
         backlog=backlog_calls(
             plan, dict.fromkeys([*outage.queues, *outage.ever.get("queues", [])]), outage.started_at, ended
         ),
@@ -360,7 +360,7 @@ def _told(row: Any, placed: Placed, outage_id: int) -> CallbackContact:
     )
 
 
-def _booked(session: Session, recovery: datetime) -> list[tuple[str, datetime]]:
+def booked_after(session: Session, recovery: datetime) -> list[tuple[str, datetime]]:
     """Callbacks that keep their time within the horizon: they take capacity first."""
     rows = session.execute(
         select(_C.c.queue, _C.c.due_at).where(

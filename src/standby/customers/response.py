@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from standby.customers.call_service import link_to_outages
 from standby.customers.outage_callbacks import CallbackPass, look_after_callbacks
+from standby.customers.status_callbacks import place_requested
 from standby.customers.summary_service import record_on_timeline
 from standby.plan.schema import Plan
 
@@ -39,6 +40,8 @@ def look_after_customers(
     done = CustomerPass()
     done.calls_linked = link_to_outages(session, now=now)
     done.callbacks = look_after_callbacks(session, plan=plan, now=now, data_dir=data_dir)
+    # After the missed callbacks, which were promised a time first: the status page's requests.
+    done.callbacks += CallbackPass(rescheduled=place_requested(session, plan=plan, now=now))
     # Last: the figures count what this pass flagged and rescheduled.
     session.flush()
     done.timeline_entries = record_on_timeline(session, now=now)

@@ -38,6 +38,8 @@ AT_LEAST_EVERY = timedelta(minutes=1)
 
 Renderer = Callable[[Snapshot], Mapping[str, tuple[bytes, str]]]
 """A snapshot to its documents: path to (body, media type)."""
+Teller = Callable[[Session, Snapshot, datetime], object]
+"""Work done in its own transaction after each rendering (telling subscribers of new notices)."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,21 @@ class StatusBoard:
         render: Renderer,
         *,
         write_to: Path | None = None,
+        tell: Teller | None = None,
     ) -> None:
-        """Render with `render`; with `write_to`, also write each changed document to that folder."""
+        """Render with `render`; with `write_to`, also write each changed document to that folder.
+
+        `tell` runs after each rendering in a transaction of its own; when it fails it is
+        run again at the next refresh, rendering or not.
+        """
         self._factory = session_factory
         self._clock = clock
         self._render = render
         self._write_to = write_to
         self._topology = TopologyOf()
+        self._tell = tell
+        self._untold: Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._documents: dict[str, Document] = {}
         self._mark: ChangeMark | None = None
         self._rendered_at: datetime | None = None
@@ -77,14 +87,21 @@ class StatusBoard:
         return self._documents.get(path)
 
     @property
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot last rendered, if any."""
+        return self._snapshot
+
+    @property
     def ready(self) -> bool:
         """Whether anything was rendered yet."""
         return bool(self._documents)
 
-    def refresh(self, *, force: bool = False) -> bool:
+    def refresh(self, *, force: bool = False, tell: bool = True) -> bool:
         """Render again if anything changed (or a minute passed); whether it rendered.
 
-        Database errors are logged and leave the last rendering in place.
+        Database errors are logged and leave the last rendering in place. With `tell`
+        false (a request waiting for the first rendering: a GET must change nothing) the
+        teller is left to the next refresh.
         """
         with self._lock:
             now = self._clock.now()
@@ -92,18 +109,43 @@ class StatusBoard:
                 with unit_of_work(self._factory) as session:
                     mark = change_mark(session)
                     stale = self._rendered_at is None or now - self._rendered_at >= AT_LEAST_EVERY
-                    if not force and not stale and mark == self._mark:
-                        return False
-                    facts = read_facts(session, now=now, topology_of=self._topology, mark=mark)
+                    unchanged = not force and not stale and mark == self._mark
+                    facts = (
+                        None
+                        if unchanged
+                        else read_facts(session, now=now, topology_of=self._topology, mark=mark)
+                    )
+                if unchanged:
+                    if self._untold is not None:
+                        self._told(self._untold, now)
+                    return False
             except (SQLAlchemyError, StandbyError) as exc:
                 log.warning("status page: kept the last rendering; the database is unreachable: %s", exc)
                 return False
             if facts is None:
                 return False  # no plan yet: nothing to publish
-            documents = self._render(build_snapshot(facts, now=now))
+            snapshot = build_snapshot(facts, now=now)
+            documents = self._render(snapshot)
             self._publish(documents, now)
-            self._mark, self._rendered_at = mark, now
+            self._mark, self._rendered_at, self._snapshot = mark, now, snapshot
+            if tell:
+                self._told(snapshot, now)
+            elif self._tell is not None:
+                self._untold = snapshot
             return True
+
+    def _told(self, snapshot: Snapshot, now: datetime) -> None:
+        """Run the teller on `snapshot`; remember it for the next refresh when that fails."""
+        if self._tell is None:
+            return
+        self._untold = snapshot
+        try:
+            with unit_of_work(self._factory) as session:
+                self._tell(session, snapshot, now)
+        except (SQLAlchemyError, StandbyError) as exc:
+            log.warning("status page: subscribers not told yet, trying again: %s", exc)
+            return
+        self._untold = None
 
     def _publish(self, documents: Mapping[str, tuple[bytes, str]], now: datetime) -> None:
         fresh: dict[str, Document] = {}

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -25,6 +26,8 @@ from standby.observe.instruments import StandbyMetrics
 from standby.plan.diagram import svg_path
 from standby.plan.watch import PlanFileWatch
 from standby.status.board import StatusBoard
+from standby.status.fanout_service import tell_subscribers
+from standby.status.snapshot import Snapshot
 from standby.store.engine import make_engine, make_session_factory
 from standby.web import api, pages
 from standby.web.context import WebContext, package_dir
@@ -34,6 +37,7 @@ from standby.web.headers import SecurityHeaders
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
+from standby.web.status_fast import StatusFastPath
 from standby.web.status_render import renderer
 
 PLAN_WATCH_EVERY_S = 5.0
@@ -116,11 +120,17 @@ def create_app(
     app.state.metrics = metrics
     # The public status page's documents, rendered once per change by a task beside the app.
     render = renderer(templates, settings.base_url.rstrip("/"))
-    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir)
+    base_url = settings.base_url.rstrip("/")
+
+    def tell(session: Session, snapshot: Snapshot, now: datetime) -> int:
+        return tell_subscribers(session, snapshot, base_url=base_url, now=now)
+
+    status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir, tell=tell)
     app.state.status_board = status_board
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(StatusFastPath, board=status_board)  # outermost of ours: a surge skips the rest
     install_contract(app)
     for router in [*api.routers(), *pages.routers(), metrics_router]:
         app.include_router(router)

@@ -78,14 +78,19 @@ def _page(
     return templates.get_template(name).render(model).encode()
 
 
-def serve(request: Request, document: Document) -> Response:
-    """The document, or 304 when the caller's copy is current."""
-    headers = {
+def validators(document: Document) -> dict[str, str]:
+    """The caching headers every answer of the document carries, 304s too."""
+    return {
         "ETag": document.etag,
         "Last-Modified": format_datetime(document.last_modified, usegmt=True),
         "Cache-Control": CACHE_CONTROL,
         "Vary": "Accept-Encoding",
     }
+
+
+def serve(request: Request, document: Document) -> Response:
+    """The document, or 304 when the caller's copy is current."""
+    headers = validators(document)
     if _fresh(request, document):
         return Response(status_code=304, headers=headers)
     body = b"" if request.method == "HEAD" else document.body
@@ -97,12 +102,15 @@ def serve(request: Request, document: Document) -> Response:
 
 def _fresh(request: Request, document: Document) -> bool:
     """Whether the caller's copy is the current one (RFC 9110: If-None-Match wins over the date)."""
-    tags = request.headers.get("if-none-match")
+    return fresh(request.headers.get("if-none-match"), request.headers.get("if-modified-since"), document)
+
+
+def fresh(tags: str | None, since: str | None, document: Document) -> bool:
+    """Whether a copy with these validators is the current one (If-None-Match wins over the date)."""
     if tags is not None:
         wanted = {t.strip() for t in tags.split(",")}
         # A weak comparison is what GET revalidation uses; our tags are strong.
         return "*" in wanted or document.etag in wanted or f"W/{document.etag}" in wanted
-    since = request.headers.get("if-modified-since")
     if since is None:
         return False
     try:

@@ -76,12 +76,23 @@ def render(message: OutgoingMessage, *, sender: str, date: str | None = None) ->
         f"Message-ID: {message_id(message.key)}",
         "Auto-Submitted: auto-generated",
         f"X-Standby-Idempotency-Key: {message.key}",
+        *_list_unsubscribe(message),
         "MIME-Version: 1.0",
         'Content-Type: text/plain; charset="utf-8"',
         f"Content-Transfer-Encoding: {encoding}",
     ]
     head = "\r\n".join(headers).encode("utf-8") + b"\r\n\r\n"
     return head + encoded.replace(b"\n", b"\r\n")
+
+
+def _list_unsubscribe(message: OutgoingMessage) -> list[str]:
+    """RFC 8058's one-click unsubscribe headers, when the payload names the link (an https or http URL)."""
+    link = (message.payload or {}).get("list_unsubscribe")
+    if not isinstance(link, str) or not link.isascii() or any(c in link for c in "\r\n<> "):
+        return []  # a link that could break the header is left out, never written
+    if not link.lower().startswith(("https://", "http://")):
+        return []
+    return [f"List-Unsubscribe: <{link}>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
 
 
 def _header(value: str, *, address: bool = False) -> str:

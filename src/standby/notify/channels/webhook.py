@@ -18,7 +18,8 @@ Every webhook is posted as `application/json` with `Idempotency-Key: <key>`, and
 HMAC-SHA256 with the webhook secret over the exact bytes `timestamp + "." + body`. A
 receiver recomputes it, compares in constant time, and refuses timestamps more than a
 few minutes old (a replay). A message sent again has a new timestamp and signature but
-the same key.
+the same key. A message whose payload has a `signing_secret` (a status page subscriber's
+own) is signed with that instead; the secret itself is never part of what is posted.
 """
 
 from __future__ import annotations
@@ -147,11 +148,13 @@ class WebhookChannel:
         """The exact body and the headers posted for `message`."""
         body = json.dumps(body_of(message), ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = str(int(self.clock()))
+        own = (message.payload or {}).get("signing_secret")
+        secret = own.encode() if isinstance(own, str) and own else self.secret
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": message.key,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self.secret, timestamp, body),
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
         }
         return body, headers
 

@@ -61,6 +61,13 @@ from standby.store.tables.respond import (
     TimelineRow,
 )
 from standby.store.tables.review import ACTION_KINDS, ACTION_STATES, ActionRow, ReviewRow
+from standby.store.tables.status import (
+    SUBSCRIBER_CHANNELS,
+    SUBSCRIBER_STATES,
+    PublicRequestRow,
+    StatusAnnouncementRow,
+    StatusSubscriberRow,
+)
 
 __all__ = [
     "ACTION_KINDS",
@@ -79,6 +86,8 @@ __all__ = [
     "OFFER_STATES",
     "ROLES",
     "STRATEGY_STATES",
+    "SUBSCRIBER_CHANNELS",
+    "SUBSCRIBER_STATES",
     "ActionRow",
     "AgentRow",
     "AlertRow",
@@ -109,6 +118,7 @@ __all__ = [
     "PlanSetAsideRow",
     "PlanVersionRow",
     "ProbeRow",
+    "PublicRequestRow",
     "ReadinessCampaignRow",
     "ReadinessCheckRow",
     "ReceiverTokenRow",
@@ -116,6 +126,8 @@ __all__ = [
     "ReviewRow",
     "RotationOverrideRow",
     "StateChangeRow",
+    "StatusAnnouncementRow",
+    "StatusSubscriberRow",
     "StrategyRunRow",
     "TimelineRow",
     "UTCDateTime",

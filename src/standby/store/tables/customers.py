@@ -25,15 +25,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from standby.store.tables.base import Base, json_column, one_of
 
-CALLBACK_STATES = ("scheduled", "flagged", "rescheduled", "confirmed", "completed", "unplaced", "cancelled")
+CALLBACK_STATES = (
+    "scheduled", "flagged", "rescheduled", "confirmed", "completed", "unplaced", "cancelled", "requested"
+)
 """scheduled: as booked. flagged: an outage stops its queue at its due time. rescheduled:
 given a new time after recovery (the customer told). confirmed: the customer agreed the
 time. completed: the call was made. unplaced: no capacity within the horizon, so a person
-must move it. cancelled: withdrawn by hand, with the reason in its history."""
+must move it. cancelled: withdrawn by hand, with the reason in its history. requested:
+asked for on the status page while its line was down, given a time once it is back
+(customers/status_callbacks.py)."""
 CALL_STATES = ("open", "worked")
 OFFER_STATES = ("offered", "accepted", "declined", "paid")
 OFFER_KINDS = ("credit", "refund", "voucher", "gesture")
 SOURCES = ("api", "csv")
+CALLBACK_SOURCES = (*SOURCES, "status_page")
+"""Callbacks also come from the status page's "call me back" form."""
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -44,7 +50,7 @@ class CallbackRow(Base):
     __tablename__ = "callbacks"
     __table_args__ = (
         CheckConstraint(one_of("state", CALLBACK_STATES), name="state"),
-        CheckConstraint(one_of("source", SOURCES), name="source"),
+        CheckConstraint(one_of("source", CALLBACK_SOURCES), name="source"),
         # A duplicate is the same customer, queue and requested time (or the same external id).
         UniqueConstraint("customer_key", "queue", "requested_due_at", name="uq_callbacks_customer_queue_due"),
         Index("ix_callbacks_state_due_at", "state", "due_at"),
@@ -77,7 +83,7 @@ class CallbackRow(Base):
     rescheduled_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
-    source: Mapped[str] = mapped_column(String(4))
+    source: Mapped[str] = mapped_column(String(12))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -16,6 +16,7 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.exercises import router as exercises
     from standby.web.pages.impact import router as impact
     from standby.web.pages.incident_list import router as incident_list
+    from standby.web.pages.incident_public_update import router as incident_public_update
     from standby.web.pages.incidents import router as incidents
     from standby.web.pages.login import router as login
     from standby.web.pages.maintenance import router as maintenance
@@ -29,6 +30,8 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.reference import router as reference
     from standby.web.pages.reviews import router as reviews
     from standby.web.pages.status import router as status
+    from standby.web.pages.status_callbacks import router as status_callbacks
+    from standby.web.pages.status_subscriptions import router as status_subscriptions
 
     return [
         login,
@@ -38,6 +41,7 @@ def routers() -> list[APIRouter]:
         readiness,
         incident_list,
         incidents,
+        incident_public_update,
         outages,
         callbacks,
         calls,
@@ -53,4 +57,6 @@ def routers() -> list[APIRouter]:
         exercises,
         reference,
         status,
+        status_subscriptions,
+        status_callbacks,
     ]

@@ -389,6 +389,9 @@ def _act(
     )
 
 
+act_in_room = _act
+"""For the room's actions defined in other modules (incident_public_update.py)."""
+
 DONE = {
     "acknowledged": "Acknowledged: paging stops.",
     "role": "Role given.",
@@ -402,6 +405,7 @@ DONE = {
     "complete": "Strategy marked done.",
     "ticked": "Runbook step recorded.",
     "retried": "The message goes out again now.",
+    "public": "Public update posted: the status page shows it, and its subscribers are told, within seconds.",
 }
 
 

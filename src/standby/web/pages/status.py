@@ -25,7 +25,7 @@ async def published(request: Request, path: str) -> Response:
     """The board's document at `path`; 503 before anything is published, 404 for no such notice."""
     board: StatusBoard = request.app.state.status_board
     if not board.ready:
-        await anyio.to_thread.run_sync(board.refresh)
+        await anyio.to_thread.run_sync(lambda: board.refresh(tell=False))
     document = board.get(path)
     if document is None:
         if board.ready:

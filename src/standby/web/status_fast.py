@@ -1,0 +1,77 @@
+"""The status documents answered before routing: a plain ASGI middleware, outermost of ours.
+
+A surge on /status is what the page is for, so its GETs skip FastAPI's routing, its
+dependency machinery and the other middleware: a GET or HEAD whose path is a document
+the status board has rendered (/status, /status.json, /status/feed.atom, a notice's
+permalink) is answered here from memory, with the same headers the route would send
+(validators, Cache-Control, the security headers) and the same 304 rule
+(status_render.fresh). The header block of each document is built once per rendering.
+Everything else, and these paths before the first rendering, go on to the app. These
+answers are not counted by the request metrics (web/metrics.py), which run inside.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from standby.status.board import Document, StatusBoard
+from standby.web.headers import SECURITY_HEADERS
+from standby.web.status_render import fresh, validators
+
+PREFIX = "/status"
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class StatusFastPath:
+    """Answers GET and HEAD of the rendered status documents straight from the board."""
+
+    def __init__(self, app: ASGIApp, board: StatusBoard) -> None:
+        """In front of `app`, serving `board`'s documents."""
+        self.app = app
+        self.board = board
+        self._headers: dict[int, tuple[Document, RawHeaders, RawHeaders]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer from the board when it has the document; else pass the request on."""
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path: str = scope["path"]
+            if path.startswith(PREFIX) and not scope.get("query_string"):
+                document = self.board.get(path)
+                if document is not None:
+                    await self._answer(scope, document, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, document: Document, send: Send) -> None:
+        full, short = self._header_blocks(document)
+        tags = since = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                tags = value.decode("latin-1")
+            elif name == b"if-modified-since":
+                since = value.decode("latin-1")
+        if (tags is not None or since is not None) and fresh(tags, since, document):
+            await send({"type": "http.response.start", "status": 304, "headers": short})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": full})
+        body = b"" if scope["method"] == "HEAD" else document.body
+        await send({"type": "http.response.body", "body": body})
+
+    def _header_blocks(self, document: Document) -> tuple[RawHeaders, RawHeaders]:
+        """The 200's and the 304's headers, built once per document rendered."""
+        found = self._headers.get(id(document))
+        if found is not None and found[0] is document:
+            return found[1], found[2]
+        named = {**validators(document), **SECURITY_HEADERS}
+        common = [(k.lower().encode(), v.encode()) for k, v in named.items()]
+        full = [
+            (b"content-type", document.media_type.encode()),
+            (b"content-length", str(len(document.body)).encode()),
+            *common,
+        ]
+        if len(self._headers) > 1000:  # documents of past renderings: let them go
+            self._headers.clear()
+        self._headers[id(document)] = (document, full, common)
+        return full, common
