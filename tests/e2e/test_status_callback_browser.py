@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from _browser import PHONE, WAIT_MS, Server, chromium, fits, watched
 from _status import ivr_back, ivr_down, refresh
 from _web import Web, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from test_incident_room_browser import PHONE, fits, watched
-from test_outcome_page import WAIT_MS, Server, chromium
 
 from standby.store.engine import unit_of_work
 from standby.store.tables import CallbackEventRow, CallbackRow, MessageRow
