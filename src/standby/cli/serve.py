@@ -36,6 +36,13 @@ def serve(
             " `standby worker` elsewhere (probes, outages). By default the worker runs in this process.",
         ),
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (uvicorn's access log). Off when a proxy in front logs them already.",
+        ),
+    ] = True,
 ) -> None:
     """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
     # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
@@ -152,7 +159,14 @@ def serve(
         )
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
-        uvicorn.run(web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+        uvicorn.run(
+            web,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=access_log,
+            proxy_headers=False,
+        )
     except StandbyError as exc:
         raise fail(str(exc)) from None
     finally:

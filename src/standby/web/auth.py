@@ -129,23 +129,27 @@ def require(permission: Permission) -> Callable[[Request, WebContext], Principal
     """A dependency: the principal, if logged in (else 401) and allowed `permission` (else 403)."""
 
     def dependency(request: Request, context: Context) -> Principal:
-        principal, by_cookie = identify(request, context)
-        if principal is None:
-            raise Unauthenticated(
-                "log in first: POST /api/v1/session, the /login page, or"
-                " 'Authorization: Bearer TOKEN' for scripts"
-            )
-        if by_cookie:
-            check_csrf(request, context)
-        if not principal.can(permission):
-            raise HTTPException(
-                403,
-                f"your role ({principal.role.value}) does not allow this"
-                f" (it needs {permission.value})",
-            )
-        return principal
+        return authorise(request, context, permission)
 
     return dependency
+
+
+def authorise(request: Request, context: WebContext, permission: Permission) -> Principal:
+    """The principal, if logged in (else 401) and allowed `permission` (else 403); what `require` checks."""
+    principal, by_cookie = identify(request, context)
+    if principal is None:
+        raise Unauthenticated(
+            "log in first: POST /api/v1/session, the /login page, or"
+            " 'Authorization: Bearer TOKEN' for scripts"
+        )
+    if by_cookie:
+        check_csrf(request, context)
+    if not principal.can(permission):
+        raise HTTPException(
+            403,
+            f"your role ({principal.role.value}) does not allow this (it needs {permission.value})",
+        )
+    return principal
 
 
 ReadStatus = Annotated[Principal, Depends(require(Permission.READ_STATUS))]
