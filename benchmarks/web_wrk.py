@@ -232,6 +232,8 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> list[Run]:
                 )
             for _ in range(args.rounds):
                 for route, spec in ROUTES.items():
+                    if args.route and route not in args.route:
+                        continue
                     targets: dict[str, tuple[str, str | None]] = {
                         "standby": (base + route, headers[spec.auth])
                     }
@@ -286,6 +288,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="every route and server this many times")
+    parser.add_argument(
+        "--route", action="append", choices=sorted(ROUTES), help="only this route (repeatable)"
+    )
     parser.add_argument("--no-nginx", action="store_true", help="leave nginx out even when installed")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ from standby.clock import Clock
 from standby.config import Settings
 from standby.plan.watch import PlanFileWatch
 from standby.web.live import TopologyCache
-from standby.web.rendered import Body, Rendered
+from standby.web.rendered import Body, ReadLane, Rendered
 
 # A shift and a half: a manager signed in at the start of a long day stays signed in.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -40,6 +40,7 @@ class WebContext:
     # Answers built once per change of what they show (standby.web.rendered).
     rendered: Rendered[Body] = field(default_factory=Rendered)
     overview_parts: Rendered[str] = field(default_factory=Rendered)
+    hot_reads: ReadLane = field(default_factory=ReadLane)
     plan_watch: PlanFileWatch | None = None
 
     @property

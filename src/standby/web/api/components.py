@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from standby.store.engine import unit_of_work
 from standby.web.api.outages import ChangeOut, change_out
 from standby.web.api.plan import NO_PLAN
 from standby.web.auth import ReadComponents, authorise
-from standby.web.context import Context
+from standby.web.context import Context, WebContext
 from standby.web.contract import Moment
 from standby.web.live import (
     LiveComponent,
@@ -112,8 +112,24 @@ def _load(context: Context) -> tuple[PlanVersionInfo, Topology, list[LiveCompone
     return info, topology, live_components(plan, states, availability)
 
 
-def _listing(request: Request, context: Context) -> Body:
-    """Who asks, and the list's bytes: one trip to a worker thread, one read of each."""
+@router.get(
+    "",
+    summary="Components with live state",
+    response_model=ComponentList,
+    responses={304: NOT_MODIFIED},
+)
+async def list_components(request: Request, context: Context) -> Response:
+    """Every component: kind, vendor, dependencies, probe type, state since when, availability.
+
+    Built once per change of the plan in force or of any recorded state, then served as
+    the same bytes with an ETag (If-None-Match answers 304) until the next change.
+    """
+    body = await context.hot_reads.run(_listing, request, context)
+    return answer(request, body, "application/json")
+
+
+def _listing(request: Request, context: WebContext) -> Body:
+    """Who asks (checked here, not by a dependency: one thread, not two), then the list's bytes."""
     authorise(request, context, Permission.READ_COMPONENTS)
     with unit_of_work(context.session_factory) as session:
         mark = in_force_mark(session)
@@ -125,22 +141,7 @@ def _listing(request: Request, context: Context) -> Body:
         )
 
 
-@router.get(
-    "",
-    summary="Components with live state",
-    response_model=ComponentList,
-    responses={304: NOT_MODIFIED},
-)
-async def list_components(request: Request, body: Annotated[Body, Depends(_listing)]) -> Response:
-    """Every component: kind, vendor, dependencies, probe type, state since when, availability.
-
-    Built once per change of the plan in force or of any recorded state, then served as
-    the same bytes with an ETag (If-None-Match answers 304) until the next change.
-    """
-    return answer(request, body, "application/json")
-
-
-def _component_list(session: Session, context: Context, version_id: int, rows: StateRows) -> Body:
+def _component_list(session: Session, context: WebContext, version_id: int, rows: StateRows) -> Body:
     # The version the key names, not whichever is in force by now: the key must tell the truth.
     found = plan_of_version(session, version_id)
     if found is None:

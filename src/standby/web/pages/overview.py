@@ -33,7 +33,7 @@ from standby.plan.versions import PlanVersionInfo, current_plan
 from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_service import IncidentRecord, list_incidents
 from standby.store.engine import unit_of_work
-from standby.web.auth import ReadComponents
+from standby.web.auth import authorise
 from standby.web.context import Context, WebContext
 from standby.web.live import (
     LiveComponent,
@@ -57,8 +57,15 @@ _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interrupt
 
 
 @router.get("/")
-def overview(request: Request, principal: ReadComponents, context: Context) -> Response:
+async def overview(request: Request, context: Context) -> Response:
     """The command centre's overview, or what is wrong when no plan is loaded."""
+    return await context.hot_reads.run(_overview, request, context)
+
+
+def _overview(request: Request, context: WebContext) -> Response:
+    """The page, in a worker thread of the hot reads' lane (standby.web.rendered.ReadLane)."""
+    # Checked here rather than by a dependency: one trip to a worker thread, not two.
+    principal = authorise(request, context, Permission.READ_COMPONENTS)
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
         found = current_plan(session)
