@@ -129,9 +129,9 @@ async def list_components(request: Request, context: Context) -> Response:
 
 
 def _listing(request: Request, context: WebContext) -> Body:
-    """Who asks (checked here, not by a dependency: one thread, not two), then the list's bytes."""
-    authorise(request, context, Permission.READ_COMPONENTS)
+    """Who asks (checked here, not by a dependency: one thread and one transaction), then the bytes."""
     with unit_of_work(context.session_factory) as session:
+        authorise(request, context, Permission.READ_COMPONENTS, session)
         mark = in_force_mark(session)
         if mark is None:
             raise NotFound(NO_PLAN)

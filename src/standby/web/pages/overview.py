@@ -64,15 +64,15 @@ async def overview(request: Request, context: Context) -> Response:
 
 def _overview(request: Request, context: WebContext) -> Response:
     """The page, in a worker thread of the hot reads' lane (standby.web.rendered.ReadLane)."""
-    # Checked here rather than by a dependency: one trip to a worker thread, not two.
-    principal = authorise(request, context, Permission.READ_COMPONENTS)
     now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
+        # Checked here rather than by a dependency: one worker thread and one transaction.
+        principal = authorise(request, context, Permission.READ_COMPONENTS, session)
         found = current_plan(session)
         rows = state_rows(session) if found is not None else ()
         outages = list_outages(session, limit=MAX_OUTAGES)
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
-        deadlines = deadlines_of(session, [i.id for i in incidents], now)
+        deadlines = deadlines_of(session, [i.id for i in incidents], now) if incidents else {}
         refused = count_refused_alerts(session, since=now - REFUSED_WITHIN)
         messages = _messages(session, principal)
         # Only the audit reads the log, and only roles that may read the plan see the audit.
