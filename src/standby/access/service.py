@@ -17,7 +17,7 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from standby.access.roles import MIN_PASSWORD_LENGTH, Permission, Role, allows, parse_role
@@ -199,15 +199,37 @@ def list_tokens(session: Session) -> list[TokenInfo]:
     ]
 
 
+# Built once: asked on every request, these statements cost more to build than to run.
+_TOKEN_BY_DIGEST = select(
+    ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.role, ApiTokenRow.revoked_at, ApiTokenRow.last_used_at
+).where(ApiTokenRow.token_hash == bindparam("digest"))
+_LOGIN_BY_DIGEST = (
+    select(
+        LoginSessionRow.id,
+        LoginSessionRow.expires_at,
+        LoginSessionRow.last_seen_at,
+        UserRow.username,
+        UserRow.role,
+        UserRow.disabled,
+    )
+    .join(UserRow, LoginSessionRow.user_id == UserRow.id)
+    .where(LoginSessionRow.token_hash == bindparam("digest"))
+)
+
+
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
-    """The principal a bearer token stands for, or None when unknown or revoked."""
+    """The principal a bearer token stands for, or None when unknown or revoked.
+
+    One indexed read per request, never cached: a revoked token stops working at once on
+    every server. It writes only when last_used_at is a minute old (TOUCH_EVERY).
+    """
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalars(select(ApiTokenRow).where(ApiTokenRow.token_hash == secret_digest(token))).first()
+    row = session.execute(_TOKEN_BY_DIGEST, {"digest": secret_digest(token)}).first()
     if row is None or row.revoked_at is not None:
         return None
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-        row.last_used_at = now
+        session.execute(update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now))
     return Principal(kind="token", name=row.name, role=Role(row.role))
 
 
@@ -242,20 +264,19 @@ def open_login_session(session: Session, *, username: str, now: datetime, lifeti
 
 
 def principal_for_login(session: Session, cookie: str, *, now: datetime) -> Principal | None:
-    """The user a session cookie belongs to, or None when unknown, expired or disabled."""
-    found = session.execute(
-        select(LoginSessionRow, UserRow)
-        .join(UserRow, LoginSessionRow.user_id == UserRow.id)
-        .where(LoginSessionRow.token_hash == secret_digest(cookie))
-    ).first()
-    if found is None:
+    """The user a session cookie belongs to, or None when unknown, expired or disabled.
+
+    Like tokens, read on every request and never cached: logging out, disabling the user
+    or a new password ends the session at once on every server.
+    """
+    row = session.execute(_LOGIN_BY_DIGEST, {"digest": secret_digest(cookie)}).first()
+    if row is None:
         return None
-    login, user = found
-    if now >= login.expires_at or user.disabled:
+    if now >= row.expires_at or row.disabled:
         return None
-    if now - login.last_seen_at >= TOUCH_EVERY:
-        login.last_seen_at = now
-    return Principal(kind="user", name=user.username, role=Role(user.role))
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        session.execute(update(LoginSessionRow).where(LoginSessionRow.id == row.id).values(last_seen_at=now))
+    return Principal(kind="user", name=row.username, role=Role(row.role))
 
 
 def close_login_session(session: Session, cookie: str) -> None:

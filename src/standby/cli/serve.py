@@ -48,6 +48,14 @@ def serve(
             " By default one runs in a process of its own (STANDBY_FORECAST_CPU).",
         ),
     ] = False,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (uvicorn's access log). Off when a proxy in front logs them already.",
+            show_default="STANDBY_ACCESS_LOG, else on",
+        ),
+    ] = None,
 ) -> None:
     """Run the web app (API and pages): migrate, load the plan, make sure an admin exists, serve."""
     # Imported here: the web stack is needed by this command only, and `standby check` stays quick.
@@ -177,8 +185,12 @@ def serve(
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
         uvicorn.run(
-            web, host=settings.host, port=settings.port, log_level="info", proxy_headers=False,
-            access_log=settings.access_log,
+            web,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=settings.access_log if access_log is None else access_log,
+            proxy_headers=False,
         )
     except StandbyError as exc:
         raise fail(str(exc)) from None

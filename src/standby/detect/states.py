@@ -26,7 +26,28 @@ class LiveState:
     detail: str | None = None
 
 
+StateRows = tuple[tuple[str, str, datetime, str | None], ...]
+"""Every recorded state as plain rows (id, state, since, detail), by component id."""
+
+
 def read_states(session: Session) -> dict[str, LiveState]:
     """Every recorded component state by component id; absent ids are `unknown`."""
-    rows = session.scalars(select(ComponentStateRow))
-    return {r.component_id: LiveState(r.state, r.since, r.detail) for r in rows}
+    return states_of(state_rows(session))
+
+
+_STATE_ROWS = select(
+    ComponentStateRow.component_id,
+    ComponentStateRow.state,
+    ComponentStateRow.since,
+    ComponentStateRow.detail,
+).order_by(ComponentStateRow.component_id)
+
+
+def state_rows(session: Session) -> StateRows:
+    """The recorded states as plain rows: cheap to read (no ORM objects) and to compare."""
+    return tuple((cid, state, since, detail) for cid, state, since, detail in session.execute(_STATE_ROWS))
+
+
+def states_of(rows: StateRows) -> dict[str, LiveState]:
+    """The rows of `state_rows` by component id."""
+    return {cid: LiveState(state, since, detail) for cid, state, since, detail in rows}

@@ -132,7 +132,7 @@ def create_app(
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(StatusFastPath, board=status_board)  # outermost of ours: a surge skips the rest
     install_contract(app)
-    for router in [*api.routers(), *pages.routers(), metrics_router]:
+    for router in [*pages.front(), *api.routers(), *pages.routers(), metrics_router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=package_dir("static")), name="static")
     return app

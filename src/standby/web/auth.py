@@ -29,10 +29,11 @@ import ipaddress
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy.orm import Session
 
 from standby.access.lockout_service import Locked, begin_attempt, settle_attempt
 from standby.access.roles import Permission
@@ -48,15 +49,19 @@ from standby.store.engine import unit_of_work
 from standby.web.context import SESSION_COOKIE, SESSION_LIFETIME, Context, WebContext
 from standby.web.errors import Unauthenticated
 
+T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_CREDENTIAL_LENGTH = 512  # longer is not ours; refuse before hashing or querying
 
 
-def identify(request: Request, context: WebContext) -> tuple[Principal | None, bool]:
+def identify(
+    request: Request, context: WebContext, session: Session | None = None
+) -> tuple[Principal | None, bool]:
     """The principal behind the request and whether it came by cookie; (None, False) if nobody.
 
     A bad Authorization header is an error, not a fall-back to the cookie: a script
     with a revoked token should be told so rather than act as whoever else is logged in.
+    With `session`, the credential is read in it (one transaction for the whole request).
     """
     header = request.headers.get("authorization")
     now = context.clock.now()
@@ -67,17 +72,23 @@ def identify(request: Request, context: WebContext) -> tuple[Principal | None, b
             raise Unauthenticated("use 'Authorization: Bearer TOKEN' with an API token")
         if len(token) > MAX_CREDENTIAL_LENGTH:
             raise Unauthenticated("the API token is not valid (unknown or revoked)")
-        with unit_of_work(context.session_factory) as session:
-            principal = principal_for_token(session, token, now=now)
+        principal = _read(context, session, lambda s: principal_for_token(s, token, now=now))
         if principal is None:
             raise Unauthenticated("the API token is not valid (unknown or revoked)")
         return principal, False
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie or len(cookie) > MAX_CREDENTIAL_LENGTH:
         return None, False
-    with unit_of_work(context.session_factory) as session:
-        principal = principal_for_login(session, cookie, now=now)
+    principal = _read(context, session, lambda s: principal_for_login(s, cookie, now=now))
     return principal, principal is not None
+
+
+def _read(context: WebContext, session: Session | None, read: Callable[[Session], T]) -> T:
+    """`read` in the caller's session, or in a unit of work of its own."""
+    if session is not None:
+        return read(session)
+    with unit_of_work(context.session_factory) as own:
+        return read(own)
 
 
 def same_origin(request: Request, context: WebContext) -> bool:
@@ -127,22 +138,29 @@ def require(permission: Permission) -> Callable[[Request, WebContext], Principal
     """A dependency: the principal, if logged in (else 401) and allowed `permission` (else 403)."""
 
     def dependency(request: Request, context: Context) -> Principal:
-        principal, by_cookie = identify(request, context)
-        if principal is None:
-            raise Unauthenticated(
-                "log in first: POST /api/v1/session, the /login page, or"
-                " 'Authorization: Bearer TOKEN' for scripts"
-            )
-        if by_cookie:
-            check_csrf(request, context)
-        if not principal.can(permission):
-            raise HTTPException(
-                403,
-                f"your role ({principal.role.value}) does not allow this (it needs {permission.value})",
-            )
-        return principal
+        return authorise(request, context, permission)
 
     return dependency
+
+
+def authorise(
+    request: Request, context: WebContext, permission: Permission, session: Session | None = None
+) -> Principal:
+    """The principal, if logged in (else 401) and allowed `permission` (else 403); what `require` checks."""
+    principal, by_cookie = identify(request, context, session)
+    if principal is None:
+        raise Unauthenticated(
+            "log in first: POST /api/v1/session, the /login page, or"
+            " 'Authorization: Bearer TOKEN' for scripts"
+        )
+    if by_cookie:
+        check_csrf(request, context)
+    if not principal.can(permission):
+        raise HTTPException(
+            403,
+            f"your role ({principal.role.value}) does not allow this (it needs {permission.value})",
+        )
+    return principal
 
 
 ReadStatus = Annotated[Principal, Depends(require(Permission.READ_STATUS))]

@@ -16,6 +16,7 @@ from standby.clock import Clock
 from standby.config import Settings
 from standby.plan.watch import PlanFileWatch
 from standby.web.live import TopologyCache
+from standby.web.rendered import Body, ReadLane, Rendered
 
 # A shift and a half: a manager signed in at the start of a long day stays signed in.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -36,6 +37,10 @@ class WebContext:
     session_factory: sessionmaker[Session]
     templates: Jinja2Templates
     topologies: TopologyCache = field(default_factory=TopologyCache)
+    # Answers built once per change of what they show (standby.web.rendered).
+    rendered: Rendered[Body] = field(default_factory=Rendered)
+    overview_parts: Rendered[str] = field(default_factory=Rendered)
+    hot_reads: ReadLane = field(default_factory=ReadLane)
     plan_watch: PlanFileWatch | None = None
 
     @property
@@ -44,8 +49,8 @@ class WebContext:
         return (self.settings.public_url or "").lower().startswith("https://")
 
 
-def get_context(request: Request) -> WebContext:
-    """The app's WebContext (a FastAPI dependency)."""
+async def get_context(request: Request) -> WebContext:
+    """The app's WebContext (a FastAPI dependency; async, so no request waits on a thread for it)."""
     context: WebContext = request.app.state.standby
     return context
 

@@ -26,6 +26,7 @@ from standby.status.notices import NOTICE_WORDS
 from standby.status.services import STATUS_WORDS
 from standby.status.snapshot import Snapshot, status_document
 from standby.status.uptime import HOW_COUNTED, uptime_text
+from standby.web.rendered import etag_matches
 
 CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
 """Caches may keep a copy 5 s, revalidate in the background, and serve it for a day when we fail."""
@@ -108,9 +109,7 @@ def _fresh(request: Request, document: Document) -> bool:
 def fresh(tags: str | None, since: str | None, document: Document) -> bool:
     """Whether a copy with these validators is the current one (If-None-Match wins over the date)."""
     if tags is not None:
-        wanted = {t.strip() for t in tags.split(",")}
-        # A weak comparison is what GET revalidation uses; our tags are strong.
-        return "*" in wanted or document.etag in wanted or f"W/{document.etag}" in wanted
+        return etag_matches(tags, document.etag)
     if since is None:
         return False
     try:

@@ -5,8 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 
+def front() -> list[APIRouter]:
+    """Pages matched before the API's hundred-odd routes: the overview, which every screen asks for
+    every 30 s and which would otherwise be tried against each of them first."""
+    from standby.web.pages.overview import router as overview
+
+    return [overview]
+
+
 def routers() -> list[APIRouter]:
-    """Every page router."""
+    """Every other page router."""
     from standby.web.pages.ack import router as ack
     from standby.web.pages.callbacks import router as callbacks
     from standby.web.pages.calls import router as calls
@@ -24,7 +32,6 @@ def routers() -> list[APIRouter]:
     from standby.web.pages.oncall import router as oncall
     from standby.web.pages.outages import router as outages
     from standby.web.pages.outcomes import router as outcomes
-    from standby.web.pages.overview import router as overview
     from standby.web.pages.plan import router as plan
     from standby.web.pages.readiness import router as readiness
     from standby.web.pages.reference import router as reference
@@ -35,7 +42,6 @@ def routers() -> list[APIRouter]:
 
     return [
         login,
-        overview,
         ack,
         outcomes,
         readiness,

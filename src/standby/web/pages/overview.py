@@ -7,19 +7,20 @@ the components table lists the most severe first, up to a cap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Hashable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, list_outages
 from standby.detect.refused_alerts import count_refused_alerts
-from standby.detect.states import LiveState, read_states
+from standby.detect.states import LiveState, state_rows, states_of
 from standby.errors import PlanInvalid
 from standby.exercise.reviews_service import review_log
 from standby.notify.outbox import count_by_state, count_failing
@@ -32,7 +33,7 @@ from standby.plan.versions import PlanVersionInfo, current_plan
 from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_service import IncidentRecord, list_incidents
 from standby.store.engine import unit_of_work
-from standby.web.auth import ReadComponents
+from standby.web.auth import authorise
 from standby.web.context import Context, WebContext
 from standby.web.live import (
     LiveComponent,
@@ -56,28 +57,67 @@ _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interrupt
 
 
 @router.get("/")
-def overview(request: Request, principal: ReadComponents, context: Context) -> Response:
+async def overview(request: Request, context: Context) -> Response:
     """The command centre's overview, or what is wrong when no plan is loaded."""
+    return await context.hot_reads.run(_overview, request, context)
+
+
+def _overview(request: Request, context: WebContext) -> Response:
+    """The page, in a worker thread of the hot reads' lane (standby.web.rendered.ReadLane)."""
+    now = context.clock.now()
     with unit_of_work(context.session_factory) as session:
+        # Checked here rather than by a dependency: one worker thread and one transaction.
+        principal = authorise(request, context, Permission.READ_COMPONENTS, session)
         found = current_plan(session)
-        states = read_states(session) if found is not None else {}
+        rows = state_rows(session) if found is not None else ()
         outages = list_outages(session, limit=MAX_OUTAGES)
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
-        deadlines = deadlines_of(session, [i.id for i in incidents], context.clock.now())
-        refused = count_refused_alerts(session, since=context.clock.now() - REFUSED_WITHIN)
+        deadlines = deadlines_of(session, [i.id for i in incidents], now) if incidents else {}
+        refused = count_refused_alerts(session, since=now - REFUSED_WITHIN)
         messages = _messages(session, principal)
-        log = review_log(session)
+        # Only the audit reads the log, and only roles that may read the plan see the audit.
+        log = review_log(session) if principal.can(Permission.READ_PLAN) else None
     if found is None:
         return _no_plan(request, context, principal)
     info, plan = found
-    model = overview_model(context, principal, info, plan, states, log)
-    clock = clock_for(plan, context.clock.now())
-    model["outages"] = _outages(outages, clock)
-    model["incidents"] = _incidents(incidents, clock, deadlines)
-    model["refused_alerts"] = refused
-    model["messages"] = messages
+    clock = clock_for(plan, now)
+    today = plan_today(plan, now)
+    # Everything below the incidents and outages follows from the plan and the states alone:
+    # rendered once per change of either (or of the day, the role, the review log).
+    key = ("overview", info.id, info.sha256, rows, today, principal.role, _log_key(log))
+    part = context.overview_parts.get(
+        key, lambda: plan_part(context, principal, info, plan, states_of(rows), log, now)
+    )
+    model: dict[str, Any] = {
+        **clock.header(principal),
+        "refresh_s": REFRESH_S,
+        "now": clock.when(now, seconds=True),
+        "version": {
+            "id": info.id,
+            "loaded_at": clock.when(info.loaded_at),
+            "loaded_by": info.loaded_by,
+        },
+        "plan_part": Markup(part),  # our own template's output, escaped as it was rendered
+        "plan_file_problems": (
+            context.plan_watch.status.rendered_problems if context.plan_watch is not None else []
+        ),
+        "plan_file_note": (
+            context.plan_watch.status.differs_from(info) if context.plan_watch is not None else None
+        ),
+        "outages": _outages(outages, clock),
+        "incidents": _incidents(incidents, clock, deadlines),
+        "refused_alerts": refused,
+        "messages": messages,
+    }
     response: Response = context.templates.TemplateResponse(request, "overview.html", model)
     return response
+
+
+def _log_key(log: ReviewLog | None) -> Hashable:
+    """The review log as a key: what the audit's review findings depend on."""
+    if log is None:
+        return None
+    return (log.exercises_held, log.plan_reviews, tuple(sorted(log.vendor_reviews.items())))
 
 
 def _messages(session: Session, principal: Principal) -> dict[str, int] | None:
@@ -87,16 +127,16 @@ def _messages(session: Session, principal: Principal) -> dict[str, int] | None:
     return {"parked": count_by_state(session)["parked"], "failing": count_failing(session)}
 
 
-def overview_model(
+def plan_part(
     context: WebContext,
     principal: Principal,
     info: PlanVersionInfo,
     plan: Plan,
     states: Mapping[str, LiveState],
-    log: ReviewLog | None = None,
-) -> dict[str, Any]:
-    """Everything the overview template shows, computed from the plan and live states."""
-    now = context.clock.now()
+    log: ReviewLog | None,
+    now: datetime,
+) -> str:
+    """The overview's tiles, map, queues, sites, audit and components, rendered as HTML."""
     clock = clock_for(plan, now)
     topology = context.topologies.get(info.sha256, plan)
     availability = topology.availability(down_components(plan, states))
@@ -105,16 +145,10 @@ def overview_model(
     if principal.can(Permission.READ_PLAN):
         findings = audit(plan, today=plan_today(plan, now), topology=topology, log=log)
     shown, hidden = _table_rows(live, clock)
-    return {
-        **clock.header(principal),
-        "refresh_s": REFRESH_S,
-        "now": clock.when(now, seconds=True),
+    model = {
+        "role": principal.role.value,
+        "timezone": clock.zone.key,
         "today": plan_today(plan, now).isoformat(),
-        "version": {
-            "id": info.id,
-            "loaded_at": clock.when(info.loaded_at),
-            "loaded_by": info.loaded_by,
-        },
         "tiles": _tiles(plan, availability, live, findings),
         "layout": layout_plan(plan, states=state_names(states), availability=availability),
         "queues": _queues(plan, topology, availability),
@@ -123,13 +157,8 @@ def overview_model(
         "findings_hidden": max(len(findings) - MAX_FINDINGS, 0) if findings is not None else 0,
         "components": shown,
         "components_hidden": hidden,
-        "plan_file_problems": (
-            context.plan_watch.status.rendered_problems if context.plan_watch is not None else []
-        ),
-        "plan_file_note": (
-            context.plan_watch.status.differs_from(info) if context.plan_watch is not None else None
-        ),
     }
+    return context.templates.get_template("_overview_plan.html").render(model)
 
 
 def _tiles(

@@ -1,0 +1,120 @@
+"""The components list and the overview are built once per change, yet never show an old state,
+and the doors behind them close at once on every server (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from _web import BASE, T0, Web, log_in, web
+from sqlalchemy.orm import Session, sessionmaker
+
+from standby.access.roles import Role
+from standby.access.service import revoke_token, set_user_disabled
+from standby.clock import FakeClock
+from standby.config import Settings
+from standby.store.engine import unit_of_work
+from standby.web.app import create_app
+
+pytestmark = pytest.mark.anyio
+__all__ = ["web"]  # the fixture, imported for pytest
+
+DOWN_PILL = '<span class="pill tone-down">down</span>'
+
+
+def second_server(web: Web, tmp_path: Path) -> httpx.AsyncClient:
+    """Another Standby process on the same database: its own app, caches and clock."""
+    config = Settings(database_url="sqlite://", data_dir=tmp_path)
+    app = create_app(config, clock=FakeClock(T0), session_factory=web.factory)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+
+
+def states(listing: httpx.Response) -> dict[str, str]:
+    """Component id to state, from GET /api/v1/components."""
+    return {c["id"]: c["state"] for c in listing.json()["components"]}
+
+
+async def test_the_list_shows_a_state_change_on_the_very_next_request(web: Web) -> None:
+    async with web.client() as client:
+        first = await client.get("/api/v1/components", headers=web.bearer(Role.VIEWER))
+        assert first.status_code == 200
+        assert states(first)["sbc"] == "unknown"
+        etag = first.headers["etag"]
+        again = await client.get(
+            "/api/v1/components", headers={**web.bearer(Role.VIEWER), "If-None-Match": etag}
+        )
+        assert again.status_code == 304
+        assert again.headers["etag"] == etag
+        # Written at the same instant as nothing before it: no clock moves, only the row.
+        web.set_state("sbc", "down")
+        after = await client.get(
+            "/api/v1/components", headers={**web.bearer(Role.VIEWER), "If-None-Match": etag}
+        )
+        assert after.status_code == 200
+        assert states(after)["sbc"] == "down"
+        assert after.json()["counts"]["down"] == 1
+        assert after.headers["etag"] != etag
+        web.set_state("sbc", "up")
+        assert states(await client.get("/api/v1/components", headers=web.bearer(Role.VIEWER)))["sbc"] == "up"
+
+
+async def test_the_overview_shows_a_state_change_on_the_very_next_request(web: Web) -> None:
+    async with web.client() as client:
+        await log_in(client, Role.ADMIN)
+        before = await client.get("/")
+        assert before.status_code == 200
+        assert DOWN_PILL not in before.text
+        web.set_state("sbc", "down")
+        after = await client.get("/")
+        assert after.status_code == 200
+        assert DOWN_PILL in after.text
+        assert "1 down" in after.text  # the components tile, built with the table
+        web.set_state("sbc", "up")
+        assert DOWN_PILL not in (await client.get("/")).text
+
+
+async def test_each_role_gets_its_own_overview_from_the_same_states(web: Web) -> None:
+    async with web.client() as admin, web.client() as agent:
+        await log_in(admin, Role.ADMIN)
+        await log_in(agent, Role.AGENT)  # may read components, not the plan's audit
+        assert "does not include the plan audit" not in (await admin.get("/")).text
+        seen = (await agent.get("/")).text
+        assert "Your role (agent) does not include the plan audit." in seen
+        assert "does not include the plan audit" not in (await admin.get("/")).text
+
+
+async def test_a_token_revoked_elsewhere_stops_at_once_on_every_server(web: Web, tmp_path: Path) -> None:
+    headers = web.bearer(Role.VIEWER)
+    async with web.client() as one, second_server(web, tmp_path) as two:
+        for server in (one, two):
+            assert (await server.get("/api/v1/components", headers=headers)).status_code == 200
+            assert (await server.get("/", headers=headers)).status_code == 200
+        with unit_of_work(web.factory) as session:  # as `standby token revoke` does, from anywhere
+            revoke_token(session, name="viewer-token", now=T0)
+        for server in (one, two):
+            refused = await server.get("/api/v1/components", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json() == {"detail": "the API token is not valid (unknown or revoked)"}
+            page = await server.get("/", headers=headers)
+            assert (page.status_code, page.headers["location"]) == (303, "/login?next=%2F")
+
+
+async def test_a_session_ended_on_one_server_is_dead_on_the_other_at_once(web: Web, tmp_path: Path) -> None:
+    async with web.client() as one, second_server(web, tmp_path) as two:
+        await log_in(one, Role.MANAGER)
+        two.cookies.update(dict(one.cookies))
+        assert (await two.get("/api/v1/components")).status_code == 200
+        assert (await two.get("/")).status_code == 200
+        assert (await one.delete("/api/v1/session")).status_code == 204
+        assert (await two.get("/api/v1/components")).status_code == 401
+        assert (await two.get("/")).status_code != 200
+
+
+async def test_a_disabled_user_is_out_at_once(web: Web, session_factory: sessionmaker[Session]) -> None:
+    async with web.client() as client:
+        await log_in(client, Role.RESPONDER)
+        assert (await client.get("/api/v1/components")).status_code == 200
+        with unit_of_work(session_factory) as session:
+            set_user_disabled(session, username="responder", disabled=True)
+        assert (await client.get("/api/v1/components")).status_code == 401
