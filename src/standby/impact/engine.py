@@ -36,6 +36,7 @@ from heapq import heapify, heappop, heappush
 
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.free_times import eligible_groups, free_times_apply, simulate_free_times
 from standby.impact.pool import pool_applies, simulate_pool
 from standby.impact.records import (
     ABANDONED,
@@ -54,19 +55,17 @@ _Event = tuple[float, int, int, int, int]  # time, order, kind, group or attempt
 _END: _Event = (_INF, -1, _CHANGE, -1, 0)
 
 
-def _eligible(model: DayModel, queues: int) -> list[list[int]]:
-    """For each queue, the groups skilled for it, those ranking it highest first."""
-    found: list[list[tuple[int, int]]] = [[] for _ in range(queues)]
-    for g, group in enumerate(model.groups):
-        for rank, q in enumerate(group.skills):
-            found[q].append((rank, g))
-    return [[g for _, g in sorted(pairs)] for pairs in found]
-
-
 def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayRecord:
     """One day of the model on the replication's numbers (`general` forces the general engine)."""
     if not general and pool_applies(model):
         return simulate_pool(model, draws)
+    if free_times_apply(model):
+        return simulate_free_times(model, draws)
+    return simulate_events(model, draws)
+
+
+def simulate_events(model: DayModel, draws: Draws) -> DayRecord:
+    """One day on the event list, whatever the day (the reference `impact.free_times` is tested against)."""
     return _General(model, draws).run()
 
 
@@ -86,7 +85,7 @@ class _General(AttemptLog):
         self.present = [0] * ng
         self.idle = [0] * ng
         self.skills = [g.skills for g in model.groups]
-        self.eligible = _eligible(model, nq)
+        self.eligible = eligible_groups(model)
         self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_queue = [q for _, q, _ in model.callbacks]

@@ -1,0 +1,337 @@
+"""The general engine on each group's agent free times: a call's end is an event only when it matters.
+
+The event list (`impact.engine.Events`) pushes and pops an event at every call's end. Yet
+most calls are answered at once and end while nobody waits for the agent's skills: their
+end changes nothing but when the agent is next free. So here each group keeps a heap of
+its agents' free times (a time already past: the agent is idle), as `impact.pool` does
+for its one pool of agents:
+
+- An arriving call, or a callback due, goes to the first group in its queue's ranking
+  whose earliest free time has passed: one `heapreplace`, no event.
+- A group is **watched** while the moment its next agent frees matters: calls or
+  callbacks wait for its skills (the agent takes one then), or it has more agents than
+  its capacity (the agent goes home then). Only then is its earliest free time an event.
+  An event carries a token: when the group's agents change otherwise (joining, cut off),
+  the group is armed again and the old event is skipped when it comes.
+
+It gives the event list's record attempt for attempt (tests/unit/test_simulation_free_times.py,
+tests/unit/test_simulation_pinned.py) on every day where no queue becomes unreachable:
+there, the agents freed by the calls cut off take waiting work in the order of the event
+list's heap, which only the event list has, so those days stay on it. Handling times are
+always drawn from a continuous distribution (`handling_cv` > 0), so two calls end at the
+same moment with probability zero, and the order of events at one moment never depends
+on when they were scheduled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from heapq import heapify, heappop, heappush, heapreplace
+
+from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
+from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.records import (
+    ABANDONED,
+    ANSWERED,
+    CALLBACK_GRACE_S,
+    DEFLECTED,
+    WAITING,
+    AttemptLog,
+    DayRecord,
+)
+
+_FREE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
+_INF = math.inf
+_Event = tuple[float, int, int, int]  # time, order (a watched group's token), kind, group or attempt or index
+_END: _Event = (_INF, -1, _CHANGE, -1)
+
+
+def free_times_apply(model: DayModel) -> bool:
+    """Whether `simulate_free_times` gives the day's record: no queue becomes unreachable."""
+    return not any(c.kind == REACH for c in model.changes)
+
+
+def eligible_groups(model: DayModel) -> list[list[int]]:
+    """For each queue, the groups skilled for it, those ranking it highest first."""
+    found: list[list[tuple[int, int]]] = [[] for _ in model.queues]
+    for g, group in enumerate(model.groups):
+        for rank, q in enumerate(group.skills):
+            found[q].append((rank, g))
+    return [[g for _, g in sorted(pairs)] for pairs in found]
+
+
+def simulate_free_times(model: DayModel, draws: Draws) -> DayRecord:
+    """One day (where `free_times_apply`) on the groups' free times."""
+    return _FreeTimes(model, draws).run()
+
+
+class _FreeTimes(AttemptLog):
+    """The state of one simulated day; `run` is the loop."""
+
+    def __init__(self, model: DayModel, draws: Draws) -> None:
+        super().__init__(draws)
+        self.model = model
+        self.q: list[int] = draws.queue.tolist()
+        nq, ng = len(model.queues), len(model.groups)
+        self.share = [q.retry_share for q in model.queues]
+        self.deflect = [0.0] * nq
+        self.factor = [1.0] * nq
+        self.cap = [0] * ng
+        self.present = [0] * ng
+        # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
+        self.free: list[list[float]] = [[_INF] for _ in range(ng)]
+        self.live = [-1] * ng  # the token of the group's pending event; -1: not armed
+        self.by = [-1] * len(self.t)  # the group answering each attempt (to cut off a lost site's calls)
+        self.skills = [g.skills for g in model.groups]
+        self.eligible = eligible_groups(model)
+        self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
+        self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
+        self.cb_queue = [q for _, q, _ in model.callbacks]
+        self.cb_service: list[float] = draws.callback_service.tolist()
+        self.cb_start = [math.nan] * len(model.callbacks)
+        self.cb_end = [math.nan] * len(model.callbacks)
+        self.cb_by = [-1] * len(model.callbacks)
+        self.heap: list[_Event] = []
+        self.seq = itertools.count()
+        self.end_s = model.end_s
+
+    # ---- the groups ---------------------------------------------------------------------------
+
+    def arm(self, g: int) -> None:
+        """Make group g's earliest free time an event if it is watched and not armed yet."""
+        if self.live[g] >= 0:
+            return
+        if self.present[g] <= self.cap[g]:
+            waiting, cb_waiting = self.waiting, self.cb_waiting
+            if not any(waiting[q] or cb_waiting[q] for q in self.skills[g]):
+                return
+        first = self.free[g][0]
+        if first < _INF:
+            token = next(self.seq)
+            self.live[g] = token
+            heappush(self.heap, (first, token, _FREE, g))
+
+    def rearm(self, g: int) -> None:
+        """Group g's agents changed other than by its event: schedule it afresh."""
+        self.live[g] = -1
+        self.arm(g)
+
+    def agent_free(self, g: int, now: float) -> None:
+        """Group g's event: its earliest free agent leaves if over capacity, else takes work."""
+        self.live[g] = -1
+        if self.present[g] > self.cap[g]:
+            heappop(self.free[g])
+            self.present[g] -= 1
+        else:
+            self.work(g, now)
+        self.arm(g)
+
+    def work(self, g: int, now: float) -> None:
+        """Group g's agent free at `now` (the top of its heap) takes the next piece of work, or idles."""
+        outcome, deadline = self.outcome, self.deadline
+        for q in self.skills[g]:
+            callbacks = self.cb_waiting[q]
+            while callbacks:
+                i = callbacks.popleft()
+                if self.model.callbacks[i][0] + CALLBACK_GRACE_S >= now:
+                    self.start_callback(i, g, now)
+                    return
+            waiting = self.waiting[q]
+            while waiting:
+                c = waiting.popleft()
+                if outcome[c] != WAITING:
+                    continue  # abandoned already, by its own event
+                if deadline[c] < now:
+                    outcome[c] = ABANDONED
+                    self.end[c] = deadline[c]
+                    continue
+                self.answer(c, g, now)
+                return
+        # Nothing to take: the agent's free time stays on the heap, already past.
+
+    def answer(self, c: int, g: int, now: float) -> None:
+        """An agent of group g, free at `now`, answers attempt c."""
+        self.outcome[c] = ANSWERED
+        self.end[c] = now
+        done = now + self.service[c] * self.factor[self.q[c]]
+        self.service_end[c] = done
+        self.by[c] = g
+        heapreplace(self.free[g], done)
+
+    def start_callback(self, i: int, g: int, now: float) -> None:
+        """An agent of group g, free at `now`, makes callback i."""
+        self.cb_start[i] = now
+        done = now + self.cb_service[i] * self.factor[self.cb_queue[i]]
+        self.cb_end[i] = done
+        self.cb_by[i] = g
+        heapreplace(self.free[g], done)
+
+    def cut_off(self, g: int, now: float) -> int:
+        """A lost site: cut off the calls and callbacks group g's agents are on; how many."""
+        outcome, service_end, cut, by = self.outcome, self.service_end, self.cut, self.by
+        cut_now = [
+            c
+            for c in range(len(self.t))
+            if by[c] == g and outcome[c] == ANSWERED and not cut[c] and service_end[c] > now
+        ]
+        count = len(cut_now)
+        for i, end in enumerate(self.cb_end):
+            if self.cb_by[i] == g and end > now:
+                self.cb_end[i] = now  # a callback cut short was still made
+                count += 1
+        free = [f for f in self.free[g] if f <= now]  # the idle agents stay
+        free.append(_INF)
+        heapify(free)
+        self.free[g] = free
+        for c in cut_now:
+            service_end[c] = now
+            cut[c] = True
+            self.retry(c, now)
+        return count
+
+    # ---- the calls ----------------------------------------------------------------------------
+
+    def retry(self, c: int, at: float) -> None:
+        """The caller of attempt c may call again after a delay."""
+        q = self.q[c]
+        if self.retry_u[c] >= self.share[q] or self.attempt[c] + 1 >= MAX_ATTEMPTS:
+            return
+        when = at + self.delay[c]
+        if when >= self.end_s:
+            return
+        c2 = self.add_retry(c, when, q)
+        self.q.append(q)
+        self.by.append(-1)
+        heappush(self.heap, (when, next(self.seq), _RETRY, c2))
+
+    def arrive(self, c: int, now: float) -> None:
+        """Attempt c reaches the centre's number now."""
+        q = self.q[c]
+        share = self.deflect[q]
+        if share and self.deflect_u[c] < share:
+            self.outcome[c] = DEFLECTED
+            self.end[c] = now
+            self.retry(c, now)
+            return
+        free = self.free
+        for g in self.eligible[q]:
+            if free[g][0] <= now:
+                self.answer(c, g, now)
+                return
+        self.wait(c, q)
+
+    def wait(self, c: int, q: int) -> None:
+        """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
+        self.waiting[q].append(c)
+        if self.share[q] > 0 and self.deadline[c] < self.end_s:
+            heappush(self.heap, (self.deadline[c], next(self.seq), _ABANDON, c))
+        for g in self.eligible[q]:
+            self.arm(g)
+
+    def callback_due(self, i: int, now: float) -> None:
+        """Callback i is due: made now by a free agent, or queued for one."""
+        q = self.cb_queue[i]
+        free = self.free
+        for g in self.eligible[q]:
+            if free[g][0] <= now:
+                self.start_callback(i, g, now)
+                return
+        self.cb_waiting[q].append(i)
+        for g in self.eligible[q]:
+            self.arm(g)
+
+    def change(self, index: int, now: float) -> None:
+        """Apply the model's change `index` (never a queue's reachability: see `free_times_apply`)."""
+        change = self.model.changes[index]
+        kind, target = change.kind, change.target
+        if kind == DEFLECT:
+            self.deflect[target] = change.value
+        elif kind == FACTOR:
+            self.factor[target] = change.value
+        elif kind == CAPACITY:
+            g = target
+            if change.cut:
+                self.present[g] -= self.cut_off(g, now)
+            cap = int(change.value)
+            self.cap[g] = cap
+            free = self.free[g]
+            if self.present[g] < cap:
+                joining = cap - self.present[g]
+                self.present[g] = cap
+                for _ in range(joining):
+                    heappush(free, now)
+                    self.work(g, now)
+            else:  # idle agents over capacity go home now; busy ones when their call ends
+                while self.present[g] > cap and free[0] <= now:
+                    heappop(free)
+                    self.present[g] -= 1
+            self.rearm(g)
+
+    def run(self) -> DayRecord:
+        """Simulate the day; return its record.
+
+        The loop inlines the first calls answered at once (the bulk of the work); the
+        methods handle everything else.
+        """
+        heap, seq = self.heap, self.seq
+        for index, change in enumerate(self.model.changes):
+            heap.append((change.time, next(seq), _CHANGE, index))
+        for i, (due, _, _) in enumerate(self.model.callbacks):
+            heap.append((due, next(seq), _CALLBACK, i))
+        heapify(heap)
+        heap.append(_END)  # never popped before the day ends: no emptiness test in the loop
+        queue_of, service, outcome, end = self.q, self.service, self.outcome, self.end
+        service_end, deflect_u, by = self.service_end, self.deflect_u, self.by
+        deflect, factor, free, live = self.deflect, self.factor, self.free, self.live
+        eligible, waiting = self.eligible, self.waiting
+        arrivals = [*self.t, _INF]  # first calls only (retries are appended to `t`), then a sentinel
+        end_s = self.end_s
+        a = 0
+        while True:
+            ta = arrivals[a]
+            if heap[0][0] <= ta:
+                now, token, kind, x = heappop(heap)
+                if now >= end_s:
+                    break
+                if kind == _FREE:
+                    if token == live[x]:  # else the group was armed again since
+                        self.agent_free(x, now)
+                elif kind == _RETRY:
+                    self.arrive(x, now)
+                elif kind == _ABANDON:
+                    if outcome[x] == WAITING:
+                        outcome[x] = ABANDONED
+                        end[x] = now
+                        self.retry(x, now)
+                elif kind == _CALLBACK:
+                    self.callback_due(x, now)
+                else:
+                    self.change(x, now)
+                continue
+            if ta >= end_s:
+                break
+            q = queue_of[a]
+            if deflect[q] and deflect_u[a] < deflect[q]:
+                self.arrive(a, ta)
+            else:
+                for g in eligible[q]:
+                    agents = free[g]
+                    if agents[0] <= ta:
+                        done = ta + service[a] * factor[q]
+                        heapreplace(agents, done)
+                        outcome[a] = ANSWERED
+                        end[a] = ta
+                        service_end[a] = done
+                        by[a] = g
+                        break
+                else:
+                    self.wait(a, q)
+            a += 1
+        for line in waiting:
+            for c in line:
+                if outcome[c] == WAITING and self.deadline[c] < end_s:
+                    outcome[c] = ABANDONED  # patience ran out before the day ended
+                    end[c] = self.deadline[c]
+        return self.record(self.q, self.outcome, self.cb_start, self.cb_end)
