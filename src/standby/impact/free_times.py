@@ -30,6 +30,8 @@ import math
 from collections import deque
 from heapq import heapify, heappop, heappush, heapreplace
 
+import numpy as np
+
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
 from standby.impact.records import (
@@ -43,6 +45,7 @@ from standby.impact.records import (
 )
 
 _FREE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
+_QUEUED = -1  # the outcome of an attempt on hold (WAITING is left to first calls answered at once)
 _INF = math.inf
 _Event = tuple[float, int, int, int]  # time, order (a watched group's token), kind, group or attempt or index
 _END: _Event = (_INF, -1, _CHANGE, -1)
@@ -83,9 +86,12 @@ class _FreeTimes(AttemptLog):
         # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
         self.free: list[list[float]] = [[_INF] for _ in range(ng)]
         self.live = [-1] * ng  # the token of the group's pending event; -1: not armed
-        self.by = [-1] * len(self.t)  # the group answering each attempt (to cut off a lost site's calls)
         self.skills = [g.skills for g in model.groups]
         self.eligible = eligible_groups(model)
+        # A first call answered at once ends when it would with the factor in force at its arrival.
+        n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
+        self.reached = 0  # how many first calls have arrived so far
+        self.done_at_once: list[float] = (draws.time[:n] + draws.service[:n] * _factors(model, draws)[:n]).tolist()
         self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_queue = [q for _, q, _ in model.callbacks]
@@ -103,10 +109,17 @@ class _FreeTimes(AttemptLog):
         """Make group g's earliest free time an event if it is watched and not armed yet."""
         if self.live[g] >= 0:
             return
-        if self.present[g] <= self.cap[g]:
-            waiting, cb_waiting = self.waiting, self.cb_waiting
-            if not any(waiting[q] or cb_waiting[q] for q in self.skills[g]):
+        if self.present[g] > self.cap[g]:
+            self.schedule(g)
+            return
+        waiting, cb_waiting = self.waiting, self.cb_waiting
+        for q in self.skills[g]:
+            if waiting[q] or cb_waiting[q]:
+                self.schedule(g)
                 return
+
+    def schedule(self, g: int) -> None:
+        """Make group g's earliest free time an event (it has agents)."""
         first = self.free[g][0]
         if first < _INF:
             token = next(self.seq)
@@ -124,12 +137,13 @@ class _FreeTimes(AttemptLog):
         if self.present[g] > self.cap[g]:
             heappop(self.free[g])
             self.present[g] -= 1
-        else:
-            self.work(g, now)
-        self.arm(g)
+            self.arm(g)
+        elif self.work(g, now):
+            self.arm(g)
+        # else nothing waits for the group's skills, and it is within capacity: not watched
 
-    def work(self, g: int, now: float) -> None:
-        """Group g's agent free at `now` (the top of its heap) takes the next piece of work, or idles."""
+    def work(self, g: int, now: float) -> bool:
+        """Group g's agent free at `now` (the top of its heap) takes the next piece of work (True), or idles."""
         outcome, deadline = self.outcome, self.deadline
         for q in self.skills[g]:
             callbacks = self.cb_waiting[q]
@@ -137,19 +151,19 @@ class _FreeTimes(AttemptLog):
                 i = callbacks.popleft()
                 if self.model.callbacks[i][0] + CALLBACK_GRACE_S >= now:
                     self.start_callback(i, g, now)
-                    return
+                    return True
             waiting = self.waiting[q]
             while waiting:
                 c = waiting.popleft()
-                if outcome[c] != WAITING:
+                if outcome[c] != _QUEUED:
                     continue  # abandoned already, by its own event
                 if deadline[c] < now:
                     outcome[c] = ABANDONED
                     self.end[c] = deadline[c]
                     continue
                 self.answer(c, g, now)
-                return
-        # Nothing to take: the agent's free time stays on the heap, already past.
+                return True
+        return False  # the agent's free time stays on the heap, already past: idle
 
     def answer(self, c: int, g: int, now: float) -> None:
         """An agent of group g, free at `now`, answers attempt c."""
@@ -157,7 +171,6 @@ class _FreeTimes(AttemptLog):
         self.end[c] = now
         done = now + self.service[c] * self.factor[self.q[c]]
         self.service_end[c] = done
-        self.by[c] = g
         heapreplace(self.free[g], done)
 
     def start_callback(self, i: int, g: int, now: float) -> None:
@@ -169,22 +182,26 @@ class _FreeTimes(AttemptLog):
         heapreplace(self.free[g], done)
 
     def cut_off(self, g: int, now: float) -> int:
-        """A lost site: cut off the calls and callbacks group g's agents are on; how many."""
-        outcome, service_end, cut, by = self.outcome, self.service_end, self.cut, self.by
-        cut_now = [
-            c
-            for c in range(len(self.t))
-            if by[c] == g and outcome[c] == ANSWERED and not cut[c] and service_end[c] > now
-        ]
-        count = len(cut_now)
+        """A lost site: cut off the calls and callbacks group g's agents are on; how many.
+
+        A group's heap holds free times, not calls: a call in progress is found by its end,
+        which no other call in progress shares (handling times are continuous).
+        """
+        outcome, service_end, cut = self.outcome, self.service_end, self.cut
+        free = self.free[g]
+        busy = {f for f in free if now < f < _INF}
         for i, end in enumerate(self.cb_end):
             if self.cb_by[i] == g and end > now:
+                busy.discard(end)
                 self.cb_end[i] = now  # a callback cut short was still made
-                count += 1
-        free = [f for f in self.free[g] if f <= now]  # the idle agents stay
+        count = len(free) - 1 - sum(1 for f in free if f <= now)
+        cut_now = [c for c, end in enumerate(self.done_at_once[: self.reached]) if end in busy and outcome[c] == WAITING]
+        for c in cut_now:
+            outcome[c], self.end[c] = ANSWERED, self.t[c]  # answered at once
+        cut_now += [c for c, end in enumerate(service_end) if end in busy and outcome[c] == ANSWERED and not cut[c]]
+        free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
         free.append(_INF)
         heapify(free)
-        self.free[g] = free
         for c in cut_now:
             service_end[c] = now
             cut[c] = True
@@ -203,7 +220,6 @@ class _FreeTimes(AttemptLog):
             return
         c2 = self.add_retry(c, when, q)
         self.q.append(q)
-        self.by.append(-1)
         heappush(self.heap, (when, next(self.seq), _RETRY, c2))
 
     def arrive(self, c: int, now: float) -> None:
@@ -224,11 +240,14 @@ class _FreeTimes(AttemptLog):
 
     def wait(self, c: int, q: int) -> None:
         """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
+        self.outcome[c] = _QUEUED
         self.waiting[q].append(c)
         if self.share[q] > 0 and self.deadline[c] < self.end_s:
             heappush(self.heap, (self.deadline[c], next(self.seq), _ABANDON, c))
+        live, free = self.live, self.free
         for g in self.eligible[q]:
-            self.arm(g)
+            if live[g] < 0 and free[g][0] < _INF:
+                self.schedule(g)
 
     def callback_due(self, i: int, now: float) -> None:
         """Callback i is due: made now by a free agent, or queued for one."""
@@ -239,8 +258,10 @@ class _FreeTimes(AttemptLog):
                 self.start_callback(i, g, now)
                 return
         self.cb_waiting[q].append(i)
+        live, free = self.live, self.free
         for g in self.eligible[q]:
-            self.arm(g)
+            if live[g] < 0 and free[g][0] < _INF:
+                self.schedule(g)
 
     def change(self, index: int, now: float) -> None:
         """Apply the model's change `index` (never a queue's reachability: see `free_times_apply`)."""
@@ -272,8 +293,9 @@ class _FreeTimes(AttemptLog):
     def run(self) -> DayRecord:
         """Simulate the day; return its record.
 
-        The loop inlines the first calls answered at once (the bulk of the work); the
-        methods handle everything else.
+        The loop inlines the first calls answered at once (the bulk of the work) and records
+        nothing for them but the agent's next free time: they are the first calls whose
+        outcome is still WAITING at the end, filled in with numpy. The methods handle the rest.
         """
         heap, seq = self.heap, self.seq
         for index, change in enumerate(self.model.changes):
@@ -282,16 +304,17 @@ class _FreeTimes(AttemptLog):
             heap.append((due, next(seq), _CALLBACK, i))
         heapify(heap)
         heap.append(_END)  # never popped before the day ends: no emptiness test in the loop
-        queue_of, service, outcome, end = self.q, self.service, self.outcome, self.end
-        service_end, deflect_u, by = self.service_end, self.deflect_u, self.by
-        deflect, factor, free, live = self.deflect, self.factor, self.free, self.live
-        eligible, waiting = self.eligible, self.waiting
-        arrivals = [*self.t, _INF]  # first calls only (retries are appended to `t`), then a sentinel
+        queue_of, outcome, end, deflect_u = self.q, self.outcome, self.end, self.deflect_u
+        deflect, live, done_at_once = self.deflect, self.live, self.done_at_once
+        heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
+        n = len(done_at_once)
+        arrivals = [*self.t[:n], _INF]  # first calls within the day, then a sentinel
         end_s = self.end_s
         a = 0
+        upcoming = heap[0][0]  # the next event's time, kept as the heap changes
         while True:
             ta = arrivals[a]
-            if heap[0][0] <= ta:
+            if upcoming <= ta:
                 now, token, kind, x = heappop(heap)
                 if now >= end_s:
                     break
@@ -301,37 +324,52 @@ class _FreeTimes(AttemptLog):
                 elif kind == _RETRY:
                     self.arrive(x, now)
                 elif kind == _ABANDON:
-                    if outcome[x] == WAITING:
+                    if outcome[x] == _QUEUED:
                         outcome[x] = ABANDONED
                         end[x] = now
                         self.retry(x, now)
                 elif kind == _CALLBACK:
                     self.callback_due(x, now)
                 else:
+                    self.reached = a
                     self.change(x, now)
+                upcoming = heap[0][0]
                 continue
-            if ta >= end_s:
-                break
             q = queue_of[a]
             if deflect[q] and deflect_u[a] < deflect[q]:
                 self.arrive(a, ta)
+                upcoming = heap[0][0]
             else:
-                for g in eligible[q]:
-                    agents = free[g]
+                for agents in heaps[q]:
                     if agents[0] <= ta:
-                        done = ta + service[a] * factor[q]
-                        heapreplace(agents, done)
-                        outcome[a] = ANSWERED
-                        end[a] = ta
-                        service_end[a] = done
-                        by[a] = g
+                        heapreplace(agents, done_at_once[a])
                         break
                 else:
                     self.wait(a, q)
+                    upcoming = heap[0][0]
             a += 1
-        for line in waiting:
+        for line in self.waiting:
             for c in line:
-                if outcome[c] == WAITING and self.deadline[c] < end_s:
+                if outcome[c] == _QUEUED and self.deadline[c] < end_s:
                     outcome[c] = ABANDONED  # patience ran out before the day ended
                     end[c] = self.deadline[c]
-        return self.record(self.q, self.outcome, self.cb_start, self.cb_end)
+        record = self.record(self.q, outcome, self.cb_start, self.cb_end)
+        at_once = np.flatnonzero(record.outcome[:n] == WAITING)
+        record.outcome[at_once] = ANSWERED
+        record.end[at_once] = record.time[at_once]
+        record.service_end[at_once] = np.asarray(done_at_once)[at_once]
+        record.outcome[record.outcome == _QUEUED] = WAITING  # still on hold at the day's end
+        return record
+
+
+def _factors(model: DayModel, draws: Draws) -> np.ndarray:
+    """The handling factor in force as each first call arrives (changes at that moment included)."""
+    factor = np.ones(len(draws.time))
+    for q in range(len(model.queues)):
+        steps = [c for c in model.changes if c.kind == FACTOR and c.target == q]
+        if steps:
+            mine = draws.queue == q
+            times = np.array([c.time for c in steps])
+            values = np.array([1.0] + [c.value for c in steps])
+            factor[mine] = values[np.searchsorted(times, draws.time[mine], side="right")]
+    return factor
