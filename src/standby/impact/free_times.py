@@ -74,7 +74,7 @@ class _FreeTimes(AttemptLog):
     """The state of one simulated day; `run` is the loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
-        super().__init__(draws)
+        super().__init__(draws, retries=any(q.retry_share > 0 for q in model.queues))
         self.model = model
         self.q: list[int] = draws.queue.tolist()
         nq, ng = len(model.queues), len(model.groups)
@@ -213,7 +213,8 @@ class _FreeTimes(AttemptLog):
     def retry(self, c: int, at: float) -> None:
         """The caller of attempt c may call again after a delay."""
         q = self.q[c]
-        if self.retry_u[c] >= self.share[q] or self.attempt[c] + 1 >= MAX_ATTEMPTS:
+        share = self.share[q]  # tested first: without retries, `retry_u` is empty
+        if not share or self.retry_u[c] >= share or self.attempt[c] + 1 >= MAX_ATTEMPTS:
             return
         when = at + self.delay[c]
         if when >= self.end_s:
