@@ -32,7 +32,7 @@ from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
-from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
+from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel, FloatArray
 from standby.impact.draws import MAX_ATTEMPTS, Draws
 from standby.impact.records import (
     ABANDONED,
@@ -91,7 +91,8 @@ class _FreeTimes(AttemptLog):
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
-        self.done_at_once: list[float] = (draws.time[:n] + draws.service[:n] * _factors(model, draws)[:n]).tolist()
+        handling = draws.service[:n] * _factors(model, draws)[:n]
+        self.done_at_once: list[float] = (draws.time[:n] + handling).tolist()
         self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
         self.cb_queue = [q for _, q, _ in model.callbacks]
@@ -143,7 +144,7 @@ class _FreeTimes(AttemptLog):
         # else nothing waits for the group's skills, and it is within capacity: not watched
 
     def work(self, g: int, now: float) -> bool:
-        """Group g's agent free at `now` (the top of its heap) takes the next piece of work (True), or idles."""
+        """Group g's agent free at `now` (its heap's top) takes the next piece of work (True), or idles."""
         outcome, deadline = self.outcome, self.deadline
         for q in self.skills[g]:
             callbacks = self.cb_waiting[q]
@@ -195,10 +196,13 @@ class _FreeTimes(AttemptLog):
                 busy.discard(end)
                 self.cb_end[i] = now  # a callback cut short was still made
         count = len(free) - 1 - sum(1 for f in free if f <= now)
-        cut_now = [c for c, end in enumerate(self.done_at_once[: self.reached]) if end in busy and outcome[c] == WAITING]
+        at_once = self.done_at_once[: self.reached]
+        cut_now = [c for c, end in enumerate(at_once) if end in busy and outcome[c] == WAITING]
         for c in cut_now:
             outcome[c], self.end[c] = ANSWERED, self.t[c]  # answered at once
-        cut_now += [c for c, end in enumerate(service_end) if end in busy and outcome[c] == ANSWERED and not cut[c]]
+        cut_now += [
+            c for c, end in enumerate(service_end) if end in busy and outcome[c] == ANSWERED and not cut[c]
+        ]
         free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
         free.append(_INF)
         heapify(free)
@@ -363,7 +367,7 @@ class _FreeTimes(AttemptLog):
         return record
 
 
-def _factors(model: DayModel, draws: Draws) -> np.ndarray:
+def _factors(model: DayModel, draws: Draws) -> FloatArray:
     """The handling factor in force as each first call arrives (changes at that moment included)."""
     factor = np.ones(len(draws.time))
     for q in range(len(model.queues)):

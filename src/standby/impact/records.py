@@ -103,7 +103,7 @@ class AttemptLog:
     """
 
     def __init__(self, draws: Draws, *, retries: bool = True) -> None:
-        """The day's first calls, all still waiting (`retries` False: nobody calls again, `add_retry` unused)."""
+        """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`)."""
         self.draws = draws
         self.t: list[float] = draws.time.tolist()
         self.service: list[float] = draws.service.tolist()
