@@ -25,30 +25,25 @@ on when they were scheduled.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import deque
 from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel, FloatArray
-from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.draws import Draws
+from standby.impact.queueing import ABANDON, CALLBACK, DONE, RETRY, DayState
 from standby.impact.records import (
     ABANDONED,
     ANSWERED,
     CALLBACK_GRACE_S,
     DEFLECTED,
     WAITING,
-    AttemptLog,
     DayRecord,
 )
 
-_FREE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
 _QUEUED = -1  # the outcome of an attempt on hold (WAITING is left to first calls answered at once)
 _INF = math.inf
-_Event = tuple[float, int, int, int]  # time, order (a watched group's token), kind, group or attempt or index
-_END: _Event = (_INF, -1, _CHANGE, -1)
 
 
 def free_times_apply(model: DayModel) -> bool:
@@ -56,53 +51,26 @@ def free_times_apply(model: DayModel) -> bool:
     return not any(c.kind == REACH for c in model.changes)
 
 
-def eligible_groups(model: DayModel) -> list[list[int]]:
-    """For each queue, the groups skilled for it, those ranking it highest first."""
-    found: list[list[tuple[int, int]]] = [[] for _ in model.queues]
-    for g, group in enumerate(model.groups):
-        for rank, q in enumerate(group.skills):
-            found[q].append((rank, g))
-    return [[g for _, g in sorted(pairs)] for pairs in found]
-
-
 def simulate_free_times(model: DayModel, draws: Draws) -> DayRecord:
     """One day (where `free_times_apply`) on the groups' free times."""
     return _FreeTimes(model, draws).run()
 
 
-class _FreeTimes(AttemptLog):
+class _FreeTimes(DayState):
     """The state of one simulated day; `run` is the loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
-        super().__init__(draws, retries=any(q.retry_share > 0 for q in model.queues))
-        self.model = model
-        self.q: list[int] = draws.queue.tolist()
-        nq, ng = len(model.queues), len(model.groups)
-        self.share = [q.retry_share for q in model.queues]
-        self.deflect = [0.0] * nq
-        self.factor = [1.0] * nq
-        self.cap = [0] * ng
-        self.present = [0] * ng
+        super().__init__(model, draws, retries=any(q.retry_share > 0 for q in model.queues))
+        ng = len(model.groups)
         # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
         self.free: list[list[float]] = [[_INF] for _ in range(ng)]
         self.live = [-1] * ng  # the token of the group's pending event; -1: not armed
-        self.skills = [g.skills for g in model.groups]
-        self.eligible = eligible_groups(model)
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
         handling = draws.service[:n] * _factors(model, draws)[:n]
         self.done_at_once: list[float] = (draws.time[:n] + handling).tolist()
-        self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
-        self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
-        self.cb_queue = [q for _, q, _ in model.callbacks]
-        self.cb_service: list[float] = draws.callback_service.tolist()
-        self.cb_start = [math.nan] * len(model.callbacks)
-        self.cb_end = [math.nan] * len(model.callbacks)
-        self.cb_by = [-1] * len(model.callbacks)
-        self.heap: list[_Event] = []
-        self.seq = itertools.count()
-        self.end_s = model.end_s
+        self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
 
     # ---- the groups ---------------------------------------------------------------------------
 
@@ -125,7 +93,7 @@ class _FreeTimes(AttemptLog):
         if first < _INF:
             token = next(self.seq)
             self.live[g] = token
-            heappush(self.heap, (first, token, _FREE, g))
+            heappush(self.heap, (first, token, DONE, g, 0))
 
     def rearm(self, g: int) -> None:
         """Group g's agents changed other than by its event: schedule it afresh."""
@@ -214,19 +182,6 @@ class _FreeTimes(AttemptLog):
 
     # ---- the calls ----------------------------------------------------------------------------
 
-    def retry(self, c: int, at: float) -> None:
-        """The caller of attempt c may call again after a delay."""
-        q = self.q[c]
-        share = self.share[q]  # tested first: without retries, `retry_u` is empty
-        if not share or self.retry_u[c] >= share or self.attempt[c] + 1 >= MAX_ATTEMPTS:
-            return
-        when = at + self.delay[c]
-        if when >= self.end_s:
-            return
-        c2 = self.add_retry(c, when, q)
-        self.q.append(q)
-        heappush(self.heap, (when, next(self.seq), _RETRY, c2))
-
     def arrive(self, c: int, now: float) -> None:
         """Attempt c reaches the centre's number now."""
         q = self.q[c]
@@ -248,7 +203,7 @@ class _FreeTimes(AttemptLog):
         self.outcome[c] = _QUEUED
         self.waiting[q].append(c)
         if self.share[q] > 0 and self.deadline[c] < self.end_s:
-            heappush(self.heap, (self.deadline[c], next(self.seq), _ABANDON, c))
+            heappush(self.heap, (self.deadline[c], next(self.seq), ABANDON, c, 0))
         live, free = self.live, self.free
         for g in self.eligible[q]:
             if live[g] < 0 and free[g][0] < _INF:
@@ -302,13 +257,7 @@ class _FreeTimes(AttemptLog):
         nothing for them but the agent's next free time: they are the first calls whose
         outcome is still WAITING at the end, filled in with numpy. The methods handle the rest.
         """
-        heap, seq = self.heap, self.seq
-        for index, change in enumerate(self.model.changes):
-            heap.append((change.time, next(seq), _CHANGE, index))
-        for i, (due, _, _) in enumerate(self.model.callbacks):
-            heap.append((due, next(seq), _CALLBACK, i))
-        heapify(heap)
-        heap.append(_END)  # never popped before the day ends: no emptiness test in the loop
+        heap = self.start_events()
         queue_of, outcome, end, deflect_u = self.q, self.outcome, self.end, self.deflect_u
         deflect, live, done_at_once = self.deflect, self.live, self.done_at_once
         heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
@@ -320,20 +269,20 @@ class _FreeTimes(AttemptLog):
         while True:
             ta = arrivals[a]
             if upcoming <= ta:
-                now, token, kind, x = heappop(heap)
+                now, token, kind, x, _ = heappop(heap)
                 if now >= end_s:
                     break
-                if kind == _FREE:
+                if kind == DONE:
                     if token == live[x]:  # else the group was armed again since
                         self.agent_free(x, now)
-                elif kind == _RETRY:
+                elif kind == RETRY:
                     self.arrive(x, now)
-                elif kind == _ABANDON:
+                elif kind == ABANDON:
                     if outcome[x] == _QUEUED:
                         outcome[x] = ABANDONED
                         end[x] = now
                         self.retry(x, now)
-                elif kind == _CALLBACK:
+                elif kind == CALLBACK:
                     self.callback_due(x, now)
                 else:
                     self.reached = a
