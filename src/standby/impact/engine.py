@@ -23,7 +23,11 @@ Routing, as most ACDs do it:
 
 One day on a single queue answered by a single team whose agents only come and go with
 their shift is run by `impact.pool` instead, which gives exactly the same record
-(tested) several times faster.
+(tested) several times faster. Any other day on which no queue becomes unreachable is run
+on the groups' free times (`impact.free_times`), again with exactly the same record
+(tested, and pinned by tests/unit/test_simulation_pinned.py): an event at a call's end
+only while work waits for the agent's skills. The event list here stays the reference,
+and runs the days where a queue's line drops.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The general engine on each group's agent free times: a call's end is an event only when it matters.
 
-The event list (`impact.engine.Events`) pushes and pops an event at every call's end. Yet
+The event list (`impact.engine.simulate_events`) pushes and pops an event at every call's end. Yet
 most calls are answered at once and end while nobody waits for the agent's skills: their
 end changes nothing but when the agent is next free. So here each group keeps a heap of
 its agents' free times (a time already past: the agent is idle), as `impact.pool` does
