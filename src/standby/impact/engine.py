@@ -23,20 +23,24 @@ Routing, as most ACDs do it:
 
 One day on a single queue answered by a single team whose agents only come and go with
 their shift is run by `impact.pool` instead, which gives exactly the same record
-(tested) several times faster.
+(tested) several times faster. Any other day on which no queue becomes unreachable is run
+on the groups' free times (`impact.free_times`), again with exactly the same record
+(tested, and pinned by tests/unit/test_simulation_pinned.py): an event at a call's end
+only while work waits for the agent's skills. The event list here stays the reference,
+and runs the days where a queue's line drops.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel
-from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.draws import Draws
+from standby.impact.free_times import free_times_apply, simulate_free_times
 from standby.impact.pool import pool_applies, simulate_pool
+from standby.impact.queueing import ABANDON, CALLBACK, DONE, RETRY, DayState, Event
 from standby.impact.records import (
     ABANDONED,
     ANSWERED,
@@ -44,81 +48,43 @@ from standby.impact.records import (
     DEFLECTED,
     UNREACHABLE,
     WAITING,
-    AttemptLog,
     DayRecord,
 )
 
-_DONE, _RETRY, _CALLBACK, _CHANGE, _ABANDON = 0, 1, 2, 3, 4
 _INF = math.inf
-_Event = tuple[float, int, int, int, int]  # time, order, kind, group or attempt or index, attempt
-_END: _Event = (_INF, -1, _CHANGE, -1, 0)
-
-
-def _eligible(model: DayModel, queues: int) -> list[list[int]]:
-    """For each queue, the groups skilled for it, those ranking it highest first."""
-    found: list[list[tuple[int, int]]] = [[] for _ in range(queues)]
-    for g, group in enumerate(model.groups):
-        for rank, q in enumerate(group.skills):
-            found[q].append((rank, g))
-    return [[g for _, g in sorted(pairs)] for pairs in found]
 
 
 def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayRecord:
     """One day of the model on the replication's numbers (`general` forces the general engine)."""
     if not general and pool_applies(model):
         return simulate_pool(model, draws)
+    if free_times_apply(model):
+        return simulate_free_times(model, draws)
+    return simulate_events(model, draws)
+
+
+def simulate_events(model: DayModel, draws: Draws) -> DayRecord:
+    """One day on the event list, whatever the day (the reference `impact.free_times` is tested against)."""
     return _General(model, draws).run()
 
 
-class _General(AttemptLog):
+class _General(DayState):
     """The state of one simulated day; `run` is the event loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
-        super().__init__(draws)
-        self.model = model
-        self.q: list[int] = draws.queue.tolist()
-        nq, ng = len(model.queues), len(model.groups)
-        self.share = [q.retry_share for q in model.queues]
-        self.reach = [True] * nq
-        self.deflect = [0.0] * nq
-        self.factor = [1.0] * nq
-        self.cap = [0] * ng
-        self.present = [0] * ng
-        self.idle = [0] * ng
-        self.skills = [g.skills for g in model.groups]
-        self.eligible = _eligible(model, nq)
-        self.waiting: list[deque[int]] = [deque() for _ in range(nq)]
-        self.cb_waiting: list[deque[int]] = [deque() for _ in range(nq)]
-        self.cb_queue = [q for _, q, _ in model.callbacks]
-        self.cb_service: list[float] = draws.callback_service.tolist()
-        self.cb_start = [math.nan] * len(model.callbacks)
-        self.cb_end = [math.nan] * len(model.callbacks)
-        self.heap: list[_Event] = []
-        self.seq = itertools.count()
-        self.end_s = model.end_s
+        super().__init__(model, draws)
+        self.reach = [True] * len(model.queues)
+        self.idle = [0] * len(model.groups)
 
     # ---- rare events, out of the loop ------------------------------------------------------
 
-    def retry(self, c: int, at: float) -> None:
-        """The caller of attempt c may call again after a delay."""
-        q = self.q[c]
-        k = self.attempt[c]
-        if self.retry_u[c] >= self.share[q] or k + 1 >= MAX_ATTEMPTS:
-            return
-        when = at + self.delay[c]
-        if when >= self.end_s:
-            return
-        c2 = self.add_retry(c, when, q)
-        self.q.append(q)
-        heappush(self.heap, (when, next(self.seq), _RETRY, c2, 0))
-
-    def cut_off(self, now: float, hit: Callable[[_Event], bool]) -> list[int]:
+    def cut_off(self, now: float, hit: Callable[[Event], bool]) -> list[int]:
         """Cut off the calls in progress whose completion `hit` selects; the groups of their agents."""
-        keep: list[_Event] = []
+        keep: list[Event] = []
         freed: list[int] = []
         cut: list[int] = []
         for entry in self.heap:
-            if entry[2] != _DONE or not hit(entry):
+            if entry[2] != DONE or not hit(entry):
                 keep.append(entry)
                 continue
             _, _, _, g, b = entry
@@ -199,7 +165,7 @@ class _General(AttemptLog):
         self.cb_start[i] = now
         done = now + self.cb_service[i] * self.factor[self.cb_queue[i]]
         self.cb_end[i] = done
-        heappush(self.heap, (done, next(self.seq), _DONE, g, ~i))
+        heappush(self.heap, (done, next(self.seq), DONE, g, ~i))
 
     # ---- the hot path ------------------------------------------------------------------------
 
@@ -232,7 +198,7 @@ class _General(AttemptLog):
         self.end[c] = now
         done = now + self.service[c] * self.factor[self.q[c]]
         self.service_end[c] = done
-        heappush(self.heap, (done, next(self.seq), _DONE, g, c))
+        heappush(self.heap, (done, next(self.seq), DONE, g, c))
 
     def arrive(self, c: int, now: float) -> None:
         """Attempt c reaches the centre's number now."""
@@ -256,7 +222,7 @@ class _General(AttemptLog):
                 return
         self.waiting[q].append(c)
         if self.share[q] > 0 and self.deadline[c] < self.end_s:
-            heappush(self.heap, (self.deadline[c], next(self.seq), _ABANDON, c, 0))
+            heappush(self.heap, (self.deadline[c], next(self.seq), ABANDON, c, 0))
 
     def run(self) -> DayRecord:
         """Simulate the day; return its record.
@@ -264,13 +230,7 @@ class _General(AttemptLog):
         The loop inlines `arrive`, `agent_free`, `work` and `answer` for first calls and
         agents freeing (the bulk of the events); the methods handle everything else.
         """
-        heap, seq = self.heap, self.seq
-        for index, change in enumerate(self.model.changes):
-            heap.append((change.time, next(seq), _CHANGE, index, 0))
-        for i, (due, _, _) in enumerate(self.model.callbacks):
-            heap.append((due, next(seq), _CALLBACK, i, 0))
-        heapify(heap)
-        heap.append(_END)  # never popped before the day ends: no emptiness test in the loop
+        heap, seq = self.start_events(), self.seq
         times, queue_of, service, deadline = self.t, self.q, self.service, self.deadline
         outcome, end, service_end, deflect_u = self.outcome, self.end, self.service_end, self.deflect_u
         reach, deflect, factor, share = self.reach, self.deflect, self.factor, self.share
@@ -286,7 +246,7 @@ class _General(AttemptLog):
                 now, _, kind, x, _ = heappop(heap)
                 if now >= end_s:
                     break
-                if kind == _DONE:
+                if kind == DONE:
                     if present[x] > cap[x]:
                         present[x] -= 1
                     elif plain_work:
@@ -304,7 +264,7 @@ class _General(AttemptLog):
                                 end[c] = now
                                 done = now + service[c] * factor[q]
                                 service_end[c] = done
-                                heappush(heap, (done, next(seq), _DONE, x, c))
+                                heappush(heap, (done, next(seq), DONE, x, c))
                                 break
                             else:
                                 continue
@@ -313,14 +273,14 @@ class _General(AttemptLog):
                             idle[x] += 1
                     else:
                         self.work(x, now)
-                elif kind == _RETRY:
+                elif kind == RETRY:
                     self.arrive(x, now)
-                elif kind == _ABANDON:
+                elif kind == ABANDON:
                     if outcome[x] == WAITING:
                         outcome[x] = ABANDONED
                         end[x] = now
                         self.retry(x, now)
-                elif kind == _CALLBACK:
+                elif kind == CALLBACK:
                     self.callback_due(x, now)
                 else:
                     self.change(x, now)
@@ -338,12 +298,12 @@ class _General(AttemptLog):
                         end[a] = ta
                         done = ta + service[a] * factor[q]
                         service_end[a] = done
-                        heappush(heap, (done, next(seq), _DONE, g, a))
+                        heappush(heap, (done, next(seq), DONE, g, a))
                         break
                 else:
                     waiting[q].append(a)
                     if share[q] > 0 and deadline[a] < end_s:
-                        heappush(heap, (deadline[a], next(seq), _ABANDON, a, 0))
+                        heappush(heap, (deadline[a], next(seq), ABANDON, a, 0))
             a += 1
         for line in waiting:
             for c in line:

@@ -102,18 +102,19 @@ class AttemptLog:
     with its own draws, so both engines give the same attempt the same numbers.
     """
 
-    def __init__(self, draws: Draws) -> None:
-        """The day's first calls, all still waiting."""
+    def __init__(self, draws: Draws, *, retries: bool = True) -> None:
+        """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`)."""
         self.draws = draws
         self.t: list[float] = draws.time.tolist()
-        self.local: list[int] = draws.local.tolist()
         self.service: list[float] = draws.service.tolist()
         self.deadline: list[float] = draws.deadline.tolist()
         self.deflect_u: list[float] = draws.deflect.tolist()
-        self.retry_u: list[float] = draws.retry.tolist()
-        self.delay: list[float] = draws.delay.tolist()
         n = len(self.t)
-        self.customer = list(range(n))
+        # Without retries, the numbers only a caller's next attempt needs are not made into lists.
+        self.local: list[int] = draws.local.tolist() if retries else []
+        self.retry_u: list[float] = draws.retry.tolist() if retries else []
+        self.delay: list[float] = draws.delay.tolist() if retries else []
+        self.customer = list(range(n)) if retries else []
         self.attempt = [0] * n
         self.outcome = [WAITING] * n
         self.end = [math.inf] * n

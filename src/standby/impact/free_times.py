@@ -1,0 +1,329 @@
+"""The general engine on each group's agent free times: a call's end is an event only when it matters.
+
+The event list (`impact.engine.simulate_events`) pushes and pops an event at every call's end. Yet
+most calls are answered at once and end while nobody waits for the agent's skills: their
+end changes nothing but when the agent is next free. So here each group keeps a heap of
+its agents' free times (a time already past: the agent is idle), as `impact.pool` does
+for its one pool of agents:
+
+- An arriving call, or a callback due, goes to the first group in its queue's ranking
+  whose earliest free time has passed: one `heapreplace`, no event.
+- A group is **watched** while the moment its next agent frees matters: calls or
+  callbacks wait for its skills (the agent takes one then), or it has more agents than
+  its capacity (the agent goes home then). Only then is its earliest free time an event.
+  An event carries a token: when the group's agents change otherwise (joining, cut off),
+  the group is armed again and the old event is skipped when it comes.
+
+It gives the event list's record attempt for attempt (tests/unit/test_simulation_free_times.py,
+tests/unit/test_simulation_pinned.py) on every day where no queue becomes unreachable:
+there, the agents freed by the calls cut off take waiting work in the order of the event
+list's heap, which only the event list has, so those days stay on it. Handling times are
+always drawn from a continuous distribution (`handling_cv` > 0), so two calls end at the
+same moment with probability zero, and the order of events at one moment never depends
+on when they were scheduled.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heapify, heappop, heappush, heapreplace
+
+import numpy as np
+
+from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, DayModel, FloatArray
+from standby.impact.draws import Draws
+from standby.impact.queueing import ABANDON, CALLBACK, DONE, RETRY, DayState
+from standby.impact.records import (
+    ABANDONED,
+    ANSWERED,
+    CALLBACK_GRACE_S,
+    DEFLECTED,
+    WAITING,
+    DayRecord,
+)
+
+_QUEUED = -1  # the outcome of an attempt on hold (WAITING is left to first calls answered at once)
+_INF = math.inf
+
+
+def free_times_apply(model: DayModel) -> bool:
+    """Whether `simulate_free_times` gives the day's record: no queue becomes unreachable."""
+    return not any(c.kind == REACH for c in model.changes)
+
+
+def simulate_free_times(model: DayModel, draws: Draws) -> DayRecord:
+    """One day (where `free_times_apply`) on the groups' free times."""
+    return _FreeTimes(model, draws).run()
+
+
+class _FreeTimes(DayState):
+    """The state of one simulated day; `run` is the loop."""
+
+    def __init__(self, model: DayModel, draws: Draws) -> None:
+        super().__init__(model, draws, retries=any(q.retry_share > 0 for q in model.queues))
+        ng = len(model.groups)
+        # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
+        self.free: list[list[float]] = [[_INF] for _ in range(ng)]
+        self.live = [-1] * ng  # the token of the group's pending event; -1: not armed
+        # A first call answered at once ends when it would with the factor in force at its arrival.
+        n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
+        self.reached = 0  # how many first calls have arrived so far
+        handling = draws.service[:n] * _factors(model, draws)[:n]
+        self.done_at_once: list[float] = (draws.time[:n] + handling).tolist()
+        self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
+
+    # ---- the groups ---------------------------------------------------------------------------
+
+    def arm(self, g: int) -> None:
+        """Make group g's earliest free time an event if it is watched and not armed yet."""
+        if self.live[g] >= 0:
+            return
+        if self.present[g] > self.cap[g]:
+            self.schedule(g)
+            return
+        waiting, cb_waiting = self.waiting, self.cb_waiting
+        for q in self.skills[g]:
+            if waiting[q] or cb_waiting[q]:
+                self.schedule(g)
+                return
+
+    def schedule(self, g: int) -> None:
+        """Make group g's earliest free time an event (it has agents)."""
+        first = self.free[g][0]
+        if first < _INF:
+            token = next(self.seq)
+            self.live[g] = token
+            heappush(self.heap, (first, token, DONE, g, 0))
+
+    def rearm(self, g: int) -> None:
+        """Group g's agents changed other than by its event: schedule it afresh."""
+        self.live[g] = -1
+        self.arm(g)
+
+    def agent_free(self, g: int, now: float) -> None:
+        """Group g's event: its earliest free agent leaves if over capacity, else takes work."""
+        self.live[g] = -1
+        if self.present[g] > self.cap[g]:
+            heappop(self.free[g])
+            self.present[g] -= 1
+            self.arm(g)
+        elif self.work(g, now):
+            self.arm(g)
+        # else nothing waits for the group's skills, and it is within capacity: not watched
+
+    def work(self, g: int, now: float) -> bool:
+        """Group g's agent free at `now` (its heap's top) takes the next piece of work (True), or idles."""
+        outcome, deadline = self.outcome, self.deadline
+        for q in self.skills[g]:
+            callbacks = self.cb_waiting[q]
+            while callbacks:
+                i = callbacks.popleft()
+                if self.model.callbacks[i][0] + CALLBACK_GRACE_S >= now:
+                    self.start_callback(i, g, now)
+                    return True
+            waiting = self.waiting[q]
+            while waiting:
+                c = waiting.popleft()
+                if outcome[c] != _QUEUED:
+                    continue  # abandoned already, by its own event
+                if deadline[c] < now:
+                    outcome[c] = ABANDONED
+                    self.end[c] = deadline[c]
+                    continue
+                self.answer(c, g, now)
+                return True
+        return False  # the agent's free time stays on the heap, already past: idle
+
+    def answer(self, c: int, g: int, now: float) -> None:
+        """An agent of group g, free at `now`, answers attempt c."""
+        self.outcome[c] = ANSWERED
+        self.end[c] = now
+        done = now + self.service[c] * self.factor[self.q[c]]
+        self.service_end[c] = done
+        heapreplace(self.free[g], done)
+
+    def start_callback(self, i: int, g: int, now: float) -> None:
+        """An agent of group g, free at `now`, makes callback i."""
+        self.cb_start[i] = now
+        done = now + self.cb_service[i] * self.factor[self.cb_queue[i]]
+        self.cb_end[i] = done
+        self.cb_by[i] = g
+        heapreplace(self.free[g], done)
+
+    def cut_off(self, g: int, now: float) -> int:
+        """A lost site: cut off the calls and callbacks group g's agents are on; how many.
+
+        A group's heap holds free times, not calls: a call in progress is found by its end,
+        which no other call in progress shares (handling times are continuous).
+        """
+        outcome, service_end, cut = self.outcome, self.service_end, self.cut
+        free = self.free[g]
+        busy = {f for f in free if now < f < _INF}
+        for i, end in enumerate(self.cb_end):
+            if self.cb_by[i] == g and end > now:
+                busy.discard(end)
+                self.cb_end[i] = now  # a callback cut short was still made
+        count = len(free) - 1 - sum(1 for f in free if f <= now)
+        at_once = self.done_at_once[: self.reached]
+        cut_now = [c for c, end in enumerate(at_once) if end in busy and outcome[c] == WAITING]
+        for c in cut_now:
+            outcome[c], self.end[c] = ANSWERED, self.t[c]  # answered at once
+        cut_now += [
+            c for c, end in enumerate(service_end) if end in busy and outcome[c] == ANSWERED and not cut[c]
+        ]
+        free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
+        free.append(_INF)
+        heapify(free)
+        for c in cut_now:
+            service_end[c] = now
+            cut[c] = True
+            self.retry(c, now)
+        return count
+
+    # ---- the calls ----------------------------------------------------------------------------
+
+    def arrive(self, c: int, now: float) -> None:
+        """Attempt c reaches the centre's number now."""
+        q = self.q[c]
+        share = self.deflect[q]
+        if share and self.deflect_u[c] < share:
+            self.outcome[c] = DEFLECTED
+            self.end[c] = now
+            self.retry(c, now)
+            return
+        free = self.free
+        for g in self.eligible[q]:
+            if free[g][0] <= now:
+                self.answer(c, g, now)
+                return
+        self.wait(c, q)
+
+    def wait(self, c: int, q: int) -> None:
+        """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
+        self.outcome[c] = _QUEUED
+        self.waiting[q].append(c)
+        if self.share[q] > 0 and self.deadline[c] < self.end_s:
+            heappush(self.heap, (self.deadline[c], next(self.seq), ABANDON, c, 0))
+        live, free = self.live, self.free
+        for g in self.eligible[q]:
+            if live[g] < 0 and free[g][0] < _INF:
+                self.schedule(g)
+
+    def callback_due(self, i: int, now: float) -> None:
+        """Callback i is due: made now by a free agent, or queued for one."""
+        q = self.cb_queue[i]
+        free = self.free
+        for g in self.eligible[q]:
+            if free[g][0] <= now:
+                self.start_callback(i, g, now)
+                return
+        self.cb_waiting[q].append(i)
+        live, free = self.live, self.free
+        for g in self.eligible[q]:
+            if live[g] < 0 and free[g][0] < _INF:
+                self.schedule(g)
+
+    def change(self, index: int, now: float) -> None:
+        """Apply the model's change `index` (never a queue's reachability: see `free_times_apply`)."""
+        change = self.model.changes[index]
+        kind, target = change.kind, change.target
+        if kind == DEFLECT:
+            self.deflect[target] = change.value
+        elif kind == FACTOR:
+            self.factor[target] = change.value
+        elif kind == CAPACITY:
+            g = target
+            if change.cut:
+                self.present[g] -= self.cut_off(g, now)
+            cap = int(change.value)
+            self.cap[g] = cap
+            free = self.free[g]
+            if self.present[g] < cap:
+                joining = cap - self.present[g]
+                self.present[g] = cap
+                for _ in range(joining):
+                    heappush(free, now)
+                    self.work(g, now)
+            else:  # idle agents over capacity go home now; busy ones when their call ends
+                while self.present[g] > cap and free[0] <= now:
+                    heappop(free)
+                    self.present[g] -= 1
+            self.rearm(g)
+
+    def run(self) -> DayRecord:
+        """Simulate the day; return its record.
+
+        The loop inlines the first calls answered at once (the bulk of the work) and records
+        nothing for them but the agent's next free time: they are the first calls whose
+        outcome is still WAITING at the end, filled in with numpy. The methods handle the rest.
+        """
+        heap = self.start_events()
+        queue_of, outcome, end, deflect_u = self.q, self.outcome, self.end, self.deflect_u
+        deflect, live, done_at_once = self.deflect, self.live, self.done_at_once
+        heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
+        n = len(done_at_once)
+        arrivals = [*self.t[:n], _INF]  # first calls within the day, then a sentinel
+        end_s = self.end_s
+        a = 0
+        upcoming = heap[0][0]  # the next event's time, kept as the heap changes
+        while True:
+            ta = arrivals[a]
+            if upcoming <= ta:
+                now, token, kind, x, _ = heappop(heap)
+                if now >= end_s:
+                    break
+                if kind == DONE:
+                    if token == live[x]:  # else the group was armed again since
+                        self.agent_free(x, now)
+                elif kind == RETRY:
+                    self.arrive(x, now)
+                elif kind == ABANDON:
+                    if outcome[x] == _QUEUED:
+                        outcome[x] = ABANDONED
+                        end[x] = now
+                        self.retry(x, now)
+                elif kind == CALLBACK:
+                    self.callback_due(x, now)
+                else:
+                    self.reached = a
+                    self.change(x, now)
+                upcoming = heap[0][0]
+                continue
+            q = queue_of[a]
+            if deflect[q] and deflect_u[a] < deflect[q]:
+                self.arrive(a, ta)
+                upcoming = heap[0][0]
+            else:
+                for agents in heaps[q]:
+                    if agents[0] <= ta:
+                        heapreplace(agents, done_at_once[a])
+                        break
+                else:
+                    self.wait(a, q)
+                    upcoming = heap[0][0]
+            a += 1
+        for line in self.waiting:
+            for c in line:
+                if outcome[c] == _QUEUED and self.deadline[c] < end_s:
+                    outcome[c] = ABANDONED  # patience ran out before the day ended
+                    end[c] = self.deadline[c]
+        record = self.record(self.q, outcome, self.cb_start, self.cb_end)
+        at_once = np.flatnonzero(record.outcome[:n] == WAITING)
+        record.outcome[at_once] = ANSWERED
+        record.end[at_once] = record.time[at_once]
+        record.service_end[at_once] = np.asarray(done_at_once)[at_once]
+        record.outcome[record.outcome == _QUEUED] = WAITING  # still on hold at the day's end
+        return record
+
+
+def _factors(model: DayModel, draws: Draws) -> FloatArray:
+    """The handling factor in force as each first call arrives (changes at that moment included)."""
+    factor = np.ones(len(draws.time))
+    for q in range(len(model.queues)):
+        steps = [c for c in model.changes if c.kind == FACTOR and c.target == q]
+        if steps:
+            mine = draws.queue == q
+            times = np.array([c.time for c in steps])
+            values = np.array([1.0] + [c.value for c in steps])
+            factor[mine] = values[np.searchsorted(times, draws.time[mine], side="right")]
+    return factor
