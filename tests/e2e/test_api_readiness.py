@@ -160,6 +160,32 @@ async def test_impact_counts_the_ready_agents_not_the_share(web: Web, client: ht
     assert any("57 agents working from home" in h["text"] for h in after.json()["happenings"])  # 1 + 43 + 13
 
 
+async def test_the_live_forecast_counts_the_ready_agents_too(
+    web: Web, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from test_incident_room import leeds_dark
+
+    from standby.forecast.service import gather
+    from standby.plan.versions import current_plan
+
+    incident_id = leeds_dark(web, tmp_path)
+
+    def home_ready() -> tuple[tuple[str, int], ...]:
+        with unit_of_work(web.factory) as session:
+            found = current_plan(session)
+            assert found is not None
+            info, plan = found
+            state = gather(
+                session, incident_id=incident_id, plan=plan, plan_sha256=info.sha256, now=web.clock.now()
+            ).state
+        assert state is not None
+        return state.home_ready
+
+    assert home_ready() == ()  # no checks yet: the plan's home_capable shares
+    assert (await check(client, link_token("e1"), good())).json()["passed"]
+    assert home_ready() == (("emergency-desk", 1),)  # the team that took the check: its ready agents
+
+
 async def test_bad_checks_are_refused_with_the_reason(web: Web, client: httpx.AsyncClient) -> None:
     forged = link_token("e1")[:-3] + "AAA"
     page = await client.get(f"/readiness/link/{forged}")

@@ -46,6 +46,8 @@ class LiveState:
     now: int
     running: Mapping[str, int] = field(default_factory=dict)
     estimate: int | None = None  # the commander's estimate of the minutes it still lasts
+    home_ready: tuple[tuple[str, int], ...] = ()
+    """Agents ready to work from home by team, where teams took the home check lately."""
 
     @property
     def lengths(self) -> tuple[int, ...]:
@@ -95,7 +97,8 @@ def span(plan: Plan, state: LiveState, lasting: int) -> Span:
     since = max(first, min(state.since, state.now))
     ends = state.now + lasting
     cut = ends > last
-    return Span(lasting, Scenario(state.down, since, min(ends, last) - since), cut)
+    scenario = Scenario(state.down, since, min(ends, last) - since, home_ready=state.home_ready)
+    return Span(lasting, scenario, cut)
 
 
 def carried_out(state: LiveState, option: Option, since: int) -> dict[str, int]:

@@ -24,6 +24,7 @@ from standby.errors import Conflict, InvalidInput, NotFound
 from standby.forecast.live import LiveState
 from standby.forecast.records import Forecast
 from standby.plan.schema import Plan
+from standby.readiness.service import ready_by_team
 from standby.respond.incidents import OPEN_STATES
 from standby.respond.timeline import SYSTEM, add_entry
 from standby.store.tables import ForecastRow, IncidentRow, OutageRow, StrategyRunRow
@@ -100,14 +101,17 @@ def gather(session: Session, *, incident_id: int, plan: Plan, plan_sha256: str, 
     elif not down:
         unavailable = "none of what the outage took down is in the plan in force"
     since = _minute(plan, outage.started_at, now) if outage is not None else 0
+    # Who can work from home is who passed the home check lately, where teams took it.
+    ready = tuple(sorted(ready_by_team(session, plan=plan, now=now).items()))
     state = None
     if unavailable is None:
-        state = LiveState(down, since, _minute(plan, now, now), running, estimate)
+        state = LiveState(down, since, _minute(plan, now, now), running, estimate, home_ready=ready)
     facts = {
         "down": down,
         "since": since,
         "running": sorted(running.items()),
         "estimate": estimate,
+        "home_ready": ready,
         "plan": plan_sha256,
         "unavailable": unavailable,
     }
