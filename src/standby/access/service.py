@@ -51,6 +51,16 @@ class Principal:
         """Whether this principal's role holds `permission`."""
         return allows(self.role, permission)
 
+    @property
+    def signed(self) -> str:
+        """Who did it, as incidents, reviews, exercises and offers record it: `user:NAME` or `token:NAME`."""
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def named(self) -> str:
+        """Who did it, as on call, maintenance and readiness campaigns record it: NAME or `token:NAME`."""
+        return self.name if self.kind == "user" else f"token:{self.name}"
+
 
 @dataclass(frozen=True)
 class UserInfo:

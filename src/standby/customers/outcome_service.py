@@ -121,7 +121,7 @@ def log_outcomes(
             batch.repeats.append(entry)
         else:
             batch.first[entry.client_id] = entry
-    stored = _insert(session, list(batch.first.values()), now=now, received_by=f"{by.kind}:{by.name}")
+    stored = _insert(session, list(batch.first.values()), now=now, received_by=by.signed)
     held = _by_client_id(session, batch.first)
     for entry in [*batch.first.values(), *batch.repeats]:
         record = held[entry.client_id]

@@ -21,7 +21,6 @@ from standby.review.action_service import (
 )
 from standby.review.actions import KINDS, ActionRecord, due_time
 from standby.store.engine import unit_of_work
-from standby.web.api.reviews import actor
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.contract import RowId
@@ -136,7 +135,7 @@ def post_action(body: ActionIn, principal: ManageIncidents, context: Context) ->
     with unit_of_work(context.session_factory) as session:
         record = create_action(
             session, plan=plan, title=body.title, owner=body.owner, due_at=due_at, kind=body.kind,
-            links=body.links, incident_id=body.incident_id, source=body.source, by=actor(principal),
+            links=body.links, incident_id=body.incident_id, source=body.source, by=principal.signed,
             now=context.clock.now(),
         )  # fmt: skip
     return JSONResponse(
@@ -163,7 +162,7 @@ def close(action_id: RowId, body: Closing, principal: ManageIncidents, context: 
     with unit_of_work(context.session_factory) as session:
         return action_out(
             close_action(
-                session, action_id=action_id, note=body.note, by=actor(principal), now=context.clock.now()
+                session, action_id=action_id, note=body.note, by=principal.signed, now=context.clock.now()
             )
         )
 

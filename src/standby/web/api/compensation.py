@@ -197,7 +197,7 @@ def _move(context: WebContext, principal: Principal, offer_id: int, state: str) 
             session,
             offer_id=offer_id,
             state=state,
-            by=f"{principal.kind}:{principal.name}",
+            by=principal.signed,
             now=context.clock.now(),
         )
     return OfferOut.of(record)

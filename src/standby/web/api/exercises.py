@@ -137,8 +137,6 @@ def _plan(context: WebContext) -> Plan:
     return found[1]
 
 
-def _actor(principal: Any) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 @router.get("", summary="The exercise programme and log")
@@ -182,7 +180,7 @@ def post_exercise(body: NewExercise, principal: ManageIncidents, context: Contex
             objectives=body.objectives,
             tell=body.tell,
             planned_on=body.planned_on,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return JSONResponse(
@@ -205,7 +203,7 @@ def post_start(exercise_id: RowId, principal: ManageIncidents, context: Context)
     plan = _plan(context)
     with unit_of_work(context.session_factory) as session:
         record = start_exercise(
-            session, exercise_id=exercise_id, plan=plan, by=_actor(principal), now=context.clock.now()
+            session, exercise_id=exercise_id, plan=plan, by=principal.signed, now=context.clock.now()
         )
     return ExerciseOut.of(record)
 
@@ -216,7 +214,7 @@ def post_finish(exercise_id: RowId, principal: ManageIncidents, context: Context
     plan = _plan(context)
     with unit_of_work(context.session_factory) as session:
         record = finish_exercise(
-            session, exercise_id=exercise_id, plan=plan, by=_actor(principal), now=context.clock.now()
+            session, exercise_id=exercise_id, plan=plan, by=principal.signed, now=context.clock.now()
         )
     return ExerciseOut.of(record)
 

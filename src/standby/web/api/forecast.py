@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from standby.access.service import Principal
 from standby.forecast.service import MAX_ESTIMATE_MINUTES, Latest, latest, set_estimate
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageIncidents, ReadOutages
@@ -79,9 +78,6 @@ def get_forecast(incident_id: IncidentId, principal: ReadOutages, context: Conte
     return forecast_out(found)
 
 
-def actor(principal: Principal) -> str:
-    """Who did it, as the timeline names them."""
-    return f"{principal.kind}:{principal.name}"
 
 
 @router.post(
@@ -98,7 +94,7 @@ def post_estimate(
             session,
             incident_id=incident_id,
             minutes=body.minutes,
-            by=actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return forecast_out(found)

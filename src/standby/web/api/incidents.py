@@ -219,8 +219,6 @@ def _detail(context: WebContext, incident_id: int) -> IncidentDetail:
     )
 
 
-def _actor(principal: Any) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 @router.get("", summary="Incidents")
@@ -248,7 +246,7 @@ def declare_incident(body: Declaration, principal: ManageIncidents, context: Con
             title=body.title,
             classification=body.classification,
             plan=plan,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             queues=body.queues,
         )
@@ -282,7 +280,7 @@ def move(incident_id: RowId, body: Move, principal: ManageIncidents, context: Co
             session,
             incident_id=incident_id,
             to=body.state,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             note=body.note,
         )
@@ -303,7 +301,7 @@ def give_role(
             incident_id=incident_id,
             role=body.role,
             person=body.person,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             plan=plan,
         )
@@ -317,7 +315,7 @@ def note(incident_id: RowId, body: Note, principal: ManageIncidents, context: Co
     """Add a note to the timeline."""
     with unit_of_work(context.session_factory) as session:
         add_note(
-            session, incident_id=incident_id, text=body.text, by=_actor(principal), now=context.clock.now()
+            session, incident_id=incident_id, text=body.text, by=principal.signed, now=context.clock.now()
         )
     return _detail(context, incident_id)
 
@@ -337,7 +335,7 @@ def severity(
             incident_id=incident_id,
             severity=body.severity,
             reason=body.reason,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return _detail(context, incident_id)

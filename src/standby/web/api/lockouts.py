@@ -51,6 +51,6 @@ def delete_lockout(
     """Clear the failed logins of an account and/or an address: it may log in again at once."""
     with unit_of_work(context.session_factory) as session:
         lifted = lift_lockout(
-            session, account=account, address=address, by=f"{principal.kind}:{principal.name}"
+            session, account=account, address=address, by=principal.signed
         )
     return Lifted(lifted=lifted)

@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from standby.access.roles import Permission
-from standby.access.service import Principal
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
@@ -239,8 +238,6 @@ def _now_out(plan: Plan, item: RotationNow, *, contacts: bool) -> RotationNowOut
     )
 
 
-def _actor(principal: Principal) -> str:
-    return principal.name if principal.kind == "user" else f"token:{principal.name}"
 
 
 def calendar_url(context: WebContext, rotation_id: str) -> str | None:
@@ -420,7 +417,7 @@ def post_override(
             starts_at=body.starts_at,
             ends_at=body.ends_at,
             reason=body.reason,
-            created_by=_actor(principal),
+            created_by=principal.named,
             now=context.clock.now(),
         )
     return JSONResponse(
@@ -474,6 +471,6 @@ def post_ack(page_id: RowId, principal: AcknowledgePages, context: Context) -> A
     plan = _plan(context)
     with unit_of_work(context.session_factory) as session:
         result = acknowledge_page(
-            session, page_id=page_id, by=_actor(principal), now=context.clock.now(), plan=plan
+            session, page_id=page_id, by=principal.named, now=context.clock.now(), plan=plan
         )
     return AckOut.of(result)

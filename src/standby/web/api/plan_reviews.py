@@ -6,7 +6,7 @@ and next due). The audit reads them; the worker reminds the leadership before th
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
@@ -32,8 +32,6 @@ plan_router = APIRouter(prefix="/api/v1/plan-reviews", tags=["reviews"])
 vendor_router = APIRouter(prefix="/api/v1/vendor-reviews", tags=["reviews"])
 
 
-def _actor(principal: Any) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 class NewPlanReview(BaseModel):
@@ -150,7 +148,7 @@ def post_plan_review(body: NewPlanReview, principal: LoadPlan, context: Context)
             reviewed_by=body.reviewed_by,
             notes=body.notes,
             signed_off_by=body.signed_off_by,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return JSONResponse(PlanReviewOut.of(record).model_dump(mode="json"), status_code=201)
@@ -188,7 +186,7 @@ def post_vendor_review(body: NewVendorReview, principal: LoadPlan, context: Cont
             file_type=file.type if file else None,
             file_base64=file.content_base64 if file else None,
             next_due=body.next_due,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return JSONResponse(VendorReviewOut.of(record).model_dump(mode="json"), status_code=201)

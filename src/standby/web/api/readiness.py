@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from standby.access.service import Principal
 from standby.errors import Conflict, InvalidInput
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan
@@ -222,9 +221,6 @@ def _plan(context: Context) -> Plan:
     return found[1]
 
 
-def campaign_actor(principal: Principal) -> str:
-    """Who started a campaign, as recorded: a user's name, or `token:NAME`."""
-    return principal.name if principal.kind == "user" else f"token:{principal.name}"
 
 
 @router.get("", summary="Agents' home readiness, per team and per agent")
@@ -283,7 +279,7 @@ def get_agent(external_id: str, principal: ManageAgents, context: Context) -> Ag
 def post_campaign(body: NewCampaign, principal: ManageAgents, context: Context) -> JSONResponse:
     """Send the readiness link now, by SMS (else email), to every active agent of the home-capable teams."""
     plan = _plan(context)
-    by = campaign_actor(principal)
+    by = principal.named
     with unit_of_work(context.session_factory) as session:
         campaign = start_campaign(
             session,

@@ -59,9 +59,6 @@ class WrittenIn(BaseModel):
     lucky: str | None = Field(None, max_length=20_000, description="Where we were lucky.")
 
 
-def actor(principal: object) -> str:
-    """Who did it, as the timeline names them."""
-    return f"{getattr(principal, 'kind', 'user')}:{getattr(principal, 'name', '?')}"
 
 
 def drafted(context: WebContext, incident_id: int, *, ready_only: bool = True) -> Review:
@@ -138,7 +135,7 @@ def put_review(
             session,
             incident_id=incident_id,
             texts=body.model_dump(exclude_unset=True),
-            by=actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
         )
     return JSONResponse(drafted(context, incident_id).as_dict())
@@ -155,7 +152,7 @@ def put_review(
 def post_sign_off(incident_id: RowId, principal: ManageIncidents, context: Context) -> JSONResponse:
     """Sign the review off: the incident moves to reviewed (its last step)."""
     with unit_of_work(context.session_factory) as session:
-        sign_off(session, incident_id=incident_id, by=actor(principal), now=context.clock.now())
+        sign_off(session, incident_id=incident_id, by=principal.signed, now=context.clock.now())
     return JSONResponse(drafted(context, incident_id).as_dict())
 
 

@@ -94,6 +94,6 @@ def publish_update(
             incident_id=incident_id,
             status=body.status,
             text=body.text,
-            by=f"{principal.kind}:{principal.name}",
+            by=principal.signed,
             now=context.clock.now(),
         )

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from standby.access.roles import Permission
-from standby.access.service import Principal
 from standby.detect.receiver_tokens import RECEIVER_TOKEN_PREFIX, receiver_for_token
 from standby.errors import Conflict
 from standby.plan.schema import Plan
@@ -148,8 +147,6 @@ def _plan(context: WebContext) -> tuple[Plan, Topology] | None:
     return plan, context.topologies.get(info.sha256, plan)
 
 
-def _actor(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.name}"
 
 
 @router.get(
@@ -184,7 +181,7 @@ def approve_strategy(
             plan=plan,
             incident_id=incident_id,
             strategy_id=strategy_id,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             topology=topology,
         )
@@ -210,7 +207,7 @@ def decline_strategy(
             session,
             incident_id=incident_id,
             strategy_id=strategy_id,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             plan=plan,
             reason=body.reason if body is not None else None,
@@ -234,7 +231,7 @@ def complete_strategy(
             session,
             incident_id=incident_id,
             strategy_id=strategy_id,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             plan=plan,
             topology=topology,
@@ -263,7 +260,7 @@ def tick_step(
             incident_id=incident_id,
             strategy_id=strategy_id,
             step_index=index,
-            by=_actor(principal),
+            by=principal.signed,
             now=context.clock.now(),
             done=body.done,
             plan=plan,
@@ -289,7 +286,7 @@ def _ivr_reader(request: Request, context: Context) -> str:
             if name is None:
                 raise Unauthenticated("the receiver token is not valid (unknown or revoked)")
             return f"receiver:{name}"
-    return _actor(_read_outages(request, context))
+    return _read_outages(request, context).signed
 
 
 IvrReader = Annotated[str, Depends(_ivr_reader)]

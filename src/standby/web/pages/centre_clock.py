@@ -139,13 +139,3 @@ def form_day(text: str, field: str) -> date:
     except ValueError:
         shown_value = value if len(value) <= 40 else value[:40] + "..."
         raise InvalidInput(f"{field}: {shown_value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def actor(principal: Principal) -> str:
-    """Who did it, as the on-call and maintenance API record it: a user's name, or `token:NAME`."""
-    return principal.name if principal.kind == "user" else f"token:{principal.name}"
-
-
-def signed(principal: Principal) -> str:
-    """Who did it, as incidents and offers record it: `user:NAME` or `token:NAME`."""
-    return f"{principal.kind}:{principal.name}"

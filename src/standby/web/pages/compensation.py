@@ -27,7 +27,7 @@ from standby.store.engine import unit_of_work
 from standby.store.tables.customers import OFFER_STATES
 from standby.web.auth import ManageCompensation, ReadCustomers
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed, signed
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
 from standby.web.pages.refusals import uncached
 from standby.web.pages.worklists import (
     PAGE,
@@ -79,7 +79,7 @@ def answer(
         if state is None:
             raise InvalidInput(f"{answer[:20]!r} is not an answer: use one of {', '.join(ANSWERS)}")
         move_offer(
-            session, offer_id=offer_id, state=state, by=signed(principal),
+            session, offer_id=offer_id, state=state, by=principal.signed,
             now=context.clock.now(),
         )
 

@@ -17,7 +17,6 @@ from standby.readiness.campaigns import list_campaigns, start_campaign
 from standby.readiness.service import teams_readiness
 from standby.store.engine import unit_of_work
 from standby.web.api.plan import NO_PLAN
-from standby.web.api.readiness import campaign_actor
 from standby.web.auth import ManageAgents
 from standby.web.context import Context, WebContext
 from standby.web.contract import Position
@@ -65,7 +64,7 @@ def start(
         with unit_of_work(context.session_factory) as session:
             start_campaign(
                 session, plan=plan, secret=context.settings.secret_key, base_url=context.settings.base_url,
-                by=campaign_actor(principal), now=context.clock.now(), target=wanted,
+                by=principal.named, now=context.clock.now(), target=wanted,
             )  # fmt: skip
 
     refused = refusal_of(act)

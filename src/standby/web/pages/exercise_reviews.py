@@ -28,7 +28,6 @@ from standby.exercise.reviews_service import (
     reviews_due,
 )
 from standby.store.engine import unit_of_work
-from standby.web.api.reviews import actor
 from standby.web.auth import LoadPlan, ReadPlan
 from standby.web.context import Context, WebContext
 from standby.web.live import plan_today
@@ -74,7 +73,7 @@ def record_plan(
         with unit_of_work(context.session_factory) as session:
             record_plan_review(
                 session, reviewed_on=day, reviewed_by=reviewed_by, notes=notes or None,
-                signed_off_by=signed_off_by or None, by=actor(principal), now=context.clock.now(),
+                signed_off_by=signed_off_by or None, by=principal.signed, now=context.clock.now(),
             )  # fmt: skip
 
     typed = {
@@ -115,7 +114,7 @@ async def record_vendor(
                 session, plan=plan, vendor_id=vendor, reviewed_on=day, reviewed_by=reviewed_by,
                 note=note or None, link=link or None, file_name=name, file_type=media,
                 file_base64=base64.b64encode(content).decode() if content is not None else None,
-                next_due=due, by=actor(principal), now=context.clock.now(),
+                next_due=due, by=principal.signed, now=context.clock.now(),
             )  # fmt: skip
 
     typed = {

@@ -30,7 +30,6 @@ from standby.review.action_service import assign_action
 from standby.review.actions import ActionRecord
 from standby.store.engine import unit_of_work
 from standby.web.api.exercises import NO_PLAN
-from standby.web.api.reviews import actor
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.contract import Position, RowId
@@ -107,7 +106,7 @@ def plan_one(
         plan = _plan(context)
         fields = read_form(typed)
         with unit_of_work(context.session_factory) as session:
-            plan_exercise(session, plan=plan, by=actor(principal), now=context.clock.now(), **fields)
+            plan_exercise(session, plan=plan, by=principal.signed, now=context.clock.now(), **fields)
 
     return _after(request, context, principal, refusal_of(act), "planned", form=typed)
 
@@ -127,7 +126,7 @@ def start_or_finish(
     def act() -> None:
         plan = _plan(context)
         with unit_of_work(context.session_factory) as session:
-            service(session, exercise_id=exercise_id, plan=plan, by=actor(principal), now=context.clock.now())
+            service(session, exercise_id=exercise_id, plan=plan, by=principal.signed, now=context.clock.now())
 
     return _after(request, context, principal, refusal_of(act), "started" if step == "start" else "finished")
 

@@ -37,7 +37,7 @@ from standby.store.engine import unit_of_work
 from standby.store.open_first import PageMark, parse_mark
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed, signed
+from standby.web.pages.centre_clock import CentreClock, centre_clock, plan_needed
 from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
@@ -102,7 +102,7 @@ def declare_incident(
                 title=title,
                 classification=classification,
                 plan=plan,
-                by=signed(principal),
+                by=principal.signed,
                 now=now,
                 queues=list(typed.queues),
             )

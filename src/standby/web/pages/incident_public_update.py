@@ -38,7 +38,7 @@ def public_update(
         with unit_of_work(context.session_factory) as session:
             post_public_update(
                 session, incident_id=incident_id, status=status, text=text,
-                by=f"{principal.kind}:{principal.name}", now=context.clock.now(),
+                by=principal.signed, now=context.clock.now(),
             )
 
     return act_in_room(request, context, principal, incident_id, act, done="public", anchor="public-update")

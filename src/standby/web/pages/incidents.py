@@ -39,7 +39,7 @@ from standby.store.engine import unit_of_work
 from standby.store.tables import PageRow
 from standby.web.auth import AcknowledgePages, ManageIncidents, ManageNotifications, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import clock_for, plan_needed, signed
+from standby.web.pages.centre_clock import clock_for, plan_needed
 from standby.web.pages.incident_room import needs_reason, room_mark, room_model
 from standby.web.pages.refusals import NO_STORE, Refusal, page_response, run_form
 
@@ -89,9 +89,9 @@ def acknowledge(
                 .limit(1)
             )
             if page_id is not None:
-                acknowledge_page(session, page_id=page_id, by=signed(principal), now=now, plan=plan)
+                acknowledge_page(session, page_id=page_id, by=principal.signed, now=now, plan=plan)
             else:  # nobody was paged (no policy, or declared while quiet): acknowledging is the step
-                transition(session, incident_id=incident_id, to="acknowledged", by=signed(principal), now=now)
+                transition(session, incident_id=incident_id, to="acknowledged", by=principal.signed, now=now)
 
     return _act(request, context, principal, incident_id, act, done="acknowledged")
 
@@ -117,7 +117,7 @@ def give_role(
                 incident_id=incident_id,
                 role=role,
                 person=person,
-                by=signed(principal),
+                by=principal.signed,
                 now=context.clock.now(),
                 plan=known,
             )
@@ -146,7 +146,7 @@ def move(
                 session,
                 incident_id=incident_id,
                 to=to,
-                by=signed(principal),
+                by=principal.signed,
                 now=context.clock.now(),
                 note=reason or None,
             )
@@ -172,7 +172,7 @@ def severity(
                 incident_id=incident_id,
                 severity=level,
                 reason=reason,
-                by=signed(principal),
+                by=principal.signed,
                 now=context.clock.now(),
             )
 
@@ -193,7 +193,7 @@ def estimate(
         if not minutes.strip().isdigit():
             raise InvalidInput(f"minutes: a whole number of minutes from now, such as 45; got {minutes!r}")
         with unit_of_work(context.session_factory) as session:
-            by, now = signed(principal), context.clock.now()
+            by, now = principal.signed, context.clock.now()
             set_estimate(session, incident_id=incident_id, minutes=int(minutes), by=by, now=now)
 
     return _act(request, context, principal, incident_id, act, done="estimate", anchor="forecast")
@@ -214,7 +214,7 @@ def note(
         now = context.clock.now()
         when = _local_time(at, plan, now) if at.strip() else None
         with unit_of_work(context.session_factory) as session:
-            add_note(session, incident_id=incident_id, text=text, by=signed(principal), now=now, at=when)
+            add_note(session, incident_id=incident_id, text=text, by=principal.signed, now=now, at=when)
 
     return _act(request, context, principal, incident_id, act, done="noted", anchor="timeline")
 
@@ -243,7 +243,7 @@ def send(
                 group_id=group_id,
                 texts={"email": (email_subject, email_body), "sms": (None, sms_body)},
                 request_key=key,
-                by=signed(principal),
+                by=principal.signed,
                 now=context.clock.now(),
             )
 
@@ -263,7 +263,7 @@ def decide(
     """Approve (run) or decline a proposed strategy, or mark a running one done."""
 
     def act(plan: Plan | None, topology: Topology | None) -> None:
-        now, by = context.clock.now(), signed(principal)
+        now, by = context.clock.now(), principal.signed
         with unit_of_work(context.session_factory) as session:
             if decision == "approve":
                 approve(
@@ -319,7 +319,7 @@ def tick_step(
                 incident_id=incident_id,
                 strategy_id=strategy_id,
                 step_index=index,
-                by=signed(principal),
+                by=principal.signed,
                 now=context.clock.now(),
                 done=done != "0",
                 plan=plan,

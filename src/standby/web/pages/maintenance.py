@@ -35,7 +35,7 @@ from standby.store.engine import unit_of_work
 from standby.web.api.maintenance import NO_PLAN
 from standby.web.auth import ManageMaintenance, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time
+from standby.web.pages.centre_clock import CentreClock, clock_now, form_time
 from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +86,7 @@ def declare(
                 components=covered,
                 starts_at=start,
                 ends_at=end,
-                created_by=actor(principal),
+                created_by=principal.named,
                 now=context.clock.now(),
                 plan=plan,
             )

@@ -33,7 +33,7 @@ from standby.store.engine import unit_of_work
 from standby.web.api.oncall import calendar_url
 from standby.web.auth import ManageOncall, ReadOutages
 from standby.web.context import Context, WebContext
-from standby.web.pages.centre_clock import CentreClock, actor, clock_now, form_time, plan_needed
+from standby.web.pages.centre_clock import CentreClock, clock_now, form_time, plan_needed
 from standby.web.pages.refusals import Refusal, page_response, run_form
 
 router = APIRouter(include_in_schema=False)
@@ -83,7 +83,7 @@ def arrange(
                 starts_at=start,
                 ends_at=end,
                 reason=reason or None,
-                created_by=actor(principal),
+                created_by=principal.named,
                 now=context.clock.now(),
             )
 

@@ -25,7 +25,7 @@ from standby.review.measures import MEASURES
 from standby.review.trend_charts import actions_chart, counts_chart, measure_chart
 from standby.review.written_service import save_written, sign_off
 from standby.store.engine import unit_of_work
-from standby.web.api.reviews import actor, drafted, review_parts, trends_now
+from standby.web.api.reviews import drafted, review_parts, trends_now
 from standby.web.auth import ManageIncidents, ReadOutages
 from standby.web.context import Context, WebContext
 from standby.web.contract import RowId
@@ -77,7 +77,7 @@ def write(
     def act() -> None:
         with unit_of_work(context.session_factory) as session:
             save_written(
-                session, incident_id=incident_id, texts=texts, by=actor(principal), now=context.clock.now()
+                session, incident_id=incident_id, texts=texts, by=principal.signed, now=context.clock.now()
             )
 
     return _after(request, context, principal, incident_id, refusal_of(act), "saved", typed=texts)
@@ -89,7 +89,7 @@ def sign(incident_id: RowId, request: Request, principal: ManageIncidents, conte
 
     def act() -> None:
         with unit_of_work(context.session_factory) as session:
-            sign_off(session, incident_id=incident_id, by=actor(principal), now=context.clock.now())
+            sign_off(session, incident_id=incident_id, by=principal.signed, now=context.clock.now())
 
     return _after(request, context, principal, incident_id, refusal_of(act), "signed")
 
@@ -114,7 +114,7 @@ def set_action(
         with unit_of_work(context.session_factory) as session:
             create_action(
                 session, plan=plan, title=title, owner=owner, due_at=when, kind=kind, links=links or [],
-                incident_id=incident_id, by=actor(principal), now=context.clock.now(),
+                incident_id=incident_id, by=principal.signed, now=context.clock.now(),
             )  # fmt: skip
 
     typed = {"title": title, "owner": owner, "due": due, "kind": kind, "links": links or []}
@@ -136,7 +136,7 @@ def close(
     def act() -> None:
         with unit_of_work(context.session_factory) as session:
             close_action(
-                session, action_id=action_id, note=note, by=actor(principal), now=context.clock.now()
+                session, action_id=action_id, note=note, by=principal.signed, now=context.clock.now()
             )
 
     refused = refusal_of(act)
