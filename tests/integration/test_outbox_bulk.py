@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import InvalidInput
-from standby.notify import outbox
+from standby.notify import outbox, outbox_insert
 from standby.notify.outbox import MessageRecord, NewMessage
 from standby.store.engine import unit_of_work
 
 T0 = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
-MANY = 3 * outbox.PG_COPY_ROWS
+MANY = 3 * outbox_insert.PG_COPY_ROWS
 
 
 def varied(prefix: str, count: int) -> list[NewMessage]:

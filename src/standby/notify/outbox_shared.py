@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from standby.errors import InvalidInput
 from standby.notify import validate
 from standby.notify.channels.protocol import ChannelName
-from standby.notify.outbox import NewMessage, aware_time, checked_text, raw_insert
+from standby.notify.outbox import NewMessage, aware_time, checked_text
+from standby.notify.outbox_insert import raw_insert
 from standby.store.tables import MessageRow
 
 _T: Table = MessageRow.__table__  # type: ignore[assignment]
