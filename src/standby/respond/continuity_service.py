@@ -23,35 +23,30 @@ so two incidents never move the same agents twice.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from standby.detect.history import list_outages
-from standby.detect.states import read_states
-from standby.errors import Conflict, InvalidInput, NotFound
-from standby.notify.outbox import enqueue
+from standby.errors import Conflict, NotFound
 from standby.plan.schema import Plan, Strategy
 from standby.plan.topology import Topology
 from standby.readiness.service import ready_by_team
 from standby.respond.continuity import (
-    RelocationPlan,
     StrategyTrigger,
     ivr_announcements,
     relocation,
-    relocation_sms,
     triggered,
 )
 from standby.respond.incidents import OPEN_STATES
+from standby.respond.strategy_actions import carry_out, down_components, incident_row, shown_url
 from standby.respond.timeline import SYSTEM, add_entry, entries
-from standby.store.tables import AgentRow, IncidentRow, StrategyRunRow
+from standby.store.tables import IncidentRow, StrategyRunRow
 
 __all__ = [
     "IvrMessage",
@@ -69,7 +64,6 @@ __all__ = [
 ]
 
 ACTIVE_STATES = ("proposed", "running")
-PURPOSE = "strategy"
 
 
 @dataclass(frozen=True)
@@ -128,20 +122,13 @@ class IvrMessage:
 # ---- reading ---------------------------------------------------------------------------
 
 
-def _incident(session: Session, incident_id: int) -> IncidentRow:
-    row = session.get(IncidentRow, incident_id)
-    if row is None:
-        raise NotFound(f"no incident {incident_id}")
-    return row
-
-
 def _run(session: Session, incident_id: int, strategy_id: str, *, lock: bool = False) -> StrategyRunRow:
     """The run; with `lock`, held until the unit of work ends, so that deciders take turns.
 
     The lock is taken by writing first (an UPDATE that changes nothing): a row lock on
     PostgreSQL, the write lock on SQLite, where a read would not hold anything.
     """
-    _incident(session, incident_id)
+    incident_row(session, incident_id)
     which = (StrategyRunRow.incident_id == incident_id, StrategyRunRow.strategy_id == strategy_id)
     query = select(StrategyRunRow).where(*which)
     if lock:
@@ -156,11 +143,6 @@ def _run(session: Session, incident_id: int, strategy_id: str, *, lock: bool = F
     if row is None:
         raise NotFound(f"strategy {strategy_id!r} has not been proposed for incident {incident_id}")
     return row
-
-
-def _down(session: Session, plan: Plan) -> list[str]:
-    states = read_states(session)
-    return [c.id for c in plan.components if c.id in states and states[c.id].state == "down"]
 
 
 def _open_classifications(session: Session) -> set[str]:
@@ -178,7 +160,7 @@ def live_triggers(
     return triggered(
         plan,
         topology or Topology.from_plan(plan),
-        down_components=_down(session, plan),
+        down_components=down_components(session, plan),
         open_outage_classifications=_open_classifications(session),
         now=now,
     )
@@ -236,7 +218,7 @@ def _record(
         ),
         relocation=relocation_data,
         ivr_messages=tuple(a.text for a in ivr_announcements(strategy)) if strategy is not None else (),
-        webhooks=tuple(_shown_url(a.webhook) for a in strategy.actions if a.webhook)
+        webhooks=tuple(shown_url(a.webhook) for a in strategy.actions if a.webhook)
         if strategy is not None
         else (),
         in_plan=strategy is not None,
@@ -264,7 +246,7 @@ def list_runs(
     topology: Topology | None = None,
 ) -> list[StrategyRunRecord]:
     """The strategies proposed or run for an incident, in the plan's order (NotFound for no incident)."""
-    _incident(session, incident_id)
+    incident_row(session, incident_id)
     rows = list(
         session.scalars(
             select(StrategyRunRow)
@@ -342,11 +324,11 @@ def evaluate(
     few seconds creates nothing new. A closed incident gets nothing; a strategy already
     proposed or running in another open incident is left to that incident.
     """
-    incident = _incident(session, incident_id)
+    incident = incident_row(session, incident_id)
     if incident.state not in OPEN_STATES:
         return []
     topology = topology or Topology.from_plan(plan)
-    down = _down(session, plan)
+    down = down_components(session, plan)
     found = triggered(
         plan,
         topology,
@@ -407,7 +389,7 @@ def evaluate(
         )
         row = _run(session, incident_id, strategy.id)
         if strategy.automatic:
-            _carry_out(session, plan=plan, topology=topology, row=row, strategy=strategy, by=actor, now=now)
+            carry_out(session, plan=plan, topology=topology, row=row, strategy=strategy, by=actor, now=now)
         made.append(row)
     return [_fresh(session, plan, row, now, topology) for row in made]
 
@@ -471,7 +453,7 @@ def approve(
             f"strategy {strategy_id!r} was declined by {row.decided_by} for incident {incident_id}:"
             " it cannot be approved"
         )
-    _check_open(_incident(session, incident_id), "approved")
+    _check_open(incident_row(session, incident_id), "approved")
     strategy = _strategy(plan, strategy_id)
     if _transition(
         session, row, to="running", from_=("proposed",), values={"decided_at": now, "decided_by": by}
@@ -485,7 +467,7 @@ def approve(
             text=f"Approved by {by}: {strategy.name}",
             data={"strategy": strategy_id, "event": "approved"},
         )
-        _carry_out(
+        carry_out(
             session,
             plan=plan,
             topology=topology,
@@ -616,231 +598,6 @@ def tick(
 def _name(plan: Plan | None, strategy_id: str) -> str:
     strategy = _strategy_or_none(plan, strategy_id)
     return strategy.name if strategy is not None else strategy_id
-
-
-# ---- carrying out ----------------------------------------------------------------------
-
-
-def _shown_url(url: str) -> str:
-    """Where a webhook goes, without its path or query: a webhook URL may be a credential."""
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}/…"
-
-
-def _agent_key(incident_id: int, strategy_id: str, external_id: str) -> str:
-    """The SMS's idempotency key: the external id quoted (keys are visible ASCII), hashed if too long."""
-    key = f"strategy:{incident_id}:{strategy_id}:agent:{quote(external_id, safe='')}"
-    if len(key) <= 200:
-        return key
-    digest = hashlib.sha256(external_id.encode()).hexdigest()[:32]
-    return f"strategy:{incident_id}:{strategy_id}:agent-sha256:{digest}"
-
-
-def _carry_out(
-    session: Session,
-    *,
-    plan: Plan,
-    topology: Topology,
-    row: StrategyRunRow,
-    strategy: Strategy,
-    by: str,
-    now: datetime,
-) -> None:
-    incident = _incident(session, row.incident_id)
-    for index, action in enumerate(strategy.actions):
-        if action.webhook is not None:
-            _webhook(session, incident, strategy, index, action.webhook, action.body or {}, by=by, now=now)
-    for announcement in ivr_announcements(strategy):
-        add_entry(
-            session,
-            incident_id=incident.id,
-            at=now,
-            kind="action",
-            actor=by,
-            text=f"IVR outage message published ({strategy.name}): {announcement.text}",
-            data={
-                "strategy": strategy.id,
-                "event": "ivr_message",
-                "action": announcement.index,
-                "text": announcement.text,
-                "deflect_share": announcement.deflect_share,
-            },
-        )
-    if strategy.relocate is not None:
-        _relocate(session, plan=plan, topology=topology, incident=incident, strategy=strategy, by=by, now=now)
-
-
-def _webhook(
-    session: Session,
-    incident: IncidentRow,
-    strategy: Strategy,
-    index: int,
-    url: str,
-    body: dict[str, Any],
-    *,
-    by: str,
-    now: datetime,
-) -> None:
-    data: dict[str, Any] = dict(body)
-    facts = {
-        "incident": {
-            "id": incident.id,
-            "title": incident.title,
-            "classification": incident.classification,
-            "severity": incident.severity,
-            "state": incident.state,
-        },
-        "strategy": {"id": strategy.id, "name": strategy.name},
-        "approved_by": by,
-        "at": now.isoformat(),
-    }
-    for name, value in facts.items():
-        data.setdefault(name, value)
-    key = f"strategy:{incident.id}:{strategy.id}:action:{index}"
-    shown = _shown_url(url)
-    try:
-        enqueue(
-            session,
-            key=key,
-            channel="webhook",
-            recipient=url,
-            body=f"{strategy.name} (incident {incident.id})",
-            subject=strategy.name,
-            payload={"style": "generic", "data": data},
-            purpose=PURPOSE,
-            incident_id=incident.id,
-            now=now,
-        )
-    except InvalidInput as exc:
-        text, event = f"Webhook not sent ({strategy.name}): {exc}", "webhook_refused"
-    else:
-        text, event = f"Webhook queued ({strategy.name}): POST {shown}", "webhook"
-    add_entry(
-        session,
-        incident_id=incident.id,
-        at=now,
-        kind="action",
-        actor=by,
-        text=text,
-        data={"strategy": strategy.id, "event": event, "action": index, "key": key, "url": shown},
-    )
-
-
-def _earlier_relocations(session: Session, plan: Plan, incident_id: int, strategy_id: str) -> list[Strategy]:
-    carried = set(
-        session.scalars(
-            select(StrategyRunRow.strategy_id).where(
-                StrategyRunRow.incident_id == incident_id,
-                StrategyRunRow.state.in_(("running", "done")),
-                StrategyRunRow.strategy_id != strategy_id,
-            )
-        )
-    )
-    return [s for s in plan.strategies if s.id in carried and s.relocate is not None]
-
-
-def _relocate(
-    session: Session,
-    *,
-    plan: Plan,
-    topology: Topology,
-    incident: IncidentRow,
-    strategy: Strategy,
-    by: str,
-    now: datetime,
-) -> None:
-    moving = relocation(
-        plan,
-        topology,
-        strategy,
-        down_components=_down(session, plan),
-        now=now,
-        before=_earlier_relocations(session, plan, incident.id, strategy.id),
-        home_ready=ready_by_team(session, plan=plan, now=now),
-    )
-    if moving is None:
-        return
-    told, untold, unnamed = _tell_agents(session, plan, incident, strategy, moving, now=now)
-    text = f"Relocation ({strategy.name}): {moving.summary(plan)}"
-    if moving.moves:
-        text += f"; SMS queued to {told} agents"
-        if untold:
-            more = "; ..." if len(untold) > 5 else ""
-            text += f"; {len(untold)} could not be told ({'; '.join(untold[:5])}{more})"
-        if unnamed:
-            text += f"; {unnamed} more are not in the agents directory"
-    add_entry(
-        session,
-        incident_id=incident.id,
-        at=now,
-        kind="action",
-        actor=by,
-        text=text,
-        data={
-            "strategy": strategy.id,
-            "event": "relocation",
-            "relocation": moving.to_dict(),
-            "sms": told,
-            "not_told": untold,
-            "not_in_directory": unnamed,
-        },
-    )
-
-
-def _tell_agents(
-    session: Session,
-    plan: Plan,
-    incident: IncidentRow,
-    strategy: Strategy,
-    moving: RelocationPlan,
-    *,
-    now: datetime,
-) -> tuple[int, list[str], int]:
-    """SMS each agent who moves: (how many told, who could not be, how many are not in the directory).
-
-    Of a moving team, the active agents with a phone number, by external id, at most as
-    many as the team moves. An agent whose number the outbox refuses is named, not told.
-    """
-    told = 0
-    untold: list[str] = []
-    unnamed = 0
-    for move in moving.moves:
-        agents = list(
-            session.scalars(
-                select(AgentRow)
-                .where(AgentRow.team_id == move.team_id, AgentRow.active.is_(True))
-                .order_by(AgentRow.external_id)
-            )
-        )
-        reachable = [a for a in agents if a.phone and a.phone.strip()]
-        chosen = reachable[: move.agents]
-        short = move.agents - len(chosen)
-        without_phone = [a for a in agents if a not in reachable][: max(0, short)]
-        untold += [f"{a.name} ({a.external_id}): no phone number" for a in without_phone]
-        unnamed += max(0, move.agents - len(agents))
-        text = relocation_sms(plan, moving, move, now=now)
-        for agent in chosen:
-            try:
-                enqueue(
-                    session,
-                    key=_agent_key(incident.id, strategy.id, agent.external_id),
-                    channel="sms",
-                    recipient=(agent.phone or "").strip(),
-                    recipient_name=agent.name,
-                    body=text,
-                    purpose=PURPOSE,
-                    incident_id=incident.id,
-                    now=now,
-                )
-            except InvalidInput as exc:
-                untold.append(f"{agent.name} ({agent.external_id}): {exc}")
-            else:
-                told += 1
-    return told, untold, unnamed
 
 
 # ---- the IVR ---------------------------------------------------------------------------
