@@ -219,7 +219,9 @@ def run_all(
 def amount(value: float, unit: str) -> str:
     """A figure as the table shows it: three significant digits and its unit."""
     shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-    return f"{shown}\N{MULTIPLICATION SIGN}" if unit == "x" else f"{shown} {unit}"
+    if unit == "x":
+        return f"{shown}\N{MULTIPLICATION SIGN}"
+    return f"{shown} {unit}" if unit else shown
 
 
 def rows(outcomes: list[Outcome]) -> list[dict[str, str]]:
