@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 DATABASES = ("sqlite", "postgresql")
+SHOWN = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def add_database_options(parser: argparse.ArgumentParser) -> None:

@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from _ratios import figure, print_json
-from _scratch import add_database_options, chosen_databases, scratch_url
+from _scratch import SHOWN, add_database_options, chosen_databases, scratch_url
 from standby.clock import SystemClock
 from standby.notify import outbox
 from standby.notify.channels.email import EmailChannel
@@ -56,7 +56,6 @@ from standby.store.migrations import upgrade
 
 HERE = Path(__file__).resolve().parent
 TARGET_PER_SECOND = 1000.0
-NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class Receivers:
@@ -318,7 +317,7 @@ def ratios(results: dict[str, Any], databases: dict[str, str | None]) -> list[di
     """Per database: messages a second, the share delivered and the duplicates, against the target."""
     found = []
     for kind in databases:
-        result, name = results[kind], NAMES[kind]
+        result, name = results[kind], SHOWN[kind]
         found += [
             figure(f"{name}: messages a second", result["messages_per_second"], TARGET_PER_SECOND, "/s",
                    "higher"),

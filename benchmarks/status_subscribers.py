@@ -37,8 +37,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from _ratios import figure, print_json
-from _scratch import add_database_options, chosen_databases, scratch_url
-from notify_fanout import NAMES, Receivers, all_sent, delivered, make_channels, tally
+from _scratch import SHOWN, add_database_options, chosen_databases, scratch_url
+from notify_fanout import Receivers, all_sent, delivered, make_channels, tally
 from standby.clock import SystemClock
 from standby.config import Settings
 from standby.notify.sender import NotifySender, SenderOptions
@@ -176,9 +176,9 @@ def ratios(results: dict[str, Any], args: argparse.Namespace) -> list[dict[str, 
         last = result["seconds_to_last_delivery"]
         found += [
             # Never delivered counts as the whole wait: the bar is missed, not the run.
-            figure(f"{NAMES[kind]}: notice to the last of {args.subscribers:,} delivered",
+            figure(f"{SHOWN[kind]}: notice to the last of {args.subscribers:,} delivered",
                    last if last is not None else args.timeout, BAR_S, "s", "lower"),
-            figure(f"{NAMES[kind]}: delivered", 100.0 * result["delivered"] / args.subscribers, 100.0, "%",
+            figure(f"{SHOWN[kind]}: delivered", 100.0 * result["delivered"] / args.subscribers, 100.0, "%",
                    "higher"),
         ]
     return found
