@@ -141,6 +141,8 @@ def why_missing(stderr: str) -> str | None:
     module = re.search(r"ModuleNotFoundError: No module named '([^']+)'", line)
     if module:
         return f"{module.group(1)} not installed (benchmarks/install-peers)"
+    if "install-peers" in line:
+        return line
     program = re.search(r"FileNotFoundError: .*No such file or directory: '([^']+)'", line)
     if program and "/" not in program.group(1):
         return f"{program.group(1)} not installed (benchmarks/install-peers)"
