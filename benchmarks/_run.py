@@ -320,7 +320,10 @@ def main(argv: Sequence[str] | None = None, folder: Path = HERE) -> int:
     if args.json:
         print(json.dumps(as_json(outcomes, args.quick), indent=2, ensure_ascii=False))
     else:
-        Console().print(table(outcomes, args.quick))
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=160)  # a file or a pipe: keep each row on a line or two
+        out.print(table(outcomes, args.quick))
     return 0
 
 
