@@ -74,8 +74,10 @@ def discover(folder: Path = HERE) -> dict[str, Path]:
 
 
 def takes_postgres(script: Path) -> bool:
-    """Whether the script has a `--postgres URL` option (its source declares one)."""
-    return '"--postgres"' in script.read_text(encoding="utf-8")
+    """Whether the script has a `--postgres URL` option: its source declares one, itself or through
+    `_scratch.add_database_options`."""
+    text = script.read_text(encoding="utf-8")
+    return '"--postgres"' in text or "add_database_options(" in text
 
 
 def last_line(text: str) -> str:

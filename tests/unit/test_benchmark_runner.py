@@ -182,6 +182,15 @@ def test_postgres_goes_only_to_the_benchmarks_that_take_it(
     assert "--quick" not in run.command_for(folder / "good.py", False, None)
 
 
+def test_the_benchmarks_with_database_options_take_postgres() -> None:
+    scripts = run.discover()
+    taking = {name for name, script in scripts.items() if run.takes_postgres(script)}
+    # Those that choose their databases with _scratch.add_database_options, and two of their own.
+    assert {"callbacks_reschedule", "incident_room", "notify_fanout", "status_subscribers",
+            "customers_import", "detect_latency"} <= taking
+    assert "cli_start" not in taking
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [
