@@ -9,7 +9,7 @@ line of its standard error; one that outlived `--timeout` is ended with all its 
 Missing a target does not change the exit code: this is a view, not a gate (CI does not run
 it). A usage error exits with 2.
 
-    benchmarks/run --quick [--only cli_start,forecast] [--postgres URL] [--timeout 300] [--json]
+    benchmarks/run --quick [--only cli_start,forecast] [--postgres URL] [--timeout 600] [--json]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
-QUICK_TIMEOUT_S = 300.0
+QUICK_TIMEOUT_S = 600.0
 FULL_TIMEOUT_S = 3600.0
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 FIELDS = ("name", "value", "target", "unit", "better")
