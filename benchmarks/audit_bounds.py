@@ -20,7 +20,11 @@ Each step runs in its own process, which reports its wall time and peak resident
    (`Topology.blast_radius` for each). It is quadratic on a chain, so it only runs up to
    --whole-up-to components (default 5,000).
 
-    .venv/bin/python benchmarks/audit_bounds.py [--sizes 5000,20000] [--shapes chain,fan,mix]
+    .venv/bin/python benchmarks/audit_bounds.py [--sizes 5000,20000] [--shapes chain,fan,mix] \
+        [--steps check,audit,cli,api,whole] [--quick] [--json]
+
+The target (issue 12): every plan of 20,000 components audits under 300 MB, whichever way it is
+asked. `--quick`: the 20,000 chain alone, the audit as a library call and through the API.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from _ratios import figure, print_json
+
+PEAK_TARGET_MB = 300.0
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -263,14 +270,27 @@ def main() -> None:
     parser.add_argument("--shapes", default="chain,fan,mix", help=f"of {', '.join(SHAPES)}")
     parser.add_argument("--whole-up-to", type=int, default=5000, help="largest plan the peer runs on")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a step may take")
+    parser.add_argument("--steps", default=",".join(LABELS), help=f"of {', '.join(LABELS)}")
+    parser.add_argument("--quick", action="store_true", help="the 20,000 chain: library call and API")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object on stdout")
     parser.add_argument("--child", nargs=2, metavar=("STEP", "PLAN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.quick:
+        args.sizes, args.shapes, args.steps = "20000", "chain", "audit,api"
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: whole numbers separated by commas, not {args.sizes!r}")
     shapes = args.shapes.split(",")
-    console = Console()
+    steps = args.steps.split(",")
+    unknown = [name for name in shapes if name not in SHAPES] + [name for name in steps if name not in LABELS]
+    if unknown:
+        parser.error(f"no shape or step named {', '.join(unknown)}")
+    # With --json, stdout carries the JSON object alone: the table goes to stderr.
+    console = Console(stderr=args.json)
     rows: list[tuple[str, int, str, dict[str, Any]]] = []
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
@@ -282,7 +302,7 @@ def main() -> None:
                     path = Path(folder) / "plan.yaml"
                     text = yaml.safe_dump(SHAPES[shape](size), sort_keys=False, default_flow_style=None)
                     path.write_text(text, encoding="utf-8")
-                    for step in LABELS:
+                    for step in steps:
                         progress.update(task, description=f"{shape} {size:,}: {LABELS[step]}")
                         if step == "whole" and size > args.whole_up_to:
                             rows.append((shape, size, step, {"error": "not run (quadratic)"}))
@@ -320,6 +340,18 @@ def main() -> None:
                 f"{shape}: the audit takes {ours['seconds'] / peer['seconds']:.2f}x the time and"
                 f" {ours['peak_mb'] / peer['peak_mb']:.2f}x the peak memory of keeping whole blast radii"
             )
+    if args.json:
+        print_json(
+            [
+                figure(f"{shape} {size:,}: {LABELS[step]}, peak", result["peak_mb"], PEAK_TARGET_MB, "MB",
+                       "lower")
+                for shape, size, step, result in rows
+                if step != "whole" and "error" not in result
+            ],
+            [f"{shape} {size:,}: {LABELS[step]}: {result['error']}" for shape, size, step, result in rows
+             if "error" in result and step != "whole"],
+            rows=[{"plan": f"{shape} {size}", "step": step, **result} for shape, size, step, result in rows],
+        )
 
 
 if __name__ == "__main__":

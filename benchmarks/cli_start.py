@@ -9,7 +9,7 @@ for any command's start.
 every import the simulation needs and reads the plan, then stops at the scenario check,
 before simulating anything.
 
-    python benchmarks/cli_start.py [--runs 15]
+    python benchmarks/cli_start.py [--runs 15] [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+
+from _ratios import figure, print_json
 
 TARGET_S = 0.3
 
@@ -55,8 +57,15 @@ def main() -> None:
     """Run every command `--runs` times and print medians, p90 and the ratio to Python's start."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="5 runs of each command")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object on stdout")
     args = parser.parse_args()
-    console = Console()
+    if args.quick:
+        args.runs = min(args.runs, 5)
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, not {args.runs}")
+    # With --json, stdout carries the JSON object alone: the table goes to stderr.
+    console = Console(stderr=args.json)
     standby = _standby()
     with tempfile.TemporaryDirectory() as folder:
         plan = Path(folder) / "plan.yaml"
@@ -85,6 +94,11 @@ def main() -> None:
         met = "" if label.startswith("python") else ("met" if median < TARGET_S else "MISSED")
         table.add_row(label, f"{median:.3f}", f"{p90:.3f}", f"{median / floor:.1f}", met)
     console.print(table)
+    if args.json:
+        print_json([
+            figure(f"{label}, median", statistics.median(times), TARGET_S, "s", "lower")
+            for label, times in results.items() if not label.startswith("python")
+        ], python_start_s=floor)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import json
 import logging
 import random
 import statistics
@@ -42,6 +41,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from _ratios import figure, print_json  # noqa: E402
+from _scratch import unreachable  # noqa: E402
 from _targets import HOST, Targets, raise_nofile  # noqa: E402
 
 ROOT = "root-sbc"
@@ -365,12 +366,13 @@ def scratch_postgres(url: str) -> tuple[str, str, str]:
     return admin, name, scratch
 
 
-def report(results: list[Result]) -> dict[str, Any]:
+def report(results: list[Result], to_stderr: bool = False) -> dict[str, Any]:
     """Print the latency table and the cascade's outages; the figures as a dict for --json."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=150)
+    # With --json, stdout carries the JSON object alone: the tables go to stderr.
+    console = Console(width=150, stderr=to_stderr)
     table = Table(title="Detection latency: death of a target to its outage record (seconds)")
     for column in ("database", "killed", "detected", "p50", "p99", "max", "bound", "p99 within"):
         table.add_column(column, justify="left" if column == "database" else "right")
@@ -470,7 +472,9 @@ async def run_all(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="standby-latency-") as tmp:
         print("… SQLite", file=sys.stderr)
         results.append(await measure("SQLite", f"sqlite+pysqlite:///{Path(tmp) / 'standby.db'}", args))
-    if args.postgres:
+    problem = unreachable(args.postgres) if args.postgres else "not asked (give --postgres URL)"
+    skipped = [f"PostgreSQL: {problem}"] if problem else []
+    if not problem:
         import psycopg
 
         admin, name, scratch = scratch_postgres(args.postgres)
@@ -482,9 +486,25 @@ async def run_all(args: argparse.Namespace) -> None:
         finally:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    figures = report(results)
+    figures = report(results, to_stderr=args.json)
     if args.json:
-        print(json.dumps(figures, indent=2, default=str))
+        print_json(ratios(results, figures), skipped, **figures)
+
+
+def ratios(results: list[Result], figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per database: p99 against the bound, the deaths detected, and the cascade's one outage."""
+    found = []
+    for r in results:
+        row = figures[r.database]
+        if r.detected:
+            found.append(figure(f"{r.database}: detection p99", row["p99"], r.bound_s, "s", "lower"))
+        found += [
+            figure(f"{r.database}: deaths detected", 100.0 * len(r.detected) / max(r.killed, 1), 100.0, "%",
+                   "higher"),
+            figure(f"{r.database}: root and {DEPENDENTS} dependents, one outage caused by the root (1: yes)",
+                   1.0 if row["cascade_one_outage_rooted"] else 0.0, 1.0, "", "higher"),
+        ]
+    return found
 
 
 def main() -> None:

@@ -15,20 +15,21 @@ room's script polls) through the ASGI app in-process (httpx), as a manager's tok
 warm-up requests first, then N sequential requests each: p50, p99 and max in milliseconds.
 The target: p99 under 200 ms.
 
-    .venv/bin/python benchmarks/incident_room.py [--requests 300] [--db sqlite,postgresql] [--json]
+    .venv/bin/python benchmarks/incident_room.py [--requests 300] [--db sqlite,postgresql] \
+        [--postgres URL] [--quick] [--json]
 
-PostgreSQL: STANDBY_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres,
-trust authentication) must allow CREATE DATABASE.
+PostgreSQL: --postgres URL, else STANDBY_BENCH_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/postgres, trust authentication): it must allow CREATE
+DATABASE. `--quick`: 100 requests each, PostgreSQL only with --postgres.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,8 @@ from typing import Any
 
 import httpx
 
-from _scratch import scratch_url
+from _ratios import figure, print_json
+from _scratch import SHOWN, add_database_options, chosen_databases, scratch_url
 from standby.access.roles import Role
 from standby.access.service import create_token
 from standby.clock import FakeClock
@@ -52,7 +54,7 @@ from standby.store.migrations import upgrade
 from standby.store.tables import ComponentStateRow, OutageRow
 from standby.web.app import create_app
 
-POSTGRES = os.environ.get("STANDBY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+P99_TARGET_MS = 200.0
 T0 = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
 INCIDENTS = 200
 ENTRIES = 10_000
@@ -146,16 +148,26 @@ def main() -> None:
     """Run the benchmark on each database asked for and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--db", default="sqlite,postgresql")
-    parser.add_argument("--json", action="store_true")
+    add_database_options(parser)
+    parser.add_argument("--quick", action="store_true", help="100 requests each")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object on stdout")
     args = parser.parse_args()
+    if args.quick:
+        args.requests = min(args.requests, 100)
+    if args.requests < 1:
+        parser.error(f"--requests must be at least 1, not {args.requests}")
+    databases, skipped = chosen_databases(parser, args)
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {}
-    for db in args.db.split(","):
-        with scratch_url(POSTGRES if db == "postgresql" else None) as url:
+    for db, server in databases.items():
+        with scratch_url(server) as url:
             results[db] = asyncio.run(measure(url, args.requests))
+    for reason in skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps(results, indent=2))
+        ratios = [figure(f"{SHOWN[db]}: the room, p99", r["room"]["p99_ms"], P99_TARGET_MS, "ms", "lower")
+                  for db, r in results.items()]
+        print_json(ratios, skipped, **results)
         return
     print(f"Incident room: {INCIDENTS} open incidents, {ENTRIES:,} timeline entries on the one shown")
     for db, r in results.items():

@@ -17,10 +17,13 @@ The floor beside it: the same channels sending the same messages straight from m
 no database and no outbox, the same concurrency: what the outbox's durability costs.
 
     .venv/bin/python benchmarks/notify_fanout.py [--sms 10000] [--emails 10000] \
-        [--db sqlite,postgresql] [--json]
+        [--db sqlite,postgresql] [--postgres URL] [--quick] [--json]
 
-PostgreSQL: STANDBY_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres,
-trust authentication) must allow CREATE DATABASE.
+PostgreSQL: --postgres URL, else STANDBY_BENCH_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/postgres, trust authentication): it must allow CREATE
+DATABASE. The target: at least 1,000 messages a second, every one delivered, no
+duplicate, on both databases. `--quick`: 2,500 SMS and 2,500 emails, no floor, PostgreSQL only
+with --postgres.
 """
 
 from __future__ import annotations
@@ -33,15 +36,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from _scratch import scratch_url
+from _ratios import figure, print_json
+from _scratch import SHOWN, add_database_options, chosen_databases, scratch_url
 from standby.clock import SystemClock
 from standby.notify import outbox
 from standby.notify.channels.email import EmailChannel
@@ -53,7 +55,7 @@ from standby.store.engine import make_engine, make_session_factory, unit_of_work
 from standby.store.migrations import upgrade
 
 HERE = Path(__file__).resolve().parent
-POSTGRES = os.environ.get("STANDBY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TARGET_PER_SECOND = 1000.0
 
 
 class Receivers:
@@ -95,13 +97,6 @@ class Receivers:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
-
-
-@contextmanager
-def scratch_database(kind: str) -> Iterator[str]:
-    """A scratch SQLite file, or a scratch database on POSTGRES, for `kind`."""
-    with scratch_url(None if kind == "sqlite" else POSTGRES) as url:
-        yield url
 
 
 def messages(sms: int, emails: int) -> list[NewMessage]:
@@ -255,8 +250,11 @@ async def direct(receivers: Receivers, args: argparse.Namespace, batch: list[New
     }
 
 
-def run(kind: str, receivers: Receivers, args: argparse.Namespace, batch: list[NewMessage]) -> dict[str, Any]:
-    with scratch_database(kind) as url:
+def run(
+    server: str | None, receivers: Receivers, args: argparse.Namespace, batch: list[NewMessage],
+) -> dict[str, Any]:
+    """Enqueue the messages on a scratch database (SQLite when `server` is None) and fan them out."""
+    with scratch_url(server) as url:
         engine = make_engine(url)
         upgrade(engine)
         factory = make_session_factory(engine)
@@ -280,21 +278,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sms", type=int, default=10_000)
     parser.add_argument("--emails", type=int, default=10_000)
-    parser.add_argument("--db", default="sqlite,postgresql")
+    add_database_options(parser)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--smtp-connections", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--no-floor", action="store_true", help="skip the no-database floor")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="2,500 SMS and 2,500 emails, no floor")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object on stdout")
     args = parser.parse_args()
+    if args.quick:
+        # The floor has no target: the short form leaves it out.
+        args.sms, args.emails, args.no_floor = min(args.sms, 2500), min(args.emails, 2500), True
+    databases, skipped = chosen_databases(parser, args)
     logging.basicConfig(level=logging.WARNING)
     batch = messages(args.sms, args.emails)
     results: dict[str, Any] = {"messages": len(batch)}
     receivers = Receivers()
     try:
-        for kind in args.db.split(","):
-            results[kind] = run(kind.strip(), receivers, args, batch)
+        for kind, server in databases.items():
+            results[kind] = run(server, receivers, args, batch)
             if not args.json:
                 print(kind, json.dumps(results[kind]), flush=True)
         if not args.no_floor:
@@ -305,7 +308,24 @@ def main() -> None:
     finally:
         receivers.close()
     if args.json:
-        print(json.dumps(results, indent=2))
+        print_json(ratios(results, databases), skipped, **results)
+    for reason in skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+
+
+def ratios(results: dict[str, Any], databases: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Per database: messages a second, the share delivered and the duplicates, against the target."""
+    found = []
+    for kind in databases:
+        result, name = results[kind], SHOWN[kind]
+        found += [
+            figure(f"{name}: messages a second", result["messages_per_second"], TARGET_PER_SECOND, "/s",
+                   "higher"),
+            figure(f"{name}: delivered", 100.0 * result["delivered"] / results["messages"], 100.0, "%",
+                   "higher"),
+            figure(f"{name}: duplicates", result["duplicates"], 0.0, "", "lower"),
+        ]
+    return found
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ errors and non-2xx answers). The bar (issue 15): Standby at least half nginx's r
 second, p99 under 50 ms, no errors. Each is run `--runs` times, alternating; the best run of
 each is reported (the machine is shared: the best is the least disturbed).
 
-    .venv/bin/python benchmarks/status_wrk.py [--seconds 10] [--connections 64] [--runs 2] [--access-log]
+    .venv/bin/python benchmarks/status_wrk.py [--seconds 10] [--connections 64] [--runs 2] [--access-log] \
+        [--quick] [--json]
+
+`--quick`: one run of 5 s each.
 
 Needs `wrk` and `nginx` (Debian: apt-get install wrk nginx-light).
 """
@@ -33,6 +36,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from _ratios import figure, print_json
 from standby.plan.loading import reference_plan_text
 
 NGINX_CONF = """
@@ -117,11 +121,20 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--access-log", action="store_true", help="Standby logs each request")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="one run of 5 s each")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object on stdout")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.runs = min(args.seconds, 5), 1
+    if args.seconds < 1 or args.runs < 1 or args.connections < 1:
+        parser.error("--seconds, --runs and --connections must be at least 1")
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
-            raise SystemExit(f"{tool} is not installed (Debian: apt-get install wrk nginx-light)")
+            missing = f"{tool} is not installed (Debian: apt-get install wrk nginx-light)"
+            if args.json:
+                print_json([], [missing])
+                return
+            raise SystemExit(missing)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -179,7 +192,11 @@ def main() -> None:
         ),
     }
     if args.json:
-        print(json.dumps(results, indent=2))
+        print_json([
+            figure("Standby / nginx, requests a second", ratio, 0.5, "x", "higher"),
+            figure("Standby p99", best["standby"]["p99_ms"] or 1e9, 50.0, "ms", "lower"),
+            figure("Standby errors", best["standby"]["errors"], 0.0, "", "lower"),
+        ], **results)
     else:
         for name in ("standby", "nginx"):
             print(name, json.dumps(best[name]))
