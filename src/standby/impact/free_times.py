@@ -69,7 +69,10 @@ class _FreeTimes(DayState):
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
         handling = draws.service[:n] * _factors(model, draws)[:n]
-        self.done_at_once: list[float] = (draws.time[:n] + handling).tolist()
+        self.at_once_end: FloatArray = draws.time[:n] + handling
+        self.done_at_once: list[float] = self.at_once_end.tolist()
+        self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
+        self.deflecting = False  # whether any queue deflects callers now
         self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
 
     # ---- the groups ---------------------------------------------------------------------------
@@ -174,6 +177,7 @@ class _FreeTimes(DayState):
         free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
         free.append(_INF)
         heapify(free)
+        self.touched += cut_now
         for c in cut_now:
             service_end[c] = now
             cut[c] = True
@@ -184,6 +188,7 @@ class _FreeTimes(DayState):
 
     def arrive(self, c: int, now: float) -> None:
         """Attempt c reaches the centre's number now."""
+        self.touched.append(c)
         q = self.q[c]
         share = self.deflect[q]
         if share and self.deflect_u[c] < share:
@@ -200,6 +205,7 @@ class _FreeTimes(DayState):
 
     def wait(self, c: int, q: int) -> None:
         """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
+        self.touched.append(c)
         self.outcome[c] = _QUEUED
         self.waiting[q].append(c)
         if self.share[q] > 0 and self.deadline[c] < self.end_s:
@@ -229,6 +235,7 @@ class _FreeTimes(DayState):
         kind, target = change.kind, change.target
         if kind == DEFLECT:
             self.deflect[target] = change.value
+            self.deflecting = any(self.deflect)
         elif kind == FACTOR:
             self.factor[target] = change.value
         elif kind == CAPACITY:
@@ -250,70 +257,101 @@ class _FreeTimes(DayState):
                     self.present[g] -= 1
             self.rearm(g)
 
+    def events_until(self, limit: float) -> float:
+        """Handle the events up to `limit` (included) and before the day's end; the next one's time."""
+        heap, outcome, end, live, end_s = self.heap, self.outcome, self.end, self.live, self.end_s
+        while heap[0][0] <= limit and heap[0][0] < end_s:
+            now, token, kind, x, _ = heappop(heap)
+            if kind == DONE:
+                if token == live[x]:  # else the group was armed again since
+                    self.agent_free(x, now)
+            elif kind == RETRY:
+                self.arrive(x, now)
+            elif kind == ABANDON:
+                if outcome[x] == _QUEUED:
+                    outcome[x] = ABANDONED
+                    end[x] = now
+                    self.retry(x, now)
+            elif kind == CALLBACK:
+                self.callback_due(x, now)
+            else:
+                self.change(x, now)
+        return heap[0][0]
+
     def run(self) -> DayRecord:
         """Simulate the day; return its record.
 
         The loop inlines the first calls answered at once (the bulk of the work) and records
-        nothing for them but the agent's next free time: they are the first calls whose
-        outcome is still WAITING at the end, filled in with numpy. The methods handle the rest.
+        nothing for them but the agent's next free time: they are the first calls no method
+        touched, filled in with numpy at the end. The methods handle the rest.
         """
         heap = self.start_events()
-        queue_of, outcome, end, deflect_u = self.q, self.outcome, self.end, self.deflect_u
-        deflect, live, done_at_once = self.deflect, self.live, self.done_at_once
+        deflect, deflect_u = self.deflect, self.deflect_u
+        done_at_once = self.done_at_once
         heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
         n = len(done_at_once)
-        arrivals = [*self.t[:n], _INF]  # first calls within the day, then a sentinel
-        end_s = self.end_s
-        a = 0
         upcoming = heap[0][0]  # the next event's time, kept as the heap changes
-        while True:
-            ta = arrivals[a]
+        deflecting = False
+        # First calls within the day, in time order: events at or before each come first (the
+        # lists go on past n: first calls after the day's end, and retries appended as they come).
+        for a, ta, q, done in zip(range(n), self.t, self.q, done_at_once, strict=False):
             if upcoming <= ta:
-                now, token, kind, x, _ = heappop(heap)
-                if now >= end_s:
-                    break
-                if kind == DONE:
-                    if token == live[x]:  # else the group was armed again since
-                        self.agent_free(x, now)
-                elif kind == RETRY:
-                    self.arrive(x, now)
-                elif kind == ABANDON:
-                    if outcome[x] == _QUEUED:
-                        outcome[x] = ABANDONED
-                        end[x] = now
-                        self.retry(x, now)
-                elif kind == CALLBACK:
-                    self.callback_due(x, now)
-                else:
-                    self.reached = a
-                    self.change(x, now)
-                upcoming = heap[0][0]
-                continue
-            q = queue_of[a]
-            if deflect[q] and deflect_u[a] < deflect[q]:
+                self.reached = a
+                upcoming = self.events_until(ta)
+                deflecting = self.deflecting
+            if deflecting and deflect_u[a] < deflect[q]:
                 self.arrive(a, ta)
                 upcoming = heap[0][0]
+                continue
+            for agents in heaps[q]:
+                if agents[0] <= ta:
+                    heapreplace(agents, done)
+                    break
             else:
-                for agents in heaps[q]:
-                    if agents[0] <= ta:
-                        heapreplace(agents, done_at_once[a])
-                        break
-                else:
-                    self.wait(a, q)
-                    upcoming = heap[0][0]
-            a += 1
+                self.wait(a, q)
+                upcoming = heap[0][0]
+        self.reached = n
+        self.events_until(_INF)
+        outcome, end, end_s = self.outcome, self.end, self.end_s
         for line in self.waiting:
             for c in line:
                 if outcome[c] == _QUEUED and self.deadline[c] < end_s:
                     outcome[c] = ABANDONED  # patience ran out before the day ended
                     end[c] = self.deadline[c]
-        record = self.record(self.q, outcome, self.cb_start, self.cb_end)
-        at_once = np.flatnonzero(record.outcome[:n] == WAITING)
-        record.outcome[at_once] = ANSWERED
-        record.end[at_once] = record.time[at_once]
-        record.service_end[at_once] = np.asarray(done_at_once)[at_once]
-        record.outcome[record.outcome == _QUEUED] = WAITING  # still on hold at the day's end
-        return record
+        return self.finish()
+
+    def finish(self) -> DayRecord:
+        """The day's record: the first calls no method touched were answered at once, on arrival."""
+        draws = self.draws
+        first, n, total = draws.time.size, len(self.done_at_once), len(self.t)
+        outcome = np.full(total, WAITING, dtype=np.int8)
+        outcome[:n] = ANSWERED
+        end = np.full(total, _INF)
+        end[:n] = draws.time[:n]
+        service_end = np.full(total, math.nan)
+        service_end[:n] = self.at_once_end
+        cut = np.zeros(total, dtype=np.bool_)
+        touched = [c for c in self.touched if c < first]
+        touched += range(first, total)  # the callers' later attempts
+        if touched:
+            picked = np.asarray(touched, dtype=np.int64)
+            got = np.asarray(list(map(self.outcome.__getitem__, touched)), dtype=np.int8)
+            got[got == _QUEUED] = WAITING  # still on hold at the day's end
+            outcome[picked] = got
+            end[picked] = list(map(self.end.__getitem__, touched))
+            service_end[picked] = list(map(self.service_end.__getitem__, touched))
+            cut[picked] = list(map(self.cut.__getitem__, touched))
+        queue, time = draws.queue, draws.time
+        customer, attempt = np.arange(first, dtype=np.int64), np.zeros(first, dtype=np.int64)
+        if total > first:
+            queue = np.asarray(self.q, dtype=np.int64)
+            customer = np.asarray(self.customer, dtype=np.int64)
+            attempt = np.asarray(self.attempt, dtype=np.int64)
+            time = np.concatenate((draws.time, np.asarray(self.t[first:], dtype=np.float64)))
+        return DayRecord(
+            queue, customer, attempt, time, outcome, end, service_end, cut,
+            np.asarray(self.cb_start, dtype=np.float64), np.asarray(self.cb_end, dtype=np.float64),
+        )  # fmt: skip
 
 
 def _factors(model: DayModel, draws: Draws) -> FloatArray:
