@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 # Calls in each half hour, relative to the queue's volume: a morning peak, a lunchtime
 # dip, a smaller afternoon peak and a quiet evening.
@@ -149,3 +151,44 @@ def shares(runs: list[Counted], queue: int | None = None) -> dict[str, tuple[flo
 def agree(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two means differ by no more than their intervals combined."""
     return abs(a[0] - b[0]) <= math.hypot(a[1], b[1])
+
+
+class Timed(Protocol):
+    """One replication of one tool, as timed: calls offered and wall seconds."""
+
+    calls: int
+    seconds: float
+
+
+R = TypeVar("R", bound=Timed)
+
+
+def interleaved(
+    tools: Sequence[tuple[int, Callable[[int], R]]],
+    rounds: int,
+    on_round: Callable[[int], None] | None = None,
+) -> list[list[list[R]]]:
+    """Each tool's replications, in rounds: every round runs each tool's share, one tool after the other.
+
+    Interleaving puts every tool under the same load, round by round, so that a ratio taken
+    within a round compares like with like on a shared machine. Replication numbers run on
+    from round to round: no replication is repeated. Returns runs[tool][round].
+    """
+    runs: list[list[list[R]]] = [[] for _ in tools]
+    for r in range(rounds):
+        for t, (replications, runner) in enumerate(tools):
+            share = range(replications * r // rounds, replications * (r + 1) // rounds)
+            runs[t].append([runner(i) for i in share])
+        if on_round is not None:
+            on_round(r)
+    return runs
+
+
+def calls_per_s(runs: Sequence[Timed]) -> float:
+    """Calls offered over seconds spent, over some replications."""
+    return sum(r.calls for r in runs) / sum(r.seconds for r in runs)
+
+
+def speed_ratio(name: str, value: float, target: float) -> dict[str, Any]:
+    """One entry of a benchmark's --json "ratios": how many times faster, against its target."""
+    return {"name": name, "value": round(value, 2), "target": target, "unit": "x", "better": "higher"}

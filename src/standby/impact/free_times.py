@@ -26,6 +26,7 @@ on when they were scheduled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
@@ -60,7 +61,18 @@ class _FreeTimes(DayState):
     """The state of one simulated day; `run` is the loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
-        super().__init__(model, draws, retries=any(q.retry_share > 0 for q in model.queues))
+        retries = any(q.retry_share > 0 for q in model.queues)
+        super().__init__(model, draws, retries=retries)
+        # An attempt's handling time, deadline and deflection draw, read only for the calls
+        # put on hold or deflected: from the draws themselves when nobody calls again (no list
+        # of every call to make and free), else from the lists that retries are appended to.
+        self.service_of: Callable[[int], float] = self.service.__getitem__ if retries else draws.service.item
+        self.deadline_of: Callable[[int], float] = (
+            self.deadline.__getitem__ if retries else draws.deadline.item
+        )
+        self.deflect_of: Callable[[int], float] = (
+            self.deflect_u.__getitem__ if retries else draws.deflect.item
+        )
         ng = len(model.groups)
         # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
         self.free: list[list[float]] = [[_INF] for _ in range(ng)]
@@ -116,7 +128,7 @@ class _FreeTimes(DayState):
 
     def work(self, g: int, now: float) -> bool:
         """Group g's agent free at `now` (its heap's top) takes the next piece of work (True), or idles."""
-        outcome, deadline = self.outcome, self.deadline
+        outcome, deadline = self.outcome, self.deadline_of
         for q in self.skills[g]:
             callbacks = self.cb_waiting[q]
             while callbacks:
@@ -129,9 +141,9 @@ class _FreeTimes(DayState):
                 c = waiting.popleft()
                 if outcome[c] != _QUEUED:
                     continue  # abandoned already, by its own event
-                if deadline[c] < now:
+                if deadline(c) < now:
                     outcome[c] = ABANDONED
-                    self.end[c] = deadline[c]
+                    self.end[c] = deadline(c)
                     continue
                 self.answer(c, g, now)
                 return True
@@ -141,7 +153,7 @@ class _FreeTimes(DayState):
         """An agent of group g, free at `now`, answers attempt c."""
         self.outcome[c] = ANSWERED
         self.end[c] = now
-        done = now + self.service[c] * self.factor[self.q[c]]
+        done = now + self.service_of(c) * self.factor[self.q[c]]
         self.service_end[c] = done
         heapreplace(self.free[g], done)
 
@@ -191,7 +203,7 @@ class _FreeTimes(DayState):
         self.touched.append(c)
         q = self.q[c]
         share = self.deflect[q]
-        if share and self.deflect_u[c] < share:
+        if share and self.deflect_of(c) < share:
             self.outcome[c] = DEFLECTED
             self.end[c] = now
             self.retry(c, now)
@@ -208,12 +220,17 @@ class _FreeTimes(DayState):
         self.touched.append(c)
         self.outcome[c] = _QUEUED
         self.waiting[q].append(c)
-        if self.share[q] > 0 and self.deadline[c] < self.end_s:
-            heappush(self.heap, (self.deadline[c], next(self.seq), ABANDON, c, 0))
+        heap = self.heap
+        if self.share[q] > 0 and self.deadline_of(c) < self.end_s:
+            heappush(heap, (self.deadline_of(c), next(self.seq), ABANDON, c, 0))
         live, free = self.live, self.free
         for g in self.eligible[q]:
-            if live[g] < 0 and free[g][0] < _INF:
-                self.schedule(g)
+            if live[g] < 0:
+                first = free[g][0]
+                if first < _INF:  # as `schedule`, inlined: most calls put on hold come here
+                    token = next(self.seq)
+                    live[g] = token
+                    heappush(heap, (first, token, DONE, g, 0))
 
     def callback_due(self, i: int, now: float) -> None:
         """Callback i is due: made now by a free agent, or queued for one."""
@@ -258,13 +275,55 @@ class _FreeTimes(DayState):
             self.rearm(g)
 
     def events_until(self, limit: float) -> float:
-        """Handle the events up to `limit` (included) and before the day's end; the next one's time."""
+        """Handle the events up to `limit` (included) and before the day's end; the next one's time.
+
+        A group's agent freeing while calls wait for it (most events) is inlined: it takes the
+        longest-waiting call of its highest skill that has one, as `agent_free` would, and the
+        group stays watched while calls still wait for its skills. With callbacks, or a group
+        over capacity, `agent_free` does it.
+        """
         heap, outcome, end, live, end_s = self.heap, self.outcome, self.end, self.live, self.end_s
+        present, cap, skills, waiting, free = self.present, self.cap, self.skills, self.waiting, self.free
+        deadline, service, service_end, factor, seq = (
+            self.deadline_of, self.service_of, self.service_end, self.factor, self.seq
+        )  # fmt: skip
+        plain = not self.model.callbacks
         while heap[0][0] <= limit and heap[0][0] < end_s:
             now, token, kind, x, _ = heappop(heap)
             if kind == DONE:
-                if token == live[x]:  # else the group was armed again since
+                if token != live[x]:
+                    continue  # the group was armed again since
+                if not plain or present[x] > cap[x]:
                     self.agent_free(x, now)
+                    continue
+                live[x] = -1
+                for q in skills[x]:
+                    line = waiting[q]
+                    while line:
+                        c = line.popleft()
+                        if outcome[c] != _QUEUED:
+                            continue  # abandoned already, by its own event
+                        if deadline(c) < now:
+                            outcome[c] = ABANDONED
+                            end[c] = deadline(c)
+                            continue
+                        break
+                    else:
+                        continue
+                    outcome[c] = ANSWERED
+                    end[c] = now
+                    done = now + service(c) * factor[q]
+                    service_end[c] = done
+                    agents = free[x]
+                    heapreplace(agents, done)
+                    for s in skills[x]:
+                        if waiting[s]:  # still watched: its next free time is an event
+                            token = next(seq)
+                            live[x] = token
+                            heappush(heap, (agents[0], token, DONE, x, 0))
+                            break
+                    break
+                # else nothing waits for the group's skills: its agent idles, the group is not watched
             elif kind == RETRY:
                 self.arrive(x, now)
             elif kind == ABANDON:
@@ -286,7 +345,7 @@ class _FreeTimes(DayState):
         touched, filled in with numpy at the end. The methods handle the rest.
         """
         heap = self.start_events()
-        deflect, deflect_u = self.deflect, self.deflect_u
+        deflect, deflect_u = self.deflect, self.deflect_of
         done_at_once = self.done_at_once
         heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
         n = len(done_at_once)
@@ -299,7 +358,7 @@ class _FreeTimes(DayState):
                 self.reached = a
                 upcoming = self.events_until(ta)
                 deflecting = self.deflecting
-            if deflecting and deflect_u[a] < deflect[q]:
+            if deflecting and deflect_u(a) < deflect[q]:
                 self.arrive(a, ta)
                 upcoming = heap[0][0]
                 continue
@@ -315,9 +374,9 @@ class _FreeTimes(DayState):
         outcome, end, end_s = self.outcome, self.end, self.end_s
         for line in self.waiting:
             for c in line:
-                if outcome[c] == _QUEUED and self.deadline[c] < end_s:
+                if outcome[c] == _QUEUED and self.deadline_of(c) < end_s:
                     outcome[c] = ABANDONED  # patience ran out before the day ended
-                    end[c] = self.deadline[c]
+                    end[c] = self.deadline_of(c)
         return self.finish()
 
     def finish(self) -> DayRecord:
