@@ -71,7 +71,7 @@ class _FreeTimes(DayState):
             self.deadline.__getitem__ if retries else draws.deadline.item
         )
         self.deflect_of: Callable[[int], float] = (
-            self.deflect_u.__getitem__ if retries else draws.deflect.item
+            self.deflect_u.__getitem__ if retries else self.deflect_drawn
         )
         ng = len(model.groups)
         # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
@@ -86,6 +86,11 @@ class _FreeTimes(DayState):
         self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
         self.deflecting = False  # whether any queue deflects callers now
         self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
+        self.hold = self.holder()
+
+    def deflect_drawn(self, c: int) -> float:
+        """First call c's deflection draw (read only while a queue deflects: merged on first use)."""
+        return float(self.draws.deflect[c])
 
     # ---- the groups ---------------------------------------------------------------------------
 
@@ -213,24 +218,40 @@ class _FreeTimes(DayState):
             if free[g][0] <= now:
                 self.answer(c, g, now)
                 return
-        self.wait(c, q)
+        self.hold(c, q)
 
-    def wait(self, c: int, q: int) -> None:
-        """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
-        self.touched.append(c)
-        self.outcome[c] = _QUEUED
-        self.waiting[q].append(c)
-        heap = self.heap
-        if self.share[q] > 0 and self.deadline_of(c) < self.end_s:
-            heappush(heap, (self.deadline_of(c), next(self.seq), ABANDON, c, 0))
-        live, free = self.live, self.free
-        for g in self.eligible[q]:
-            if live[g] < 0:
-                first = free[g][0]
-                if first < _INF:  # as `schedule`, inlined: most calls put on hold come here
-                    token = next(self.seq)
-                    live[g] = token
-                    heappush(heap, (first, token, DONE, g, 0))
+    def holder(self) -> Callable[[int, int], None]:
+        """The function putting attempt c on hold in queue q (nobody was free), its state bound once.
+
+        The groups skilled for the queue are watched from then on: their next free time is an
+        event. About one call in eight comes here.
+        """
+        touched, outcome, waiting, heap, share = (
+            self.touched,
+            self.outcome,
+            self.waiting,
+            self.heap,
+            self.share,
+        )
+        deadline, end_s, seq, live, free, eligible = (
+            self.deadline_of, self.end_s, self.seq, self.live, self.free, self.eligible
+        )  # fmt: skip
+
+        def hold(c: int, q: int) -> None:
+            touched.append(c)
+            outcome[c] = _QUEUED
+            waiting[q].append(c)
+            if share[q] > 0 and deadline(c) < end_s:
+                heappush(heap, (deadline(c), next(seq), ABANDON, c, 0))
+            for g in eligible[q]:
+                if live[g] < 0:
+                    first = free[g][0]
+                    if first < _INF:  # as `schedule` does
+                        token = next(seq)
+                        live[g] = token
+                        heappush(heap, (first, token, DONE, g, 0))
+
+        return hold
 
     def callback_due(self, i: int, now: float) -> None:
         """Callback i is due: made now by a free agent, or queued for one."""
@@ -274,13 +295,14 @@ class _FreeTimes(DayState):
                     self.present[g] -= 1
             self.rearm(g)
 
-    def events_until(self, limit: float) -> float:
-        """Handle the events up to `limit` (included) and before the day's end; the next one's time.
+    def event_loop(self) -> Callable[[float], float]:
+        """The function that handles the events up to a time (included) and before the day's end.
 
-        A group's agent freeing while calls wait for it (most events) is inlined: it takes the
-        longest-waiting call of its highest skill that has one, as `agent_free` would, and the
-        group stays watched while calls still wait for its skills. With callbacks, or a group
-        over capacity, `agent_free` does it.
+        It returns the next event's time. It runs between most arrivals, so the state it reads
+        is bound once, here. A group's agent freeing while calls wait for it (most events) is
+        inlined: it takes the longest-waiting call of its highest skill that has one, as
+        `agent_free` would, and the group stays watched while calls still wait for its skills.
+        With callbacks, or a group over capacity, `agent_free` does it.
         """
         heap, outcome, end, live, end_s = self.heap, self.outcome, self.end, self.live, self.end_s
         present, cap, skills, waiting, free = self.present, self.cap, self.skills, self.waiting, self.free
@@ -288,54 +310,61 @@ class _FreeTimes(DayState):
             self.deadline_of, self.service_of, self.service_end, self.factor, self.seq
         )  # fmt: skip
         plain = not self.model.callbacks
-        while heap[0][0] <= limit and heap[0][0] < end_s:
-            now, token, kind, x, _ = heappop(heap)
-            if kind == DONE:
-                if token != live[x]:
-                    continue  # the group was armed again since
-                if not plain or present[x] > cap[x]:
-                    self.agent_free(x, now)
-                    continue
-                live[x] = -1
-                for q in skills[x]:
-                    line = waiting[q]
-                    while line:
-                        c = line.popleft()
-                        if outcome[c] != _QUEUED:
-                            continue  # abandoned already, by its own event
-                        if deadline(c) < now:
-                            outcome[c] = ABANDONED
-                            end[c] = deadline(c)
-                            continue
-                        break
-                    else:
+        agent_free, arrive, retry, callback_due, change = (
+            self.agent_free, self.arrive, self.retry, self.callback_due, self.change
+        )  # fmt: skip
+
+        def events_until(limit: float) -> float:
+            while heap[0][0] <= limit and heap[0][0] < end_s:
+                now, token, kind, x, _ = heappop(heap)
+                if kind == DONE:
+                    if token != live[x]:
+                        continue  # the group was armed again since
+                    if not plain or present[x] > cap[x]:
+                        agent_free(x, now)
                         continue
-                    outcome[c] = ANSWERED
-                    end[c] = now
-                    done = now + service(c) * factor[q]
-                    service_end[c] = done
-                    agents = free[x]
-                    heapreplace(agents, done)
-                    for s in skills[x]:
-                        if waiting[s]:  # still watched: its next free time is an event
-                            token = next(seq)
-                            live[x] = token
-                            heappush(heap, (agents[0], token, DONE, x, 0))
+                    live[x] = -1
+                    for q in skills[x]:
+                        line = waiting[q]
+                        while line:
+                            c = line.popleft()
+                            if outcome[c] != _QUEUED:
+                                continue  # abandoned already, by its own event
+                            if deadline(c) < now:
+                                outcome[c] = ABANDONED
+                                end[c] = deadline(c)
+                                continue
                             break
-                    break
-                # else nothing waits for the group's skills: its agent idles, the group is not watched
-            elif kind == RETRY:
-                self.arrive(x, now)
-            elif kind == ABANDON:
-                if outcome[x] == _QUEUED:
-                    outcome[x] = ABANDONED
-                    end[x] = now
-                    self.retry(x, now)
-            elif kind == CALLBACK:
-                self.callback_due(x, now)
-            else:
-                self.change(x, now)
-        return heap[0][0]
+                        else:
+                            continue
+                        outcome[c] = ANSWERED
+                        end[c] = now
+                        done = now + service(c) * factor[q]
+                        service_end[c] = done
+                        agents = free[x]
+                        heapreplace(agents, done)
+                        for s in skills[x]:
+                            if waiting[s]:  # still watched: its next free time is an event
+                                token = next(seq)
+                                live[x] = token
+                                heappush(heap, (agents[0], token, DONE, x, 0))
+                                break
+                        break
+                    # else nothing waits for the group's skills: its agent idles, the group is not watched
+                elif kind == RETRY:
+                    arrive(x, now)
+                elif kind == ABANDON:
+                    if outcome[x] == _QUEUED:
+                        outcome[x] = ABANDONED
+                        end[x] = now
+                        retry(x, now)
+                elif kind == CALLBACK:
+                    callback_due(x, now)
+                else:
+                    change(x, now)
+            return heap[0][0]
+
+        return events_until
 
     def run(self) -> DayRecord:
         """Simulate the day; return its record.
@@ -345,32 +374,45 @@ class _FreeTimes(DayState):
         touched, filled in with numpy at the end. The methods handle the rest.
         """
         heap = self.start_events()
+        events_until, hold = self.event_loop(), self.hold
         deflect, deflect_u = self.deflect, self.deflect_of
         done_at_once = self.done_at_once
-        heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
+        # Each queue's groups' heaps: the one ranking it highest, usually free, and the others.
+        no_group = [_INF]
+        first = [self.free[groups[0]] if groups else no_group for groups in self.eligible]
+        others = [[self.free[g] for g in groups[1:]] for groups in self.eligible]
         n = len(done_at_once)
         upcoming = heap[0][0]  # the next event's time, kept as the heap changes
         deflecting = False
+        gate = upcoming  # a call arriving at or after it looks at events and deflection first
         # First calls within the day, in time order: events at or before each come first (the
         # lists go on past n: first calls after the day's end, and retries appended as they come).
         for a, ta, q, done in zip(range(n), self.t, self.q, done_at_once, strict=False):
-            if upcoming <= ta:
-                self.reached = a
-                upcoming = self.events_until(ta)
-                deflecting = self.deflecting
-            if deflecting and deflect_u(a) < deflect[q]:
-                self.arrive(a, ta)
-                upcoming = heap[0][0]
+            if gate <= ta:
+                if upcoming <= ta:
+                    self.reached = a
+                    upcoming = events_until(ta)
+                    deflecting = self.deflecting
+                gate = -_INF if deflecting else upcoming  # while a queue deflects, every call looks
+                if deflecting and deflect_u(a) < deflect[q]:
+                    self.arrive(a, ta)
+                    upcoming = heap[0][0]
+                    gate = -_INF if deflecting else upcoming
+                    continue
+            agents = first[q]
+            if agents[0] <= ta:
+                heapreplace(agents, done)
                 continue
-            for agents in heaps[q]:
+            for agents in others[q]:
                 if agents[0] <= ta:
                     heapreplace(agents, done)
                     break
             else:
-                self.wait(a, q)
+                hold(a, q)
                 upcoming = heap[0][0]
+                gate = -_INF if deflecting else upcoming
         self.reached = n
-        self.events_until(_INF)
+        events_until(_INF)
         outcome, end, end_s = self.outcome, self.end, self.end_s
         for line in self.waiting:
             for c in line:

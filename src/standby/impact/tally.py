@@ -26,13 +26,14 @@ import numpy.typing as npt
 
 from standby.impact.day import DayModel, Grid
 from standby.impact.draws import Draws
-from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, DayRecord
+from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, WAITING, DayRecord
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 OFFERED, ANSWERED_COUNT, IN_TARGET, ABANDONED_COUNT, UNREACHABLE_COUNT, DEFLECTED_COUNT, WAIT_SUM = range(7)
 FIELDS = 7
+_OUTCOMES = WAITING + 1  # the outcome codes are 0 to WAITING
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,12 +108,14 @@ def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Se
     in_target = answered & (wait <= threshold)
     counts = np.zeros((nq * m, FIELDS))
     size = nq * m
-    counts[:, OFFERED] = np.bincount(cell, minlength=size)
-    counts[:, ANSWERED_COUNT] = np.bincount(cell, answered, minlength=size)
+    # How each cell's attempts ended, every outcome at once: [cell, outcome].
+    ended_as = np.bincount(cell * _OUTCOMES + outcome, minlength=size * _OUTCOMES).reshape(size, _OUTCOMES)
+    counts[:, OFFERED] = ended_as.sum(axis=1)
+    counts[:, ANSWERED_COUNT] = ended_as[:, ANSWERED]
     counts[:, IN_TARGET] = np.bincount(cell, in_target, minlength=size)
-    counts[:, ABANDONED_COUNT] = np.bincount(cell, outcome == ABANDONED, minlength=size)
-    counts[:, UNREACHABLE_COUNT] = np.bincount(cell, outcome == UNREACHABLE, minlength=size)
-    counts[:, DEFLECTED_COUNT] = np.bincount(cell, outcome == DEFLECTED, minlength=size)
+    counts[:, ABANDONED_COUNT] = ended_as[:, ABANDONED]
+    counts[:, UNREACHABLE_COUNT] = ended_as[:, UNREACHABLE]
+    counts[:, DEFLECTED_COUNT] = ended_as[:, DEFLECTED]
     counts[:, WAIT_SUM] = np.bincount(cell, wait, minlength=size)
 
     backlog = _by_boundary(t, q, nq, grid) - _by_boundary(end, q, nq, grid)
