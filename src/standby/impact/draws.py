@@ -114,15 +114,19 @@ class Draws:
         self.deadline: FloatArray = self.time + self._merged([a.patience for a in firsts])
         self._later: dict[tuple[int, int], Attempts] = {}
 
-        rng = stream(seed, replication, 1)
         count = len(model.callbacks)
+        if not count:  # no callbacks: nothing to draw from their stream
+            self.callback_vulnerable: BoolArray = np.zeros(0, dtype=np.bool_)
+            self.callback_service: FloatArray = np.zeros(0)
+            return
+        rng = stream(seed, replication, 1)
         shares = np.array([model.queues[q].vulnerable_share for _, q, _ in model.callbacks])
         ahts = np.array([model.queues[q].aht_s for _, q, _ in model.callbacks])
         drawn = rng.random(count) < shares
         listed = np.array([v is True for _, _, v in model.callbacks], dtype=np.bool_)
         given = np.array([v is not None for _, _, v in model.callbacks], dtype=np.bool_)
-        self.callback_vulnerable: BoolArray = np.where(given, listed, drawn)
-        self.callback_service: FloatArray = _handling(rng, count, 1.0, cv) * ahts
+        self.callback_vulnerable = np.where(given, listed, drawn)
+        self.callback_service = _handling(rng, count, 1.0, cv) * ahts
 
     def _merged(self, parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
         """The queues' arrays of one draw as one, in the first calls' time order."""

@@ -80,7 +80,9 @@ class _FreeTimes(DayState):
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
-        handling = draws.service[:n] * _factors(model, draws)[:n]
+        handling = draws.service[:n]
+        if any(c.kind == FACTOR for c in model.changes):
+            handling = handling * _factors(model, draws)[:n]
         self.at_once_end: FloatArray = draws.time[:n] + handling
         self.done_at_once: list[float] = self.at_once_end.tolist()
         self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
