@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 # Calls in each half hour, relative to the queue's volume: a morning peak, a lunchtime
 # dip, a smaller afternoon peak and a quiet evening.
@@ -163,25 +164,39 @@ class Timed(Protocol):
 R = TypeVar("R", bound=Timed)
 
 
+@dataclass
+class Rounds(Generic[R]):
+    """Each tool's replications, round by round, and the CPU seconds each round's share took."""
+
+    runs: list[list[list[R]]]  # [tool][round]
+    cpu_seconds: list[list[float]]  # [tool][round]: this process's CPU time, counting included
+
+    def calls_per_cpu_s(self, tool: int) -> float:
+        """A tool's calls offered over the CPU seconds of its replications (waits for the CPU left out)."""
+        return sum(r.calls for one in self.runs[tool] for r in one) / sum(self.cpu_seconds[tool])
+
+
 def interleaved(
     tools: Sequence[tuple[int, Callable[[int], R]]],
     rounds: int,
     on_round: Callable[[int], None] | None = None,
-) -> list[list[list[R]]]:
+) -> Rounds[R]:
     """Each tool's replications, in rounds: every round runs each tool's share, one tool after the other.
 
     Interleaving puts every tool under the same load, round by round, so that a ratio taken
     within a round compares like with like on a shared machine. Replication numbers run on
-    from round to round: no replication is repeated. Returns runs[tool][round].
+    from round to round: no replication is repeated.
     """
-    runs: list[list[list[R]]] = [[] for _ in tools]
+    found: Rounds[R] = Rounds([[] for _ in tools], [[] for _ in tools])
     for r in range(rounds):
         for t, (replications, runner) in enumerate(tools):
             share = range(replications * r // rounds, replications * (r + 1) // rounds)
-            runs[t].append([runner(i) for i in share])
+            began = time.process_time()
+            found.runs[t].append([runner(i) for i in share])
+            found.cpu_seconds[t].append(time.process_time() - began)
         if on_round is not None:
             on_round(r)
-    return runs
+    return found
 
 
 def calls_per_s(runs: Sequence[Timed]) -> float:

@@ -6,7 +6,8 @@ priority order on staggered shifts, exponential handling and patience, no retrie
 SimPy and Ciw run it with the rules of Standby's general engine
 (benchmarks/_centre_day_peers.py). Measured per tool, in one process, in rounds: each round
 runs every tool's share of the replications, one tool after the other, so that all meet the
-same load; the table gives each round's ratio too:
+same load; the table gives each round's ratio too, and the ratio of calls per second of
+this process's CPU time (which leaves out the waits for a busy CPU):
 
 - simulated calls per second: calls offered over wall time, everything included
   (drawing the numbers, simulating, and for Standby counting the report's figures per
@@ -160,21 +161,24 @@ def main(argv: list[str] | None = None) -> int:
         ("Ciw 3.2.7", args.replications, lambda i: run_ciw(day, i)),
     ]
     console = Console(stderr=args.json, width=max(Console().width, 160))
-    runs = interleaved(
+    rounds_run = interleaved(
         [(replications, runner) for _, replications, runner in tools],
         args.rounds,
         lambda r: console.print(f"round {r + 1} of {args.rounds} done", style="dim"),
     )
+    runs = rounds_run.runs
     results = [
         summarise(name, day, [run for one in rounds for run in one])
         for (name, _, _), rounds in zip(tools, runs, strict=True)
     ]
     standby = results[0]
-    for row, rounds in zip(results, runs, strict=True):
+    for t, (row, rounds) in enumerate(zip(results, runs, strict=True)):
         row["standby_ratio"] = standby["calls_per_s"] / row["calls_per_s"]
         row["round_ratios"] = [
             calls_per_s(mine) / calls_per_s(theirs) for mine, theirs in zip(runs[0], rounds, strict=True)
         ]
+        row["calls_per_cpu_s"] = rounds_run.calls_per_cpu_s(t)
+        row["cpu_ratio"] = rounds_run.calls_per_cpu_s(0) / row["calls_per_cpu_s"]
         checks = [
             agree(row[part][key] if part == "all" else row["queues"][part][key], ref)
             for part, ref_shares in [("all", standby["all"]), *standby["queues"].items()]
@@ -199,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         title=f"{len(day.queues)} queues, {len(day.teams)} teams ({agents} agents) with skills in priority"
         " order on shifts, 07:00-21:00"
     )
-    columns = ["tool", "calls", "seconds", "calls/s", "Standby is", "by round", "service level", "abandoned"]
+    columns = ["tool", "calls", "seconds", "calls/s", "Standby is", "by round", "on CPU", "service level"]
+    columns += ["abandoned"]
     columns += [f"SL {q.id}" for q in day.queues] + ["agrees"]
     for column in columns:
         table.add_column(column, justify="left" if column == "tool" else "right")
@@ -215,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['calls_per_s']:,.0f}",
             f"{row['standby_ratio']:.1f}x",
             " ".join(f"{r:.1f}" for r in row["round_ratios"]),
+            f"{row['cpu_ratio']:.1f}x",
             share(row["all"]["service_level"]),
             share(row["all"]["abandoned"]),
             *[share(row["queues"][q.id]["service_level"]) for q in day.queues],

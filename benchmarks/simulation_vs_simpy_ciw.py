@@ -16,7 +16,9 @@ Standby is timed twice: as `run_impact` runs such a day (`impact.pool`, the recu
 the agents' free times, used automatically for one queue and one pool of agents), and on
 its general engine (`impact.engine`, the one every multi-queue, multi-team plan uses),
 forced onto the same day. The tools run in rounds: each round runs every tool's share of
-the replications, one tool after the other, so that all meet the same load.
+the replications, one tool after the other, so that all meet the same load. "on CPU" is
+the ratio of calls per second of this process's CPU time (which leaves out the waits for a
+busy CPU).
 
     benchmarks/install-peers    # SimPy 4.1.2 and Ciw 3.2.7
     .venv/bin/python benchmarks/simulation_vs_simpy_ciw.py [--replications 10] [--rounds 2] [--hours 24]
@@ -258,11 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         ("Ciw 3.2.7", args.replications, lambda i: run_ciw(day, i)),
     ]
     console = Console(stderr=args.json, width=max(Console().width, 150))
-    runs = interleaved(
+    rounds_run = interleaved(
         [(replications, runner) for _, replications, runner in tools],
         args.rounds,
         lambda r: console.print(f"round {r + 1} of {args.rounds} done", style="dim"),
     )
+    runs = rounds_run.runs
     results = [
         summarise(name, [run for one in rounds for run in one])
         for (name, _, _), rounds in zip(tools, runs, strict=True)
@@ -272,10 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         row["standby_ratio"] = standby / row["calls_per_s"]
         row["service_level_error_pp"] = 100 * (row["service_level"] - exact.service_level)
         row["abandonment_error_pp"] = 100 * (row["abandonment"] - exact.p_abandon)
-    for row, rounds in zip(results, runs, strict=True):
+    for t, (row, rounds) in enumerate(zip(results, runs, strict=True)):
         row["round_ratios"] = [
             calls_per_s(mine) / calls_per_s(theirs) for mine, theirs in zip(runs[0], rounds, strict=True)
         ]
+        row["calls_per_cpu_s"] = rounds_run.calls_per_cpu_s(t)
+        row["cpu_ratio"] = rounds_run.calls_per_cpu_s(0) / row["calls_per_cpu_s"]
     general = results[1]["calls_per_s"]
     report = {
         "day": day.__dict__,
@@ -306,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "calls/s",
         "Standby is",
         "by round",
+        "on CPU",
         "service level",
         "vs exact",
         "abandonment",
@@ -320,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['calls_per_s']:,.0f}",
             f"{row['standby_ratio']:.1f}x",
             " ".join(f"{r:.1f}" for r in row["round_ratios"]),
+            f"{row['cpu_ratio']:.1f}x",
             f"{row['service_level']:.4f} ± {row['service_level_ci']:.4f}",
             f"{row['service_level_error_pp']:+.2f} pp",
             f"{row['abandonment']:.4f} ± {row['abandonment_ci']:.4f}",
