@@ -26,8 +26,10 @@ on when they were scheduled.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heapreplace
+from operator import itemgetter
+from typing import TypeVar
 
 import numpy as np
 
@@ -43,6 +45,7 @@ from standby.impact.records import (
     DayRecord,
 )
 
+_T = TypeVar("_T")
 _QUEUED = -1  # the outcome of an attempt on hold (WAITING is left to first calls answered at once)
 _INF = math.inf
 
@@ -434,16 +437,17 @@ class _FreeTimes(DayState):
         service_end = np.full(total, math.nan)
         service_end[:n] = self.at_once_end
         cut = np.zeros(total, dtype=np.bool_)
-        touched = [c for c in self.touched if c < first]
-        touched += range(first, total)  # the callers' later attempts
+        touched = self.touched
+        if total > first:  # the callers' later attempts too, all touched
+            touched = [c for c in touched if c < first] + list(range(first, total))
         if touched:
             picked = np.asarray(touched, dtype=np.int64)
-            got = np.asarray(list(map(self.outcome.__getitem__, touched)), dtype=np.int8)
+            got = np.asarray(_pick(self.outcome, touched), dtype=np.int8)
             got[got == _QUEUED] = WAITING  # still on hold at the day's end
             outcome[picked] = got
-            end[picked] = list(map(self.end.__getitem__, touched))
-            service_end[picked] = list(map(self.service_end.__getitem__, touched))
-            cut[picked] = list(map(self.cut.__getitem__, touched))
+            end[picked] = _pick(self.end, touched)
+            service_end[picked] = _pick(self.service_end, touched)
+            cut[picked] = _pick(self.cut, touched)
         queue, time = draws.queue, draws.time
         customer, attempt = np.arange(first, dtype=np.int64), np.zeros(first, dtype=np.int64)
         if total > first:
@@ -455,6 +459,11 @@ class _FreeTimes(DayState):
             queue, customer, attempt, time, outcome, end, service_end, cut,
             np.asarray(self.cb_start, dtype=np.float64), np.asarray(self.cb_end, dtype=np.float64),
         )  # fmt: skip
+
+
+def _pick(values: Sequence[_T], at: list[int]) -> Sequence[_T]:
+    """values[i] for each i in `at` (one C loop: `itemgetter` gives a lone item bare, hence the test)."""
+    return itemgetter(*at)(values) if len(at) > 1 else [values[i] for i in at]
 
 
 def _factors(model: DayModel, draws: Draws) -> FloatArray:
