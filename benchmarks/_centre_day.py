@@ -162,6 +162,8 @@ class Timed(Protocol):
 
 
 R = TypeVar("R", bound=Timed)
+WARM_UP = 1_000_000
+"""The replication each tool runs untimed before the rounds (none of the timed ones)."""
 
 
 @dataclass
@@ -171,31 +173,38 @@ class Rounds(Generic[R]):
     runs: list[list[list[R]]]  # [tool][round]
     cpu_seconds: list[list[float]]  # [tool][round]: this process's CPU time, counting included
 
+    def all(self, tool: int) -> list[R]:
+        """A tool's replications, every round's."""
+        return [run for one in self.runs[tool] for run in one]
+
     def calls_per_cpu_s(self, tool: int) -> float:
         """A tool's calls offered over the CPU seconds of its replications (waits for the CPU left out)."""
         return sum(r.calls for one in self.runs[tool] for r in one) / sum(self.cpu_seconds[tool])
 
 
 def interleaved(
-    tools: Sequence[tuple[int, Callable[[int], R]]],
+    tools: Sequence[tuple[str, int, Callable[[int], R]]],
     rounds: int,
-    on_round: Callable[[int], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Rounds[R]:
-    """Each tool's replications, in rounds: every round runs each tool's share, one tool after the other.
+    """Each tool's (name, replications, runner) in rounds: each round runs each tool's share in turn.
 
     Interleaving puts every tool under the same load, round by round, so that a ratio taken
     within a round compares like with like on a shared machine. Replication numbers run on
-    from round to round: no replication is repeated.
+    from round to round: no replication is repeated. Each tool first runs one replication
+    that is not timed (number WARM_UP): importing Ciw alone takes a second or more.
     """
     found: Rounds[R] = Rounds([[] for _ in tools], [[] for _ in tools])
+    for _, _, runner in tools:  # untimed: imports (SimPy's and Ciw's are made at first use) and warming
+        runner(WARM_UP)
     for r in range(rounds):
-        for t, (replications, runner) in enumerate(tools):
+        for t, (_, replications, runner) in enumerate(tools):
             share = range(replications * r // rounds, replications * (r + 1) // rounds)
             began = time.process_time()
             found.runs[t].append([runner(i) for i in share])
             found.cpu_seconds[t].append(time.process_time() - began)
-        if on_round is not None:
-            on_round(r)
+        if say is not None:
+            say(f"round {r + 1} of {rounds} done")
     return found
 
 

@@ -161,16 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         ("Ciw 3.2.7", args.replications, lambda i: run_ciw(day, i)),
     ]
     console = Console(stderr=args.json, width=max(Console().width, 160))
-    rounds_run = interleaved(
-        [(replications, runner) for _, replications, runner in tools],
-        args.rounds,
-        lambda r: console.print(f"round {r + 1} of {args.rounds} done", style="dim"),
-    )
+    rounds_run = interleaved(tools, args.rounds, lambda text: console.print(text, style="dim"))
     runs = rounds_run.runs
-    results = [
-        summarise(name, day, [run for one in rounds for run in one])
-        for (name, _, _), rounds in zip(tools, runs, strict=True)
-    ]
+    results = [summarise(name, day, rounds_run.all(t)) for t, (name, _, _) in enumerate(tools)]
     standby = results[0]
     for t, (row, rounds) in enumerate(zip(results, runs, strict=True)):
         row["standby_ratio"] = standby["calls_per_s"] / row["calls_per_s"]
