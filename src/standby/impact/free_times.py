@@ -329,33 +329,44 @@ class _FreeTimes(DayState):
                         agent_free(x, now)
                         continue
                     live[x] = -1
-                    for q in skills[x]:
-                        line = waiting[q]
-                        while line:
-                            c = line.popleft()
-                            if outcome[c] != _QUEUED:
-                                continue  # abandoned already, by its own event
-                            if deadline(c) < now:
-                                outcome[c] = ABANDONED
-                                end[c] = deadline(c)
+                    agents = free[x]
+                    while True:  # the group's agents freeing one after the other while calls wait
+                        for q in skills[x]:
+                            line = waiting[q]
+                            while line:
+                                c = line.popleft()
+                                if outcome[c] != _QUEUED:
+                                    continue  # abandoned already, by its own event
+                                if deadline(c) < now:
+                                    outcome[c] = ABANDONED
+                                    end[c] = deadline(c)
+                                    continue
+                                break
+                            else:
                                 continue
                             break
                         else:
-                            continue
+                            break  # nothing waits for the group's skills: its agent idles, not watched
                         outcome[c] = ANSWERED
                         end[c] = now
                         done = now + service(c) * factor[q]
                         service_end[c] = done
-                        agents = free[x]
                         heapreplace(agents, done)
                         for s in skills[x]:
-                            if waiting[s]:  # still watched: its next free time is an event
-                                token = next(seq)
-                                live[x] = token
-                                heappush(heap, (agents[0], token, DONE, x, 0))
+                            if waiting[s]:
                                 break
+                        else:
+                            break  # nothing waits any more: not watched
+                        # Still watched: its next free time is an event, handled here at once when
+                        # it would be the next one popped anyway (no other event and no call first).
+                        first = agents[0]
+                        if first <= limit and first < end_s and first < heap[0][0]:
+                            now = first
+                            continue
+                        token = next(seq)
+                        live[x] = token
+                        heappush(heap, (first, token, DONE, x, 0))
                         break
-                    # else nothing waits for the group's skills: its agent idles, the group is not watched
                 elif kind == RETRY:
                     arrive(x, now)
                 elif kind == ABANDON:
