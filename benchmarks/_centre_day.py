@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 # Calls in each half hour, relative to the queue's volume: a morning peak, a lunchtime
 # dip, a smaller afternoon peak and a quiet evening.
@@ -149,3 +152,67 @@ def shares(runs: list[Counted], queue: int | None = None) -> dict[str, tuple[flo
 def agree(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two means differ by no more than their intervals combined."""
     return abs(a[0] - b[0]) <= math.hypot(a[1], b[1])
+
+
+class Timed(Protocol):
+    """One replication of one tool, as timed: calls offered and wall seconds."""
+
+    calls: int
+    seconds: float
+
+
+R = TypeVar("R", bound=Timed)
+WARM_UP = 1_000_000
+"""The replication each tool runs untimed before the rounds (none of the timed ones)."""
+
+
+@dataclass
+class Rounds(Generic[R]):
+    """Each tool's replications, round by round, and the CPU seconds each round's share took."""
+
+    runs: list[list[list[R]]]  # [tool][round]
+    cpu_seconds: list[list[float]]  # [tool][round]: this process's CPU time, counting included
+
+    def all(self, tool: int) -> list[R]:
+        """A tool's replications, every round's."""
+        return [run for one in self.runs[tool] for run in one]
+
+    def calls_per_cpu_s(self, tool: int) -> float:
+        """A tool's calls offered over the CPU seconds of its replications (waits for the CPU left out)."""
+        return sum(r.calls for one in self.runs[tool] for r in one) / sum(self.cpu_seconds[tool])
+
+
+def interleaved(
+    tools: Sequence[tuple[str, int, Callable[[int], R]]],
+    rounds: int,
+    say: Callable[[str], None] | None = None,
+) -> Rounds[R]:
+    """Each tool's (name, replications, runner) in rounds: each round runs each tool's share in turn.
+
+    Interleaving puts every tool under the same load, round by round, so that a ratio taken
+    within a round compares like with like on a shared machine. Replication numbers run on
+    from round to round: no replication is repeated. Each tool first runs one replication
+    that is not timed (number WARM_UP): importing Ciw alone takes a second or more.
+    """
+    found: Rounds[R] = Rounds([[] for _ in tools], [[] for _ in tools])
+    for _, _, runner in tools:  # untimed: imports (SimPy's and Ciw's are made at first use) and warming
+        runner(WARM_UP)
+    for r in range(rounds):
+        for t, (_, replications, runner) in enumerate(tools):
+            share = range(replications * r // rounds, replications * (r + 1) // rounds)
+            began = time.process_time()
+            found.runs[t].append([runner(i) for i in share])
+            found.cpu_seconds[t].append(time.process_time() - began)
+        if say is not None:
+            say(f"round {r + 1} of {rounds} done")
+    return found
+
+
+def calls_per_s(runs: Sequence[Timed]) -> float:
+    """Calls offered over seconds spent, over some replications."""
+    return sum(r.calls for r in runs) / sum(r.seconds for r in runs)
+
+
+def speed_ratio(name: str, value: float, target: float) -> dict[str, Any]:
+    """One entry of a benchmark's --json "ratios": how many times faster, against its target."""
+    return {"name": name, "value": round(value, 2), "target": target, "unit": "x", "better": "higher"}

@@ -4,8 +4,10 @@ The day (benchmarks/_centre_day.py): 07:00 to 21:00 in 30-minute intervals, four
 with their own forecast, handling time and patience, five teams with several skills in
 priority order on staggered shifts, exponential handling and patience, no retries.
 SimPy and Ciw run it with the rules of Standby's general engine
-(benchmarks/_centre_day_peers.py). Measured per tool, in one process, one tool after the
-other on the same machine:
+(benchmarks/_centre_day_peers.py). Measured per tool, in one process, in rounds: each round
+runs every tool's share of the replications, one tool after the other, so that all meet the
+same load; the table gives each round's ratio too, and the ratio of calls per second of
+this process's CPU time (which leaves out the waits for a busy CPU):
 
 - simulated calls per second: calls offered over wall time, everything included
   (drawing the numbers, simulating, and for Standby counting the report's figures per
@@ -17,7 +19,8 @@ other on the same machine:
   by no more than the two intervals combined; by chance alone one in twenty or so misses.
 
     benchmarks/install-peers    # SimPy 4.1.2 and Ciw 3.2.7
-    .venv/bin/python benchmarks/simulation_day.py [--replications 20] [--scale 1] [--json]
+    .venv/bin/python benchmarks/simulation_day.py [--replications 20] [--rounds 4] [--scale 1]
+        [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -32,7 +35,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from _centre_day import INTERVAL_S, SHAPE, START_MINUTE, CentreDay, Counted, agree, centre_day, shares
+from _centre_day import (
+    INTERVAL_S,
+    SHAPE,
+    START_MINUTE,
+    CentreDay,
+    Counted,
+    agree,
+    calls_per_s,
+    centre_day,
+    interleaved,
+    shares,
+    speed_ratio,
+)
 from _centre_day_peers import run_ciw, run_simpy
 from standby.impact.day import DayModel, build_days
 from standby.impact.draws import Draws
@@ -129,11 +144,15 @@ def summarise(name: str, day: CentreDay, runs: list[Counted]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run every tool on the day and print (or dump as JSON) speed, figures and agreement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--replications", type=int, default=20)
+    parser.add_argument("--replications", type=int, default=20, help="of SimPy and of Ciw, over all rounds")
     parser.add_argument("--standby-replications", type=int, default=100, help="more, to time it steadily")
+    parser.add_argument("--rounds", type=int, default=4, help="each runs every tool's share in turn")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every volume and team")
+    parser.add_argument("--quick", action="store_true", help="a short run: 2 rounds, 4 peer replications")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.replications, args.standby_replications = 2, 4, 40
     day = centre_day(args.scale)
     model = standby_day(day)
     tools: list[tuple[str, int, Callable[[int], Counted]]] = [
@@ -142,21 +161,32 @@ def main(argv: list[str] | None = None) -> int:
         ("Ciw 3.2.7", args.replications, lambda i: run_ciw(day, i)),
     ]
     console = Console(stderr=args.json, width=max(Console().width, 160))
-    results = []
-    for name, replications, runner in tools:
-        results.append(summarise(name, day, [runner(i) for i in range(replications)]))
-        console.print(f"{name}: {replications} replications done", style="dim")
+    rounds_run = interleaved(tools, args.rounds, lambda text: console.print(text, style="dim"))
+    runs = rounds_run.runs
+    results = [summarise(name, day, rounds_run.all(t)) for t, (name, _, _) in enumerate(tools)]
     standby = results[0]
-    for row in results:
+    for t, (row, rounds) in enumerate(zip(results, runs, strict=True)):
         row["standby_ratio"] = standby["calls_per_s"] / row["calls_per_s"]
+        row["round_ratios"] = [
+            calls_per_s(mine) / calls_per_s(theirs) for mine, theirs in zip(runs[0], rounds, strict=True)
+        ]
+        row["calls_per_cpu_s"] = rounds_run.calls_per_cpu_s(t)
+        row["cpu_ratio"] = rounds_run.calls_per_cpu_s(0) / row["calls_per_cpu_s"]
         checks = [
             agree(row[part][key] if part == "all" else row["queues"][part][key], ref)
             for part, ref_shares in [("all", standby["all"]), *standby["queues"].items()]
             for key, ref in ref_shares.items()
         ]
         row["agrees"] = f"{sum(checks)} of {len(checks)}"
-    report = {"day": {"queues": len(day.queues), "teams": len(day.teams), "hours": len(SHAPE) / 2}}
+    report: dict[str, Any] = {
+        "day": {"queues": len(day.queues), "teams": len(day.teams), "hours": len(SHAPE) / 2},
+        "rounds": args.rounds,
+    }
     report["tools"] = results
+    report["ratios"] = [
+        speed_ratio(f"general engine vs {peer}, multi-queue day", results[t]["standby_ratio"], target)
+        for t, peer, target in ((1, "SimPy", 20.0), (2, "Ciw", 50.0))
+    ]
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
@@ -166,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         title=f"{len(day.queues)} queues, {len(day.teams)} teams ({agents} agents) with skills in priority"
         " order on shifts, 07:00-21:00"
     )
-    columns = ["tool", "calls", "seconds", "calls/s", "Standby is", "service level", "abandoned"]
+    columns = ["tool", "calls", "seconds", "calls/s", "Standby is", "by round", "on CPU", "service level"]
+    columns += ["abandoned"]
     columns += [f"SL {q.id}" for q in day.queues] + ["agrees"]
     for column in columns:
         table.add_column(column, justify="left" if column == "tool" else "right")
@@ -181,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['seconds']:.2f}",
             f"{row['calls_per_s']:,.0f}",
             f"{row['standby_ratio']:.1f}x",
+            " ".join(f"{r:.1f}" for r in row["round_ratios"]),
+            f"{row['cpu_ratio']:.1f}x",
             share(row["all"]["service_level"]),
             share(row["all"]["abandoned"]),
             *[share(row["queues"][q.id]["service_level"]) for q in day.queues],

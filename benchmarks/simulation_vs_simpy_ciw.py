@@ -15,10 +15,14 @@ for the same model, replication after replication, in one process. Measured per 
 Standby is timed twice: as `run_impact` runs such a day (`impact.pool`, the recursion on
 the agents' free times, used automatically for one queue and one pool of agents), and on
 its general engine (`impact.engine`, the one every multi-queue, multi-team plan uses),
-forced onto the same day.
+forced onto the same day. The tools run in rounds: each round runs every tool's share of
+the replications, one tool after the other, so that all meet the same load. "on CPU" is
+the ratio of calls per second of this process's CPU time (which leaves out the waits for a
+busy CPU).
 
     benchmarks/install-peers    # SimPy 4.1.2 and Ciw 3.2.7
-    .venv/bin/python benchmarks/simulation_vs_simpy_ciw.py [--replications 10] [--hours 24] [--json]
+    .venv/bin/python benchmarks/simulation_vs_simpy_ciw.py [--replications 10] [--rounds 2] [--hours 24]
+        [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -33,10 +37,9 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from _centre_day import mean_ci
+from _centre_day import calls_per_s, interleaved, mean_ci, speed_ratio
 from standby.impact.day import DayModel, build_days
 from standby.impact.draws import Draws
 from standby.impact.engine import simulate
@@ -231,8 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--replications", type=int, default=10)
     parser.add_argument("--standby-replications", type=int, default=100, help="more, to time it steadily")
+    parser.add_argument("--rounds", type=int, default=2, help="each runs every tool's share in turn")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run: 6 hours, 2 rounds, few replications"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.replications, args.standby_replications = 2, 4, 20
     day = Day(args.agents, args.calls_per_hour, args.aht_s, args.patience_s, args.answer_within_s, args.hours)
     exact = erlang_a(
         Traffic(
@@ -251,30 +260,31 @@ def main(argv: list[str] | None = None) -> int:
         ("Ciw 3.2.7", args.replications, lambda i: run_ciw(day, i)),
     ]
     console = Console(stderr=args.json, width=max(Console().width, 150))
-    results = []
-    with Progress(
-        TextColumn("{task.description:<26}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        for name, replications, runner in tools:
-            task = progress.add_task(name, total=replications)
-            runs = []
-            for i in range(replications):
-                runs.append(runner(i))
-                progress.advance(task)
-            results.append(summarise(name, runs))
+    rounds_run = interleaved(tools, args.rounds, lambda text: console.print(text, style="dim"))
+    runs = rounds_run.runs
+    results = [summarise(name, rounds_run.all(t)) for t, (name, _, _) in enumerate(tools)]
     standby = results[0]["calls_per_s"]
     for row in results:
         row["standby_ratio"] = standby / row["calls_per_s"]
         row["service_level_error_pp"] = 100 * (row["service_level"] - exact.service_level)
         row["abandonment_error_pp"] = 100 * (row["abandonment"] - exact.p_abandon)
+    for t, (row, rounds) in enumerate(zip(results, runs, strict=True)):
+        row["round_ratios"] = [
+            calls_per_s(mine) / calls_per_s(theirs) for mine, theirs in zip(runs[0], rounds, strict=True)
+        ]
+        row["calls_per_cpu_s"] = rounds_run.calls_per_cpu_s(t)
+        row["cpu_ratio"] = rounds_run.calls_per_cpu_s(0) / row["calls_per_cpu_s"]
+    general = results[1]["calls_per_s"]
     report = {
         "day": day.__dict__,
+        "rounds": args.rounds,
         "exact_erlang_a": {"service_level": exact.service_level, "abandonment": exact.p_abandon},
         "tools": results,
+        "ratios": [
+            speed_ratio(f"{path} vs {peer}, one-queue day", mine / results[t]["calls_per_s"], target)
+            for path, mine in (("run_impact's path", standby), ("general engine", general))
+            for t, peer, target in ((2, "SimPy", 20.0), (3, "Ciw", 50.0))
+        ],
     }
     if args.json:
         json.dump(report, sys.stdout, indent=2)
@@ -293,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds",
         "calls/s",
         "Standby is",
+        "by round",
+        "on CPU",
         "service level",
         "vs exact",
         "abandonment",
@@ -306,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['seconds']:.2f}",
             f"{row['calls_per_s']:,.0f}",
             f"{row['standby_ratio']:.1f}x",
+            " ".join(f"{r:.1f}" for r in row["round_ratios"]),
+            f"{row['cpu_ratio']:.1f}x",
             f"{row['service_level']:.4f} ± {row['service_level_ci']:.4f}",
             f"{row['service_level_error_pp']:+.2f} pp",
             f"{row['abandonment']:.4f} ± {row['abandonment_ci']:.4f}",

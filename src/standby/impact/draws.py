@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -102,37 +103,64 @@ class Draws:
             local.append(np.arange(n, dtype=np.int64))
             self._counts.append(n)
         calling = [q for q, n in enumerate(self._counts) if n]
-        if len(calling) == 1:  # one queue with calls: already in time order
-            (only,) = calling
-
-            def merged(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-                return parts[only]
-        else:
-            order = np.argsort(np.concatenate(times), kind="stable")
-
-            def merged(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-                return np.concatenate(parts)[order]
-
-        self.time: FloatArray = merged(times)
-        self.queue: IntArray = merged(queue_of)
-        self.local: IntArray = merged(local)
-        self.service: FloatArray = merged([a.service for a in firsts])
-        self.deadline: FloatArray = self.time + merged([a.patience for a in firsts])
-        self.deflect: FloatArray = merged([a.deflect for a in firsts])
-        self.retry: FloatArray = merged([a.retry for a in firsts])
-        self.delay: FloatArray = merged([a.delay for a in firsts])
-        self.vulnerable: BoolArray = merged(vulnerable)
+        # One queue with calls is already in time order; else the queues' calls are merged.
+        self._only = calling[0] if len(calling) == 1 else -1
+        self._order = None if self._only >= 0 else np.argsort(np.concatenate(times), kind="stable")
+        self._firsts, self._vulnerable = firsts, vulnerable
+        self.time: FloatArray = self._merged(times)
+        self.queue: IntArray = self._merged(queue_of)
+        self._local = local
+        self.service: FloatArray = self._merged([a.service for a in firsts])
+        self.deadline: FloatArray = self.time + self._merged([a.patience for a in firsts])
         self._later: dict[tuple[int, int], Attempts] = {}
 
-        rng = stream(seed, replication, 1)
         count = len(model.callbacks)
+        if not count:  # no callbacks: nothing to draw from their stream
+            self.callback_vulnerable: BoolArray = np.zeros(0, dtype=np.bool_)
+            self.callback_service: FloatArray = np.zeros(0)
+            return
+        rng = stream(seed, replication, 1)
         shares = np.array([model.queues[q].vulnerable_share for _, q, _ in model.callbacks])
         ahts = np.array([model.queues[q].aht_s for _, q, _ in model.callbacks])
         drawn = rng.random(count) < shares
         listed = np.array([v is True for _, _, v in model.callbacks], dtype=np.bool_)
         given = np.array([v is not None for _, _, v in model.callbacks], dtype=np.bool_)
-        self.callback_vulnerable: BoolArray = np.where(given, listed, drawn)
-        self.callback_service: FloatArray = _handling(rng, count, 1.0, cv) * ahts
+        self.callback_vulnerable = np.where(given, listed, drawn)
+        self.callback_service = _handling(rng, count, 1.0, cv) * ahts
+
+    def _merged(self, parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        """The queues' arrays of one draw as one, in the first calls' time order."""
+        if self._order is None:
+            return parts[self._only]
+        return np.concatenate(parts)[self._order]
+
+    # The draws only some days read are merged when first read (the random numbers themselves
+    # are drawn up front, in their streams' order, whatever is read).
+
+    @cached_property
+    def local(self) -> IntArray:
+        """Each first call's number among its queue's customers."""
+        return self._merged(self._local)
+
+    @cached_property
+    def deflect(self) -> FloatArray:
+        """Each first call's uniform for hanging up on hearing the outage message."""
+        return self._merged([a.deflect for a in self._firsts])
+
+    @cached_property
+    def retry(self) -> FloatArray:
+        """Each first call's uniform for calling again."""
+        return self._merged([a.retry for a in self._firsts])
+
+    @cached_property
+    def delay(self) -> FloatArray:
+        """Each first call's delay before calling again (seconds)."""
+        return self._merged([a.delay for a in self._firsts])
+
+    @cached_property
+    def vulnerable(self) -> BoolArray:
+        """Whether each first call's customer is vulnerable."""
+        return self._merged(self._vulnerable)
 
     def attempt(self, queue: int, number: int) -> Attempts:
         """The draws of attempt `number` (1 for the first retry) for every customer of `queue`."""

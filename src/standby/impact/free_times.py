@@ -26,7 +26,10 @@ on when they were scheduled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from heapq import heapify, heappop, heappush, heapreplace
+from operator import itemgetter
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,6 +45,7 @@ from standby.impact.records import (
     DayRecord,
 )
 
+_T = TypeVar("_T")
 _QUEUED = -1  # the outcome of an attempt on hold (WAITING is left to first calls answered at once)
 _INF = math.inf
 
@@ -60,7 +64,18 @@ class _FreeTimes(DayState):
     """The state of one simulated day; `run` is the loop."""
 
     def __init__(self, model: DayModel, draws: Draws) -> None:
-        super().__init__(model, draws, retries=any(q.retry_share > 0 for q in model.queues))
+        retries = any(q.retry_share > 0 for q in model.queues)
+        super().__init__(model, draws, retries=retries)
+        # An attempt's handling time, deadline and deflection draw, read only for the calls
+        # put on hold or deflected: from the draws themselves when nobody calls again (no list
+        # of every call to make and free), else from the lists that retries are appended to.
+        self.service_of: Callable[[int], float] = self.service.__getitem__ if retries else draws.service.item
+        self.deadline_of: Callable[[int], float] = (
+            self.deadline.__getitem__ if retries else draws.deadline.item
+        )
+        self.deflect_of: Callable[[int], float] = (
+            self.deflect_u.__getitem__ if retries else self.deflect_drawn
+        )
         ng = len(model.groups)
         # Each heap ends with an infinite sentinel: no emptiness test when looking at its top.
         self.free: list[list[float]] = [[_INF] for _ in range(ng)]
@@ -68,9 +83,19 @@ class _FreeTimes(DayState):
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
-        handling = draws.service[:n] * _factors(model, draws)[:n]
-        self.done_at_once: list[float] = (draws.time[:n] + handling).tolist()
+        handling = draws.service[:n]
+        if any(c.kind == FACTOR for c in model.changes):
+            handling = handling * _factors(model, draws)[:n]
+        self.at_once_end: FloatArray = draws.time[:n] + handling
+        self.done_at_once: list[float] = self.at_once_end.tolist()
+        self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
+        self.deflecting = False  # whether any queue deflects callers now
         self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
+        self.hold = self.holder()
+
+    def deflect_drawn(self, c: int) -> float:
+        """First call c's deflection draw (read only while a queue deflects: merged on first use)."""
+        return float(self.draws.deflect[c])
 
     # ---- the groups ---------------------------------------------------------------------------
 
@@ -113,7 +138,7 @@ class _FreeTimes(DayState):
 
     def work(self, g: int, now: float) -> bool:
         """Group g's agent free at `now` (its heap's top) takes the next piece of work (True), or idles."""
-        outcome, deadline = self.outcome, self.deadline
+        outcome, deadline = self.outcome, self.deadline_of
         for q in self.skills[g]:
             callbacks = self.cb_waiting[q]
             while callbacks:
@@ -126,9 +151,9 @@ class _FreeTimes(DayState):
                 c = waiting.popleft()
                 if outcome[c] != _QUEUED:
                     continue  # abandoned already, by its own event
-                if deadline[c] < now:
+                if deadline(c) < now:
                     outcome[c] = ABANDONED
-                    self.end[c] = deadline[c]
+                    self.end[c] = deadline(c)
                     continue
                 self.answer(c, g, now)
                 return True
@@ -138,7 +163,7 @@ class _FreeTimes(DayState):
         """An agent of group g, free at `now`, answers attempt c."""
         self.outcome[c] = ANSWERED
         self.end[c] = now
-        done = now + self.service[c] * self.factor[self.q[c]]
+        done = now + self.service_of(c) * self.factor[self.q[c]]
         self.service_end[c] = done
         heapreplace(self.free[g], done)
 
@@ -174,6 +199,7 @@ class _FreeTimes(DayState):
         free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
         free.append(_INF)
         heapify(free)
+        self.touched += cut_now
         for c in cut_now:
             service_end[c] = now
             cut[c] = True
@@ -184,9 +210,10 @@ class _FreeTimes(DayState):
 
     def arrive(self, c: int, now: float) -> None:
         """Attempt c reaches the centre's number now."""
+        self.touched.append(c)
         q = self.q[c]
         share = self.deflect[q]
-        if share and self.deflect_u[c] < share:
+        if share and self.deflect_of(c) < share:
             self.outcome[c] = DEFLECTED
             self.end[c] = now
             self.retry(c, now)
@@ -196,18 +223,40 @@ class _FreeTimes(DayState):
             if free[g][0] <= now:
                 self.answer(c, g, now)
                 return
-        self.wait(c, q)
+        self.hold(c, q)
 
-    def wait(self, c: int, q: int) -> None:
-        """Attempt c found nobody free: it waits, and the groups skilled for its queue are watched."""
-        self.outcome[c] = _QUEUED
-        self.waiting[q].append(c)
-        if self.share[q] > 0 and self.deadline[c] < self.end_s:
-            heappush(self.heap, (self.deadline[c], next(self.seq), ABANDON, c, 0))
-        live, free = self.live, self.free
-        for g in self.eligible[q]:
-            if live[g] < 0 and free[g][0] < _INF:
-                self.schedule(g)
+    def holder(self) -> Callable[[int, int], None]:
+        """The function putting attempt c on hold in queue q (nobody was free), its state bound once.
+
+        The groups skilled for the queue are watched from then on: their next free time is an
+        event. About one call in eight comes here.
+        """
+        touched, outcome, waiting, heap, share = (
+            self.touched,
+            self.outcome,
+            self.waiting,
+            self.heap,
+            self.share,
+        )
+        deadline, end_s, seq, live, free, eligible = (
+            self.deadline_of, self.end_s, self.seq, self.live, self.free, self.eligible
+        )  # fmt: skip
+
+        def hold(c: int, q: int) -> None:
+            touched.append(c)
+            outcome[c] = _QUEUED
+            waiting[q].append(c)
+            if share[q] > 0 and deadline(c) < end_s:
+                heappush(heap, (deadline(c), next(seq), ABANDON, c, 0))
+            for g in eligible[q]:
+                if live[g] < 0:
+                    first = free[g][0]
+                    if first < _INF:  # as `schedule` does
+                        token = next(seq)
+                        live[g] = token
+                        heappush(heap, (first, token, DONE, g, 0))
+
+        return hold
 
     def callback_due(self, i: int, now: float) -> None:
         """Callback i is due: made now by a free agent, or queued for one."""
@@ -229,6 +278,7 @@ class _FreeTimes(DayState):
         kind, target = change.kind, change.target
         if kind == DEFLECT:
             self.deflect[target] = change.value
+            self.deflecting = any(self.deflect)
         elif kind == FACTOR:
             self.factor[target] = change.value
         elif kind == CAPACITY:
@@ -250,70 +300,181 @@ class _FreeTimes(DayState):
                     self.present[g] -= 1
             self.rearm(g)
 
-    def run(self) -> DayRecord:
-        """Simulate the day; return its record.
+    def event_loop(self) -> Callable[[float], float]:
+        """The function that handles the events up to a time (included) and before the day's end.
 
-        The loop inlines the first calls answered at once (the bulk of the work) and records
-        nothing for them but the agent's next free time: they are the first calls whose
-        outcome is still WAITING at the end, filled in with numpy. The methods handle the rest.
+        It returns the next event's time. It runs between most arrivals, so the state it reads
+        is bound once, here. A group's agent freeing while calls wait for it (most events) is
+        inlined: it takes the longest-waiting call of its highest skill that has one, as
+        `agent_free` would, and the group stays watched while calls still wait for its skills.
+        With callbacks, or a group over capacity, `agent_free` does it.
         """
-        heap = self.start_events()
-        queue_of, outcome, end, deflect_u = self.q, self.outcome, self.end, self.deflect_u
-        deflect, live, done_at_once = self.deflect, self.live, self.done_at_once
-        heaps = [[self.free[g] for g in groups] for groups in self.eligible]  # each queue's groups' heaps
-        n = len(done_at_once)
-        arrivals = [*self.t[:n], _INF]  # first calls within the day, then a sentinel
-        end_s = self.end_s
-        a = 0
-        upcoming = heap[0][0]  # the next event's time, kept as the heap changes
-        while True:
-            ta = arrivals[a]
-            if upcoming <= ta:
+        heap, outcome, end, live, end_s = self.heap, self.outcome, self.end, self.live, self.end_s
+        present, cap, skills, waiting, free = self.present, self.cap, self.skills, self.waiting, self.free
+        deadline, service, service_end, factor, seq = (
+            self.deadline_of, self.service_of, self.service_end, self.factor, self.seq
+        )  # fmt: skip
+        plain = not self.model.callbacks
+        agent_free, arrive, retry, callback_due, change = (
+            self.agent_free, self.arrive, self.retry, self.callback_due, self.change
+        )  # fmt: skip
+
+        def events_until(limit: float) -> float:
+            while heap[0][0] <= limit and heap[0][0] < end_s:
                 now, token, kind, x, _ = heappop(heap)
-                if now >= end_s:
-                    break
                 if kind == DONE:
-                    if token == live[x]:  # else the group was armed again since
-                        self.agent_free(x, now)
+                    if token != live[x]:
+                        continue  # the group was armed again since
+                    if not plain or present[x] > cap[x]:
+                        agent_free(x, now)
+                        continue
+                    live[x] = -1
+                    agents = free[x]
+                    while True:  # the group's agents freeing one after the other while calls wait
+                        for q in skills[x]:
+                            line = waiting[q]
+                            while line:
+                                c = line.popleft()
+                                if outcome[c] != _QUEUED:
+                                    continue  # abandoned already, by its own event
+                                if deadline(c) < now:
+                                    outcome[c] = ABANDONED
+                                    end[c] = deadline(c)
+                                    continue
+                                break
+                            else:
+                                continue
+                            break
+                        else:
+                            break  # nothing waits for the group's skills: its agent idles, not watched
+                        outcome[c] = ANSWERED
+                        end[c] = now
+                        done = now + service(c) * factor[q]
+                        service_end[c] = done
+                        heapreplace(agents, done)
+                        for s in skills[x]:
+                            if waiting[s]:
+                                break
+                        else:
+                            break  # nothing waits any more: not watched
+                        # Still watched: its next free time is an event, handled here at once when
+                        # it would be the next one popped anyway (no other event and no call first).
+                        first = agents[0]
+                        if first <= limit and first < end_s and first < heap[0][0]:
+                            now = first
+                            continue
+                        token = next(seq)
+                        live[x] = token
+                        heappush(heap, (first, token, DONE, x, 0))
+                        break
                 elif kind == RETRY:
-                    self.arrive(x, now)
+                    arrive(x, now)
                 elif kind == ABANDON:
                     if outcome[x] == _QUEUED:
                         outcome[x] = ABANDONED
                         end[x] = now
-                        self.retry(x, now)
+                        retry(x, now)
                 elif kind == CALLBACK:
-                    self.callback_due(x, now)
+                    callback_due(x, now)
                 else:
+                    change(x, now)
+            return heap[0][0]
+
+        return events_until
+
+    def run(self) -> DayRecord:
+        """Simulate the day; return its record.
+
+        The loop inlines the first calls answered at once (the bulk of the work) and records
+        nothing for them but the agent's next free time: they are the first calls no method
+        touched, filled in with numpy at the end. The methods handle the rest.
+        """
+        heap = self.start_events()
+        events_until, hold = self.event_loop(), self.hold
+        deflect, deflect_u = self.deflect, self.deflect_of
+        done_at_once = self.done_at_once
+        # Each queue's groups' heaps: the one ranking it highest, usually free, and the others.
+        no_group = [_INF]
+        first = [self.free[groups[0]] if groups else no_group for groups in self.eligible]
+        others = [[self.free[g] for g in groups[1:]] for groups in self.eligible]
+        n = len(done_at_once)
+        upcoming = heap[0][0]  # the next event's time, kept as the heap changes
+        deflecting = False
+        gate = upcoming  # a call arriving at or after it looks at events and deflection first
+        # First calls within the day, in time order: events at or before each come first (the
+        # lists go on past n: first calls after the day's end, and retries appended as they come).
+        for a, ta, q, done in zip(range(n), self.t, self.q, done_at_once, strict=False):
+            if gate <= ta:
+                if upcoming <= ta:
                     self.reached = a
-                    self.change(x, now)
-                upcoming = heap[0][0]
-                continue
-            q = queue_of[a]
-            if deflect[q] and deflect_u[a] < deflect[q]:
-                self.arrive(a, ta)
-                upcoming = heap[0][0]
-            else:
-                for agents in heaps[q]:
-                    if agents[0] <= ta:
-                        heapreplace(agents, done_at_once[a])
-                        break
-                else:
-                    self.wait(a, q)
+                    upcoming = events_until(ta)
+                    deflecting = self.deflecting
+                gate = -_INF if deflecting else upcoming  # while a queue deflects, every call looks
+                if deflecting and deflect_u(a) < deflect[q]:
+                    self.arrive(a, ta)
                     upcoming = heap[0][0]
-            a += 1
+                    gate = -_INF if deflecting else upcoming
+                    continue
+            agents = first[q]
+            if agents[0] <= ta:
+                heapreplace(agents, done)
+                continue
+            for agents in others[q]:
+                if agents[0] <= ta:
+                    heapreplace(agents, done)
+                    break
+            else:
+                hold(a, q)
+                upcoming = heap[0][0]
+                gate = -_INF if deflecting else upcoming
+        self.reached = n
+        events_until(_INF)
+        outcome, end, end_s = self.outcome, self.end, self.end_s
         for line in self.waiting:
             for c in line:
-                if outcome[c] == _QUEUED and self.deadline[c] < end_s:
+                if outcome[c] == _QUEUED and self.deadline_of(c) < end_s:
                     outcome[c] = ABANDONED  # patience ran out before the day ended
-                    end[c] = self.deadline[c]
-        record = self.record(self.q, outcome, self.cb_start, self.cb_end)
-        at_once = np.flatnonzero(record.outcome[:n] == WAITING)
-        record.outcome[at_once] = ANSWERED
-        record.end[at_once] = record.time[at_once]
-        record.service_end[at_once] = np.asarray(done_at_once)[at_once]
-        record.outcome[record.outcome == _QUEUED] = WAITING  # still on hold at the day's end
-        return record
+                    end[c] = self.deadline_of(c)
+        return self.finish()
+
+    def finish(self) -> DayRecord:
+        """The day's record: the first calls no method touched were answered at once, on arrival."""
+        draws = self.draws
+        first, n, total = draws.time.size, len(self.done_at_once), len(self.t)
+        outcome = np.full(total, WAITING, dtype=np.int8)
+        outcome[:n] = ANSWERED
+        end = np.full(total, _INF)
+        end[:n] = draws.time[:n]
+        service_end = np.full(total, math.nan)
+        service_end[:n] = self.at_once_end
+        cut = np.zeros(total, dtype=np.bool_)
+        touched = self.touched
+        if total > first:  # the callers' later attempts too, all touched
+            touched = [c for c in touched if c < first] + list(range(first, total))
+        if touched:
+            picked = np.asarray(touched, dtype=np.int64)
+            got = np.asarray(_pick(self.outcome, touched), dtype=np.int8)
+            got[got == _QUEUED] = WAITING  # still on hold at the day's end
+            outcome[picked] = got
+            end[picked] = _pick(self.end, touched)
+            service_end[picked] = _pick(self.service_end, touched)
+            cut[picked] = _pick(self.cut, touched)
+        queue, time = draws.queue, draws.time
+        customer, attempt = np.arange(first, dtype=np.int64), np.zeros(first, dtype=np.int64)
+        if total > first:
+            queue = np.asarray(self.q, dtype=np.int64)
+            customer = np.asarray(self.customer, dtype=np.int64)
+            attempt = np.asarray(self.attempt, dtype=np.int64)
+            time = np.concatenate((draws.time, np.asarray(self.t[first:], dtype=np.float64)))
+        return DayRecord(
+            queue, customer, attempt, time, outcome, end, service_end, cut,
+            np.asarray(self.cb_start, dtype=np.float64), np.asarray(self.cb_end, dtype=np.float64),
+        )  # fmt: skip
+
+
+def _pick(values: Sequence[_T], at: list[int]) -> Sequence[_T]:
+    """values[i] for each i in `at` (one C loop: `itemgetter` gives a lone item bare, hence the test)."""
+    return itemgetter(*at)(values) if len(at) > 1 else [values[i] for i in at]
 
 
 def _factors(model: DayModel, draws: Draws) -> FloatArray:

@@ -103,14 +103,16 @@ class AttemptLog:
     """
 
     def __init__(self, draws: Draws, *, retries: bool = True) -> None:
-        """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`)."""
+        """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`,
+        and no lists of the draws an engine reads only for some calls)."""
         self.draws = draws
         self.t: list[float] = draws.time.tolist()
-        self.service: list[float] = draws.service.tolist()
-        self.deadline: list[float] = draws.deadline.tolist()
-        self.deflect_u: list[float] = draws.deflect.tolist()
         n = len(self.t)
-        # Without retries, the numbers only a caller's next attempt needs are not made into lists.
+        # Without retries, the numbers only a caller's next attempt needs are not made into lists,
+        # nor those an engine reads for few calls (handling, deadline, deflection: from the draws).
+        self.service: list[float] = draws.service.tolist() if retries else []
+        self.deadline: list[float] = draws.deadline.tolist() if retries else []
+        self.deflect_u: list[float] = draws.deflect.tolist() if retries else []
         self.local: list[int] = draws.local.tolist() if retries else []
         self.retry_u: list[float] = draws.retry.tolist() if retries else []
         self.delay: list[float] = draws.delay.tolist() if retries else []

@@ -26,13 +26,14 @@ import numpy.typing as npt
 
 from standby.impact.day import DayModel, Grid
 from standby.impact.draws import Draws
-from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, DayRecord
+from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, WAITING, DayRecord
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 OFFERED, ANSWERED_COUNT, IN_TARGET, ABANDONED_COUNT, UNREACHABLE_COUNT, DEFLECTED_COUNT, WAIT_SUM = range(7)
 FIELDS = 7
+_OUTCOMES = WAITING + 1  # the outcome codes are 0 to WAITING
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,16 +53,27 @@ class DayTally:
     attempts: int
 
 
-def _by_boundary(values: FloatArray, queue: IntArray, queues: int, grid: Grid) -> FloatArray:
-    """How many of `values` (times) are at or before each interval's end, per queue: [queue, interval]."""
+def _by_boundary(values: FloatArray, queue: IntArray, queues: int, grid: Grid) -> IntArray:
+    """How many of `values` (times) fall at each interval's end, per queue: [queue, interval], not summed.
+
+    A time counts at the end of the first interval whose end is at or after it (an end exactly
+    on a boundary counts there); infinite times and times past the last interval, nowhere.
+    """
     m = grid.count
     finite = np.isfinite(values)
-    position = (values[finite] - grid.start * 60.0) / (grid.interval * 60.0)
-    # The first interval whose end is at or after the time (an end exactly on a boundary counts there).
-    first = np.clip(np.ceil(position).astype(np.int64) - 1, 0, m)
-    counts = np.bincount(queue[finite] * (m + 1) + first, minlength=queues * (m + 1))
-    found: FloatArray = np.cumsum(counts.reshape(queues, m + 1)[:, :m], axis=1).astype(np.float64)
-    return found
+    if not finite.all():
+        values, queue = values[finite], queue[finite]
+    position = (values - grid.start * 60.0) / (grid.interval * 60.0)
+    first = np.minimum(np.maximum(np.ceil(position).astype(np.int64) - 1, 0), m)
+    counts = np.bincount(queue * (m + 1) + first, minlength=queues * (m + 1))
+    return counts.reshape(queues, m + 1)[:, :m]
+
+
+def _backlog(arrivals: FloatArray, ends: FloatArray, queue: IntArray, queues: int, grid: Grid) -> FloatArray:
+    """How many attempts are on hold at each interval's end: arrived by then less ended by then."""
+    arrived_less_ended = _by_boundary(arrivals, queue, queues, grid) - _by_boundary(ends, queue, queues, grid)
+    backlog: FloatArray = np.cumsum(arrived_less_ended, axis=1).astype(np.float64)
+    return backlog
 
 
 def _busy(starts: FloatArray, ends: FloatArray, queue: IntArray, queues: int, grid: Grid) -> FloatArray:
@@ -107,15 +119,17 @@ def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Se
     in_target = answered & (wait <= threshold)
     counts = np.zeros((nq * m, FIELDS))
     size = nq * m
-    counts[:, OFFERED] = np.bincount(cell, minlength=size)
-    counts[:, ANSWERED_COUNT] = np.bincount(cell, answered, minlength=size)
+    # How each cell's attempts ended, every outcome at once: [cell, outcome].
+    ended_as = np.bincount(cell * _OUTCOMES + outcome, minlength=size * _OUTCOMES).reshape(size, _OUTCOMES)
+    counts[:, OFFERED] = ended_as.sum(axis=1)
+    counts[:, ANSWERED_COUNT] = ended_as[:, ANSWERED]
     counts[:, IN_TARGET] = np.bincount(cell, in_target, minlength=size)
-    counts[:, ABANDONED_COUNT] = np.bincount(cell, outcome == ABANDONED, minlength=size)
-    counts[:, UNREACHABLE_COUNT] = np.bincount(cell, outcome == UNREACHABLE, minlength=size)
-    counts[:, DEFLECTED_COUNT] = np.bincount(cell, outcome == DEFLECTED, minlength=size)
+    counts[:, ABANDONED_COUNT] = ended_as[:, ABANDONED]
+    counts[:, UNREACHABLE_COUNT] = ended_as[:, UNREACHABLE]
+    counts[:, DEFLECTED_COUNT] = ended_as[:, DEFLECTED]
     counts[:, WAIT_SUM] = np.bincount(cell, wait, minlength=size)
 
-    backlog = _by_boundary(t, q, nq, grid) - _by_boundary(end, q, nq, grid)
+    backlog = _backlog(t, end, q, nq, grid)
     cb_queue = np.array([c[1] for c in model.callbacks], dtype=np.int64)
     made = ~np.isnan(record.callback_start)
     busy = _busy(
