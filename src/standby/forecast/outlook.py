@@ -10,11 +10,14 @@ so at the outage's start, with no strategy running, an option's figures are thos
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from standby.forecast.live import LiveState, Option, Span, applicable, carried_out, options, span
 from standby.forecast.recommend import recommend
 from standby.forecast.records import Forecast, OptionForecast, Outlook, ToleranceOutlook
+from standby.impact.aggregate import breach_bounds
 from standby.impact.replication import Job, replicate_options
 from standby.impact.results import ImpactResult
 from standby.impact.scenario import check_scenario
@@ -25,28 +28,42 @@ from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 
 
-def outlook(plan: Plan, result: ImpactResult, length: Span) -> Outlook:
+def _between(
+    minute: int | None, bounds: tuple[int | None, int | None] | None
+) -> tuple[int | None, int | None]:
+    """The breach minute's 95% interval, around the minute itself (exact without bounds)."""
+    if bounds is None:
+        return minute, minute
+    early, late = bounds
+    if minute is not None:  # the mean's own crossing lies within its bounds' (rounding aside)
+        early = minute if early is None else min(early, minute)
+        late = None if late is None else max(late, minute)
+    return early, late
+
+
+def outlook(
+    plan: Plan,
+    result: ImpactResult,
+    length: Span,
+    pairs: Sequence[tuple[DayTally, DayTally]],
+    tolerance_queues: tuple[int, ...],
+) -> Outlook:
     """One simulated option and length, as the commander weighs it."""
-    breached = {(b.queue, b.kind): b.minute for b in result.breaches}
+    breached: dict[tuple[str, str], int] = {(b.queue, b.kind): b.minute for b in result.breaches}
+    extra = np.array([o.unanswered_by_minute - b.unanswered_by_minute for b, o in pairs])
+    bounds = breach_bounds(plan, length.scenario.at, extra, tolerance_queues)
     tolerances = []
     for t in plan.impact_tolerances:
-        tolerances.append(
-            ToleranceOutlook(
-                t.queue,
-                "max_outage_minutes",
-                float(t.max_outage_minutes),
-                breached.get((t.queue, "max_outage_minutes")),
-            )
-        )
+        kind = "max_outage_minutes"
+        minute = breached.get((t.queue, kind))
+        out = float(t.max_outage_minutes)
+        tolerances.append(ToleranceOutlook(t.queue, kind, out, minute, minute, minute))
         if t.max_unanswered_calls is not None:
-            tolerances.append(
-                ToleranceOutlook(
-                    t.queue,
-                    "max_unanswered_calls",
-                    float(t.max_unanswered_calls),
-                    breached.get((t.queue, "max_unanswered_calls")),
-                )
-            )
+            kind = "max_unanswered_calls"
+            minute = breached.get((t.queue, kind))
+            early, late = _between(minute, bounds.get(t.queue))
+            limit = float(t.max_unanswered_calls)
+            tolerances.append(ToleranceOutlook(t.queue, kind, limit, minute, early, late))
     back = {q: m for q, m in result.recovery.items() if touched(result.outage, result.baseline, q)}
     return Outlook(
         lasting=length.lasting,
@@ -109,7 +126,8 @@ def forecast(
     names = {s.id: s.name for s in plan.strategies}
     by_option: dict[str, dict[int, Outlook]] = {o.id: {} for o in choices}
     for option, s, job, which in jobs:
-        by_option[option.id][s.lasting] = outlook(plan, impact_result(plan, s.scenario, job, pairs[which]), s)
+        result = impact_result(plan, s.scenario, job, pairs[which])
+        by_option[option.id][s.lasting] = outlook(plan, result, s, pairs[which], job.tolerance_queues)
     forecasts = tuple(
         OptionForecast(o.id, o.strategies, tuple(names.get(x, x) for x in o.strategies), by_option[o.id])
         for o in choices
