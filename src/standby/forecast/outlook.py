@@ -11,13 +11,17 @@ so at the outage's start, with no strategy running, an option's figures are thos
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from standby.forecast.live import LiveState, Option, Span, applicable, carried_out, options, span
+from standby.forecast.live_figures import LiveDraws, waiting_now, with_agents_available
 from standby.forecast.recommend import recommend
 from standby.forecast.records import Forecast, OptionForecast, Outlook, ToleranceOutlook
 from standby.impact.aggregate import breach_bounds
+from standby.impact.day import DayModel
+from standby.impact.draws import Draws
 from standby.impact.replication import Job, replicate_options
 from standby.impact.results import ImpactResult
 from standby.impact.scenario import check_scenario
@@ -79,6 +83,31 @@ def outlook(
     )
 
 
+def _from_the_centre(plan: Plan, state: LiveState, job: Job, ends: int) -> Job:
+    """The job with the outage day's agents, from now to the outage's end, those the centre says."""
+    if not state.available:
+        return job
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    available = {index[q]: n for q, n in state.available if q in index}
+    teams = {g: t.agents for g, t in enumerate(plan.teams)}  # the teams' groups come first
+    day = with_agents_available(job.outage, available, teams, state.now, ends)
+    return replace(job, outage=day)
+
+
+def _joining(plan: Plan, state: LiveState, day: DayModel) -> Callable[[Draws], Draws] | None:
+    """How callers the centre says are waiting now, and the replay has not, join the outage days."""
+    if not state.waiting:
+        return None
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    posted = {index[q]: n for q, n in state.waiting if q in index}
+
+    def joined(draws: Draws) -> Draws:
+        held = waiting_now(day, draws, state.now)  # the same until now on every option's day
+        return LiveDraws(draws, {q: n - int(held[q]) for q, n in posted.items()}, state.now * 60.0)
+
+    return joined
+
+
 def forecast(
     plan: Plan,
     state: LiveState,
@@ -95,7 +124,7 @@ def forecast(
     topology = topology or Topology.from_plan(plan)
     spans = [span(plan, state, n) for n in state.lengths]
     for s in spans:
-        check_scenario(plan, s.scenario)
+        check_scenario(plan, s.scenario, state.callbacks)
     choices = options(applicable(plan, topology, state, spans))
     jobs: list[tuple[Option, Span, Job, int]] = []
     distinct: dict[tuple[object, ...], int] = {}  # options that change the same things share their days
@@ -104,7 +133,8 @@ def forecast(
         for s in spans:
             effect = resolve(plan, topology, s.scenario, carried_out(state, option, s.scenario.at))
             key = (s.lasting, effect.moves, tuple(sorted(effect.deflect.items())), effect.deflect_from)
-            job = impact_job(plan, effect, seed=seed)
+            job = impact_job(plan, effect, seed=seed, callbacks=state.callbacks)
+            job = _from_the_centre(plan, state, job, s.scenario.ends)
             if key not in distinct:
                 distinct[key] = len(days)
                 days.append(job)
@@ -118,6 +148,7 @@ def forecast(
             replication=i,
             handling_cv=None,
             tolerance_queues=days[0].tolerance_queues,
+            outage_draws=_joining(plan, state, days[0].outage),
         )
         for found, day in zip(pairs, tallies, strict=True):
             found.append((normal, day))

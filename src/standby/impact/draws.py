@@ -63,7 +63,8 @@ class Attempts:
     delay: FloatArray
 
 
-def _attempts(rng: np.random.Generator, size: int, queue: QueueSpec, cv: float | None) -> Attempts:
+def draw_attempts(rng: np.random.Generator, size: int, queue: QueueSpec, cv: float | None) -> Attempts:
+    """The draws of one attempt number for `size` customers of a queue, in this order from `rng`."""
     service = _handling(rng, size, queue.aht_s, cv)
     patience = rng.exponential(queue.patience_s, size) if queue.patience_s else np.full(size, math.inf)
     deflect = rng.random(size)
@@ -94,7 +95,7 @@ class Draws:
             starts = spec.forecast_start_s + spec.interval_s * np.arange(calls.size, dtype=np.float64)
             # Sorting the whole queue sorts within each interval: intervals do not overlap.
             times.append(np.sort(np.repeat(starts, counts) + spec.interval_s * rng.random(n)))
-            firsts.append(_attempts(rng, n, spec, cv))
+            firsts.append(draw_attempts(rng, n, spec, cv))
             vulnerable.append(
                 rng.random(n) < spec.vulnerable_share if spec.vulnerable_share else np.zeros(n, bool)
             )
@@ -140,6 +141,6 @@ class Draws:
         found = self._later.get(key)
         if found is None:
             rng = stream(self._seed, self._replication, 0, queue, number)
-            found = _attempts(rng, self._counts[queue], self.queues[queue], self._cv)
+            found = draw_attempts(rng, self._counts[queue], self.queues[queue], self._cv)
             self._later[key] = found
         return found
