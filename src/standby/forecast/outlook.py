@@ -177,4 +177,7 @@ def forecast(
         replications=replications,
         seed=seed,
         currency=plan.organisation.currency,
+        calls_waiting=state.waiting,
+        agents_available=state.available,
+        callbacks_booked=len(state.callbacks),
     )

@@ -138,6 +138,11 @@ class Forecast:
     replications: int
     seed: int
     currency: str
+    calls_waiting: tuple[tuple[str, int], ...] = ()
+    """The centre's own figures the day started from, by queue (none posted: the replay alone)."""
+    agents_available: tuple[tuple[str, int], ...] = ()
+    callbacks_booked: int = 0
+    """Callbacks booked for the day that entered it."""
 
     def option(self, option_id: str) -> OptionForecast:
         """One option by its id (KeyError when absent)."""
@@ -157,6 +162,11 @@ class Forecast:
             "replications": self.replications,
             "seed": self.seed,
             "currency": self.currency,
+            "centre_figures": {
+                "calls_waiting": dict(self.calls_waiting),
+                "agents_available": dict(self.agents_available),
+            },
+            "callbacks_booked": self.callbacks_booked,
             "options": [o.to_dict() for o in self.options],
             "recommended": self.recommended,
             "reason": self.reason,
