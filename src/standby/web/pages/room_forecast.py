@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from standby.forecast.recommend import money
 from standby.forecast.service import latest
+from standby.impact.report import money
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
 
@@ -42,7 +42,7 @@ def _cell(outlook: dict[str, Any], currency: str) -> dict[str, Any]:
     breaches = int(outlook["breaches"])
     between = outlook.get("first_breach_between") or {}
     return {
-        "cost": money(currency, float(outlook["cost"]["mean"])),
+        "cost": money(float(outlook["cost"]["mean"]), currency),
         "customers": round(float(outlook["customers_affected"]["mean"])),
         "breaches": breaches,
         "first": outlook["first_breach_at"],
