@@ -20,6 +20,7 @@ forecast's minute the outage day is set to what the centre says:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -75,17 +76,10 @@ def with_agents_available(
 def waiting_now(day: DayModel, draws: Draws, now: int) -> IntArray:
     """Calls on hold at minute `now` per queue in the day as simulated up to then, on these numbers."""
     start = day.grid.start
-    until = DayModel(
-        queues=day.queues,
-        groups=day.groups,
+    until = replace(
+        day,
         changes=tuple(c for c in day.changes if c.time < now * 60.0),
         grid=Grid(start, 1, max(0, now - start)),  # the engines stop at the grid's end
-        callbacks=day.callbacks,
-        centre=day.centre,
-        idle_wages=day.idle_wages,
-        partner_wages=day.partner_wages,
-        reach=day.reach,
-        answering=day.answering,
     )
     record = simulate(until, draws)
     # Callers after `now` never came: their attempts are left as they were drawn, waiting.

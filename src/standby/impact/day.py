@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -357,15 +357,4 @@ def with_capacity(model: DayModel, capacity: dict[int, IntArray]) -> DayModel:
         changes += own
     changes += [c for c in model.changes if c.kind != CAPACITY]
     changes.sort(key=lambda c: (c.time, c.kind == CAPACITY and c.value > 0))
-    return DayModel(
-        queues=model.queues,
-        groups=model.groups,
-        changes=tuple(changes),
-        grid=model.grid,
-        callbacks=model.callbacks,
-        centre=model.centre,
-        idle_wages=model.idle_wages,
-        partner_wages=model.partner_wages,
-        reach=model.reach,
-        answering=answering,
-    )
+    return replace(model, changes=tuple(changes), answering=answering)
