@@ -5,7 +5,7 @@ The centre may post, to the metrics receiver, per queue the calls waiting now
 The outage is still replayed from its start (what the queues have already lost), and at the
 forecast's minute the outage day is set to what the centre says:
 
-- **Agents available.** Each group of agents able to take a queue with a figure works, from
+- **Agents available.** Each team's agents able to take a queue with a figure work, from
   now until the outage ends, at the share of its planned capacity that the figure is of the
   agents the day as simulated has on that queue now (the lowest share over its queues with
   figures; at most the agents it has). After the outage, the roster again.
@@ -55,6 +55,7 @@ def with_agents_available(
     shares: dict[int, float] = {}
     for g in teams_agents:  # the teams' own groups: agents moved by a strategy come as planned
         group = day.groups[g]
+        # A queue nobody can take in the day as simulated (a lost site) has no share to scale by.
         found = [
             available[q] / int(day.answering[q, now]) if day.answering[q, now] else 1.0
             for q in group.skills

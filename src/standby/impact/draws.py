@@ -5,10 +5,12 @@ callers at the same times, with the same handling times, patience, retry decisio
 and callbacks, so their difference is the outage's and not chance's. Numbers are tied
 to what they describe, not to the order in which a run asks for them: stream
 (replication, 0, queue, attempt) holds every draw of a queue's attempt number
-`attempt` (0 for first calls), stream (replication, 1) the callbacks'. A stream is
-numpy's PCG64 seeded with `SeedSequence(seed, spawn_key=...)`, which is what
-`SeedSequence(seed).spawn(...)` hands out, so a replication's numbers depend only on
-(seed, replication) and never on the process that draws them.
+`attempt` (0 for first calls), stream (replication, 1) the callbacks', stream
+(replication, 2, queue, attempt) the live forecast's callers joining a queue
+(`forecast.live_figures`). A stream is numpy's PCG64 seeded with
+`SeedSequence(seed, spawn_key=...)`, which is what `SeedSequence(seed).spawn(...)` hands
+out, so a replication's numbers depend only on (seed, replication) and never on the
+process that draws them.
 
 - **Arrivals** are a Poisson process whose rate is constant within each forecast
   interval: a Poisson count per interval, placed uniformly within it.
