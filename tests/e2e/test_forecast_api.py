@@ -14,6 +14,7 @@ from sqlalchemy import select
 from test_incident_room import incident, leeds_dark
 
 from standby.access.roles import Role
+from standby.detect.receiver_tokens import create_receiver_token
 from standby.forecast.runner import one_pass, refresh
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
@@ -162,3 +163,51 @@ async def test_what_else_is_down_weighs_on_the_options(
             options["leeds-to-home"]["lasting"][n]["calls_unanswered"]
             == options["none"]["lasting"][n]["calls_unanswered"]
         )
+
+
+async def test_the_centres_live_figures_and_booked_callbacks_enter_the_forecast(
+    web: Web, client: httpx.AsyncClient, incident: int
+) -> None:
+    manager = web.bearer(Role.MANAGER)
+    with unit_of_work(web.factory) as session:
+        _, token = create_receiver_token(session, name="acd-stats", now=T0)
+    centre = {"Authorization": f"Bearer {token}"}
+    now = web.clock.now()  # 10:36 in Leeds, six minutes into the outage
+    # Posted before the outage began: not the state of the queues now.
+    stale = {
+        "metric": "queue.billing.calls_waiting",
+        "value": 900,
+        "at": (T0 - timedelta(minutes=2)).isoformat(),
+    }
+    assert (await client.post("/api/v1/metrics", json=stale, headers=centre)).status_code in (200, 202)
+    assert refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS, force=True)
+    plain = (await client.get(f"/api/v1/incidents/{incident}/forecast", headers=manager)).json()
+    assert plain["centre_figures"] == {"calls_waiting": {}, "agents_available": {}}
+    assert plain["callbacks_booked"] == 0
+
+    samples = {
+        "samples": [
+            {"metric": "queue.billing.calls_waiting", "value": 150, "at": now.isoformat()},
+            {"metric": "queue.billing.calls_waiting", "value": 240, "at": now.isoformat()},  # the latest wins
+            {"metric": "queue.emergency.agents_available", "value": 0, "at": now.isoformat()},
+            {"metric": "queue.nowhere.calls_waiting", "value": 5, "at": now.isoformat()},  # no such queue
+        ]
+    }
+    assert (await client.post("/api/v1/metrics", json=samples, headers=centre)).status_code in (200, 202)
+    booked = [
+        {"customer": f"Customer {n}", "phone": f"+4477009002{n:02d}", "queue": "billing",
+         "due_at": "2026-06-15T11:00:00+01:00", "vulnerable": n == 0}
+        for n in range(3)
+    ]  # fmt: skip
+    tomorrow = {**booked[0], "phone": "+447700900299", "due_at": "2026-06-16T11:00:00+01:00"}
+    taken = await client.post("/api/v1/callbacks", json=[*booked, tomorrow], headers=web.bearer(Role.ADMIN))
+    assert taken.status_code == 200 and taken.json()["imported"] == 4, taken.text
+
+    assert refresh(web.factory, web.clock, incident_id=incident, replications=REPLICATIONS, force=True)
+    live = (await client.get(f"/api/v1/incidents/{incident}/forecast", headers=manager)).json()
+    assert live["centre_figures"] == {"calls_waiting": {"billing": 240}, "agents_available": {"emergency": 0}}
+    assert live["callbacks_booked"] == 3  # today's, not tomorrow's
+    before, after = plain["options"][0]["lasting"]["60"], live["options"][0]["lasting"]["60"]
+    # Callers on hold the replay did not have, and three callbacks due at 11:00 with Leeds dark.
+    assert after["customers_affected"]["mean"] > before["customers_affected"]["mean"] + 50
+    assert after["callbacks_missed"]["mean"] >= before["callbacks_missed"]["mean"] + 3 - 0.5

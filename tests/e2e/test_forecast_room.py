@@ -54,6 +54,11 @@ async def test_the_room_shows_the_forecast_and_takes_the_estimate(
             else f"{sixty['breaches']} breached, first {sixty['first_breach_at']}"
         )
         assert kept in row
+        between = sixty["first_breach_between"]
+        if sixty["breaches"] and between["low"] != between["high"]:  # its 95% interval, after it
+            assert f"({between['low'] or 'now'} to {between['high'] or 'maybe never'})" in row
+        if not sixty["breaches"] and sixty["may_breach_from"]:
+            assert f"may breach from {sixty['may_breach_from']}" in row
     assert f'<tr id="option-{made["recommended"]}" class="recommended">' in html
     assert "Nothing more" in element_text(html, "option-none")
     start = html.index('<svg id="forecast-chart"')

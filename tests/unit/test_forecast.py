@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from standby.forecast.live import LiveState, Option, options
 from standby.forecast.outlook import forecast
 from standby.forecast.recommend import recommend
 from standby.forecast.records import OptionForecast, Outlook, ToleranceOutlook
+from standby.impact.aggregate import breach_bounds, t95
 from standby.impact.results import Estimate, Scenario
 from standby.impact.simulation import run_impact
 from standby.impact.strategies import resolve
@@ -152,3 +154,40 @@ def test_the_advice_keeps_what_can_be_kept_at_least_cost_else_breaches_least_and
         "No option keeps every tolerance that could be kept if it lasts 60 more minutes;"
     )
     assert "first: Gas emergency line out 15 minutes at 11:40" in reason
+
+
+def test_a_breach_time_comes_with_its_95_interval() -> None:
+    plan = reference()  # emergency: at most 50 calls unanswered because of the outage
+    queues = [q.id for q in plan.queues]
+    row = queues.index("emergency")
+    minutes = 24 * 60
+    extra = np.zeros((4, 1, minutes))
+    for r, per_minute in enumerate((1.0, 2.0, 3.0, 2.0)):  # mean 2 a minute from 10:00, sd 0.816
+        extra[r, 0, 600:] = per_minute
+    (low, high) = breach_bounds(plan, 600, extra, (row,))["emergency"]
+    mean = np.arange(1, 200) * 2.0
+    half = t95(3) * np.arange(1, 200) * np.std([1.0, 2.0, 3.0, 2.0], ddof=1) / 2.0
+    assert low == 600 + int(np.flatnonzero(mean + half > 50)[0])
+    assert high == 600 + int(np.flatnonzero(mean - half > 50)[0])
+    assert low < 600 + 25 < high  # the mean passes 50 calls at its 26th minute
+    extra[:, 0, 600:] = 0.01  # never passes on any bound within the day
+    assert breach_bounds(plan, 600, extra, (row,))["emergency"] == (None, None)
+
+
+def test_the_forecasts_breach_times_lie_within_their_intervals() -> None:
+    made = forecast(reference(), LiveState(("acd",), TEN_THIRTY, TEN_THIRTY + 10), replications=6, seed=5)
+    seen = 0
+    for option in made.options:
+        for outlook in option.lasting.values():
+            for t in outlook.tolerances:
+                if t.kind == "max_outage_minutes":
+                    assert t.earliest == t.breached_at == t.latest  # the same in every replication
+                elif t.breached_at is not None:
+                    seen += 1
+                    assert t.earliest is not None and t.earliest <= t.breached_at
+                    assert t.latest is None or t.breached_at <= t.latest
+                else:
+                    assert t.latest is None  # kept on the mean: not sure to be breached
+                as_dict = t.to_dict()["breached_between_minutes"]
+                assert (as_dict["low"], as_dict["high"]) == (t.earliest, t.latest)
+    assert seen  # the ACD down breaches the emergency line's unanswered calls somewhere

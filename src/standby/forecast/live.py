@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from standby.errors import ScenarioInvalid
-from standby.impact.results import Scenario
+from standby.impact.results import Scenario, ScheduledCallback
 from standby.impact.scenario import forecast_day
 from standby.impact.strategies import resolve
 from standby.plan.fields import format_clock_time
@@ -48,6 +48,12 @@ class LiveState:
     estimate: int | None = None  # the commander's estimate of the minutes it still lasts
     home_ready: tuple[tuple[str, int], ...] = ()
     """Agents ready to work from home by team, where teams took the home check lately."""
+    callbacks: tuple[ScheduledCallback, ...] = ()
+    """The callbacks booked for the rest of the day (besides the queues' `callbacks_per_hour`)."""
+    waiting: tuple[tuple[str, int], ...] = ()
+    """Calls waiting now by queue, as the centre posts them (`forecast.live_figures`)."""
+    available: tuple[tuple[str, int], ...] = ()
+    """Agents available now by queue, as the centre posts them."""
 
     @property
     def lengths(self) -> tuple[int, ...]:

@@ -10,11 +10,18 @@ so at the outage's start, with no strategy running, an option's figures are thos
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
 
 from standby.forecast.live import LiveState, Option, Span, applicable, carried_out, options, span
+from standby.forecast.live_figures import LiveDraws, waiting_now, with_agents_available
 from standby.forecast.recommend import recommend
 from standby.forecast.records import Forecast, OptionForecast, Outlook, ToleranceOutlook
+from standby.impact.aggregate import breach_bounds
+from standby.impact.day import DayModel
+from standby.impact.draws import Draws
 from standby.impact.replication import Job, replicate_options
 from standby.impact.results import ImpactResult
 from standby.impact.scenario import check_scenario
@@ -25,28 +32,42 @@ from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 
 
-def outlook(plan: Plan, result: ImpactResult, length: Span) -> Outlook:
+def _between(
+    minute: int | None, bounds: tuple[int | None, int | None] | None
+) -> tuple[int | None, int | None]:
+    """The breach minute's 95% interval, around the minute itself (exact without bounds)."""
+    if bounds is None:
+        return minute, minute
+    early, late = bounds
+    if minute is not None:  # the mean's own crossing lies within its bounds' (rounding aside)
+        early = minute if early is None else min(early, minute)
+        late = None if late is None else max(late, minute)
+    return early, late
+
+
+def outlook(
+    plan: Plan,
+    result: ImpactResult,
+    length: Span,
+    pairs: Sequence[tuple[DayTally, DayTally]],
+    tolerance_queues: tuple[int, ...],
+) -> Outlook:
     """One simulated option and length, as the commander weighs it."""
-    breached = {(b.queue, b.kind): b.minute for b in result.breaches}
+    breached: dict[tuple[str, str], int] = {(b.queue, b.kind): b.minute for b in result.breaches}
+    extra = np.array([o.unanswered_by_minute - b.unanswered_by_minute for b, o in pairs])
+    bounds = breach_bounds(plan, length.scenario.at, extra, tolerance_queues)
     tolerances = []
     for t in plan.impact_tolerances:
-        tolerances.append(
-            ToleranceOutlook(
-                t.queue,
-                "max_outage_minutes",
-                float(t.max_outage_minutes),
-                breached.get((t.queue, "max_outage_minutes")),
-            )
-        )
+        kind = "max_outage_minutes"
+        minute = breached.get((t.queue, kind))
+        out = float(t.max_outage_minutes)
+        tolerances.append(ToleranceOutlook(t.queue, kind, out, minute, minute, minute))
         if t.max_unanswered_calls is not None:
-            tolerances.append(
-                ToleranceOutlook(
-                    t.queue,
-                    "max_unanswered_calls",
-                    float(t.max_unanswered_calls),
-                    breached.get((t.queue, "max_unanswered_calls")),
-                )
-            )
+            kind = "max_unanswered_calls"
+            minute = breached.get((t.queue, kind))
+            early, late = _between(minute, bounds.get(t.queue))
+            limit = float(t.max_unanswered_calls)
+            tolerances.append(ToleranceOutlook(t.queue, kind, limit, minute, early, late))
     back = {q: m for q, m in result.recovery.items() if touched(result.outage, result.baseline, q)}
     return Outlook(
         lasting=length.lasting,
@@ -60,6 +81,31 @@ def outlook(plan: Plan, result: ImpactResult, length: Span) -> Outlook:
         tolerances=tuple(tolerances),
         back_on_target=back,
     )
+
+
+def _from_the_centre(plan: Plan, state: LiveState, job: Job, ends: int) -> Job:
+    """The job with the outage day's agents, from now to the outage's end, those the centre says."""
+    if not state.available:
+        return job
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    available = {index[q]: n for q, n in state.available if q in index}
+    teams = {g: t.agents for g, t in enumerate(plan.teams)}  # the teams' groups come first
+    day = with_agents_available(job.outage, available, teams, state.now, ends)
+    return replace(job, outage=day)
+
+
+def _joining(plan: Plan, state: LiveState, day: DayModel) -> Callable[[Draws], Draws] | None:
+    """How callers the centre says are waiting now, and the replay has not, join the outage days."""
+    if not state.waiting:
+        return None
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    posted = {index[q]: n for q, n in state.waiting if q in index}
+
+    def joined(draws: Draws) -> Draws:
+        held = waiting_now(day, draws, state.now)  # the same until now on every option's day
+        return LiveDraws(draws, {q: n - int(held[q]) for q, n in posted.items()}, state.now * 60.0)
+
+    return joined
 
 
 def forecast(
@@ -78,7 +124,7 @@ def forecast(
     topology = topology or Topology.from_plan(plan)
     spans = [span(plan, state, n) for n in state.lengths]
     for s in spans:
-        check_scenario(plan, s.scenario)
+        check_scenario(plan, s.scenario, state.callbacks)
     choices = options(applicable(plan, topology, state, spans))
     jobs: list[tuple[Option, Span, Job, int]] = []
     distinct: dict[tuple[object, ...], int] = {}  # options that change the same things share their days
@@ -87,7 +133,8 @@ def forecast(
         for s in spans:
             effect = resolve(plan, topology, s.scenario, carried_out(state, option, s.scenario.at))
             key = (s.lasting, effect.moves, tuple(sorted(effect.deflect.items())), effect.deflect_from)
-            job = impact_job(plan, effect, seed=seed)
+            job = impact_job(plan, effect, seed=seed, callbacks=state.callbacks)
+            job = _from_the_centre(plan, state, job, s.scenario.ends)
             if key not in distinct:
                 distinct[key] = len(days)
                 days.append(job)
@@ -101,6 +148,7 @@ def forecast(
             replication=i,
             handling_cv=None,
             tolerance_queues=days[0].tolerance_queues,
+            outage_draws=_joining(plan, state, days[0].outage),
         )
         for found, day in zip(pairs, tallies, strict=True):
             found.append((normal, day))
@@ -109,7 +157,8 @@ def forecast(
     names = {s.id: s.name for s in plan.strategies}
     by_option: dict[str, dict[int, Outlook]] = {o.id: {} for o in choices}
     for option, s, job, which in jobs:
-        by_option[option.id][s.lasting] = outlook(plan, impact_result(plan, s.scenario, job, pairs[which]), s)
+        result = impact_result(plan, s.scenario, job, pairs[which])
+        by_option[option.id][s.lasting] = outlook(plan, result, s, pairs[which], job.tolerance_queues)
     forecasts = tuple(
         OptionForecast(o.id, o.strategies, tuple(names.get(x, x) for x in o.strategies), by_option[o.id])
         for o in choices
@@ -128,4 +177,7 @@ def forecast(
         replications=replications,
         seed=seed,
         currency=plan.organisation.currency,
+        calls_waiting=state.waiting,
+        agents_available=state.available,
+        callbacks_booked=len(state.callbacks),
     )

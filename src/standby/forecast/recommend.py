@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from standby.forecast.records import OptionForecast, Outlook
+from standby.impact.report import money
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
 
@@ -29,12 +30,6 @@ def _kept(outlook: Outlook) -> set[tuple[str, str]]:
 
 def _cost(option: OptionForecast, lengths: Sequence[int]) -> float:
     return sum(option.lasting[n].cost.mean for n in lengths) / len(lengths)
-
-
-def money(currency: str, amount: float) -> str:
-    """An amount in whole units of its currency, such as £3,884."""
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency)
-    return f"{symbol}{amount:,.0f}" if symbol else f"{amount:,.0f} {currency}"
 
 
 def _label(plan: Plan, option: OptionForecast) -> str:
@@ -66,7 +61,7 @@ def recommend(
         what = "every impact tolerance that can still be kept" if kept else "what it can (none can be kept)"
         if not plan.impact_tolerances:
             what = "the plan's day (it sets no impact tolerance)"
-        cost = money(currency, _cost(best, lengths))
+        cost = money(_cost(best, lengths), currency)
         return best.id, f"{_label(plan, best)} keeps {what} {said}, at the least cost (about {cost})."
 
     def worst(o: OptionForecast) -> tuple[int, int, float]:

@@ -24,12 +24,19 @@ def _clock(minute: int | None) -> str | None:
 
 @dataclass(frozen=True)
 class ToleranceOutlook:
-    """One impact tolerance of one queue: breached at a minute, or kept (None)."""
+    """One impact tolerance of one queue: breached at a minute, or kept (None); with its 95% interval.
+
+    `earliest` is the first minute it may be breached (None: it is kept even then), `latest`
+    the minute by which it is breached (None: it may be kept), both at 95%
+    (`impact.aggregate.breach_bounds`); a `max_outage_minutes` breach is exact.
+    """
 
     queue: str
     kind: str
     limit: float
     breached_at: int | None
+    earliest: int | None = None
+    latest: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -40,6 +47,8 @@ class ToleranceOutlook:
             "breached": self.breached_at is not None,
             "breached_at": _clock(self.breached_at),
             "breached_minute": self.breached_at,
+            "breached_between": {"low": _clock(self.earliest), "high": _clock(self.latest)},
+            "breached_between_minutes": {"low": self.earliest, "high": self.latest},
         }
 
 
@@ -63,9 +72,13 @@ class Outlook:
         """The tolerances breached, earliest first."""
         return tuple(sorted((t for t in self.tolerances if t.breached_at is not None), key=_minute))
 
+    def _may_breach(self) -> list[int]:
+        """The earliest minutes at which tolerances kept on the mean may still be breached (95%)."""
+        return [t.earliest for t in self.tolerances if t.breached_at is None and t.earliest is not None]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        first = self.breaches[0].breached_at if self.breaches else None
+        first = self.breaches[0] if self.breaches else None
         return {
             "minutes": self.lasting,
             "ends": format_clock_time(self.ends),
@@ -76,7 +89,12 @@ class Outlook:
             "calls_unanswered": _estimate(self.calls_unanswered),
             "cost": _estimate(self.cost),
             "breaches": len(self.breaches),
-            "first_breach_at": _clock(first),
+            "first_breach_at": _clock(first.breached_at if first else None),
+            "first_breach_between": {
+                "low": _clock(first.earliest if first else None),
+                "high": _clock(first.latest if first else None),
+            },
+            "may_breach_from": _clock(min((m for m in self._may_breach()), default=None)),
             "tolerances": [t.to_dict() for t in self.tolerances],
             "back_on_target": {q: _clock(m) for q, m in self.back_on_target.items()},
         }
@@ -120,6 +138,11 @@ class Forecast:
     replications: int
     seed: int
     currency: str
+    calls_waiting: tuple[tuple[str, int], ...] = ()
+    """The centre's own figures the day started from, by queue (none posted: the replay alone)."""
+    agents_available: tuple[tuple[str, int], ...] = ()
+    callbacks_booked: int = 0
+    """Callbacks booked for the day that entered it."""
 
     def option(self, option_id: str) -> OptionForecast:
         """One option by its id (KeyError when absent)."""
@@ -139,6 +162,11 @@ class Forecast:
             "replications": self.replications,
             "seed": self.seed,
             "currency": self.currency,
+            "centre_figures": {
+                "calls_waiting": dict(self.calls_waiting),
+                "agents_available": dict(self.agents_available),
+            },
+            "callbacks_booked": self.callbacks_booked,
             "options": [o.to_dict() for o in self.options],
             "recommended": self.recommended,
             "reason": self.reason,

@@ -22,13 +22,25 @@ from sqlalchemy.orm import Session
 from standby.detect.states import read_states
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.forecast.live import LiveState
+from standby.forecast.live_figures import queue_of_metric
 from standby.forecast.records import Forecast
+from standby.impact.results import ScheduledCallback
+from standby.impact.scenario import forecast_day
 from standby.plan.schema import Plan
 from standby.readiness.service import ready_by_team
 from standby.respond.incidents import OPEN_STATES
 from standby.respond.timeline import SYSTEM, add_entry
-from standby.store.tables import ForecastRow, IncidentRow, OutageRow, StrategyRunRow
+from standby.store.tables import (
+    CallbackRow,
+    ForecastRow,
+    IncidentRow,
+    MetricSampleRow,
+    OutageRow,
+    StrategyRunRow,
+)
 
+BOOKED = ("scheduled", "flagged", "rescheduled", "confirmed")
+"""The states of a callback still to be made at a known time."""
 FRESH_FOR = timedelta(minutes=5)
 """A forecast older than this is made again even when nothing changed: the day moves on."""
 MAX_ESTIMATE_MINUTES = 24 * 60
@@ -68,6 +80,60 @@ def _minute(plan: Plan, at: datetime, today: datetime) -> int:
     return 0 if local.date() < now.date() else local.hour * 60 + local.minute
 
 
+def _live_figures(
+    session: Session, plan: Plan, since: datetime, now: datetime
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """The centre's latest calls waiting and agents available per queue (posted since the outage began,
+    within the last five minutes), as `forecast.live_figures` names them."""
+    rows = session.execute(
+        select(MetricSampleRow.metric, MetricSampleRow.value)
+        .where(
+            MetricSampleRow.metric.like("queue.%"),
+            MetricSampleRow.at >= max(since, now - FRESH_FOR),
+            MetricSampleRow.at <= now,
+        )
+        .order_by(MetricSampleRow.at, MetricSampleRow.id)
+    )
+    found: dict[tuple[str, str], int] = {}
+    for metric, value in rows:
+        named = queue_of_metric(metric)
+        if named is not None and named[0] in plan.queues_by_id:
+            found[named] = max(0, round(value))  # the latest wins
+    waiting = tuple(sorted((q, n) for (q, figure), n in found.items() if figure == "calls_waiting"))
+    available = tuple(sorted((q, n) for (q, figure), n in found.items() if figure == "agents_available"))
+    return waiting, available
+
+
+def _callbacks_booked(
+    session: Session, plan: Plan, since: datetime, now: datetime
+) -> tuple[ScheduledCallback, ...]:
+    """The callbacks still to make today, due from the outage's start to the forecast day's end."""
+    day = forecast_day(plan)
+    if day is None:
+        return ()
+    zone = ZoneInfo(plan.organisation.timezone)
+    rows = session.scalars(
+        select(CallbackRow)
+        .where(
+            CallbackRow.state.in_(BOOKED),
+            CallbackRow.due_at >= since,
+            CallbackRow.due_at <= now + timedelta(days=1),
+        )
+        .order_by(CallbackRow.due_at, CallbackRow.id)
+    )
+    found = []
+    for row in rows:
+        due = row.due_at.astimezone(zone)
+        minute = due.hour * 60 + due.minute
+        if (
+            due.date() == now.astimezone(zone).date()
+            and day[0] <= minute < day[1]
+            and row.queue in plan.queues_by_id
+        ):
+            found.append(ScheduledCallback(minute, row.queue, row.vulnerable))
+    return tuple(found)
+
+
 def gather(session: Session, *, incident_id: int, plan: Plan, plan_sha256: str, now: datetime) -> Gathered:
     """The incident's live state as of `now`: what is down since when, strategies running, the estimate."""
     incident = _incident(session, incident_id)
@@ -104,14 +170,32 @@ def gather(session: Session, *, incident_id: int, plan: Plan, plan_sha256: str, 
     # Who can work from home is who passed the home check lately, where teams took it.
     ready = tuple(sorted(ready_by_team(session, plan=plan, now=now).items()))
     state = None
-    if unavailable is None:
-        state = LiveState(down, since, _minute(plan, now, now), running, estimate, home_ready=ready)
+    waiting: tuple[tuple[str, int], ...] = ()
+    available: tuple[tuple[str, int], ...] = ()
+    callbacks: tuple[ScheduledCallback, ...] = ()
+    if unavailable is None and outage is not None:
+        waiting, available = _live_figures(session, plan, outage.started_at, now)
+        callbacks = _callbacks_booked(session, plan, outage.started_at, now)
+        state = LiveState(
+            down,
+            since,
+            _minute(plan, now, now),
+            running,
+            estimate,
+            home_ready=ready,
+            callbacks=callbacks,
+            waiting=waiting,
+            available=available,
+        )
     facts = {
         "down": down,
         "since": since,
         "running": sorted(running.items()),
         "estimate": estimate,
         "home_ready": ready,
+        "waiting": waiting,
+        "available": available,
+        "callbacks": [(c.due, c.queue, c.vulnerable) for c in callbacks],
         "plan": plan_sha256,
         "unavailable": unavailable,
     }

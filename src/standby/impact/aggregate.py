@@ -18,6 +18,9 @@
   some, for that many minutes in a row. `max_unanswered_calls` is breached at the
   minute the mean extra calls unanswered on the queue since the outage started
   (abandoned, unreachable or deflected, outage day minus normal day) pass the limit.
+  Its 95% interval (`breach_bounds`) runs from the minute the upper bound of that mean's
+  95% interval passes the limit (the earliest it may be breached) to the minute its lower
+  bound does (the latest); `max_outage_minutes` is the same in every replication (exact).
 """
 
 from __future__ import annotations
@@ -200,3 +203,31 @@ def breaches(
                     )
                 )
     return sorted(found, key=lambda b: (b.minute, b.queue, b.kind))
+
+
+def breach_bounds(
+    plan: Plan, at: int, extra: FloatArray, tolerance_queues: Sequence[int]
+) -> dict[str, tuple[int | None, int | None]]:
+    """Queue id -> the 95% interval of its `max_unanswered_calls` breach minute (see above).
+
+    `extra` is (outage minus baseline) unanswered calls by minute, replication by replication:
+    [replication, row of `tolerance_queues`, minute]. None: that bound never passes the limit.
+    """
+    index = {q.id: i for i, q in enumerate(plan.queues)}
+    rows = {q: r for r, q in enumerate(tolerance_queues)}
+    found: dict[str, tuple[int | None, int | None]] = {}
+    runs = extra.shape[0]
+    for tolerance in plan.impact_tolerances:
+        limit = tolerance.max_unanswered_calls
+        q = index.get(tolerance.queue)
+        if limit is None or q is None or q not in rows:
+            continue
+        since = np.cumsum(extra[:, rows[q], at:], axis=1)
+        mean = since.mean(axis=0)
+        half = t95(runs - 1) * since.std(axis=0, ddof=1) / math.sqrt(runs) if runs > 1 else 0.0
+        bounds = []
+        for curve in (mean + half, mean - half):
+            over = np.flatnonzero(curve > limit)
+            bounds.append(at + int(over[0]) if over.size else None)
+        found[tolerance.queue] = (bounds[0], bounds[1])
+    return found

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -325,3 +325,36 @@ def _steps(
         cut = (cut_at == -2 and value < float(previous[minute])) or minute == cut_at
         found.append(Change(minute * 60.0, kind, target, value, cut))
     return found
+
+
+def capacity_series(model: DayModel, group: int) -> IntArray:
+    """Group `group`'s capacity minute by minute, from the day's changes."""
+    series = np.zeros(model.reach.shape[1], dtype=np.int64)
+    for change in model.changes:
+        if change.kind == CAPACITY and change.target == group:
+            series[int(change.time // 60) :] = int(change.value)
+    return series
+
+
+def with_capacity(model: DayModel, capacity: dict[int, IntArray]) -> DayModel:
+    """The same day with these groups' capacity (minute by minute) instead of its own.
+
+    A lost site's cut (its agents' calls cut off at the outage's start) is kept; who can
+    answer each queue follows. Wages stay those of the roster: what agents not at work are
+    paid is not known from how many there are.
+    """
+    # Built in `_build`'s order (groups' steps by group, then the queues'), then sorted the same
+    # way: changes at one moment keep the order they have on the day as built.
+    answering = model.answering.copy()
+    changes: list[Change] = []
+    for g in range(len(model.groups)):
+        own = [c for c in model.changes if c.kind == CAPACITY and c.target == g]
+        if g in capacity:
+            cuts = [c for c in own if c.cut]
+            own = _steps(capacity[g], 0, CAPACITY, g, int(cuts[0].time // 60) if cuts else -1)
+            for skill in model.groups[g].skills:
+                answering[skill] += capacity[g] - capacity_series(model, g)
+        changes += own
+    changes += [c for c in model.changes if c.kind != CAPACITY]
+    changes.sort(key=lambda c: (c.time, c.kind == CAPACITY and c.value > 0))
+    return replace(model, changes=tuple(changes), answering=answering)

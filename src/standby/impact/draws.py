@@ -5,10 +5,12 @@ callers at the same times, with the same handling times, patience, retry decisio
 and callbacks, so their difference is the outage's and not chance's. Numbers are tied
 to what they describe, not to the order in which a run asks for them: stream
 (replication, 0, queue, attempt) holds every draw of a queue's attempt number
-`attempt` (0 for first calls), stream (replication, 1) the callbacks'. A stream is
-numpy's PCG64 seeded with `SeedSequence(seed, spawn_key=...)`, which is what
-`SeedSequence(seed).spawn(...)` hands out, so a replication's numbers depend only on
-(seed, replication) and never on the process that draws them.
+`attempt` (0 for first calls), stream (replication, 1) the callbacks', stream
+(replication, 2, queue, attempt) the live forecast's callers joining a queue
+(`forecast.live_figures`). A stream is numpy's PCG64 seeded with
+`SeedSequence(seed, spawn_key=...)`, which is what `SeedSequence(seed).spawn(...)` hands
+out, so a replication's numbers depend only on (seed, replication) and never on the
+process that draws them.
 
 - **Arrivals** are a Poisson process whose rate is constant within each forecast
   interval: a Poisson count per interval, placed uniformly within it.
@@ -64,7 +66,8 @@ class Attempts:
     delay: FloatArray
 
 
-def _attempts(rng: np.random.Generator, size: int, queue: QueueSpec, cv: float | None) -> Attempts:
+def draw_attempts(rng: np.random.Generator, size: int, queue: QueueSpec, cv: float | None) -> Attempts:
+    """The draws of one attempt number for `size` customers of a queue, in this order from `rng`."""
     service = _handling(rng, size, queue.aht_s, cv)
     patience = rng.exponential(queue.patience_s, size) if queue.patience_s else np.full(size, math.inf)
     deflect = rng.random(size)
@@ -95,7 +98,7 @@ class Draws:
             starts = spec.forecast_start_s + spec.interval_s * np.arange(calls.size, dtype=np.float64)
             # Sorting the whole queue sorts within each interval: intervals do not overlap.
             times.append(np.sort(np.repeat(starts, counts) + spec.interval_s * rng.random(n)))
-            firsts.append(_attempts(rng, n, spec, cv))
+            firsts.append(draw_attempts(rng, n, spec, cv))
             vulnerable.append(
                 rng.random(n) < spec.vulnerable_share if spec.vulnerable_share else np.zeros(n, bool)
             )
@@ -168,6 +171,6 @@ class Draws:
         found = self._later.get(key)
         if found is None:
             rng = stream(self._seed, self._replication, 0, queue, number)
-            found = _attempts(rng, self._counts[queue], self.queues[queue], self._cv)
+            found = draw_attempts(rng, self._counts[queue], self.queues[queue], self._cv)
             self._later[key] = found
         return found

@@ -6,7 +6,7 @@ engine, not the plan's models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from standby.impact.day import DayModel
@@ -44,15 +44,19 @@ def replicate_options(
     replication: int,
     handling_cv: float | None,
     tolerance_queues: tuple[int, ...],
+    outage_draws: Callable[[Draws], Draws] | None = None,
 ) -> tuple[DayTally, list[DayTally]]:
     """One replication of one normal day and several outage days, all on the same random numbers.
 
     The forecast's options differ only by what they change: the normal day is simulated
     once, and every option's day sees the same callers, handling times and patience.
+    `outage_draws` makes the outage days' numbers from the normal day's (callers the centre
+    says are waiting join them: `forecast.live_figures`).
     """
     draws = Draws(baseline, seed, replication, handling_cv)
     normal = tally(baseline, simulate(baseline, draws), draws, tolerance_queues)
-    return normal, [tally(day, simulate(day, draws), draws, tolerance_queues) for day in outages]
+    other = outage_draws(draws) if outage_draws is not None else draws
+    return normal, [tally(day, simulate(day, other), other, tolerance_queues) for day in outages]
 
 
 _job: Job | None = None

@@ -126,19 +126,37 @@ def _ivr_queues(plan: Plan) -> tuple[set[str], set[str]]:
     needs: dict[str, set[str]] = {}
     for component in plan.components:
         needs[component.id] = {m for d in component.depends_on for m in _members(d)}
+    # Whether a component reaches an ivr through depends_on, each component worked out once
+    # (a walk per queue costs a large plan seconds); a cycle, which the plan refuses, counts as no.
+    reaches: dict[str, bool] = {}
 
-    def closure(start: set[str]) -> set[str]:
-        """Every component reached from `start` through depends_on."""
-        seen: set[str] = set()
-        stack = list(start)
+    def through(node: str) -> bool:
+        stack = [(node, iter(needs.get(node, ())))]
+        reaches[node] = node in ivrs
         while stack:
-            node = stack.pop()
-            if node not in seen:
-                seen.add(node)
-                stack.extend(needs.get(node, ()))
-        return seen
+            top, below = stack[-1]
+            if reaches[top]:
+                stack.pop()
+                if stack:
+                    reaches[stack[-1][0]] = True
+                continue
+            nxt = next(below, None)
+            if nxt is None:
+                stack.pop()
+                if stack and reaches[top]:
+                    reaches[stack[-1][0]] = True
+            elif nxt not in reaches:
+                reaches[nxt] = nxt in ivrs
+                stack.append((nxt, iter(needs.get(nxt, ()))))
+            elif reaches[nxt]:
+                reaches[top] = True
+        return reaches[node]
 
-    heard = {q.id for q in plan.queues if closure({m for d in q.depends_on for m in _members(d)}) & ivrs}
+    heard = {
+        q.id
+        for q in plan.queues
+        if any(reaches[m] if m in reaches else through(m) for d in q.depends_on for m in _members(d))
+    }
     return ivrs, heard
 
 

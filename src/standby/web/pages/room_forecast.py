@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from standby.forecast.recommend import money
 from standby.forecast.service import latest
+from standby.impact.report import money
 from standby.plan.fields import format_clock_time
 from standby.plan.schema import Plan
 
@@ -31,14 +31,24 @@ def _minute(clock: str | None) -> int | None:
     return int(hours) * 60 + int(minutes)
 
 
+def _between(low: str | None, high: str | None) -> str:
+    """The 95% interval of a breach time, as the table shows it after the time."""
+    if low == high:
+        return ""
+    return f" ({low or 'now'} to {high or 'maybe never'})"
+
+
 def _cell(outlook: dict[str, Any], currency: str) -> dict[str, Any]:
     breaches = int(outlook["breaches"])
+    between = outlook.get("first_breach_between") or {}
     return {
-        "cost": money(currency, float(outlook["cost"]["mean"])),
+        "cost": money(float(outlook["cost"]["mean"]), currency),
         "customers": round(float(outlook["customers_affected"]["mean"])),
         "breaches": breaches,
         "first": outlook["first_breach_at"],
-        "tone": "down" if breaches else "up",
+        "between": _between(between.get("low"), between.get("high")) if breaches else "",
+        "may": outlook.get("may_breach_from"),
+        "tone": "down" if breaches else ("degraded" if outlook.get("may_breach_from") else "up"),
     }
 
 
