@@ -6,7 +6,8 @@ counted for neither side) are checked over TCP, HTTP and, for Standby, SIP OPTIO
 - Standby's checker: `ProbeChecker.check` driven as the worker drives it (a task per
   check, at most 256 at once), every target once per round; wall time and this process's
   CPU time (all threads) around the checking alone.
-- Standby's worker, end to end: `DetectWorker` with the default options on SQLite, the
+- Standby's worker, end to end: `DetectWorker` with the default options on SQLite (or a
+  scratch PostgreSQL database with --postgres, whose server's CPU is not counted), the
   targets in a plan, for a fixed time after every probe was checked once; checks counted by
   `worker.stats.checks`, CPU including the batched writes and correlation. At a 10 s
   interval for each protocol (5,000 probes at 10 s: the load the issue names), and with
@@ -19,7 +20,7 @@ counted for neither side) are checked over TCP, HTTP and, for Standby, SIP OPTIO
     benchmarks/install-peers      # prometheus-blackbox-exporter and sip-tester (Debian)
     .venv/bin/python benchmarks/detect_checks.py [--targets 5000] [--rounds 2] [--repeat 3] [--quick] [--json]
         [--protocols tcp,sip] [--no-exporter] [--worker-seconds 0]   # e.g. SIP against TCP alone
-        [--worker-interval 10] [--worker-repeat 2]
+        [--worker-interval 10] [--worker-repeat 2] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
 With --json, stdout is one JSON object whose "ratios" list each figure against its target:
 HTTP and TCP checks per CPU second against blackbox_exporter's, the share of due checks the
@@ -51,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from _scratch import scratch_url  # noqa: E402
 from _targets import HOST, Targets, process_cpu_seconds, raise_nofile  # noqa: E402
 
 CONCURRENCY = 256
@@ -285,12 +287,12 @@ def plan_text(probes: list[dict[str, Any]], extra_components: list[dict[str, Any
     return yaml.safe_dump(plan, sort_keys=False)
 
 
-def sqlite_factory(directory: Path) -> Any:
-    """A session factory on a new, migrated SQLite database in `directory`."""
+def migrated_factory(url: str) -> Any:
+    """A session factory on the (new, empty) database at `url`, migrated."""
     from standby.store.engine import make_engine, make_session_factory
     from standby.store.migrations import upgrade
 
-    engine = make_engine(f"sqlite+pysqlite:///{directory / 'standby.db'}")
+    engine = make_engine(url)
     upgrade(engine)
     return make_session_factory(engine)
 
@@ -354,8 +356,11 @@ class CountingChecker:
         await self.inner.aclose()
 
 
-async def standby_worker(protocol: str, targets: Targets, interval_s: float, seconds: float) -> Run:
-    """DetectWorker on SQLite over every target for `seconds` after each was checked about once."""
+async def standby_worker(
+    protocol: str, targets: Targets, interval_s: float, seconds: float, postgres: str | None = None
+) -> Run:
+    """DetectWorker over every target for `seconds` after each was checked about once, on a new
+    SQLite database, or on a scratch database of the PostgreSQL server at `postgres`."""
     from sqlalchemy import func, select
 
     from standby.clock import SystemClock
@@ -372,8 +377,8 @@ async def standby_worker(protocol: str, targets: Targets, interval_s: float, sec
         for key in list(probe):
             if key not in ("type", "target", "interval_s", "timeout_s"):
                 del probe[key]
-    with tempfile.TemporaryDirectory(prefix="standby-bench-") as tmp:
-        factory = sqlite_factory(Path(tmp))
+    with scratch_url(postgres) as url:
+        factory = migrated_factory(url)
         store_plan(factory, plan_text(probes))
         checker = CountingChecker()
         worker = DetectWorker(session_factory=factory, clock=SystemClock(), checker=checker)
@@ -811,7 +816,7 @@ async def run_workers(
                 f"… {turn + 1}/{args.worker_repeat} Standby worker, {protocol} every {interval:g} s",
                 file=sys.stderr,
             )
-            run = await standby_worker(protocol, targets, interval, seconds)
+            run = await standby_worker(protocol, targets, interval, seconds, args.postgres)
             measured[protocol].append(run)
             worker_due[protocol].append(run.due_done or 0.0)
         if "sip" in measured and "tcp" in measured:
@@ -820,7 +825,7 @@ async def run_workers(
     runs = [median_run(measured[p]) for p in protocols if p in measured]
     if "tcp" in protocols and not args.quick:
         print("… Standby worker, tcp every 0.5 s (saturated)", file=sys.stderr)
-        runs.append(await standby_worker("tcp", targets, 0.5, max(args.worker_seconds, 1.0)))
+        runs.append(await standby_worker("tcp", targets, 0.5, max(args.worker_seconds, 1.0), args.postgres))
     return runs
 
 
@@ -899,6 +904,9 @@ def main() -> None:
         "--protocols", default="tcp,sip,http", help="comma-separated subset of tcp,sip,http to measure"
     )
     parser.add_argument("--no-exporter", action="store_true", help="leave blackbox_exporter out")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run the worker on a scratch database of this server, not SQLite"
+    )
     parser.add_argument("--worker-interval", type=float, default=10.0, help="the worker's check interval, s")
     parser.add_argument(
         "--worker-repeat", type=int, default=2, help="interleaved turns of the worker over each protocol"
