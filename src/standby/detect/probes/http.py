@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import json
 import socket
 import ssl
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,71 +64,11 @@ class HttpChecker:
         progress.waiting_for = "connection"
         sock = await connect_any(targets)
         if context is None:
-            return await self._over_socket(sock, url, reply, probe, now, progress, start)
-        return await self._over_tls(sock, url, context, reply, probe, now, progress, start)
-
-    async def _over_socket(
-        self,
-        sock: socket.socket,
-        url: Url,
-        reply: Reply,
-        probe: HttpProbe,
-        now: datetime,
-        progress: Progress,
-        start: float,
-    ) -> CheckResult:
-        """Plain HTTP straight on the non-blocking socket: no transport, a reader callback."""
-        loop = asyncio.get_running_loop()
-        fd = sock.fileno()
-        reading = False
-        try:
-            progress.waiting_for = "chance to send the request"
-            try:
-                sent = sock.send(url.request)
-            except BlockingIOError:
-                sent = 0
-            if sent < len(url.request):
-                await loop.sock_sendall(sock, url.request[sent:])
-            progress.waiting_for = "reply"
-            loop.add_reader(fd, _read_into, sock, reply)
-            reading = True
-            return await self._judge(reply, probe, now, progress, start, None)
-        finally:
-            reply.close()
-            if reading:
-                loop.remove_reader(fd)
-            close_abortively(sock)
-
-    async def _over_tls(
-        self,
-        sock: socket.socket,
-        url: Url,
-        context: ssl.SSLContext,
-        reply: Reply,
-        probe: HttpProbe,
-        now: datetime,
-        progress: Progress,
-        start: float,
-    ) -> CheckResult:
-        """HTTPS through asyncio's TLS transport, which owns the socket (and closes it) from here."""
-        loop = asyncio.get_running_loop()
-        progress.waiting_for = "TLS handshake"
-        reset_on_close(sock)  # the transport's abort then leaves no TIME_WAIT
-        try:
-            transport, _ = await loop.create_connection(
-                lambda: reply, sock=sock, ssl=context, server_hostname=url.host
-            )
-        except BaseException:
-            reply.close()
-            raise
-        try:
-            progress.waiting_for = "reply"
-            transport.write(url.request)
-            ssl_object = transport.get_extra_info("ssl_object")
+            exchange = _over_socket(sock, url, reply, progress)
+        else:
+            exchange = _over_tls(sock, url, context, reply, progress)
+        async with exchange as ssl_object:
             return await self._judge(reply, probe, now, progress, start, ssl_object)
-        finally:
-            reply.close()
-            transport.abort()
 
     async def _judge(
         self,
@@ -179,6 +121,57 @@ class HttpChecker:
                 return f"body larger than {limit}: JSON field {probe.json_field!r} not checked"
             return json_mismatch(body, probe.json_field, probe.json_value)
         return None
+
+
+@contextlib.asynccontextmanager
+async def _over_socket(
+    sock: socket.socket, url: Url, reply: Reply, progress: Progress
+) -> AsyncIterator[ssl.SSLObject | None]:
+    """Plain HTTP straight on the non-blocking socket: no transport, a reader callback."""
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+    reading = False
+    try:
+        progress.waiting_for = "chance to send the request"
+        try:
+            sent = sock.send(url.request)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(url.request):
+            await loop.sock_sendall(sock, url.request[sent:])
+        progress.waiting_for = "reply"
+        loop.add_reader(fd, _read_into, sock, reply)
+        reading = True
+        yield None
+    finally:
+        reply.close()
+        if reading:
+            loop.remove_reader(fd)
+        close_abortively(sock)
+
+
+@contextlib.asynccontextmanager
+async def _over_tls(
+    sock: socket.socket, url: Url, context: ssl.SSLContext, reply: Reply, progress: Progress
+) -> AsyncIterator[ssl.SSLObject | None]:
+    """HTTPS through asyncio's TLS transport, which owns the socket (and closes it) from here."""
+    loop = asyncio.get_running_loop()
+    progress.waiting_for = "TLS handshake"
+    reset_on_close(sock)  # the transport's abort then leaves no TIME_WAIT
+    try:
+        transport, _ = await loop.create_connection(
+            lambda: reply, sock=sock, ssl=context, server_hostname=url.host
+        )
+    except BaseException:
+        reply.close()
+        raise
+    try:
+        progress.waiting_for = "reply"
+        transport.write(url.request)
+        yield transport.get_extra_info("ssl_object")
+    finally:
+        reply.close()
+        transport.abort()
 
 
 def _read_into(sock: socket.socket, reply: Reply) -> None:
