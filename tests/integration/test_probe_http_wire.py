@@ -13,12 +13,11 @@ import ssl
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import anyio
 import pytest
 import trustme
-from _servers import HOST, TcpServer, checker, hang_forever
+from _servers import HOST, TcpServer, ca, ca_file, checker, hang_forever
 
 from standby.detect.probes import CheckResult, ProbeChecker
 from standby.detect.probes.http_reply import parse_url
@@ -26,7 +25,7 @@ from standby.detect.probes.result import ProbeFailure
 from standby.plan.probes import HttpProbe
 
 pytestmark = pytest.mark.anyio
-__all__ = ["checker"]  # a fixture, imported for pytest
+__all__ = ["ca", "ca_file", "checker"]  # fixtures, imported for pytest
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIMEOUT = 1.5
@@ -211,18 +210,6 @@ async def test_checks_at_once_each_get_their_own_reply(checker) -> None:
 
 
 # --- TLS ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 def server_context(ca: trustme.CA) -> ssl.SSLContext:
