@@ -31,6 +31,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
+import trustme
 
 from standby.detect.probes import ProbeChecker
 
@@ -48,6 +49,20 @@ async def checker() -> AsyncIterator[ProbeChecker]:
         yield probe_checker
     finally:
         await probe_checker.aclose()
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A certificate authority of the test's own (trustme) for HTTPS servers."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
+    """The `ca` fixture's certificate as a PEM file, for a probe's ca_file."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
 
 
 class TcpServer:

@@ -7,19 +7,18 @@ import socket
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import anyio
 import pytest
 import trustme
-from _servers import HOST, TcpServer, checker, free_port, http_handler
+from _servers import HOST, TcpServer, ca, ca_file, checker, free_port, http_handler
 
 from standby.detect.probes import CheckResult, ProbeChecker
 from standby.detect.probes.http import der_not_after
 from standby.plan.probes import HttpProbe
 
 pytestmark = pytest.mark.anyio
-__all__ = ["checker"]  # a fixture, imported for pytest
+__all__ = ["ca", "ca_file", "checker"]  # fixtures, imported for pytest
 
 
 def http(url: str, **settings: object) -> HttpProbe:
@@ -126,18 +125,6 @@ async def test_an_unknown_host_name_is_named(checker) -> None:
 
 
 # --- HTTPS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return str(path)
 
 
 @contextlib.asynccontextmanager

@@ -201,16 +201,17 @@ def claim_probes(
             )
         mine = mine[:share]
     held = {component_id: sha for component_id, sha in mine}
-    for ids in _chunks(list(held)):
-        session.execute(
-            update(ProbeRow)
-            .where(
-                ProbeRow.component_id.in_(ids),
-                ProbeRow.owner == worker_id,
-                or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < renew_before),
-            )
-            .values(lease_expires_at=until)
+    # One statement by owner rather than the ids in lists: the same rows (the surplus was given
+    # back above), and a claim every 1.5 s no longer binds 5,000 ids (two thirds of its CPU).
+    session.execute(
+        update(ProbeRow)
+        .where(
+            ProbeRow.owner == worker_id,
+            ProbeRow.enabled,
+            or_(ProbeRow.lease_expires_at.is_(None), ProbeRow.lease_expires_at < renew_before),
         )
+        .values(lease_expires_at=until)
+    )
     wanted = share - len(held)
     if wanted > 0:
         free = session.execute(

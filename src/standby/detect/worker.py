@@ -314,12 +314,14 @@ class DetectWorker:
         loop = asyncio.get_running_loop()
         started = loop.time()
         at: datetime | None = None
+        lapsed = False
         try:
             async with self._semaphore:
-                if (held.lease_until < loop.time() and self.database_ok) or self.held.get(
-                    held.lease.component_id
-                ) is not held:
-                    return  # the lease ran out while it waited its turn (see _schedule)
+                if self.held.get(held.lease.component_id) is not held:
+                    return
+                if held.lease_until < loop.time() and self.database_ok:
+                    lapsed = True  # the lease ran out while it waited its turn (see _schedule)
+                    return
                 at = self.clock.now()
                 held.last_at = at
                 began = loop.time()
@@ -347,7 +349,12 @@ class DetectWorker:
             if not again:
                 held.wanted_from = None
             if self.held.get(held.lease.component_id) is held:
-                held.due = loop.time() if again else started + self._next_in(held)
+                if lapsed:
+                    # Not checked: due again once the renewal comes, as in _schedule, rather
+                    # than a whole interval later (a slow claim would cost a check per probe).
+                    held.due = loop.time() + 0.25
+                else:
+                    held.due = loop.time() if again else started + self._next_in(held)
                 heapq.heappush(self._queue, (held.due, held.lease.component_id, held.lease.settings_sha))
 
     def _every_s(self, probe: Any) -> float:

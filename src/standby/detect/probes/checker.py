@@ -21,8 +21,8 @@ from standby.plan.probes import DnsProbe, HttpProbe, SipOptionsProbe, TcpProbe
 class ProbeChecker:
     """Checks probes over the network; reusable for thousands of checks.
 
-    Owns the shared resources: an httpx.AsyncClient without keep-alive per TLS setting, the
-    SSL contexts and SIP's shared UDP sockets. Call `aclose` when done.
+    Owns the shared resources: the SSL contexts of HTTPS (one per TLS setting) and SIP's
+    shared UDP sockets. Call `aclose` when done.
     """
 
     def __init__(self, *, max_body_bytes: int = 1 << 20) -> None:
@@ -45,9 +45,8 @@ class ProbeChecker:
             return CheckResult(ok=False, detail=describe_error(exc), rtt_ms=None)
 
     async def aclose(self) -> None:
-        """Close the HTTP clients and SIP's UDP sockets; the checker must not be used afterwards."""
+        """Close SIP's UDP sockets; the checker must not be used afterwards."""
         self._sip.close()
-        await self._http.aclose()
 
     async def _dispatch(self, probe: NetworkProbe, now: datetime, progress: Progress) -> CheckResult:
         if isinstance(probe, HttpProbe):

@@ -16,114 +16,102 @@ Decisions a plan author can rely on:
   (expiry is then only a warning), which is what the author asked for.
 - Proxies and certificate settings from the environment are ignored: the probe reaches the
   target directly, with the system's CAs plus certifi's (or `ca_file` alone when given).
+  A probe asks whether the target answers from where the worker runs; a proxy in between
+  would answer for it (and a proxy's own failure would look like the target's).
+- HTTP/1.1 only, spoken by the probe itself (`http_reply`): every server and load balancer
+  answers it, and a general client cost about six times the CPU a check needs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextlib
 import json
 import socket
 import ssl
 import time
-import zlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import certifi
-import httpx
 
-from standby.detect.probes.result import CheckResult, ProbeFailure, Progress, clean, ms_text, root_os_error
+from standby.detect.probes.http_reply import Reply, Url, parse_url
+from standby.detect.probes.net import close_abortively, connect_any, reset_on_close, resolve
+from standby.detect.probes.result import CheckResult, ProbeFailure, Progress, clean, ms_text
 from standby.plan.probes import HttpProbe
 
-_TRACE_STEPS = {
-    "connection.connect_tcp.started": "connection",
-    "connection.start_tls.started": "TLS handshake",
-    "http11.send_request_headers.started": "chance to send the request",
-    "http11.receive_response_headers.started": "reply",
-}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_READ_SIZE = 65536
 
 
 class HttpChecker:
-    """Runs HTTP probes; holds one keep-alive-free client per TLS setting, reused across checks."""
+    """Runs HTTP probes; holds one SSL context per TLS setting, reused across checks."""
 
     def __init__(self, *, max_body_bytes: int) -> None:
         self._max_body = max_body_bytes
-        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
-
-    async def aclose(self) -> None:
-        """Close every client (and so every connection still open)."""
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        self._contexts: dict[tuple[bool, str | None], ssl.SSLContext] = {}
 
     async def check(self, probe: HttpProbe, *, now: datetime, progress: Progress) -> CheckResult:
         """One request; healthy when status, keyword and JSON field all match."""
-        client = self._client(probe)
-
-        async def trace(event: str, _info: dict[str, Any]) -> None:
-            step = _TRACE_STEPS.get(event)
-            if step is not None:
-                progress.waiting_for = step
-
-        progress.waiting_for = "connection"
+        url = parse_url(probe.target, probe.method)
+        context = self._context(probe) if url.tls else None  # an unreadable CA file fails first
+        want_body = probe.keyword is not None or probe.json_field is not None
+        reply = Reply(want_body=want_body, limit=self._max_body, head_only=probe.method == "HEAD")
         start = time.perf_counter()
-        try:
-            request = client.build_request(probe.method, probe.target, extensions={"trace": trace})
-            response = await client.send(request, stream=True)
-        except httpx.RemoteProtocolError as exc:
-            raise ProbeFailure(_protocol_detail(exc)) from exc
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ProbeFailure(f"invalid URL: {clean(str(exc))}") from exc
-        except httpx.ConnectError as exc:
-            root = root_os_error(exc)
-            if isinstance(root, socket.gaierror):
-                host = clean(httpx.URL(probe.target).host)
-                raise ProbeFailure(
-                    f"host name {host!r} not found ({clean(str(root.strerror)).lower()})"
-                ) from exc
-            raise
-        try:
-            rtt_ms = (time.perf_counter() - start) * 1000
-            warning, cert_failure = _certificate_expiry(response, probe, now)
-            if cert_failure is not None:
-                return CheckResult(ok=False, detail=cert_failure, rtt_ms=rtt_ms, warning=warning)
-            failure = await self._mismatch(response, probe, progress)
-            if failure is not None:
-                return CheckResult(ok=False, detail=failure, rtt_ms=rtt_ms, warning=warning)
-            detail = f"HTTP {response.status_code} in {ms_text(rtt_ms)}"
-            return CheckResult(ok=True, detail=detail, rtt_ms=rtt_ms, warning=warning)
-        finally:
-            await response.aclose()
+        targets = await resolve(url.host, url.port, socket.SOCK_STREAM, progress)
+        progress.waiting_for = "connection"
+        sock = await connect_any(targets)
+        if context is None:
+            exchange = _over_socket(sock, url, reply, progress)
+        else:
+            exchange = _over_tls(sock, url, context, reply, progress)
+        async with exchange as ssl_object:
+            return await self._judge(reply, probe, now, progress, start, ssl_object)
 
-    def _client(self, probe: HttpProbe) -> httpx.AsyncClient:
+    async def _judge(
+        self,
+        reply: Reply,
+        probe: HttpProbe,
+        now: datetime,
+        progress: Progress,
+        start: float,
+        ssl_object: ssl.SSLObject | None,
+    ) -> CheckResult:
+        """Wait for the reply's head, then (if needed) its body, and say whether they match."""
+        await reply.head
+        rtt_ms = (time.perf_counter() - start) * 1000
+        warning, cert_failure = _certificate_expiry(ssl_object, probe, now)
+        if cert_failure is not None:
+            return CheckResult(ok=False, detail=cert_failure, rtt_ms=rtt_ms, warning=warning)
+        failure = await self._mismatch(reply, probe, progress)
+        if failure is not None:
+            return CheckResult(ok=False, detail=failure, rtt_ms=rtt_ms, warning=warning)
+        detail = f"HTTP {reply.status} in {ms_text(rtt_ms)}"
+        return CheckResult(ok=True, detail=detail, rtt_ms=rtt_ms, warning=warning)
+
+    def _context(self, probe: HttpProbe) -> ssl.SSLContext:
         key = (probe.tls_verify, probe.ca_file if probe.tls_verify else None)
-        client = self._clients.get(key)
-        if client is None:
-            client = httpx.AsyncClient(
-                verify=ssl_context(*key),
-                trust_env=False,
-                follow_redirects=False,
-                timeout=None,  # the checker bounds the whole check with the probe's timeout
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-                # identity: a compressed body would have to be inflated to search it
-                headers={"User-Agent": "Standby", "Accept-Encoding": "identity"},
-            )
-            self._clients[key] = client
-        return client
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = ssl_context(*key)
+        return context
 
-    async def _mismatch(self, response: httpx.Response, probe: HttpProbe, progress: Progress) -> str | None:
+    async def _mismatch(self, reply: Reply, probe: HttpProbe, progress: Progress) -> str | None:
         """Why the reply does not match the probe, or None when it does."""
-        if response.status_code != probe.expect_status:
-            detail = f"HTTP {response.status_code} (expected {probe.expect_status})"
-            location = response.headers.get("location")
-            if response.is_redirect and location:
-                detail += f", redirect to {clean(location)}"
+        if reply.status != probe.expect_status:
+            detail = f"HTTP {reply.status} (expected {probe.expect_status})"
+            location = reply.headers.get(b"location")
+            if reply.status in _REDIRECTS and location:
+                detail += f", redirect to {clean(location.decode('latin-1'))}"
             return detail
         if probe.keyword is None and probe.json_field is None:
             return None
         progress.waiting_for = "complete body"
-        body, truncated = await _read_body(response, self._max_body)
+        body, truncated = await reply.body
         if probe.keyword is not None:
-            text = body.decode(response.charset_encoding or "utf-8", errors="replace")
+            text = body.decode(_charset(reply), errors="replace")
             if probe.keyword not in text:
                 where = f"the first {size_text(self._max_body)} of the body" if truncated else "the body"
                 return f"keyword {clean(probe.keyword)!r} not in {where}"
@@ -133,6 +121,86 @@ class HttpChecker:
                 return f"body larger than {limit}: JSON field {probe.json_field!r} not checked"
             return json_mismatch(body, probe.json_field, probe.json_value)
         return None
+
+
+@contextlib.asynccontextmanager
+async def _over_socket(
+    sock: socket.socket, url: Url, reply: Reply, progress: Progress
+) -> AsyncIterator[ssl.SSLObject | None]:
+    """Plain HTTP straight on the non-blocking socket: no transport, a reader callback."""
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+    reading = False
+    try:
+        progress.waiting_for = "chance to send the request"
+        try:
+            sent = sock.send(url.request)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(url.request):
+            await loop.sock_sendall(sock, url.request[sent:])
+        progress.waiting_for = "reply"
+        loop.add_reader(fd, _read_into, sock, reply)
+        reading = True
+        yield None
+    finally:
+        reply.close()
+        if reading:
+            loop.remove_reader(fd)
+        close_abortively(sock)
+
+
+@contextlib.asynccontextmanager
+async def _over_tls(
+    sock: socket.socket, url: Url, context: ssl.SSLContext, reply: Reply, progress: Progress
+) -> AsyncIterator[ssl.SSLObject | None]:
+    """HTTPS through asyncio's TLS transport, which owns the socket (and closes it) from here."""
+    loop = asyncio.get_running_loop()
+    progress.waiting_for = "TLS handshake"
+    reset_on_close(sock)  # the transport's abort then leaves no TIME_WAIT
+    try:
+        transport, _ = await loop.create_connection(
+            lambda: reply, sock=sock, ssl=context, server_hostname=url.host
+        )
+    except BaseException:
+        reply.close()
+        raise
+    try:
+        progress.waiting_for = "reply"
+        transport.write(url.request)
+        yield transport.get_extra_info("ssl_object")
+    finally:
+        reply.close()
+        transport.abort()
+
+
+def _read_into(sock: socket.socket, reply: Reply) -> None:
+    """The reader callback of a plain connection: what the socket holds, to the parser."""
+    try:
+        data = sock.recv(_READ_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError as exc:
+        reply.connection_lost(exc)
+        return
+    if data:
+        reply.data_received(data)
+    else:
+        reply.eof_received()
+
+
+def _charset(reply: Reply) -> str:
+    """The body's charset from Content-Type, if Python knows it; UTF-8 otherwise."""
+    content_type = reply.headers.get(b"content-type", b"").decode("latin-1")
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"')
+            try:
+                return codecs.lookup(charset).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
@@ -151,48 +219,6 @@ def ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     # certifi as well as the system's store: slim containers often ship without the latter.
     context.load_verify_locations(cafile=certifi.where())
     return context
-
-
-def _protocol_detail(exc: httpx.RemoteProtocolError) -> str:
-    text = str(exc)
-    if "disconnected without sending" in text:
-        return "connection closed without a reply"
-    return f"invalid HTTP reply: {clean(text)}"
-
-
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of the decoded body, and whether there was more."""
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    inflater: Any = None
-    if encoding in ("gzip", "x-gzip"):
-        inflater = zlib.decompressobj(wbits=31)
-    elif encoding == "deflate":
-        inflater = zlib.decompressobj(wbits=15)
-    elif encoding not in ("", "identity"):
-        raise ProbeFailure(f"body encoded as {clean(encoding)!r}, which Standby does not decode")
-    parts: list[bytes] = []
-    size = 0
-    try:
-        async for raw in response.aiter_raw():
-            pending = raw
-            while pending:
-                if inflater is None:
-                    piece, pending = pending[: limit + 1 - size], b""
-                else:
-                    # max_length bounds what a small compressed chunk may inflate to (a zip bomb).
-                    piece = inflater.decompress(pending, limit + 1 - size)
-                    pending = inflater.unconsumed_tail
-                size += len(piece)
-                parts.append(piece)
-                if size > limit:
-                    return b"".join(parts)[:limit], True
-                if inflater is not None and not piece:
-                    break
-    except zlib.error as exc:
-        raise ProbeFailure(f"body is not valid {encoding}: {clean(str(exc))}") from exc
-    except httpx.RemoteProtocolError as exc:
-        raise ProbeFailure(_protocol_detail(exc)) from exc
-    return b"".join(parts), False
 
 
 def json_mismatch(body: bytes, path: str, expected: str | int | float | bool | None) -> str | None:
@@ -255,12 +281,10 @@ def size_text(size: int) -> str:
 
 
 def _certificate_expiry(
-    response: httpx.Response, probe: HttpProbe, now: datetime
+    ssl_object: ssl.SSLObject | None, probe: HttpProbe, now: datetime
 ) -> tuple[str | None, str | None]:
     """(warning, failure) about the peer certificate's expiry; (None, None) on plain HTTP."""
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    if not isinstance(ssl_object, ssl.SSLObject):
+    if ssl_object is None:
         return None, None
     der = ssl_object.getpeercert(binary_form=True)
     try:

@@ -130,10 +130,15 @@ def _set_done(future: asyncio.Future[None]) -> None:
 
 def close_abortively(sock: socket.socket) -> None:
     """Close with a reset rather than FIN, so the check leaves no TIME_WAIT socket behind."""
+    reset_on_close(sock)
+    sock.close()
+
+
+def reset_on_close(sock: socket.socket) -> None:
+    """Make the socket's close a reset (SO_LINGER 0), for a socket that something else will close."""
     # The peer may already have reset it; closing is all that matters then.
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-    sock.close()
 
 
 class UdpPeer:

@@ -86,7 +86,7 @@ _ERRNO_WORDS = {
 
 
 def describe_error(exc: BaseException) -> str:
-    """An exception from any layer (httpx, dnspython, the socket) in plain words, never a traceback."""
+    """An exception from any layer (TLS, dnspython, the socket) in plain words, never a traceback."""
     if isinstance(exc, ProbeFailure):
         return str(exc)
     root = root_os_error(exc)
@@ -113,7 +113,7 @@ def tls_verify_detail(exc: ssl.SSLCertVerificationError) -> str:
 
 
 def root_os_error(exc: BaseException) -> OSError | None:
-    """The OSError at the bottom: httpx, httpcore and anyio wrap the one that says what happened."""
+    """The OSError at the bottom: libraries (dnspython, asyncio) wrap the one that says what happened."""
     current: BaseException | None = exc
     for _ in range(16):  # a bound, not a count: cause chains are short, but never trust them to end
         if current is None:
