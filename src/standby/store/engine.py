@@ -134,10 +134,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.commit()
         except OperationalError as exc:
             session.rollback()
-            raise StorageError(f"the database failed: {_first_line(exc)}") from exc
+            raise storage_error(exc) from exc
         except BaseException:
             session.rollback()
             raise
+
+
+def storage_error(exc: OperationalError) -> StorageError:
+    """The StorageError that says what the database's failure was, in one line."""
+    return StorageError(f"the database failed: {_first_line(exc)}")
 
 
 def _first_line(exc: OperationalError) -> str:

@@ -37,6 +37,8 @@ from standby.web.headers import SecurityHeaders
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
+from standby.web.quick_door import QuickDoor
+from standby.web.rendered import LANE_WIDTH
 from standby.web.status_fast import StatusFastPath
 from standby.web.status_render import renderer
 
@@ -96,6 +98,7 @@ def create_app(
                 watching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
+            quick_door.close()
             if owned_engine is not None:
                 owned_engine.dispose()
 
@@ -118,6 +121,9 @@ def create_app(
         plan_watch=plan_watch,
     )
     app.state.metrics = metrics
+    # Who asks and the change mark, in one statement, for the overview and the components list.
+    quick_door = QuickDoor(session_factory, connections=LANE_WIDTH)
+    app.state.quick_door = quick_door
     # The public status page's documents, rendered once per change by a task beside the app.
     render = renderer(templates, settings.base_url.rstrip("/"))
     base_url = settings.base_url.rstrip("/")

@@ -62,6 +62,25 @@ class Rendered(Generic[T]):
             self._entries.clear()
 
 
+class Same:
+    """A part of a key that matches only the very same object: for values that cannot be hashed.
+
+    The key holds the object, so its id is not reused while the key is kept.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        """Wrap `value`."""
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.value is self.value
+
+
 class ReadLane:
     """A narrow lane of worker threads for the hot routes' short database reads.
 
