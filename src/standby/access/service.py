@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal, Unpack
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -238,7 +238,7 @@ class Admission:
     touch: Executable | None = None
 
 
-def admit_token(row: Row[Unpack[tuple[Any, ...]]] | None, now: datetime) -> Admission:
+def admit_token(row: Row[*tuple[Any, ...]] | None, now: datetime) -> Admission:
     """Judge a row of TOKEN_BY_DIGEST (None: no such token): unknown or revoked is refused."""
     if row is None or row.revoked_at is not None:
         return Admission(None)
@@ -248,7 +248,7 @@ def admit_token(row: Row[Unpack[tuple[Any, ...]]] | None, now: datetime) -> Admi
     return Admission(Principal(kind="token", name=row.name, role=Role(row.role)), touch)
 
 
-def admit_login(row: Row[Unpack[tuple[Any, ...]]] | None, now: datetime) -> Admission:
+def admit_login(row: Row[*tuple[Any, ...]] | None, now: datetime) -> Admission:
     """Judge a row of LOGIN_BY_DIGEST (None: no such session): expired or disabled is refused."""
     if row is None or now >= row.expires_at or row.disabled:
         return Admission(None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Engine, Row, Select, create_engine
@@ -109,8 +109,8 @@ class QuickDoor:
             self._own.dispose()
 
     def _read(
-        self, statement: Select[Unpack[tuple[Any, ...]]], secret: str
-    ) -> Row[Unpack[tuple[Any, ...]]] | None:
+        self, statement: Select[*tuple[Any, ...]], secret: str
+    ) -> Row[*tuple[Any, ...]] | None:
         parameters = {"digest": secret_digest(secret)}
         for last in (False, True):
             try:
