@@ -173,3 +173,25 @@ async def test_the_door_gets_over_a_restarted_database_server(web: Web) -> None:
         answer = await client.get("/api/v1/components", headers=headers)
         assert answer.status_code == 200
         assert states(answer)["sbc"] == "unknown"
+
+
+async def test_what_is_kept_is_sent_as_the_route_sends_it_and_counted_under_it(web: Web) -> None:
+    """The second request is answered before routing (standby.web.hot_fast): same bytes,
+    same headers, counted under its route."""
+    headers = web.bearer(Role.VIEWER)
+    async with web.client() as client:
+        built = await client.get("/api/v1/components", headers=headers)
+        kept = await client.get("/api/v1/components", headers=headers)
+        await log_in(client, Role.MANAGER)
+        page = await client.get("/")
+        page_again = await client.get("/")
+    assert kept.content == built.content
+    for name in ("etag", "cache-control", "content-type", "content-security-policy", "x-frame-options"):
+        assert kept.headers[name] == built.headers[name]
+    assert page_again.content == page.content
+    for name in ("content-type", "content-security-policy", "referrer-policy"):
+        assert page_again.headers[name] == page.headers[name]
+    registry = web.app.state.metrics.registry
+    for route, count in (("/api/v1/components", 2), ("/", 2)):
+        labels = {"method": "GET", "route": route, "status": "200"}
+        assert registry.get_sample_value("standby_http_requests_total", labels) == count

@@ -9,12 +9,14 @@ any later request that reads M again. The sum of the counters only grows.
 
 from __future__ import annotations
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from standby.store.tables import ChangeMarkRow
 
-CHANGE_MARK: ScalarSelect[int] = select(func.coalesce(func.sum(ChangeMarkRow.changes), 0)).scalar_subquery()
+CHANGE_MARK: ScalarSelect[int] = select(
+    func.coalesce(func.sum(ChangeMarkRow.changes), literal_column("0"))
+).scalar_subquery()
 """The mark as a column, to be read in the same statement as something else (a login check)."""
 
 

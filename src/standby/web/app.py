@@ -34,6 +34,7 @@ from standby.web.context import WebContext, package_dir
 from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
+from standby.web.hot_fast import HotFastPath
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
@@ -98,7 +99,7 @@ def create_app(
                 watching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
-            quick_door.close()
+            await quick_door.close()
             if owned_engine is not None:
                 owned_engine.dispose()
 
@@ -134,6 +135,7 @@ def create_app(
     status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir, tell=tell)
     app.state.status_board = status_board
     install_error_handlers(app)
+    app.add_middleware(HotFastPath, web=app)  # inside the headers and the metrics: counted, dressed
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(StatusFastPath, board=status_board)  # outermost of ours: a surge skips the rest

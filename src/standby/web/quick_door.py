@@ -4,24 +4,34 @@ The overview and GET /api/v1/components serve what they built for a change mark
 (standby.store.change_mark) until it moves. Each request still checks its credential in
 the database, as every door does (nothing about who may do what is kept between
 requests), and reads the mark in the same statement: one round trip, no transaction
-(a single statement is consistent on its own).
+(a single statement is consistent on its own), and no trip to a worker thread.
 
-On PostgreSQL the statement goes through an engine of its own, a few connections wide,
-in autocommit and without the pool's liveness ping (a round trip per request): a
-connection found dead (a restarted server, a failover) is dropped and the read is tried
-once more on a fresh one. On SQLite the app's own engine is used: there is no round trip
-to save, and an in-memory database exists only on that engine.
+- PostgreSQL: the statement goes out on the event loop, through psycopg's asynchronous
+  connections, a few of the door's own in autocommit, without a liveness ping before
+  each read (a round trip per request): a connection found dead (a restarted server, a
+  failover) is closed and the read tried once more on a fresh one. While the database
+  is away the event loop is never blocked: the status page goes on answering.
+- SQLite: the statement runs on the event loop itself, through the app's engine (a read
+  of a local file under WAL waits for no writer, and an in-memory database exists only
+  on that engine): a hop to a worker thread costs more than the read.
+
+What is rare, the write of a credential's last use (once a minute), goes to a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+import psycopg
 from fastapi import Request
-from sqlalchemy import Engine, Row, Select, create_engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Engine, Executable, Select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Permission
@@ -29,7 +39,6 @@ from standby.access.service import (
     LOGIN_BY_DIGEST,
     TOKEN_BY_DIGEST,
     TOKEN_PREFIX,
-    Admission,
     Principal,
     admit_login,
     admit_token,
@@ -57,45 +66,14 @@ class QuickDoor:
     """Checks the credential and reads the change mark in one statement (see the module)."""
 
     def __init__(self, session_factory: sessionmaker[Session], connections: int) -> None:
-        """Read through `session_factory`'s engine, or on PostgreSQL one of `connections` of its own."""
+        """Read through `session_factory`'s engine, or on PostgreSQL `connections` of its own."""
         bound = session_factory.kw["bind"]
         assert isinstance(bound, Engine)
-        self._own: Engine | None = None
-        if bound.dialect.name == "postgresql":
-            self._own = create_engine(
-                bound.url,
-                isolation_level="AUTOCOMMIT",
-                pool_size=connections,
-                max_overflow=connections,
-                pool_pre_ping=False,
-            )
-            # Closed at shutdown (close), or when the app is dropped without one (a test's app).
-            weakref.finalize(self, self._own.dispose)
-        self._engine = self._own or bound
+        self._engine = bound
         self._session_factory = session_factory
-
-    def admit(self, request: Request, context: WebContext, permission: Permission) -> Admitted:
-        """Who asks, if anyone (else 401) and allowed `permission` (else 403); and the mark."""
-        found = credential(request)
-        if found is None:
-            raise Unauthenticated(LOG_IN_FIRST)
-        kind, secret = found
-        now = context.clock.now()
-        if kind == "token":
-            row = self._read(_TOKEN_AND_MARK, secret) if secret.startswith(TOKEN_PREFIX) else None
-            admission = admit_token(row, now)
-            if admission.principal is None:
-                raise Unauthenticated(TOKEN_REFUSED)
-        else:
-            row = self._read(_LOGIN_AND_MARK, secret)
-            admission = admit_login(row, now)
-            if admission.principal is None:
-                raise Unauthenticated(LOG_IN_FIRST)
-            check_csrf(request, context)
-        assert row is not None and admission.principal is not None
-        self._touch(admission)
-        permit(admission.principal, permission)
-        return Admitted(admission.principal, int(row.mark))
+        self._postgres: _PostgresReads | None = None
+        if bound.dialect.name == "postgresql":
+            self._postgres = _PostgresReads(bound, connections)
 
     @staticmethod
     def of(request: Request) -> QuickDoor:
@@ -103,30 +81,103 @@ class QuickDoor:
         door: QuickDoor = request.app.state.quick_door
         return door
 
-    def close(self) -> None:
-        """Close the connections of its own, if any."""
-        if self._own is not None:
-            self._own.dispose()
+    async def admit(self, request: Request, context: WebContext, permission: Permission) -> Admitted:
+        """Who asks, if anyone (else 401) and allowed `permission` (else 403); and the mark."""
+        found = credential(request)
+        if found is None:
+            raise Unauthenticated(LOG_IN_FIRST)
+        kind, secret = found
+        now = context.clock.now()
+        if kind == "token":
+            row = await self._read(_TOKEN_AND_MARK, secret) if secret.startswith(TOKEN_PREFIX) else None
+            admission = admit_token(row, now)
+            if admission.principal is None:
+                raise Unauthenticated(TOKEN_REFUSED)
+        else:
+            row = await self._read(_LOGIN_AND_MARK, secret)
+            admission = admit_login(row, now)
+            if admission.principal is None:
+                raise Unauthenticated(LOG_IN_FIRST)
+            check_csrf(request, context)
+        assert row is not None and admission.principal is not None
+        if admission.touch is not None:
+            await anyio.to_thread.run_sync(self._touch, admission.touch)
+        permit(admission.principal, permission)
+        return Admitted(admission.principal, int(row.mark))
 
-    def _read(
-        self, statement: Select[*tuple[Any, ...]], secret: str
-    ) -> Row[*tuple[Any, ...]] | None:
-        parameters = {"digest": secret_digest(secret)}
-        for last in (False, True):
-            try:
-                with self._engine.connect() as connection:
-                    return connection.execute(statement, parameters).first()
-            except DBAPIError as exc:
-                # A dead connection was dropped from the pool: one more try, on a fresh one.
-                if exc.connection_invalidated and not last:
+    async def close(self) -> None:
+        """Close the door's own connections, if any."""
+        if self._postgres is not None:
+            await self._postgres.close()
+
+    async def _read(self, statement: Select[*tuple[Any, ...]], secret: str) -> Any:
+        digest = secret_digest(secret)
+        if self._postgres is not None:
+            return await self._postgres.first(statement, digest)
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(statement, {"digest": digest}).first()
+        except OperationalError as exc:
+            raise storage_error(exc) from exc
+
+    def _touch(self, touch: Executable) -> None:
+        """Write the credential's last use (due once a minute): in a unit of work of its own."""
+        with unit_of_work(self._session_factory) as session:
+            session.execute(touch)
+
+
+class _PostgresReads:
+    """A few asynchronous psycopg connections in autocommit, and statements compiled once."""
+
+    def __init__(self, engine: Engine, width: int) -> None:
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._width = width
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots: asyncio.Semaphore | None = None  # made on the event loop, at first use
+        self._compiled: dict[int, str] = {}
+        # An app dropped without its shutdown (a test's) still closes what it opened.
+        weakref.finalize(self, _finish, self._idle)
+
+    async def first(self, statement: Select[*tuple[Any, ...]], digest: str) -> Any:
+        """The statement's first row (attributes by column name), or None."""
+        sql = self._sql(statement)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._width)
+        async with self._slots:
+            for last in (False, True):
+                connection = self._idle.pop() if self._idle else None
+                try:
+                    if connection is None:
+                        connection = await psycopg.AsyncConnection.connect(
+                            self._conninfo, autocommit=True, row_factory=namedtuple_row
+                        )
+                    cursor = await connection.execute(sql, {"digest": digest})
+                    row = await cursor.fetchone()
+                except psycopg.OperationalError as exc:
+                    # A dead connection (a restart, a failover): dropped, and one more try.
+                    if connection is not None:
+                        await connection.close()
+                    if last:
+                        raise storage_error(exc) from exc
                     continue
-                if isinstance(exc, OperationalError):
-                    raise storage_error(exc) from exc
-                raise
+                self._idle.append(connection)
+                return row
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _touch(self, admission: Admission) -> None:
-        """Write the credential's last use, when due (once a minute): rare, so a unit of work of its own."""
-        if admission.touch is not None:
-            with unit_of_work(self._session_factory) as session:
-                session.execute(admission.touch)
+    async def close(self) -> None:
+        """Close the idle connections."""
+        while self._idle:
+            await self._idle.pop().close()
+
+    def _sql(self, statement: Select[*tuple[Any, ...]]) -> str:
+        found = self._compiled.get(id(statement))
+        if found is None:
+            found = str(statement.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[no-untyped-call]
+            self._compiled[id(statement)] = found
+        return found
+
+
+def _finish(connections: list[psycopg.AsyncConnection[Any]]) -> None:
+    """Close connections without an event loop: libpq's own close, which does not wait."""
+    for connection in connections:
+        connection.pgconn.finish()

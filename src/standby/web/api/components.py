@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
@@ -27,7 +28,7 @@ from standby.web.live import (
     live_components,
     summarise,
 )
-from standby.web.quick_door import QuickDoor
+from standby.web.quick_door import Admitted, QuickDoor
 from standby.web.rendered import NOT_MODIFIED, Body, answer
 
 router = APIRouter(prefix="/api/v1/components", tags=["components"])
@@ -124,14 +125,15 @@ async def list_components(request: Request, context: Context) -> Response:
     Built once per change (the change mark, standby.store.change_mark), then served as the
     same bytes with an ETag (If-None-Match answers 304) until the next change.
     """
-    body = await context.hot_reads.run(_listing, request, context)
+    seen = await QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
+    key = listing_key(seen)
+    body = await context.rendered.served(key, lambda: _component_list(context), context.hot_reads)
     return answer(request, body, "application/json")
 
 
-def _listing(request: Request, context: WebContext) -> Body:
-    """Who asks and the change mark in one read; the bytes built for that mark, or built now."""
-    seen = QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
-    return context.rendered.get(("components", seen.mark), lambda: _component_list(context))
+def listing_key(seen: Admitted) -> Hashable:
+    """What the list is kept under: the change mark it was built after (the same for everyone)."""
+    return ("components", seen.mark)
 
 
 def _component_list(context: WebContext) -> Body:

@@ -59,23 +59,28 @@ _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interrupt
 
 @router.get("/")
 async def overview(request: Request, context: Context) -> Response:
-    """The command centre's overview, or what is wrong when no plan is loaded."""
-    page = await context.hot_reads.run(_overview, request, context)
-    return HTMLResponse(page)
-
-
-def _overview(request: Request, context: WebContext) -> bytes:
-    """The page, in a worker thread of the hot reads' lane (standby.web.rendered.ReadLane).
+    """The command centre's overview, or what is wrong when no plan is loaded.
 
     Who asks and the change mark are one read. The page shows the time to the second and
     what is late as of then, and the person's name and role: it is built once per change
-    mark, second and person, and served as the same bytes until one of them moves.
+    mark, second and person (in the hot reads' lane, standby.web.rendered.ReadLane), and
+    served as the same bytes until one of them moves.
     """
-    seen = QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
+    seen = await QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
+    key = page_key(context, seen)
+    now = key[2]
+    page = await context.overview_pages.served(
+        key, lambda: _page(request, context, seen, now), context.hot_reads
+    )
+    return HTMLResponse(page)
+
+
+def page_key(context: WebContext, seen: Admitted) -> tuple[str, int, datetime, Principal, Same]:
+    """What the page is kept under: the change mark, the second (the now it shows), the person
+    and the plan file's last reading."""
     now = context.clock.now().replace(microsecond=0)
     watched = Same(context.plan_watch.status if context.plan_watch is not None else None)
-    key = ("overview", seen.mark, now, seen.principal, watched)
-    return context.overview_pages.get(key, lambda: _page(request, context, seen, now))
+    return ("overview", seen.mark, now, seen.principal, watched)
 
 
 def _page(request: Request, context: WebContext, seen: Admitted, now: datetime) -> bytes:
