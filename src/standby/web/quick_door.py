@@ -134,6 +134,7 @@ class _PostgresReads:
         self._width = width
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None  # made on the event loop, at first use
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._compiled: dict[int, str] = {}
         # An app dropped without its shutdown (a test's) still closes what it opened.
         weakref.finalize(self, _finish, self._idle)
@@ -141,8 +142,13 @@ class _PostgresReads:
     async def first(self, statement: Select[*tuple[Any, ...]], digest: str) -> Any:
         """The statement's first row (attributes by column name), or None."""
         sql = self._sql(statement)
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._width)
+        loop = asyncio.get_running_loop()
+        if self._slots is None or loop is not self._loop:
+            # Connections belong to the loop that opened them (one per app, but a test may
+            # serve the same app from another loop): a new loop starts afresh.
+            _finish(self._idle)
+            self._idle.clear()
+            self._slots, self._loop = asyncio.Semaphore(self._width), loop
         async with self._slots:
             for last in (False, True):
                 connection = self._idle.pop() if self._idle else None
