@@ -39,7 +39,6 @@ from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
 from standby.web.quick_door import QuickDoor
-from standby.web.rendered import LANE_WIDTH
 from standby.web.status_fast import StatusFastPath
 from standby.web.status_render import renderer
 
@@ -123,7 +122,7 @@ def create_app(
     )
     app.state.metrics = metrics
     # Who asks and the change mark, in one statement, for the overview and the components list.
-    quick_door = QuickDoor(session_factory, connections=LANE_WIDTH)
+    quick_door = QuickDoor(session_factory)
     app.state.quick_door = quick_door
     # The public status page's documents, rendered once per change by a task beside the app.
     render = renderer(templates, settings.base_url.rstrip("/"))

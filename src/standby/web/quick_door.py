@@ -50,6 +50,11 @@ from standby.web.auth import LOG_IN_FIRST, TOKEN_REFUSED, check_csrf, credential
 from standby.web.context import WebContext
 from standby.web.errors import Unauthenticated
 
+DOOR_CONNECTIONS = 6
+"""PostgreSQL connections of the door's own, per server: reads in flight at once. Each waits
+mostly for the database server to be scheduled, not for this process: two were a ceiling of
+some 1,300 requests a second on a loaded machine (docs/benchmarks.md)."""
+
 _TOKEN_AND_MARK = TOKEN_BY_DIGEST.add_columns(CHANGE_MARK.label("mark"))
 _LOGIN_AND_MARK = LOGIN_BY_DIGEST.add_columns(CHANGE_MARK.label("mark"))
 
@@ -65,7 +70,7 @@ class Admitted:
 class QuickDoor:
     """Checks the credential and reads the change mark in one statement (see the module)."""
 
-    def __init__(self, session_factory: sessionmaker[Session], connections: int) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], connections: int = DOOR_CONNECTIONS) -> None:
         """Read through `session_factory`'s engine, or on PostgreSQL `connections` of its own."""
         bound = session_factory.kw["bind"]
         assert isinstance(bound, Engine)
