@@ -13,7 +13,13 @@
    the Python static server in the same run. Targets: components >= 1x and p99 < 50 ms;
    the overview >= 0.25x and p99 < 100 ms.
 
-    .venv/bin/python benchmarks/web_wrk.py [--postgres URL] [--duration 10] [--rounds 1] [--json]
+    .venv/bin/python benchmarks/web_wrk.py [--postgres URL] [--db sqlite,postgresql] [--duration 10]
+        [--warm-up 2] [--rounds 1] [--quick] [--json]
+
+With --postgres, SQLite and PostgreSQL are both measured (--db picks). Each server gets a
+warm-up (uncounted) first. --json prints one object whose "ratios" list, per database and
+route, Standby's requests per second over http.server's and its p99 (medians of the
+rounds), each against its target.
 
 Only 127.0.0.1 is used; every process started here is stopped here, whatever happens.
 Needs `wrk` (apt-get install wrk); nginx is optional (apt-get install nginx-light).
@@ -28,6 +34,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -189,7 +196,7 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> list[Run]:
         "STANDBY_SECRET_KEY": "w" * 40,
     }
     serve = [sys.executable, "-m", "standby", "serve", "--plan", str(plan), "--host", HOST]
-    serve += ["--port", str(port), "--no-worker", "--no-access-log"]
+    serve += ["--port", str(port), "--no-worker", "--no-forecaster", "--no-access-log"]
     base = f"http://{HOST}:{port}"
     files = folder / "files"
     files.mkdir()
@@ -230,6 +237,18 @@ def measure(args: argparse.Namespace, url: str, folder: Path) -> list[Run]:
                         log=folder / "nginx.log",
                     )
                 )
+            if args.warm_up:
+                # Not counted: the first requests of any server import, compile and connect.
+                for route, spec in ROUTES.items():
+                    if args.route and route not in args.route:
+                        continue
+                    wrk(
+                        base + route,
+                        header=headers[spec.auth],
+                        duration_s=args.warm_up,
+                        connections=args.connections,
+                        threads=args.threads,
+                    )
             for _ in range(args.rounds):
                 for route, spec in ROUTES.items():
                     if args.route and route not in args.route:
@@ -280,11 +299,47 @@ def report(runs: list[Run], database: str) -> Table:
     return table
 
 
+def figures(runs: list[Run], database: str) -> list[dict[str, object]]:
+    """Standby's ratio to `http.server` and its p99, route by route (medians of the rounds), for --json."""
+    out: list[dict[str, object]] = []
+    for route, spec in ROUTES.items():
+        ours = [r for r in runs if r.route == route and r.server == "standby"]
+        peers = [r for r in runs if r.route == route and r.server == "python http.server"]
+        if not ours or len(ours) != len(peers):
+            continue
+        ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(ours, peers, strict=True)]
+        name = f"GET {route} ({database})"
+        out.append(
+            {
+                "name": f"{name} / http.server, req/s",
+                "value": round(statistics.median(ratios), 3),
+                "target": spec.ratio,
+                "unit": "x",
+                "better": "higher",
+            }
+        )
+        out.append(
+            {
+                "name": f"{name} p99",
+                "value": round(statistics.median(r.p99_ms for r in ours), 1),
+                "target": spec.p99_ms,
+                "unit": "ms",
+                "better": "lower",
+            }
+        )
+    return out
+
+
 def main() -> None:
-    """Measure and print the table (or JSON)."""
+    """Measure on each database asked for and print the tables (or one JSON object)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", help="a PostgreSQL URL allowed to CREATE DATABASE; else SQLite")
+    parser.add_argument("--postgres", help="a PostgreSQL URL allowed to CREATE DATABASE: measured there too")
+    parser.add_argument(
+        "--db",
+        help="sqlite, postgresql or both (comma-separated); default: both with --postgres, else sqlite",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--warm-up", type=int, default=2, help="seconds of wrk per route before measuring")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="every route and server this many times")
@@ -292,17 +347,39 @@ def main() -> None:
         "--route", action="append", choices=sorted(ROUTES), help="only this route (repeatable)"
     )
     parser.add_argument("--no-nginx", action="store_true", help="leave nginx out even when installed")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run: 2 s per wrk run, 1 s warm-up, no nginx"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object with the ratios against targets")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warm_up, args.rounds, args.no_nginx = 2, 1, 1, True
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    database = "PostgreSQL" if args.postgres else "SQLite"
-    with tempfile.TemporaryDirectory() as scratch, scratch_url(args.postgres) as url:
-        runs = measure(args, url, Path(scratch))
+        raise SystemExit("wrk is not installed: apt-get install wrk (or benchmarks/install-peers)")
+    chosen = (args.db or ("sqlite,postgresql" if args.postgres else "sqlite")).split(",")
+    if "postgresql" in chosen and not args.postgres:
+        raise SystemExit("--db postgresql needs --postgres URL")
+    results: dict[str, list[Run]] = {}
+    for db in chosen:
+        database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(db.strip())
+        if database is None:
+            raise SystemExit(f"--db: {db!r} is neither sqlite nor postgresql")
+        postgres = args.postgres if database == "PostgreSQL" else None
+        with tempfile.TemporaryDirectory() as scratch, scratch_url(postgres) as url:
+            results[database] = measure(args, url, Path(scratch))
+        if not args.json:
+            Console(width=150).print(report(results[database], database))
     if args.json:
-        print(json.dumps({"database": database, "runs": [asdict(r) for r in runs]}, indent=2))
-    else:
-        Console(width=150).print(report(runs, database))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "web_wrk",
+                    "load_average": os.getloadavg()[0],
+                    "ratios": [f for database, runs in results.items() for f in figures(runs, database)],
+                    "runs": {database: [asdict(r) for r in runs] for database, runs in results.items()},
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -3,17 +3,20 @@ and the doors behind them close at once on every server (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from _web import BASE, T0, Web, log_in, web
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role
 from standby.access.service import revoke_token, set_user_disabled
 from standby.clock import FakeClock
 from standby.config import Settings
+from standby.detect.refused_alerts import refuse
 from standby.store.engine import unit_of_work
 from standby.web.app import create_app
 
@@ -118,3 +121,77 @@ async def test_a_disabled_user_is_out_at_once(web: Web, session_factory: session
         with unit_of_work(session_factory) as session:
             set_user_disabled(session, username="responder", disabled=True)
         assert (await client.get("/api/v1/components")).status_code == 401
+
+
+async def test_the_overview_shows_a_refused_alert_on_the_very_next_request(web: Web) -> None:
+    """Not only states: every table the page reads moves the change mark (the clock stands still)."""
+    async with web.client() as client:
+        await log_in(client, Role.MANAGER)
+        assert "refused in the last 24 h" not in (await client.get("/")).text
+        with unit_of_work(web.factory) as session:
+            refuse(
+                session,
+                source="alertmanager",
+                receiver="default",
+                dedup_key="unknown-thing",
+                group_key=None,
+                position=0,
+                location="alerts[0]",
+                label="unknown-thing",
+                reason="no component of the plan matches",
+                raw={"labels": {"component": "unknown-thing"}},
+                now=T0,
+            )
+        assert "1 alert refused in the last 24 h" in (await client.get("/")).text
+
+
+async def test_the_overview_follows_the_clock_to_the_second(web: Web) -> None:
+    async with web.client() as client:
+        await log_in(client, Role.MANAGER)
+        first = (await client.get("/")).text
+        assert (await client.get("/")).text == first  # the same second, the same page
+        web.clock.advance(timedelta(seconds=1))
+        assert (await client.get("/")).text != first  # it shows the time to the second
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_the_door_gets_over_a_restarted_database_server(web: Web) -> None:
+    """Its connections are dropped under it (as a restart or a failover does): the next request
+    is answered all the same, on a fresh connection, without a liveness ping before each read."""
+    headers = web.bearer(Role.VIEWER)
+    async with web.client() as client:
+        assert (await client.get("/api/v1/components", headers=headers)).status_code == 200
+        with unit_of_work(web.factory) as session:
+            ended = session.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert ended >= 1
+        answer = await client.get("/api/v1/components", headers=headers)
+        assert answer.status_code == 200
+        assert states(answer)["sbc"] == "unknown"
+
+
+async def test_what_is_kept_is_sent_as_the_route_sends_it_and_counted_under_it(web: Web) -> None:
+    """The second request is answered before routing (standby.web.hot_fast): same bytes,
+    same headers, counted under its route."""
+    headers = web.bearer(Role.VIEWER)
+    async with web.client() as client:
+        built = await client.get("/api/v1/components", headers=headers)
+        kept = await client.get("/api/v1/components", headers=headers)
+        await log_in(client, Role.MANAGER)
+        page = await client.get("/")
+        page_again = await client.get("/")
+    assert kept.content == built.content
+    for name in ("etag", "cache-control", "content-type", "content-security-policy", "x-frame-options"):
+        assert kept.headers[name] == built.headers[name]
+    assert page_again.content == page.content
+    for name in ("content-type", "content-security-policy", "referrer-policy"):
+        assert page_again.headers[name] == page.headers[name]
+    registry = web.app.state.metrics.registry
+    for route, count in (("/api/v1/components", 2), ("/", 2)):
+        labels = {"method": "GET", "route": route, "status": "200"}
+        assert registry.get_sample_value("standby_http_requests_total", labels) == count

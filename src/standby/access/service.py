@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Executable, Row, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from standby.access.roles import MIN_PASSWORD_LENGTH, Permission, Role, allows, parse_role
@@ -210,10 +210,11 @@ def list_tokens(session: Session) -> list[TokenInfo]:
 
 
 # Built once: asked on every request, these statements cost more to build than to run.
-_TOKEN_BY_DIGEST = select(
+TOKEN_BY_DIGEST = select(
     ApiTokenRow.id, ApiTokenRow.name, ApiTokenRow.role, ApiTokenRow.revoked_at, ApiTokenRow.last_used_at
 ).where(ApiTokenRow.token_hash == bindparam("digest"))
-_LOGIN_BY_DIGEST = (
+"""A token's row by the SHA-256 of the token (parameter `digest`); `admit_token` judges it."""
+LOGIN_BY_DIGEST = (
     select(
         LoginSessionRow.id,
         LoginSessionRow.expires_at,
@@ -225,6 +226,36 @@ _LOGIN_BY_DIGEST = (
     .join(UserRow, LoginSessionRow.user_id == UserRow.id)
     .where(LoginSessionRow.token_hash == bindparam("digest"))
 )
+"""A login session's row and its user by the SHA-256 of the cookie; `admit_login` judges it."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a credential's row says now: who it stands for (None: refused), and the write of its
+    last use when that is due (TOUCH_EVERY), for the caller to run."""
+
+    principal: Principal | None
+    touch: Executable | None = None
+
+
+def admit_token(row: Row[*tuple[Any, ...]] | None, now: datetime) -> Admission:
+    """Judge a row of TOKEN_BY_DIGEST (None: no such token): unknown or revoked is refused."""
+    if row is None or row.revoked_at is not None:
+        return Admission(None)
+    touch = None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        touch = update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now)
+    return Admission(Principal(kind="token", name=row.name, role=Role(row.role)), touch)
+
+
+def admit_login(row: Row[*tuple[Any, ...]] | None, now: datetime) -> Admission:
+    """Judge a row of LOGIN_BY_DIGEST (None: no such session): expired or disabled is refused."""
+    if row is None or now >= row.expires_at or row.disabled:
+        return Admission(None)
+    touch = None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        touch = update(LoginSessionRow).where(LoginSessionRow.id == row.id).values(last_seen_at=now)
+    return Admission(Principal(kind="user", name=row.username, role=Role(row.role)), touch)
 
 
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
@@ -235,12 +266,8 @@ def principal_for_token(session: Session, token: str, *, now: datetime) -> Princ
     """
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.execute(_TOKEN_BY_DIGEST, {"digest": secret_digest(token)}).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-        session.execute(update(ApiTokenRow).where(ApiTokenRow.id == row.id).values(last_used_at=now))
-    return Principal(kind="token", name=row.name, role=Role(row.role))
+    row = session.execute(TOKEN_BY_DIGEST, {"digest": secret_digest(token)}).first()
+    return _admitted(session, admit_token(row, now))
 
 
 def revoke_token(session: Session, *, name: str, now: datetime) -> None:
@@ -279,14 +306,14 @@ def principal_for_login(session: Session, cookie: str, *, now: datetime) -> Prin
     Like tokens, read on every request and never cached: logging out, disabling the user
     or a new password ends the session at once on every server.
     """
-    row = session.execute(_LOGIN_BY_DIGEST, {"digest": secret_digest(cookie)}).first()
-    if row is None:
-        return None
-    if now >= row.expires_at or row.disabled:
-        return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        session.execute(update(LoginSessionRow).where(LoginSessionRow.id == row.id).values(last_seen_at=now))
-    return Principal(kind="user", name=row.username, role=Role(row.role))
+    row = session.execute(LOGIN_BY_DIGEST, {"digest": secret_digest(cookie)}).first()
+    return _admitted(session, admit_login(row, now))
+
+
+def _admitted(session: Session, admission: Admission) -> Principal | None:
+    if admission.touch is not None:
+        session.execute(admission.touch)
+    return admission.principal
 
 
 def close_login_session(session: Session, cookie: str) -> None:

@@ -217,15 +217,6 @@ def current_plan(session: Session) -> tuple[PlanVersionInfo, Plan] | None:
     return _info(latest, created=False), _rebuild(latest)
 
 
-_IN_FORCE_MARK = select(PlanVersionRow.id, PlanVersionRow.sha256).order_by(PlanVersionRow.id.desc()).limit(1)
-
-
-def in_force_mark(session: Session) -> tuple[int, str] | None:
-    """The id and digest of the version in force, without reading it; None when there is none."""
-    found = session.execute(_IN_FORCE_MARK).first()
-    return None if found is None else (found[0], found[1])
-
-
 def plan_of_version(session: Session, version_id: int) -> tuple[PlanVersionInfo, Plan] | None:
     """A stored version and its plan by id, or None when there is no such version."""
     row = session.get(PlanVersionRow, version_id)

@@ -69,11 +69,17 @@ class PlanFileWatch:
     _seen: str | None = None
     _status: PlanFileStatus | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _unseen: PlanFileStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One object until the first look: pages kept per status (by identity) stay valid.
+        self._unseen = PlanFileStatus(self.path)
 
     @property
     def status(self) -> PlanFileStatus:
-        """The outcome of the last look (no problems before the first)."""
-        return self._status or PlanFileStatus(self.path)
+        """The outcome of the last look (no problems before the first); a new object only when a look
+        found something new."""
+        return self._status or self._unseen
 
     def look(self) -> PlanFileStatus:
         """Read the file; when its bytes changed, validate and record it as a new version."""

@@ -134,12 +134,18 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
             session.commit()
         except OperationalError as exc:
             session.rollback()
-            raise StorageError(f"the database failed: {_first_line(exc)}") from exc
+            raise storage_error(exc) from exc
         except BaseException:
             session.rollback()
             raise
 
 
-def _first_line(exc: OperationalError) -> str:
-    text = str(exc.orig if exc.orig is not None else exc).strip()
+def storage_error(exc: Exception) -> StorageError:
+    """The StorageError that says what the database's failure was, in one line."""
+    return StorageError(f"the database failed: {_first_line(exc)}")
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper: the driver's own error says it best
+    text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -34,9 +34,11 @@ from standby.web.context import WebContext, package_dir
 from standby.web.contract import install_contract
 from standby.web.errors import install_error_handlers
 from standby.web.headers import SecurityHeaders
+from standby.web.hot_fast import HotFastPath
 from standby.web.metrics import RequestMetrics
 from standby.web.metrics import router as metrics_router
 from standby.web.pages.navigation import navigation
+from standby.web.quick_door import QuickDoor
 from standby.web.status_fast import StatusFastPath
 from standby.web.status_render import renderer
 
@@ -96,6 +98,7 @@ def create_app(
                 watching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
+            await quick_door.close()
             if owned_engine is not None:
                 owned_engine.dispose()
 
@@ -118,6 +121,9 @@ def create_app(
         plan_watch=plan_watch,
     )
     app.state.metrics = metrics
+    # Who asks and the change mark, in one statement, for the overview and the components list.
+    quick_door = QuickDoor(session_factory)
+    app.state.quick_door = quick_door
     # The public status page's documents, rendered once per change by a task beside the app.
     render = renderer(templates, settings.base_url.rstrip("/"))
     base_url = settings.base_url.rstrip("/")
@@ -128,6 +134,7 @@ def create_app(
     status_board = StatusBoard(session_factory, clock, render, write_to=settings.status_dir, tell=tell)
     app.state.status_board = status_board
     install_error_handlers(app)
+    app.add_middleware(HotFastPath, web=app)  # inside the headers and the metrics: counted, dressed
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(StatusFastPath, board=status_board)  # outermost of ours: a surge skips the rest

@@ -29,7 +29,7 @@ import ipaddress
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -52,6 +52,32 @@ from standby.web.errors import Unauthenticated
 T = TypeVar("T")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_CREDENTIAL_LENGTH = 512  # longer is not ours; refuse before hashing or querying
+TOKEN_REFUSED = "the API token is not valid (unknown or revoked)"
+LOG_IN_FIRST = (
+    "log in first: POST /api/v1/session, the /login page, or 'Authorization: Bearer TOKEN' for scripts"
+)
+
+
+def credential(request: Request) -> tuple[Literal["token", "cookie"], str] | None:
+    """The request's credential: ("token", T) from its bearer header, ("cookie", C) from the
+    session cookie, or None; Unauthenticated when the header is not a bearer token.
+
+    A bad Authorization header is an error, not a fall-back to the cookie: a script
+    with a revoked token should be told so rather than act as whoever else is logged in.
+    """
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("use 'Authorization: Bearer TOKEN' with an API token")
+        if len(token) > MAX_CREDENTIAL_LENGTH:
+            raise Unauthenticated(TOKEN_REFUSED)
+        return "token", token
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie or len(cookie) > MAX_CREDENTIAL_LENGTH:
+        return None
+    return "cookie", cookie
 
 
 def identify(
@@ -59,27 +85,19 @@ def identify(
 ) -> tuple[Principal | None, bool]:
     """The principal behind the request and whether it came by cookie; (None, False) if nobody.
 
-    A bad Authorization header is an error, not a fall-back to the cookie: a script
-    with a revoked token should be told so rather than act as whoever else is logged in.
     With `session`, the credential is read in it (one transaction for the whole request).
     """
-    header = request.headers.get("authorization")
-    now = context.clock.now()
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("use 'Authorization: Bearer TOKEN' with an API token")
-        if len(token) > MAX_CREDENTIAL_LENGTH:
-            raise Unauthenticated("the API token is not valid (unknown or revoked)")
-        principal = _read(context, session, lambda s: principal_for_token(s, token, now=now))
-        if principal is None:
-            raise Unauthenticated("the API token is not valid (unknown or revoked)")
-        return principal, False
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie or len(cookie) > MAX_CREDENTIAL_LENGTH:
+    found = credential(request)
+    if found is None:
         return None, False
-    principal = _read(context, session, lambda s: principal_for_login(s, cookie, now=now))
+    kind, secret = found
+    now = context.clock.now()
+    if kind == "token":
+        principal = _read(context, session, lambda s: principal_for_token(s, secret, now=now))
+        if principal is None:
+            raise Unauthenticated(TOKEN_REFUSED)
+        return principal, False
+    principal = _read(context, session, lambda s: principal_for_login(s, secret, now=now))
     return principal, principal is not None
 
 
@@ -149,18 +167,20 @@ def authorise(
     """The principal, if logged in (else 401) and allowed `permission` (else 403); what `require` checks."""
     principal, by_cookie = identify(request, context, session)
     if principal is None:
-        raise Unauthenticated(
-            "log in first: POST /api/v1/session, the /login page, or"
-            " 'Authorization: Bearer TOKEN' for scripts"
-        )
+        raise Unauthenticated(LOG_IN_FIRST)
     if by_cookie:
         check_csrf(request, context)
+    permit(principal, permission)
+    return principal
+
+
+def permit(principal: Principal, permission: Permission) -> None:
+    """Refuse (403) a principal whose role does not hold `permission`."""
     if not principal.can(permission):
         raise HTTPException(
             403,
             f"your role ({principal.role.value}) does not allow this (it needs {permission.value})",
         )
-    return principal
 
 
 ReadStatus = Annotated[Principal, Depends(require(Permission.READ_STATUS))]

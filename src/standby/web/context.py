@@ -40,6 +40,7 @@ class WebContext:
     # Answers built once per change of what they show (standby.web.rendered).
     rendered: Rendered[Body] = field(default_factory=Rendered)
     overview_parts: Rendered[str] = field(default_factory=Rendered)
+    overview_pages: Rendered[bytes] = field(default_factory=Rendered)
     hot_reads: ReadLane = field(default_factory=ReadLane)
     plan_watch: PlanFileWatch | None = None
 

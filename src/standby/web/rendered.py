@@ -1,15 +1,16 @@
 """Answers built once per change: the latest renderings, found by what they were built from.
 
 The overview and /api/v1/components cost milliseconds to build (the topology, the map's
-layout, the audit, validation and serialisation, the template) but change only when the
-plan or a component's state does. Each request reads the cheap facts the answer is made
-from (the plan version in force and the recorded state rows) and uses them as the key:
-a request after any change finds no entry and builds afresh, so what is shown is never
-older than the database. No time-to-live is involved.
+layout, the audit, validation and serialisation, the template) but change only when
+what they show does. Each request reads the change mark (standby.store.change_mark,
+moved by the database in the same transaction as every such change) with its login
+check, and uses it as the key: a request after any change finds no entry and builds
+afresh, so what is shown is never older than the database. No time-to-live is involved.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from collections import OrderedDict
@@ -38,15 +39,22 @@ class Rendered(Generic[T]):
         """Keep at most `keep` renderings."""
         self._keep = keep
         self._entries: OrderedDict[Hashable, T] = OrderedDict()
+        self._underway: dict[Hashable, asyncio.Future[T]] = {}  # builds on their way (event loop only)
         self._lock = threading.Lock()  # requests run in a thread pool
 
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        """The rendering under `key`, built by `build` when there is none."""
+    def peek(self, key: Hashable) -> T | None:
+        """The rendering under `key`, or None when there is none (nothing is built)."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-                return found
+            return found
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The rendering under `key`, built by `build` when there is none."""
+        found = self.peek(key)
+        if found is not None:
+            return found
         # Built outside the lock: two requests may both build after a change; both are right.
         made = build()
         with self._lock:
@@ -61,9 +69,55 @@ class Rendered(Generic[T]):
         with self._lock:
             self._entries.clear()
 
+    async def served(self, key: Hashable, build: Callable[[], T], lane: ReadLane) -> T:
+        """The rendering under `key` at once, on the event loop; else built in `lane`'s threads.
+
+        Requests that miss the same key together wait for one build (the overview's key moves
+        every second: sixteen connections would otherwise build the same page sixteen times).
+        """
+        found = self.peek(key)
+        if found is not None:
+            return found
+        underway = self._underway.get(key)
+        if underway is not None:
+            await asyncio.wait({underway})  # its outcome, not its cancellation, is ours to read
+            if not underway.cancelled():
+                return underway.result()
+            return await lane.run(self.get, key, build)  # it failed: try for ourselves
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._underway[key] = future
+        try:
+            made = await lane.run(self.get, key, build)
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._underway[key]
+        future.set_result(made)
+        return made
+
+
+class Same:
+    """A part of a key that matches only the very same object: for values that cannot be hashed.
+
+    The key holds the object, so its id is not reused while the key is kept.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        """Wrap `value`."""
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.value is self.value
+
 
 class ReadLane:
-    """A narrow lane of worker threads for the hot routes' short database reads.
+    """A narrow lane of worker threads for building the hot routes' answers (reads and rendering).
 
     Measured with wrk (benchmarks/web_wrk.py): sixteen connections on /api/v1/components,
     each request in a thread of its own, kept sixteen threads fighting over the GIL, and

@@ -14,6 +14,7 @@ from standby.store.tables.access import (
     UserRow,
 )
 from standby.store.tables.base import Base, UTCDateTime, json_column, one_of
+from standby.store.tables.change import ChangeMarkRow
 from standby.store.tables.customers import (
     CALL_STATES,
     CALLBACK_STATES,
@@ -96,6 +97,7 @@ __all__ = [
     "CallbackEventRow",
     "CallbackRow",
     "ChangeEventRow",
+    "ChangeMarkRow",
     "CheckResultRow",
     "CommunicationRow",
     "CompensationOfferRow",

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from standby.access.roles import Permission
 from standby.detect.history import ProbeView, check_history, probe_views, recent_changes
-from standby.detect.states import StateRows, read_states, state_rows, states_of
+from standby.detect.states import read_states
 from standby.errors import NotFound
 from standby.plan.topology import Topology
-from standby.plan.versions import PlanVersionInfo, current_plan, in_force_mark, plan_of_version
+from standby.plan.versions import PlanVersionInfo, current_plan
 from standby.store.engine import unit_of_work
 from standby.web.api.outages import ChangeOut, change_out
 from standby.web.api.plan import NO_PLAN
-from standby.web.auth import ReadComponents, authorise
+from standby.web.auth import ReadComponents
 from standby.web.context import Context, WebContext
 from standby.web.contract import Moment
 from standby.web.live import (
@@ -28,6 +28,7 @@ from standby.web.live import (
     live_components,
     summarise,
 )
+from standby.web.quick_door import Admitted, QuickDoor
 from standby.web.rendered import NOT_MODIFIED, Body, answer
 
 router = APIRouter(prefix="/api/v1/components", tags=["components"])
@@ -121,35 +122,23 @@ def _load(context: Context) -> tuple[PlanVersionInfo, Topology, list[LiveCompone
 async def list_components(request: Request, context: Context) -> Response:
     """Every component: kind, vendor, dependencies, probe type, state since when, availability.
 
-    Built once per change of the plan in force or of any recorded state, then served as
-    the same bytes with an ETag (If-None-Match answers 304) until the next change.
+    Built once per change (the change mark, standby.store.change_mark), then served as the
+    same bytes with an ETag (If-None-Match answers 304) until the next change.
     """
-    body = await context.hot_reads.run(_listing, request, context)
+    seen = await QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
+    key = listing_key(seen)
+    body = await context.rendered.served(key, lambda: _component_list(context), context.hot_reads)
     return answer(request, body, "application/json")
 
 
-def _listing(request: Request, context: WebContext) -> Body:
-    """Who asks (checked here, not by a dependency: one thread and one transaction), then the bytes."""
-    with unit_of_work(context.session_factory) as session:
-        authorise(request, context, Permission.READ_COMPONENTS, session)
-        mark = in_force_mark(session)
-        if mark is None:
-            raise NotFound(NO_PLAN)
-        rows = state_rows(session)
-        return context.rendered.get(
-            ("components", mark, rows), lambda: _component_list(session, context, mark[0], rows)
-        )
+def listing_key(seen: Admitted) -> Hashable:
+    """What the list is kept under: the change mark it was built after (the same for everyone)."""
+    return ("components", seen.mark)
 
 
-def _component_list(session: Session, context: WebContext, version_id: int, rows: StateRows) -> Body:
-    # The version the key names, not whichever is in force by now: the key must tell the truth.
-    found = plan_of_version(session, version_id)
-    if found is None:
-        raise NotFound(NO_PLAN)
-    info, plan = found
-    states = states_of(rows)
-    topology = context.topologies.get(info.sha256, plan)
-    live = live_components(plan, states, topology.availability(down_components(plan, states)))
+def _component_list(context: WebContext) -> Body:
+    # Read after the mark: what is built is at least as new as the mark it is kept under.
+    info, _, live = _load(context)
     listed = ComponentList(
         plan_version=info.id,
         counts=summarise(live),

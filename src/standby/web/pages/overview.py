@@ -7,12 +7,12 @@ the components table lists the most severe first, up to a cap.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -20,11 +20,11 @@ from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, list_outages
 from standby.detect.refused_alerts import count_refused_alerts
-from standby.detect.states import LiveState, state_rows, states_of
+from standby.detect.states import read_states
 from standby.errors import PlanInvalid
 from standby.exercise.reviews_service import review_log
 from standby.notify.outbox import count_by_state, count_failing
-from standby.plan.audit import Finding, ReviewLog, audit, count_by_severity
+from standby.plan.audit import Finding, audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
 from standby.plan.loading import load_plan_file
 from standby.plan.schema import AnyOf, Plan
@@ -33,7 +33,6 @@ from standby.plan.versions import PlanVersionInfo, current_plan
 from standby.respond.deadline_service import DeadlineView, deadlines_of
 from standby.respond.incident_service import IncidentRecord, list_incidents
 from standby.store.engine import unit_of_work
-from standby.web.auth import authorise
 from standby.web.context import Context, WebContext
 from standby.web.live import (
     LiveComponent,
@@ -45,6 +44,8 @@ from standby.web.live import (
 )
 from standby.web.pages.centre_clock import CentreClock, clock_for
 from standby.web.pages.incident_list import deadline_warnings
+from standby.web.quick_door import Admitted, QuickDoor
+from standby.web.rendered import Same
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,36 +59,50 @@ _TONES = {"total": "down", "partial": "down", "degraded": "degraded", "interrupt
 
 @router.get("/")
 async def overview(request: Request, context: Context) -> Response:
-    """The command centre's overview, or what is wrong when no plan is loaded."""
-    return await context.hot_reads.run(_overview, request, context)
+    """The command centre's overview, or what is wrong when no plan is loaded.
+
+    Who asks and the change mark are one read. The page shows the time to the second and
+    what is late as of then, and the person's name and role: it is built once per change
+    mark, second and person (in the hot reads' lane, standby.web.rendered.ReadLane), and
+    served as the same bytes until one of them moves.
+    """
+    seen = await QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
+    key = page_key(context, seen)
+    now = key[2]
+    page = await context.overview_pages.served(
+        key, lambda: _page(request, context, seen, now), context.hot_reads
+    )
+    return HTMLResponse(page)
 
 
-def _overview(request: Request, context: WebContext) -> Response:
-    """The page, in a worker thread of the hot reads' lane (standby.web.rendered.ReadLane)."""
-    now = context.clock.now()
+def page_key(context: WebContext, seen: Admitted) -> tuple[str, int, datetime, Principal, Same]:
+    """What the page is kept under: the change mark, the second (the now it shows), the person
+    and the plan file's last reading."""
+    now = context.clock.now().replace(microsecond=0)
+    watched = Same(context.plan_watch.status if context.plan_watch is not None else None)
+    return ("overview", seen.mark, now, seen.principal, watched)
+
+
+def _page(request: Request, context: WebContext, seen: Admitted, now: datetime) -> bytes:
+    """Read what the page shows (after the mark: at least as new as it) and render it."""
+    principal = seen.principal
     with unit_of_work(context.session_factory) as session:
-        # Checked here rather than by a dependency: one worker thread and one transaction.
-        principal = authorise(request, context, Permission.READ_COMPONENTS, session)
         found = current_plan(session)
-        rows = state_rows(session) if found is not None else ()
+        if found is None:
+            return _no_plan(request, context, principal)
+        info, plan = found
         outages = list_outages(session, limit=MAX_OUTAGES)
         incidents = list_incidents(session, open_only=True, limit=MAX_OUTAGES)
         deadlines = deadlines_of(session, [i.id for i in incidents], now) if incidents else {}
         refused = count_refused_alerts(session, since=now - REFUSED_WITHIN)
         messages = _messages(session, principal)
-        # Only the audit reads the log, and only roles that may read the plan see the audit.
-        log = review_log(session) if principal.can(Permission.READ_PLAN) else None
-    if found is None:
-        return _no_plan(request, context, principal)
-    info, plan = found
+        # Everything below the incidents and outages follows from the plan, the states and the
+        # review log: rendered once per change mark (and day, and role).
+        key = ("overview", seen.mark, plan_today(plan, now), principal.role)
+        part = context.overview_parts.get(
+            key, lambda: plan_part(context, session, principal, info, plan, now)
+        )
     clock = clock_for(plan, now)
-    today = plan_today(plan, now)
-    # Everything below the incidents and outages follows from the plan and the states alone:
-    # rendered once per change of either (or of the day, the role, the review log).
-    key = ("overview", info.id, info.sha256, rows, today, principal.role, _log_key(log))
-    part = context.overview_parts.get(
-        key, lambda: plan_part(context, principal, info, plan, states_of(rows), log, now)
-    )
     model: dict[str, Any] = {
         **clock.header(principal),
         "refresh_s": REFRESH_S,
@@ -109,15 +124,12 @@ def _overview(request: Request, context: WebContext) -> Response:
         "refused_alerts": refused,
         "messages": messages,
     }
-    response: Response = context.templates.TemplateResponse(request, "overview.html", model)
-    return response
+    return _render(request, context, "overview.html", model)
 
 
-def _log_key(log: ReviewLog | None) -> Hashable:
-    """The review log as a key: what the audit's review findings depend on."""
-    if log is None:
-        return None
-    return (log.exercises_held, log.plan_reviews, tuple(sorted(log.vendor_reviews.items())))
+def _render(request: Request, context: WebContext, name: str, model: dict[str, Any]) -> bytes:
+    """A page as bytes, rendered as TemplateResponse would (the template sees `request`)."""
+    return context.templates.get_template(name).render({"request": request, **model}).encode()
 
 
 def _messages(session: Session, principal: Principal) -> dict[str, int] | None:
@@ -129,14 +141,16 @@ def _messages(session: Session, principal: Principal) -> dict[str, int] | None:
 
 def plan_part(
     context: WebContext,
+    session: Session,
     principal: Principal,
     info: PlanVersionInfo,
     plan: Plan,
-    states: Mapping[str, LiveState],
-    log: ReviewLog | None,
     now: datetime,
 ) -> str:
     """The overview's tiles, map, queues, sites, audit and components, rendered as HTML."""
+    states = read_states(session)
+    # Only the audit reads the log, and only roles that may read the plan see the audit.
+    log = review_log(session) if principal.can(Permission.READ_PLAN) else None
     clock = clock_for(plan, now)
     topology = context.topologies.get(info.sha256, plan)
     availability = topology.availability(down_components(plan, states))
@@ -263,7 +277,7 @@ def _table_rows(live: list[LiveComponent], clock: CentreClock) -> tuple[list[dic
     return rows, max(len(live) - MAX_TABLE_ROWS, 0)
 
 
-def _no_plan(request: Request, context: WebContext, principal: Principal) -> Response:
+def _no_plan(request: Request, context: WebContext, principal: Principal) -> bytes:
     """The page for an empty database: the plan file's problems, if it has any, and what to do."""
     problems: list[Any] = []
     source = ""
@@ -274,8 +288,9 @@ def _no_plan(request: Request, context: WebContext, principal: Principal) -> Res
             load_plan_file(path)
         except PlanInvalid as invalid:
             problems = list(invalid.problems)
-    response: Response = context.templates.TemplateResponse(
+    return _render(
         request,
+        context,
         "noplan.html",
         {
             "principal": principal,
@@ -285,7 +300,6 @@ def _no_plan(request: Request, context: WebContext, principal: Principal) -> Res
             "base_url": context.settings.base_url,
         },
     )
-    return response
 
 
 def _outages(records: list[OutageRecord], clock: CentreClock) -> list[dict[str, Any]]:
