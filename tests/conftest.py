@@ -214,3 +214,38 @@ def engine(bare_engine: Engine, request: pytest.FixtureRequest) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions on the migrated database."""
     return make_session_factory(engine)
+
+
+# Tests that run for tens of seconds (measured with --durations), longest first: they start
+# first, so that the workers share them out at the start instead of one worker running the last of them
+# alone while the other has finished. Only the order changes; a name no longer here or no
+# longer long costs nothing.
+LONG_FIRST = (
+    "tests/e2e/test_api_contract.py::test_every_operation_answers_only_what_the_document_declares",
+    "tests/e2e/test_serve_plan_precedence.py::",
+    "tests/e2e/test_worker_takeover.py::",
+    "tests/e2e/test_workers.py::test_two_workers_share_probes_open_one_outage_and_take_over",
+    "tests/e2e/test_forecaster_process.py::",
+    "tests/unit/test_forecast.py::test_adding_agents_never_forecasts_more_unanswered_calls",
+    "tests/integration/test_compensation_service.py::test_many_customers_in_one_pass",
+    "tests/unit/test_rescheduling.py::test_no_callback_is_lost_none_is_booked_beyond_capacity",
+    "tests/e2e/test_readiness_browser.py::test_through_a_slow_line",
+    "tests/e2e/test_review_browser.py::",
+    "tests/e2e/test_pages_browser.py::",
+    "tests/e2e/test_metrics.py::test_a_worker_alone_serves_its_checks",
+    "tests/e2e/test_cli_audit.py::test_a_20000_long_chain",
+    "tests/e2e/test_web.py::test_standby_serve_runs_for_real",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    """The place of the test's entry in LONG_FIRST; past the end for every other test."""
+    for rank, prefix in enumerate(LONG_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(LONG_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the long tests first, longest first (a stable sort: every other test keeps its place)."""
+    items.sort(key=_long_rank)
