@@ -2,9 +2,11 @@
 
 PostgreSQL: one fresh database per test session (`standby_test_<hex>`), and in it one
 fresh schema per test, so tests never see each other's rows and migration tests start
-from nothing. The server defaults to postgresql://postgres@127.0.0.1:5432/postgres;
-set STANDBY_TEST_POSTGRES_URL to use another. Without a server the PostgreSQL cases
-are skipped, unless CI=true or STANDBY_REQUIRE_POSTGRES=1, when they fail.
+from nothing; its commits do not wait for the disk (synchronous_commit off), and it is
+dropped without waiting for the checkpoint that makes. The server defaults to
+postgresql://postgres@127.0.0.1:5432/postgres; set STANDBY_TEST_POSTGRES_URL to use another.
+Without a server the PostgreSQL cases are skipped, unless CI=true or
+STANDBY_REQUIRE_POSTGRES=1, when they fail.
 """
 
 from __future__ import annotations
