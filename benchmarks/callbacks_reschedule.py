@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,10 +66,18 @@ QUEUES = ["billing", "moving"]
 
 
 def scaled_plan(factor: int) -> Plan:
-    text = reference_plan_text()
-    for agents in (24, 72, 26):
-        text = text.replace(f"agents: {agents}\n", f"agents: {agents * factor}\n")
-    return load_plan_text(text)
+    """The reference plan with every team's agents multiplied by `factor`."""
+    text = re.sub(
+        r"^(    agents: )(\d+)$",
+        lambda m: f"{m.group(1)}{int(m.group(2)) * factor}",
+        reference_plan_text(),
+        flags=re.M,
+    )
+    plan = load_plan_text(text)
+    assert sum(t.agents for t in plan.teams) == factor * sum(
+        t.agents for t in load_plan_text(reference_plan_text()).teams
+    ), "every team's agents scaled"
+    return plan
 
 
 def callbacks(count: int, seed: int) -> list[dict[str, Any]]:

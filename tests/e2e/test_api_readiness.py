@@ -83,7 +83,7 @@ async def test_a_check_through_the_link_is_stored_per_agent_and_team(
 ) -> None:
     before = (await client.get("/api/v1/readiness", headers=web.bearer(Role.MANAGER))).json()
     emergency = next(t for t in before["teams"] if t["team"] == "emergency-desk")
-    assert emergency["has_results"] is False and emergency["available_from_home"] == 19  # 24 x 0.8
+    assert emergency["has_results"] is False and emergency["available_from_home"] == 9  # 12 x 0.8
     page = await client.get(f"/readiness/link/{link_token('e1')}")
     assert page.status_code == 200 and "Ada Lovelace" in page.text
     assert (
@@ -112,17 +112,17 @@ async def test_a_check_through_the_link_is_stored_per_agent_and_team(
     teams = {t["team"]: t for t in after["teams"]}
     assert teams["emergency-desk"] | {"last_checked_at": None} == {
         "team": "emergency-desk",
-        "agents": 24,
+        "agents": 12,
         "directory_agents": 2,
         "checked": 2,
         "ready": 1,
         "last_checked_at": None,
         "has_results": True,
-        "home_capable_agents": 19,
+        "home_capable_agents": 9,
         "available_from_home": 1,
     }
     assert teams["emergency-desk"]["last_checked_at"] == "2026-06-15T09:35:00Z"
-    assert teams["billing-team"]["available_from_home"] == 43 and not teams["billing-team"]["has_results"]
+    assert teams["billing-team"]["available_from_home"] == 30 and not teams["billing-team"]["has_results"]
     agents = {a["external_id"]: a for a in after["agents"]}
     assert agents["e1"]["ready"] is True and agents["e2"]["ready"] is False and agents["b1"]["latest"] is None
     assert agents["e2"]["latest"]["latency_ms"] == 655.0 and agents["e2"]["latest"]["browser"] == "chrome 131"
@@ -144,20 +144,20 @@ async def test_a_check_through_the_link_is_stored_per_agent_and_team(
     # A check older than valid_days no longer counts: the team is back to its share.
     web.clock.advance(timedelta(days=91))
     later = (await client.get("/api/v1/readiness", headers=web.bearer(Role.MANAGER))).json()
-    assert next(t for t in later["teams"] if t["team"] == "emergency-desk")["available_from_home"] == 19
+    assert next(t for t in later["teams"] if t["team"] == "emergency-desk")["available_from_home"] == 9
 
 
 async def test_impact_counts_the_ready_agents_not_the_share(web: Web, client: httpx.AsyncClient) -> None:
     scenario = {"down": ["leeds-power"], "at": "10:00", "minutes": 60, "replications": 1}
     before = (await client.post("/api/v1/impact", json=scenario, headers=web.bearer(Role.MANAGER))).json()
     assert "home_ready" not in before["scenario"]
-    assert any("75 agents working from home" in h["text"] for h in before["happenings"])
+    assert any("48 agents working from home" in h["text"] for h in before["happenings"])  # 9 + 30 + 9
     assert (await check(client, link_token("e1"), good())).json()["passed"]
     assert not (await check(client, link_token("e2"), good(microphone="denied"))).json()["passed"]
     after = await client.post("/api/v1/impact", json=scenario, headers=web.bearer(Role.MANAGER))
     assert after.status_code == 200, after.text
     assert after.json()["scenario"]["home_ready"] == {"emergency-desk": 1}
-    assert any("57 agents working from home" in h["text"] for h in after.json()["happenings"])  # 1 + 43 + 13
+    assert any("40 agents working from home" in h["text"] for h in after.json()["happenings"])  # 1 + 30 + 9
 
 
 async def test_the_live_forecast_counts_the_ready_agents_too(

@@ -115,7 +115,7 @@ async def test_the_commander_sees_approves_ticks_and_completes(
         ("outage-message", "proposed", "a partial outage is open"),
     ]
     home = body["strategies"][0]
-    assert home["applies_now"] is True and home["relocation"]["agents"] == 75
+    assert home["applies_now"] is True and home["relocation"]["agents"] == 48  # 9 + 30 + 9
     assert [s["done"] for s in home["steps"]] == [False, False]
     assert body["strategies"][1]["webhooks"] == ["http://127.0.0.1:8183/…"]
 

@@ -40,8 +40,8 @@ def test_check_reports_every_problem_as_plan_line_column_message(tmp_path):
     plan = tmp_path / "plan.yaml"
     text = reference_plan_text()
     text = text.replace("    seats: 140\n", "    seats: lots\n")
-    text = text.replace(
-        "    site: leeds\n    queues: [billing, moving]", "    site: leedz\n    queues: [billing, moving]"
+    text = text.replace(  # the first such team only: one unknown site
+        "    site: leeds\n    queues: [billing, moving]", "    site: leedz\n    queues: [billing, moving]", 1
     )
     text = text.replace("retry_share: 0.9 ", "retry_share: 1.9 ")
     plan.write_text(text, encoding="utf-8")

@@ -84,7 +84,7 @@ def test_leeds_dark_every_queue_is_hit_nobody_can_answer_and_the_emergency_toler
     assert list(found) == ["emergency", "billing", "moving"]
     emergency = found["emergency"]
     assert (emergency.reachable, emergency.answered, emergency.agents) == (True, False, 0)
-    assert emergency.planned_agents == 24
+    assert emergency.planned_agents == 12
     assert emergency.forecast is not None
     assert (emergency.forecast.calls, emergency.forecast.start) == (48, 630)
     assert (emergency.service_level, emergency.asa_s, emergency.abandonment) == (0.0, None, 1.0)
@@ -101,7 +101,9 @@ def test_agents_moved_home_count_once_they_have_arrived_and_the_service_is_erlan
     ref: Plan, topo: Topology
 ) -> None:
     moving = relocation(ref, topo, ref.strategies[0], down_components=["leeds-power"], now=NOW)
-    assert moving is not None and moving.agents == 19 + 43 + 13
+    # 80%, 60% and 50% of the gas desk, the early billing shift and the sales team, rounded down:
+    # the evening shift is not on yet.
+    assert moving is not None and moving.agents == 9 + 30 + 9
     arrivals = tuple(
         Arrival(moving.strategy_id, m.team_id, moving.target, m.agents, m.queues, moving.ready_at)
         for m in moving.moves
@@ -111,21 +113,21 @@ def test_agents_moved_home_count_once_they_have_arrived_and_the_service_is_erlan
     now = NOW + timedelta(minutes=31)  # 11:01 in London: the seventh half hour of the forecast
     found = centre(ref, topo, ["leeds-power"], now=now, arrivals=arrivals)
     assert {q: (found[q].agents, found[q].agents_moved) for q in found} == {
-        "emergency": (19, 19),
-        "billing": (43, 43),
-        "moving": (13, 13),
+        "emergency": (9, 9),
+        "billing": (30, 30),
+        "moving": (9, 9),
     }
-    for queue_id, calls, agents in (("emergency", 46, 19), ("billing", 210, 43), ("moving", 38, 13)):
+    for queue_id, calls, agents in (("emergency", 46, 9), ("billing", 210, 30), ("moving", 38, 9)):
         shown = found[queue_id]
         assert shown.forecast is not None and shown.forecast.calls == calls
         level, asa, abandon = expected(ref, queue_id, calls, agents)
         assert shown.service_level == pytest.approx(level, rel=1e-12)
         assert shown.asa_s == pytest.approx(asa, rel=1e-12)
         assert shown.abandonment == pytest.approx(abandon, rel=1e-12)
-    # Emergency: 46 calls of 300 s in half an hour is 7.7 Erlangs; 19 agents answer nearly all at once.
-    assert found["emergency"].service_level is not None and found["emergency"].service_level > 0.95
-    # Billing: 49 Erlangs on 43 agents, callers hanging up after 3 minutes on average.
-    assert found["billing"].abandonment is not None and 0.05 < found["billing"].abandonment < 0.5
+    # Emergency: 46 calls of 300 s in half an hour is 7.7 Erlangs; 9 agents answer most, not 90%, in 10 s.
+    assert found["emergency"].service_level is not None and 0.6 < found["emergency"].service_level < 0.9
+    # Billing: 49 Erlangs on 30 agents, callers hanging up after 3 minutes on average.
+    assert found["billing"].abandonment is not None and 0.2 < found["billing"].abandonment < 0.5
 
 
 def test_a_slow_crm_slows_handling_and_a_team_whose_first_skill_is_cut_off_takes_its_next(
@@ -137,9 +139,9 @@ def test_a_slow_crm_slows_handling_and_a_team_whose_first_skill_is_cut_off_takes
     assert (moving.reachable, moving.agents, moving.service_level) == (False, 0, None)
     assert moving.why_not == "calls do not reach the queue" and moving.sites_lost == ()
     billing = found["billing"]
-    assert billing.agents == 72 + 26  # the sales team's first skill is cut off: it takes billing
+    assert billing.agents == 50 + 19  # the sales team's first skill is cut off: it takes billing
     assert billing.aht_s == pytest.approx(420 * 1.6)
-    level, asa, abandon = expected(ref, "billing", 230, 98, aht_factor=1.6)
+    level, asa, abandon = expected(ref, "billing", 230, 69, aht_factor=1.6)
     assert (billing.service_level, billing.asa_s, billing.abandonment) == pytest.approx((level, asa, abandon))
     assert found["emergency"].aht_s == pytest.approx(300 * 1.3)
 

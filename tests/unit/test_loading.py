@@ -35,7 +35,8 @@ def test_reference_plan_loads_completely():
     assert [c.id for c in plan.components][:3] == ["trunk-a", "trunk-b", "sbc"]
     assert plan.queues_by_id["emergency"].forecast is not None
     assert plan.queues_by_id["emergency"].forecast.start == 8 * 60
-    assert plan.teams_by_id["billing-team"].shift.end == 20 * 60
+    assert plan.teams_by_id["billing-team"].shift.end == 16 * 60
+    assert plan.teams_by_id["billing-late"].shift.end == 20 * 60
     assert plan.strategies[0].relocate is not None
     assert plan.strategies[0].relocate.from_ == "leeds"
     assert plan.drills.history[0].outcome == "passed"

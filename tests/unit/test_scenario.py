@@ -132,7 +132,7 @@ def test_leeds_power_loses_the_site_and_triggers_home_working() -> None:
     assert found.classification == "total"
     assert set(found.triggered) == {"leeds-to-home", "overflow-to-harbour", "outage-message"}
     home = {m.team: m.agents for m in found.moves if m.site == "home"}
-    assert home == {"emergency-desk": 19, "billing-team": 43, "sales-team": 13}
+    assert home == {"emergency-desk": 9, "billing-team": 30, "sales-team": 9}
     (partner,) = [m for m in found.moves if m.site == "harbour"]
     assert (partner.team, partner.agents, partner.skills, partner.start, partner.end) == (
         None,
@@ -142,6 +142,20 @@ def test_leeds_power_loses_the_site_and_triggers_home_working() -> None:
         780,
     )
     assert found.deflect == {"billing": 0.1, "moving": 0.1}
+
+
+def test_only_teams_on_shift_before_the_outage_ends_move_and_take_seats() -> None:
+    topology = Topology.from_plan(REFERENCE)
+    # 10:00 to 13:00: the evening shift (16:00 to 20:00) is not on; it neither moves nor takes seats.
+    morning = resolve(REFERENCE, topology, Scenario(("leeds-power",), 600, 180))
+    assert "billing-late" not in {m.team for m in morning.moves}
+    assert any("leeds-to-home: 48 agents working from home" in h.text for h in morning.happenings)
+    # 15:00 to 17:00: the evening shift comes on at 16:00, at home.
+    late = resolve(REFERENCE, topology, Scenario(("leeds-power",), 900, 120))
+    assert {m.team: m.agents for m in late.moves if m.site == "home"}["billing-late"] == 19  # 32 x 0.6
+    # 08:00 to 08:45: the home site is ready at 08:30, and only the gas desk and the early shift are on.
+    early = resolve(REFERENCE, topology, Scenario(("leeds-power",), 480, 45))
+    assert {m.team for m in early.moves if m.site == "home"} == {"emergency-desk", "billing-team"}
 
 
 def test_the_crm_slows_emergency_and_billing_and_stops_moving() -> None:
@@ -165,7 +179,7 @@ def test_seats_limit_home_working() -> None:
     small = Plan.model_validate(data)
     found = resolve(small, Topology.from_plan(small), Scenario(("leeds-power",), 600, 60))
     home = {m.team: m.agents for m in found.moves if m.site == "home"}
-    assert home == {"emergency-desk": 19, "billing-team": 11}  # filled in plan order
+    assert home == {"emergency-desk": 9, "billing-team": 21}  # filled in plan order
 
 
 def _forecast() -> dict[str, object]:

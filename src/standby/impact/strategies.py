@@ -311,6 +311,8 @@ def _relocate(
         for team in plan.teams:
             if team.site not in sources or team.site not in lost_sites or team.site == target.id:
                 continue
+            if not _overlaps(team, start, scenario.ends):
+                continue  # off shift from their arrival to the outage's end: nobody moves, no seat taken
             skills = _site_takes(target, [q for q in team.queues if relocation.queues is None or q in wanted])
             able = (
                 agents_available_from_home(team, ready.get(team.id)) if target.kind == "home" else team.agents
