@@ -106,7 +106,8 @@ class AttemptLog:
         """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`,
         and no lists of the draws an engine reads only for some calls)."""
         self.draws = draws
-        self.t: list[float] = draws.time.tolist()
+        # Without retries the list of times is never appended to: the replication's own is shared.
+        self.t: list[float] = draws.time.tolist() if retries else draws.time_list
         n = len(self.t)
         # Without retries, the numbers only a caller's next attempt needs are not made into lists,
         # nor those an engine reads for few calls (handling, deadline, deflection: from the draws).
