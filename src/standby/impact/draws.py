@@ -189,6 +189,17 @@ class Draws:
         """Whether each first call's customer is vulnerable."""
         return self._merged(self._vulnerable)
 
+    def attempt_lists(self, queue: int, number: int) -> tuple[list[float], ...]:
+        """`attempt(queue, number)` as lists (service, patience, deflect, retry, delay), made once."""
+        lists: dict[tuple[int, int], tuple[list[float], ...]] = self.__dict__.setdefault("_lists", {})
+        key = (queue, number)
+        found = lists.get(key)
+        if found is None:
+            a = self.attempt(queue, number)
+            found = tuple(x.tolist() for x in (a.service, a.patience, a.deflect, a.retry, a.delay))
+            lists[key] = found
+        return found
+
     def attempt(self, queue: int, number: int) -> Attempts:
         """The draws of attempt `number` (1 for the first retry) for every customer of `queue`."""
         key = (queue, number)

@@ -126,17 +126,18 @@ class AttemptLog:
 
     def add_retry(self, c: int, when: float, queue: int) -> int:
         """Append the next attempt of attempt c's caller, calling `queue` at `when`; its index."""
-        nxt = self.draws.attempt(queue, self.attempt[c] + 1)
+        number = self.attempt[c] + 1
+        service, patience, deflect, retry, delay = self.draws.attempt_lists(queue, number)
         i = self.local[c]
         self.t.append(when)
         self.local.append(i)
         self.customer.append(self.customer[c])
-        self.attempt.append(self.attempt[c] + 1)
-        self.service.append(float(nxt.service[i]))
-        self.deadline.append(when + float(nxt.patience[i]))
-        self.deflect_u.append(float(nxt.deflect[i]))
-        self.retry_u.append(float(nxt.retry[i]))
-        self.delay.append(float(nxt.delay[i]))
+        self.attempt.append(number)
+        self.service.append(service[i])
+        self.deadline.append(when + patience[i])
+        self.deflect_u.append(deflect[i])
+        self.retry_u.append(retry[i])
+        self.delay.append(delay[i])
         self.outcome.append(WAITING)
         self.end.append(math.inf)
         self.service_end.append(math.nan)
