@@ -19,7 +19,7 @@ from standby.forecast.live import LiveState, Option, Span, applicable, carried_o
 from standby.forecast.live_figures import LiveDraws, waiting_now, with_agents_available
 from standby.forecast.recommend import recommend
 from standby.forecast.records import Forecast, OptionForecast, Outlook, ToleranceOutlook
-from standby.impact.aggregate import breach_bounds
+from standby.impact.aggregate import breach_bounds, day_outcome
 from standby.impact.day import DayModel
 from standby.impact.draws import Draws
 from standby.impact.replication import Job, replicate_options
@@ -124,7 +124,7 @@ def forecast(
     topology = topology or Topology.from_plan(plan)
     spans = [span(plan, state, n) for n in state.lengths]
     for s in spans:
-        check_scenario(plan, s.scenario, state.callbacks)
+        check_scenario(plan, s.scenario, state.callbacks, topology)
     choices = options(applicable(plan, topology, state, spans))
     jobs: list[tuple[Option, Span, Job, int]] = []
     distinct: dict[tuple[object, ...], int] = {}  # options that change the same things share their days
@@ -156,8 +156,10 @@ def forecast(
             between()
     names = {s.id: s.name for s in plan.strategies}
     by_option: dict[str, dict[int, Outlook]] = {o.id: {} for o in choices}
+    # The normal day is the same for every option (simulated once a replication): summed up once.
+    normal_day = day_outcome(days[0].baseline, [b for b, _ in pairs[0]])
     for option, s, job, which in jobs:
-        result = impact_result(plan, s.scenario, job, pairs[which])
+        result = impact_result(plan, s.scenario, job, pairs[which], normal_day)
         by_option[option.id][s.lasting] = outlook(plan, result, s, pairs[which], job.tolerance_queues)
     forecasts = tuple(
         OptionForecast(o.id, o.strategies, tuple(names.get(x, x) for x in o.strategies), by_option[o.id])

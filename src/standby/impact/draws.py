@@ -160,10 +160,45 @@ class Draws:
         """Each first call's delay before calling again (seconds)."""
         return self._merged([a.delay for a in self._firsts])
 
+    # Lists for the engines' hot loops, made once per replication and shared by every day
+    # simulated on it: only engines that never append to them (nobody calls again) take them.
+
+    @cached_property
+    def time_list(self) -> list[float]:
+        """The first calls' times as a list (read only)."""
+        return self.time.tolist()  # type: ignore[no-any-return]
+
+    @cached_property
+    def queue_list(self) -> list[int]:
+        """The first calls' queues as a list (read only)."""
+        return self.queue.tolist()  # type: ignore[no-any-return]
+
+    @cached_property
+    def end_at_once(self) -> FloatArray:
+        """When each first call would end if answered on arrival, no handling factor in force."""
+        ends: FloatArray = self.time + self.service
+        return ends
+
+    @cached_property
+    def end_at_once_list(self) -> list[float]:
+        """`end_at_once` as a list (read only)."""
+        return self.end_at_once.tolist()  # type: ignore[no-any-return]
+
     @cached_property
     def vulnerable(self) -> BoolArray:
         """Whether each first call's customer is vulnerable."""
         return self._merged(self._vulnerable)
+
+    def attempt_lists(self, queue: int, number: int) -> tuple[list[float], ...]:
+        """`attempt(queue, number)` as lists (service, patience, deflect, retry, delay), made once."""
+        lists: dict[tuple[int, int], tuple[list[float], ...]] = self.__dict__.setdefault("_lists", {})
+        key = (queue, number)
+        found = lists.get(key)
+        if found is None:
+            a = self.attempt(queue, number)
+            found = tuple(x.tolist() for x in (a.service, a.patience, a.deflect, a.retry, a.delay))
+            lists[key] = found
+        return found
 
     def attempt(self, queue: int, number: int) -> Attempts:
         """The draws of attempt `number` (1 for the first retry) for every customer of `queue`."""

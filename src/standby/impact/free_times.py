@@ -83,11 +83,14 @@ class _FreeTimes(DayState):
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
-        handling = draws.service[:n]
         if any(c.kind == FACTOR for c in model.changes):
-            handling = handling * _factors(model, draws)[:n]
-        self.at_once_end: FloatArray = draws.time[:n] + handling
-        self.done_at_once: list[float] = self.at_once_end.tolist()
+            handling = draws.service[:n] * _factors(model, draws)[:n]
+            self.at_once_end: FloatArray = draws.time[:n] + handling
+            self.done_at_once: list[float] = self.at_once_end.tolist()
+        else:  # the same on every day of the replication: made once, shared (read only)
+            self.at_once_end = draws.end_at_once[:n]
+            everyone = draws.end_at_once_list
+            self.done_at_once = everyone if n == len(everyone) else everyone[:n]
         self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
         self.deflecting = False  # whether any queue deflects callers now
         self.cb_by = [-1] * len(model.callbacks)  # the group making each callback
@@ -189,13 +192,17 @@ class _FreeTimes(DayState):
                 busy.discard(end)
                 self.cb_end[i] = now  # a callback cut short was still made
         count = len(free) - 1 - sum(1 for f in free if f <= now)
-        at_once = self.done_at_once[: self.reached]
-        cut_now = [c for c, end in enumerate(at_once) if end in busy and outcome[c] == WAITING]
+        cut_now: list[int] = []
+        if busy:  # the first calls answered at once on those agents: found with numpy, in call order
+            ends = self.at_once_end[: self.reached]
+            found = np.flatnonzero(np.isin(ends, np.fromiter(busy, dtype=np.float64, count=len(busy))))
+            cut_now = [c for c in found.tolist() if outcome[c] == WAITING]
         for c in cut_now:
             outcome[c], self.end[c] = ANSWERED, self.t[c]  # answered at once
-        cut_now += [
-            c for c, end in enumerate(service_end) if end in busy and outcome[c] == ANSWERED and not cut[c]
-        ]
+        # The others on those agents were touched by a method (only those have a service end).
+        cut_now += sorted(
+            {c for c in self.touched if service_end[c] in busy and outcome[c] == ANSWERED and not cut[c]}
+        )
         free[:] = [f for f in free if f <= now]  # the idle agents stay (the same list: queues hold it)
         free.append(_INF)
         heapify(free)

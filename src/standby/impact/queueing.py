@@ -39,7 +39,7 @@ class DayState(AttemptLog):
         """The day before its first event (`retries` as `AttemptLog` takes it)."""
         super().__init__(draws, retries=retries)
         self.model = model
-        self.q: list[int] = draws.queue.tolist()
+        self.q: list[int] = draws.queue.tolist() if retries else draws.queue_list  # as `self.t`
         nq, ng = len(model.queues), len(model.groups)
         self.share = [q.retry_share for q in model.queues]
         self.deflect = [0.0] * nq

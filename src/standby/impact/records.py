@@ -106,7 +106,8 @@ class AttemptLog:
         """The day's first calls, all still waiting (`retries` False: nobody calls again; no `add_retry`,
         and no lists of the draws an engine reads only for some calls)."""
         self.draws = draws
-        self.t: list[float] = draws.time.tolist()
+        # Without retries the list of times is never appended to: the replication's own is shared.
+        self.t: list[float] = draws.time.tolist() if retries else draws.time_list
         n = len(self.t)
         # Without retries, the numbers only a caller's next attempt needs are not made into lists,
         # nor those an engine reads for few calls (handling, deadline, deflection: from the draws).
@@ -125,17 +126,18 @@ class AttemptLog:
 
     def add_retry(self, c: int, when: float, queue: int) -> int:
         """Append the next attempt of attempt c's caller, calling `queue` at `when`; its index."""
-        nxt = self.draws.attempt(queue, self.attempt[c] + 1)
+        number = self.attempt[c] + 1
+        service, patience, deflect, retry, delay = self.draws.attempt_lists(queue, number)
         i = self.local[c]
         self.t.append(when)
         self.local.append(i)
         self.customer.append(self.customer[c])
-        self.attempt.append(self.attempt[c] + 1)
-        self.service.append(float(nxt.service[i]))
-        self.deadline.append(when + float(nxt.patience[i]))
-        self.deflect_u.append(float(nxt.deflect[i]))
-        self.retry_u.append(float(nxt.retry[i]))
-        self.delay.append(float(nxt.delay[i]))
+        self.attempt.append(number)
+        self.service.append(service[i])
+        self.deadline.append(when + patience[i])
+        self.deflect_u.append(deflect[i])
+        self.retry_u.append(retry[i])
+        self.delay.append(delay[i])
         self.outcome.append(WAITING)
         self.end.append(math.inf)
         self.service_end.append(math.nan)

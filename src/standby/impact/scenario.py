@@ -118,13 +118,22 @@ def check_covered(plan: Plan, scenario: Scenario) -> None:
     )
 
 
-def check_scenario(plan: Plan, scenario: Scenario, callbacks: Sequence[ScheduledCallback] = ()) -> None:
-    """Raise ScenarioInvalid, saying what and where, unless the scenario can be simulated on the plan."""
+def check_scenario(
+    plan: Plan,
+    scenario: Scenario,
+    callbacks: Sequence[ScheduledCallback] = (),
+    topology: Topology | None = None,
+) -> None:
+    """Raise ScenarioInvalid, saying what and where, unless the scenario can be simulated on the plan.
+
+    `topology` is the plan's, when the caller has it already (building it is most of the check's cost
+    on a large plan).
+    """
     day = _check_plan(plan)
     _check_down(plan, scenario.down)
     _check_times(scenario, day)
     _check_callbacks(plan, callbacks, day)
-    effect = resolve(plan, Topology.from_plan(plan), scenario)
+    effect = resolve(plan, topology or Topology.from_plan(plan), scenario)
     if not effect.touches_the_day(plan):
         down = join_names([plan.components_by_id[c].name for c in dict.fromkeys(scenario.down)])
         also = ""

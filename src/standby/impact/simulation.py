@@ -136,13 +136,21 @@ def impact_job(
 
 
 def impact_result(
-    plan: Plan, scenario: Scenario, job: Job, pairs: Sequence[tuple[DayTally, DayTally]]
+    plan: Plan,
+    scenario: Scenario,
+    job: Job,
+    pairs: Sequence[tuple[DayTally, DayTally]],
+    baseline: DayOutcome | None = None,
 ) -> ImpactResult:
-    """The replications' pairs of days summed up: the outage's own cost with 95% CIs."""
+    """The replications' pairs of days summed up: the outage's own cost with 95% CIs.
+
+    `baseline` is the normal day's outcome over the same replications, when the caller has it
+    (the forecast's options share one normal day).
+    """
     baseline_day, outage_day = job.baseline, job.outage
-    base = [b for b, _ in pairs]
     out = [o for _, o in pairs]
-    baseline = day_outcome(baseline_day, base)
+    if baseline is None:
+        baseline = day_outcome(baseline_day, [b for b, _ in pairs])
     outage = day_outcome(outage_day, out)
 
     def paired(field: str) -> Estimate:
