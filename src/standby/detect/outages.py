@@ -1,6 +1,12 @@
 """Correlation as a service: component states and outage records from what the probes,
 alerts and maintenance windows say. One transaction, serialised by the detection lock,
 so however many workers correlate at once there is one outage per root cause.
+
+Most passes change nothing, so a worker first looks without the lock (`look`: reads
+only, which on SQLite takes no write lock) and correlates under it only when something
+would change. A correlation of 5,000 components takes seconds of wall time on a loaded
+machine; holding the write lock all along made every other writer wait, the worker's
+own lease renewals among them.
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ class CorrelationResult:
     of it must be from: when the outage would start."""
 
 
+class _WouldWrite(Exception):
+    """Raised by a look (`write=False`) at the first thing it would have to write."""
+
+
 def correlate(
     session: Session,
     *,
@@ -62,6 +72,31 @@ def correlate(
 ) -> CorrelationResult:
     """Bring component states and outages up to date with the probes and alerts on record."""
     lock_detection(session, holder, now)
+    return _correlate(
+        session, correlator=correlator, maintenance=maintenance, now=now, plan_version_id=plan_version_id
+    )
+
+
+def look(
+    session: Session, *, correlator: Correlator, maintenance: Iterable[str], now: datetime
+) -> CorrelationResult | None:
+    """Correlate without writing or locking: the result when nothing on record would change,
+    None when something would (then `correlate`, under the lock, in a transaction of its own)."""
+    try:
+        return _correlate(session, correlator=correlator, maintenance=maintenance, now=now, write=False)
+    except _WouldWrite:
+        return None
+
+
+def _correlate(
+    session: Session,
+    *,
+    correlator: Correlator,
+    maintenance: Iterable[str],
+    now: datetime,
+    plan_version_id: int | None = None,
+    write: bool = True,
+) -> CorrelationResult:
     plan = correlator.plan
     in_maintenance = set(maintenance)
     probes: dict[str, tuple[ProbeHealthState, str | None]] = {}
@@ -122,7 +157,7 @@ def correlate(
     evidence = _Evidence(
         {cid: state for cid, (state, _) in probes.items()}, probe_since, alerts, injected, scenarios
     )
-    changes, states = _write_states(session, verdicts, evidence, now)
+    changes, states = _write_states(session, verdicts, evidence, now, write=write)
     shapes = correlator.outages(failing, maintenance=in_maintenance)
     opened, changed, ended, waiting = _write_outages(
         session,
@@ -133,6 +168,7 @@ def correlate(
         unsure=unsure,
         states=states,
         injected=injected,
+        write=write,
     )
     return CorrelationResult(
         state_changes=tuple(changes),
@@ -255,8 +291,13 @@ def _write_states(
     verdicts: Mapping[str, Verdict],
     evidence: _Evidence,
     now: datetime,
+    *,
+    write: bool = True,
 ) -> tuple[list[tuple[str, str, str]], dict[str, tuple[str, datetime]]]:
-    """Write the states that changed; (changes, every state with its since, after the write)."""
+    """Write the states that changed; (changes, every state with its since, after the write).
+
+    Without `write`, _WouldWrite at the first state or detail that changed.
+    """
     current: dict[str, tuple[str, datetime, str | None]] = {
         cid: (state, since, detail)
         for cid, state, since, detail in session.execute(
@@ -277,12 +318,16 @@ def _write_states(
             continue
         if found is not None and before == verdict.state:
             if found[2] != verdict.detail:
+                if not write:
+                    raise _WouldWrite
                 session.execute(
                     update(ComponentStateRow)
                     .where(ComponentStateRow.component_id == component_id)
                     .values(detail=verdict.detail, updated_at=now)
                 )
             continue
+        if not write:
+            raise _WouldWrite
         previous = found[1] if found is not None else None
         since = evidence.since(session, component_id, verdict.state, previous, now)
         values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
@@ -330,6 +375,7 @@ def _write_outages(
     unsure: Mapping[str, tuple[datetime | None, float]],
     states: Mapping[str, tuple[str, datetime]],
     injected: Mapping[str, Injection],
+    write: bool = True,
 ) -> tuple[list[int], list[int], list[int], dict[str, datetime]]:
     open_rows = {r.id: r for r in session.scalars(select(OutageRow).where(OutageRow.ended_at.is_(None)))}
     plan = correlator.plan
@@ -341,6 +387,14 @@ def _write_outages(
     opened: list[int] = []
     changed: list[int] = []
     ended: list[int] = []
+    if not write and (
+        result.ended
+        or any(
+            _facts(open_rows[i]) != _facts_of(i, shape, open_rows[i], correlator)
+            for i, shape in result.updated
+        )
+    ):
+        raise _WouldWrite  # before `_apply`: a look leaves no record changed in the session
     for outage_id, shape in result.updated:
         row = open_rows[outage_id]
         if _apply(row, shape, correlator):
@@ -384,6 +438,8 @@ def _write_outages(
             for above in unjudged:
                 waiting[above] = min(waiting.get(above, started), started)
             continue
+        if not write:
+            raise _WouldWrite
         row = OutageRow(
             started_at=min(started, now),
             detected_at=now,
@@ -480,6 +536,22 @@ def _apply(row: OutageRow, shape: OutageShape, correlator: Correlator) -> bool:
     row.history = history
     row.summary = correlator.describe(shape)
     return before != _facts(row)
+
+
+def _facts_of(outage_id: int, shape: OutageShape, row: OutageRow, correlator: Correlator) -> dict[str, Any]:
+    """What `_facts` would say of the record once `_apply` copied the shape onto it."""
+    return {
+        "id": outage_id,
+        "classification": shape.classification,
+        "causes": list(shape.causes),
+        "components": list(shape.components),
+        "sites": list(shape.sites),
+        "queues": list(shape.queues),
+        "degraded_queues": list(shape.degraded_queues),
+        "in_maintenance": shape.in_maintenance,
+        "summary": correlator.describe(shape),
+        "exercise_id": row.exercise_id,
+    }
 
 
 def _facts(row: OutageRow) -> dict[str, Any]:
