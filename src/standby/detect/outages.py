@@ -395,7 +395,8 @@ def _write_outages(
         )
     ):
         raise _WouldWrite  # before `_apply`: a look leaves no record changed in the session
-    for outage_id, shape in result.updated:
+    # A look found nothing people see changed: `_apply` would only set the same values again.
+    for outage_id, shape in result.updated if write else ():
         row = open_rows[outage_id]
         if _apply(row, shape, correlator):
             row.updated_at = now
