@@ -577,6 +577,8 @@ class DetectWorker:
 
     async def _look_around(self) -> None:
         """The periodic pass: correlate when something this worker did not see changed."""
+        if self._correlating is not None and not self._correlating.done():
+            return  # one asked by the results runs now, and reads what this pass would
         await self._correlate(only_if_changed=True)
 
     async def _correlate(self, *, only_if_changed: bool = False) -> None:
