@@ -87,6 +87,7 @@ async def test_leases_are_renewed_and_checks_go_on_during_a_slow_correlation(ses
         slow.on = True
         start = time.monotonic()
         seen = worker.stats.checks
+        locked = worker.stats.locked_correlations
         while time.monotonic() - start < 2 * SLOW_S:
             await asyncio.sleep(0.05)
             if worker.stats.checks > seen:
@@ -94,6 +95,9 @@ async def test_leases_are_renewed_and_checks_go_on_during_a_slow_correlation(ses
                 checks.append(time.monotonic())
         end = time.monotonic()
         slow.on = False
+        # Nothing changed meanwhile: every pass ended with its look, none took the lock.
+        assert worker.stats.locked_correlations == locked
+        assert worker.stats.correlations > 0
     # At least one correlation was slowed through most of the window watched.
     assert slow.slowed and any(b - a >= SLOW_S for a, b in slow.slowed)
     # The leases were renewed all along, and the probes (every 0.1 s) checked all along:
