@@ -189,10 +189,31 @@ class _Evidence:
     alerts: Mapping[str, list[AlertRow]]
     injected: Mapping[str, Injection]
     scenarios: list[Injection]
+    resolved: dict[str, list[AlertRow]] = field(default_factory=dict)
+    """Cleared alerts of the components coming up in this pass (`read_resolved`)."""
+
+    def read_resolved(self, session: Session, coming_up: Mapping[str, datetime | None]) -> None:
+        """Read at once the cleared alerts of every component coming up (to its previous since).
+
+        One query for them all: a query each made the first pass over 5,000 components
+        (all coming up) take 15 s on PostgreSQL, with the write lock held.
+        """
+        ids = sorted(coming_up)
+        if not ids:
+            return
+        previous = list(coming_up.values())
+        oldest = None if any(p is None for p in previous) else min(p for p in previous if p is not None)
+        for start in range(0, len(ids), 900):  # SQLite's limit on a statement's parameters
+            query = select(AlertRow).where(
+                AlertRow.component_id.in_(ids[start : start + 900]), AlertRow.status == "resolved"
+            )
+            if oldest is not None:
+                query = query.where(AlertRow.resolved_at >= oldest)
+            for alert in session.scalars(query):
+                self.resolved.setdefault(alert.component_id, []).append(alert)
 
     def since(
         self,
-        session: Session,
         component_id: str,
         state: ComponentState,
         previous: datetime | None,
@@ -205,7 +226,9 @@ class _Evidence:
         ]
         if (injection := self.injected.get(component_id)) is not None:
             firing.append(AlertEvidence("critical", _injected_summary(injection), injection.started_at))
-        resolved = _last_resolved(session, component_id, previous, now) if state == "up" else None
+        resolved = (
+            _last_resolved(self.resolved.get(component_id, ()), previous, now) if state == "up" else None
+        )
         if state == "up":
             # An exercise's scenario ending is the component's recovery, as an alert clearing is.
             ends = [
@@ -263,20 +286,15 @@ def _moment(value: object) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _last_resolved(
-    session: Session, component_id: str, previous: datetime | None, now: datetime
-) -> datetime | None:
-    """When the last alert about the component that cleared since `previous` stopped firing.
+def _last_resolved(resolved: Iterable[AlertRow], previous: datetime | None, now: datetime) -> datetime | None:
+    """When the last of a component's cleared alerts that cleared since `previous` stopped firing.
 
     Alertmanager's `endsAt` when it gave one (its notice comes a little later), else when
     Standby heard it cleared.
     """
-    query = select(AlertRow).where(AlertRow.component_id == component_id, AlertRow.status == "resolved")
-    if previous is not None:
-        query = query.where(AlertRow.resolved_at >= previous)
     latest: datetime | None = None
-    for alert in session.scalars(query):
-        if alert.resolved_at is None:
+    for alert in resolved:
+        if alert.resolved_at is None or (previous is not None and alert.resolved_at < previous):
             continue
         ended = alert.resolved_at
         told = _moment((alert.payload or {}).get("endsAt")) if alert.source == "alertmanager" else None
@@ -311,45 +329,56 @@ def _write_states(
     }
     states = {cid: (state, since) for cid, (state, since, _) in current.items()}
     changes: list[tuple[str, str, str]] = []
-    for component_id, verdict in verdicts.items():
-        found = current.get(component_id)
-        before = found[0] if found is not None else "unknown"
-        if found is None and verdict.state == "unknown":
-            continue
-        if found is not None and before == verdict.state:
-            if found[2] != verdict.detail:
-                if not write:
-                    raise _WouldWrite
+    if write:
+        evidence.read_resolved(
+            session,
+            {
+                cid: current[cid][1] if cid in current else None
+                for cid, verdict in verdicts.items()
+                if verdict.state == "up" and (cid not in current or current[cid][0] != "up")
+            },
+        )
+    # The feed rows are written together at the end, not one by one before each statement.
+    with session.no_autoflush:
+        for component_id, verdict in verdicts.items():
+            found = current.get(component_id)
+            before = found[0] if found is not None else "unknown"
+            if found is None and verdict.state == "unknown":
+                continue
+            if found is not None and before == verdict.state:
+                if found[2] != verdict.detail:
+                    if not write:
+                        raise _WouldWrite
+                    session.execute(
+                        update(ComponentStateRow)
+                        .where(ComponentStateRow.component_id == component_id)
+                        .values(detail=verdict.detail, updated_at=now)
+                    )
+                continue
+            if not write:
+                raise _WouldWrite
+            previous = found[1] if found is not None else None
+            since = evidence.since(component_id, verdict.state, previous, now)
+            values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
+            if found is None:
+                session.execute(insert(ComponentStateRow).values(component_id=component_id, **values))
+            else:
                 session.execute(
                     update(ComponentStateRow)
                     .where(ComponentStateRow.component_id == component_id)
-                    .values(detail=verdict.detail, updated_at=now)
+                    .values(**values)
                 )
-            continue
-        if not write:
-            raise _WouldWrite
-        previous = found[1] if found is not None else None
-        since = evidence.since(session, component_id, verdict.state, previous, now)
-        values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
-        if found is None:
-            session.execute(insert(ComponentStateRow).values(component_id=component_id, **values))
-        else:
-            session.execute(
-                update(ComponentStateRow)
-                .where(ComponentStateRow.component_id == component_id)
-                .values(**values)
+            states[component_id] = (verdict.state, since)
+            changes.append((component_id, before, verdict.state))
+            _feed(
+                session,
+                now,
+                "component",
+                component_id,
+                f"{component_id}: {before} -> {verdict.state}"
+                + (f" ({verdict.detail})" if verdict.detail else ""),
+                {"from": before, "to": verdict.state, "detail": verdict.detail},
             )
-        states[component_id] = (verdict.state, since)
-        changes.append((component_id, before, verdict.state))
-        _feed(
-            session,
-            now,
-            "component",
-            component_id,
-            f"{component_id}: {before} -> {verdict.state}"
-            + (f" ({verdict.detail})" if verdict.detail else ""),
-            {"from": before, "to": verdict.state, "detail": verdict.detail},
-        )
     return changes, states
 
 
