@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from _detect import FAST, ScriptedChecker, eventually, fast_plan_text, running, store_plan
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import SystemClock
 from standby.detect import outages
@@ -68,18 +68,24 @@ def _claims_timed(worker: DetectWorker) -> list[float]:
     return done
 
 
+def slow_worker(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> tuple[DetectWorker, ScriptedChecker, SlowCorrelation]:
+    """A worker over the fast plan, its scripted checker, and the switch that slows its correlations."""
+    store_plan(factory, fast_plan_text())
+    checker = ScriptedChecker()
+    slow = SlowCorrelation(monkeypatch)
+    worker = DetectWorker(session_factory=factory, clock=SystemClock(), checker=checker, options=OPTIONS)
+    return worker, checker, slow
+
+
 def _longest_gap(times: list[float], start: float, end: float) -> float:
     inside = [start, *(t for t in times if start <= t <= end), end]
     return max(b - a for a, b in itertools.pairwise(inside))
 
 
 async def test_leases_are_renewed_and_checks_go_on_during_a_slow_correlation(session_factory, monkeypatch):
-    store_plan(session_factory, fast_plan_text())
-    checker = ScriptedChecker()
-    slow = SlowCorrelation(monkeypatch)
-    worker = DetectWorker(
-        session_factory=session_factory, clock=SystemClock(), checker=checker, options=OPTIONS
-    )
+    worker, _checker, slow = slow_worker(session_factory, monkeypatch)
     claims = _claims_timed(worker)
     checks: list[float] = []
     async with running(worker):
@@ -107,12 +113,7 @@ async def test_leases_are_renewed_and_checks_go_on_during_a_slow_correlation(ses
 
 
 async def test_an_outage_still_opens_while_correlations_are_slow(session_factory, monkeypatch):
-    store_plan(session_factory, fast_plan_text())
-    checker = ScriptedChecker()
-    slow = SlowCorrelation(monkeypatch)
-    worker = DetectWorker(
-        session_factory=session_factory, clock=SystemClock(), checker=checker, options=OPTIONS
-    )
+    worker, checker, slow = slow_worker(session_factory, monkeypatch)
     async with running(worker):
         await eventually(lambda: worker.stats.correlations >= 2)
         slow.on = True
