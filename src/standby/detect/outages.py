@@ -338,6 +338,7 @@ def _write_states(
                 if verdict.state == "up" and (cid not in current or current[cid][0] != "up")
             },
         )
+    new_states: list[dict[str, Any]] = []
     # The feed rows are written together at the end, not one by one before each statement.
     with session.no_autoflush:
         for component_id, verdict in verdicts.items():
@@ -361,7 +362,7 @@ def _write_states(
             since = evidence.since(component_id, verdict.state, previous, now)
             values = {"state": verdict.state, "since": since, "updated_at": now, "detail": verdict.detail}
             if found is None:
-                session.execute(insert(ComponentStateRow).values(component_id=component_id, **values))
+                new_states.append({"component_id": component_id, **values})
             else:
                 session.execute(
                     update(ComponentStateRow)
@@ -379,6 +380,9 @@ def _write_states(
                 + (f" ({verdict.detail})" if verdict.detail else ""),
                 {"from": before, "to": verdict.state, "detail": verdict.detail},
             )
+    if new_states:
+        # One statement for the components seen for the first time: 5,000 at a first start.
+        session.execute(insert(ComponentStateRow), new_states)
     return changes, states
 
 
