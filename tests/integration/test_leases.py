@@ -3,10 +3,12 @@ was last seen, a live worker's never, and renewing does not rewrite every probe 
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from _detect import fast_plan_text
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.detect.leases import claim_probes, see_worker, sync_probes
@@ -50,3 +52,24 @@ def test_a_dead_workers_probes_are_free_one_lease_after_it_was_last_seen(session
     taken = claim(session_factory, "b:2:y", T0 + timedelta(seconds=8.6))
     assert taken == set(renewed)
     assert all(at is not None and at > T0 + timedelta(seconds=9) for at in expiries(session_factory).values())
+
+
+def test_a_probe_whose_results_are_being_written_is_still_held(session_factory):
+    """A claim while a batch of this worker's results is being written keeps every probe.
+
+    The batch locks the rows it updates (PostgreSQL); the claim used to skip locked rows
+    among its own, so the worker dropped, until its next claim, every probe whose result
+    was being written.
+    """
+    with unit_of_work(session_factory) as session:
+        sync_probes(session, plan=load_plan_text(fast_plan_text()), now=T0)
+    held = claim(session_factory, "a:1:x", T0)
+    writing = sorted(held)[:3]
+    with unit_of_work(session_factory) as batch:
+        # As `record_checks` does: the rows stay locked until the batch commits.
+        batch.execute(update(ProbeRow).where(ProbeRow.component_id.in_(writing)).values(last_checked_at=T0))
+        with ThreadPoolExecutor(1) as lane:
+            later = lane.submit(claim, session_factory, "a:1:x", T0 + timedelta(seconds=1.5))
+            time.sleep(0.5)  # the claim runs meanwhile (and waits for the rows, or for SQLite's lock)
+            batch.commit()
+            assert later.result(timeout=20) == held

@@ -75,6 +75,9 @@ class Correlator:
     _normal_answered: frozenset[str] = field(init=False)
     _order: dict[str, int] = field(init=False)
     _upstream: dict[str, frozenset[str]] = field(init=False, default_factory=dict)
+    _last: tuple[tuple[frozenset[str], frozenset[str]], tuple[OutageShape, ...]] | None = field(
+        init=False, default=None
+    )
 
     def __post_init__(self) -> None:
         self._normal_answered = self.topology.availability(()).queues_answered
@@ -104,12 +107,22 @@ class Correlator:
         """The outages that the components `failing` make, in plan order of their first cause.
 
         Ids not in the plan are ignored: the plan may have changed under a stale alert.
+        The last answer is kept: a worker that looked without the lock and found something
+        to write asks again under it, mostly about the same failures.
         """
+        down = frozenset(c for c in failing if c in self._order)
+        key = (down, frozenset(maintenance))
+        last = self._last
+        if last is not None and last[0] == key:
+            return list(last[1])
+        shapes = self._group(set(down), set(key[1]))
+        self._last = (key, tuple(shapes))
+        return shapes
+
+    def _group(self, down: set[str], in_maintenance: set[str]) -> list[OutageShape]:
         known = self._order
-        down = {c for c in failing if c in known}
         if not down:
             return []
-        in_maintenance = set(maintenance)
         unavailable = set(known) - self.topology.availability(down).components
         groups = _Groups()
         explained: set[str] = set()

@@ -185,7 +185,9 @@ def claim_probes(
         select(ProbeRow.component_id, ProbeRow.settings_sha)
         .where(ProbeRow.owner == worker_id, ProbeRow.enabled)
         .order_by(ProbeRow.component_id)
-        .with_for_update(skip_locked=True)
+        # Waits for a batch of this worker's results that is being written (a short wait:
+        # both lock in component order). Skipping those rows dropped their probes.
+        .with_for_update()
     ).all()
     released: list[str] = []
     if len(mine) > share + 1:
@@ -365,7 +367,8 @@ def record_checks(session: Session, *, worker_id: str, records: Sequence[CheckRe
                 "b_last_rtt_ms": r.rtt_ms,
                 "b_warning": r.warning,
             }
-            for component_id, r in latest.items()
+            # In component order, as a claim locks them: the two never deadlock.
+            for component_id, r in sorted(latest.items())
         ],
     )
     # Records made without saying so count as a change when their check began the state.

@@ -29,7 +29,9 @@ import functools
 import heapq
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +57,7 @@ from standby.detect.leases import (
     sync_probes,
 )
 from standby.detect.observer import CheckObserver
-from standby.detect.outages import CorrelationResult, correlate
+from standby.detect.outages import CorrelationResult, correlate, look
 from standby.detect.probes.result import Checker, CheckResult
 from standby.errors import StorageError
 from standby.exercise.records import exercises_marker
@@ -121,6 +123,8 @@ class _Stats:
     checks: int = 0
     flushes: int = 0
     correlations: int = 0
+    locked_correlations: int = 0
+    """Correlations that found something to write, and wrote it under the detection lock."""
     database_errors: int = 0
     last_correlation: CorrelationResult | None = None
     opened: list[int] = field(default_factory=list)
@@ -163,6 +167,9 @@ class DetectWorker:
         self._last_full = float("-inf")
         self._alerts_seen: tuple[Any, ...] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lease_lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standby-leases")
+        self._correlating: asyncio.Task[None] | None = None
+        self._correlate_again = False
 
     # ---- the loop ------------------------------------------------------------------
 
@@ -186,7 +193,8 @@ class DetectWorker:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._flush()
-            await self._in_thread(self._release)
+            await self._in_thread(self._release, lane=self._lease_lane)
+            self._lease_lane.shutdown(wait=False)
 
     async def _every(
         self, seconds: float, step: Callable[[], Any], stop: asyncio.Event, *, first: bool = True
@@ -202,15 +210,20 @@ class DetectWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), seconds)
 
-    async def _in_thread(self, work: Callable[[Session], Any]) -> tuple[bool, Any]:
-        """Run database work in a thread: (True, result), or (False, None) if the database failed."""
+    async def _in_thread(
+        self, work: Callable[[Session], Any], *, lane: ThreadPoolExecutor | None = None
+    ) -> tuple[bool, Any]:
+        """Run database work in a thread: (True, result), or (False, None) if the database failed.
+
+        `lane`: an executor of its own (the leases'), else the loop's shared one.
+        """
 
         def unit() -> Any:
             with unit_of_work(self.factory) as session:
                 return work(session)
 
         try:
-            value = await asyncio.to_thread(unit)
+            value = await asyncio.get_running_loop().run_in_executor(lane, unit)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             self.stats.database_errors += 1
             if self.database_ok:
@@ -225,15 +238,18 @@ class DetectWorker:
     # ---- leases and the plan -------------------------------------------------------
 
     async def _claim_cycle(self) -> None:
-        asked_at = asyncio.get_running_loop().time()
         known = {cid: held.lease.settings_sha for cid, held in self.held.items()}
-        ok, claim = await self._in_thread(lambda session: self._claim(session, known))
+        # A lane of its own: the renewal never queues behind correlations, flushes or the
+        # pushed probes' reads in the shared executor.
+        ok, found = await self._in_thread(lambda session: self._claim(session, known), lane=self._lease_lane)
         if not ok:
             return  # keep checking what we hold
+        claim, renewed_at = found
         now_loop = asyncio.get_running_loop().time()
-        # The lease runs from when it was asked for. A quarter is kept back: for a loop that
+        # The lease runs from when it was renewed in the database (`_claim`), however long
+        # the claim waited for the write lock before. A quarter is kept back: for a loop that
         # runs late under load, and for clocks that drift between machines.
-        lease_until = asked_at + self.options.lease_s * 0.75
+        lease_until = renewed_at + self.options.lease_s * 0.75
         for component_id in list(self.held):
             if claim.held.get(component_id) != self.held[component_id].lease.settings_sha:
                 del self.held[component_id]
@@ -262,13 +278,21 @@ class DetectWorker:
             # The next pass correlates: an outage may be waiting for one of these probes.
             self._marker = None
 
-    def _claim(self, session: Session, known: dict[str, str]) -> Claim:
+    def _claim(self, session: Session, known: dict[str, str]) -> tuple[Claim, float]:
+        """Renew and claim leases; (the claim, the loop's time when the renewal took effect)."""
+        see_worker(session, worker_id=self.id, now=self.clock.now(), started_at=self.started_at)
+        # Written first: on SQLite this waits for the write lock, and the times read after it
+        # are when the renewal really happens. Read before, they would be older by the wait:
+        # the worker would be seen earlier than it was, and keep leases others think lapsed.
+        session.flush()
+        renewed_at = time.monotonic()  # the clock of asyncio's loop.time()
         now = self.clock.now()
         see_worker(session, worker_id=self.id, now=now, started_at=self.started_at)
         self._load_plan(session, now)
-        return claim_probes(
+        claim = claim_probes(
             session, worker_id=self.id, now=now, lease=timedelta(seconds=self.options.lease_s), known=known
         )
+        return claim, renewed_at
 
     def _load_plan(self, session: Session, now: datetime) -> None:
         latest = session.scalar(select(func.max(PlanVersionRow.id)))
@@ -501,10 +525,30 @@ class DetectWorker:
             try:
                 changes = await self._flush()
                 if urgent or changes:
-                    await self._correlate()
+                    self._ask_correlation()
             except Exception:
                 log.exception("worker %s: writing results failed", self.id)
                 await asyncio.sleep(self.options.flush_every_s)
+
+    def _ask_correlation(self) -> None:
+        """Correlate what was just written, in a task of its own: the results written next
+        never wait for a correlation. One at a time; asked again meanwhile, once more after."""
+        if self._correlating is not None and not self._correlating.done():
+            self._correlate_again = True
+            return
+        self._correlating = asyncio.create_task(self._correlate_while_asked())
+        self._tasks.add(self._correlating)
+        self._correlating.add_done_callback(self._tasks.discard)
+
+    async def _correlate_while_asked(self) -> None:
+        while True:
+            self._correlate_again = False
+            try:
+                await self._correlate()
+            except Exception:
+                log.exception("worker %s: correlating failed", self.id)
+            if not self._correlate_again:
+                return
 
     async def _flush(self) -> int:
         if not self.buffer:
@@ -533,6 +577,8 @@ class DetectWorker:
 
     async def _look_around(self) -> None:
         """The periodic pass: correlate when something this worker did not see changed."""
+        if self._correlating is not None and not self._correlating.done():
+            return  # one asked by the results runs now, and reads what this pass would
         await self._correlate(only_if_changed=True)
 
     async def _correlate(self, *, only_if_changed: bool = False) -> None:
@@ -544,7 +590,7 @@ class DetectWorker:
         # A full pass anyway now and then: another worker's probes change states too.
         due_anyway = loop_now - self._last_full >= self.options.full_correlation_every_s
 
-        def work(session: Session) -> CorrelationResult | None:
+        def work(session: Session) -> CorrelationResult | tuple[frozenset[str], Any] | None:
             covered = self.maintenance(session, plan, now)
             alerts = session.execute(ALERTS_MARKER).one()
             # Another worker's correlation changed a state (a dependent went down): this
@@ -553,11 +599,21 @@ class DetectWorker:
             marker = (version, covered, tuple(alerts), states, exercises_marker(session))
             if only_if_changed and not due_anyway and marker == self._marker:
                 return None
+            # Reads only, no lock: most passes change nothing, and a pass that held the write
+            # lock for the seconds a loaded machine gives it made every writer wait.
+            result = look(session, correlator=correlator, maintenance=covered, now=now)
+            if result is None:
+                return covered, marker  # something changes: again under the lock
+            self._marker = marker
+            return result
+
+        def write(covered: frozenset[str], marker: Any, session: Session) -> CorrelationResult:
+            self.stats.locked_correlations += 1
             result = correlate(
                 session,
                 correlator=correlator,
                 maintenance=covered,
-                now=now,
+                now=self.clock.now(),  # what it opens is detected now, not when the look began
                 holder=self.id,
                 plan_version_id=version,
             )
@@ -565,6 +621,8 @@ class DetectWorker:
             return result
 
         ok, result = await self._in_thread(work)
+        if ok and isinstance(result, tuple):
+            ok, result = await self._in_thread(functools.partial(write, *result))
         if ok and result is not None:
             self._last_full = loop_now
             self.stats.correlations += 1
