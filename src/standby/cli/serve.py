@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from standby.cli.common import app, fail, out, read_plan
 from standby.cli.forecaster import PARENT_ENV
 from standby.errors import StandbyError
+
+if TYPE_CHECKING:  # asyncio costs every command 20 ms to import; only serving needs it
+    import asyncio
 
 
 @app.command()
@@ -216,6 +218,8 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 
 async def _stop_with_the_app(process: subprocess.Popen[bytes], stop: asyncio.Event) -> None:
     """Stop the forecaster when the web app shuts down (before uvicorn re-raises its signal)."""
+    import asyncio
+
     await stop.wait()
     await asyncio.to_thread(_stop_process, process)
 
