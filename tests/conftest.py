@@ -1,9 +1,11 @@
 """Shared fixtures: a database per test on SQLite and on PostgreSQL.
 
-PostgreSQL: one fresh database per test session (`standby_test_<hex>`), and in it one
-fresh schema per test, so tests never see each other's rows and migration tests start
-from nothing; its commits do not wait for the disk (synchronous_commit off), and it is
-dropped without waiting for the checkpoint that makes. The server defaults to
+PostgreSQL: one fresh database per test session (`standby_test_<hex>`), and in it a
+schema per test, so tests never see each other's rows: a migrated one from the process's
+pool, put back as the migration left it (`tests/_schema_pool.py`), for tests of a migrated
+database; a new, empty one for the others, so that migration tests start from nothing.
+Its commits do not wait for the disk (synchronous_commit off), and it is dropped without
+waiting for the checkpoint that makes. The server defaults to
 postgresql://postgres@127.0.0.1:5432/postgres; set STANDBY_TEST_POSTGRES_URL to use another.
 Without a server the PostgreSQL cases are skipped, unless CI=true or
 STANDBY_REQUIRE_POSTGRES=1, when they fail.
@@ -26,6 +28,7 @@ from sqlalchemy import Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from _schema_pool import SchemaPool
 from standby.store.engine import make_engine, make_session_factory, sqlite_path
 from standby.store.migrations import upgrade
 
@@ -95,20 +98,38 @@ def _drop_without_waiting(server: str, name: str) -> None:
 
 
 @pytest.fixture
-def postgres_schema_url(postgres_database: str) -> Iterator[str]:
-    """A URL whose connections work in a schema of their own, made for one test."""
+def postgres_schema_url(postgres_database: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A URL whose connections work in a schema of their own for one test.
+
+    A test that uses `engine` (a migrated database) gets a migrated schema from the worker's
+    pool (`SchemaPool`), put back as it was after migrating; any other test gets an empty
+    schema made for it and dropped after it.
+    """
+    if "engine" in request.fixturenames:
+        pool: SchemaPool | None = request.getfixturevalue("postgres_pool")
+        if pool is not None:
+            schema = pool.take()
+            try:
+                yield _schema_url(postgres_database, schema)
+            finally:
+                pool.give_back(schema)
+            return
     schema = f"t_{secrets.token_hex(6)}"
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
         yield _schema_url(postgres_database, schema)
     finally:
-        with psycopg.connect(postgres_database, autocommit=True) as conn:
-            # A test that leaked an open transaction must not hang the run: the schema
-            # then stays until the session's database is dropped.
-            conn.execute("SET lock_timeout = '5s'")
-            with contextlib.suppress(psycopg.errors.LockNotAvailable):
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        _drop_schema(postgres_database, schema)
+
+
+def _drop_schema(database: str, schema: str) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        # A test that leaked an open transaction must not hang the run: the schema
+        # then stays until the session's database is dropped.
+        conn.execute("SET lock_timeout = '5s'")
+        with contextlib.suppress(psycopg.errors.LockNotAvailable):
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @pytest.fixture(
@@ -151,7 +172,10 @@ Statement = tuple[str, Any, bool]
 
 
 def _schema_url(database: str, schema: str) -> str:
-    url = make_url(database).update_query_dict({"options": f"-csearch_path={schema}"})
+    # The schema's name is also the connections' application name: the pool finds and ends
+    # any connection a test left open before it hands the schema to the next test.
+    options = f"-csearch_path={schema} -capplication_name={schema}"
+    url = make_url(database).update_query_dict({"options": options})
     return url.render_as_string(hide_password=False)
 
 
@@ -215,6 +239,28 @@ def postgres_migration(postgres_database: str) -> Iterator[list[Statement]]:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+@pytest.fixture(scope="session")
+def postgres_pool(postgres_database: str, request: pytest.FixtureRequest) -> Iterator[SchemaPool | None]:
+    """This test process's pool of migrated schemas (`tests/_schema_pool.py`); None without a superuser."""
+    if not SchemaPool.usable(postgres_database):
+        yield None
+        return
+    statements: list[Statement] = request.getfixturevalue("postgres_migration")
+
+    def migrate(schema: str) -> None:
+        engine = make_engine(_schema_url(postgres_database, schema))
+        try:
+            _replay(engine, statements)
+        finally:
+            engine.dispose()
+
+    pool = SchemaPool(postgres_database, migrate)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
 def engine(bare_engine: Engine, request: pytest.FixtureRequest) -> Engine:
     """An engine on a database migrated to the newest revision."""
@@ -226,7 +272,8 @@ def engine(bare_engine: Engine, request: pytest.FixtureRequest) -> Engine:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         return bare_engine
     if bare_engine.dialect.name == "postgresql":
-        _replay(bare_engine, request.getfixturevalue("postgres_migration"))
+        if request.getfixturevalue("postgres_pool") is None:  # else the pool's schema is migrated
+            _replay(bare_engine, request.getfixturevalue("postgres_migration"))
         return bare_engine
     upgrade(bare_engine)
     return bare_engine

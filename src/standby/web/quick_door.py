@@ -28,6 +28,7 @@ from typing import Any
 import anyio.to_thread
 import psycopg
 from fastapi import Request
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Engine, Executable, Select
 from sqlalchemy.dialects import postgresql
@@ -135,7 +136,7 @@ class _PostgresReads:
     """A few asynchronous psycopg connections in autocommit, and statements compiled once."""
 
     def __init__(self, engine: Engine, width: int) -> None:
-        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conninfo = _conninfo(engine)
         self._width = width
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None  # made on the event loop, at first use
@@ -160,7 +161,7 @@ class _PostgresReads:
                 try:
                     if connection is None:
                         connection = await psycopg.AsyncConnection.connect(
-                            self._conninfo, autocommit=True, row_factory=namedtuple_row
+                            self.conninfo, autocommit=True, row_factory=namedtuple_row
                         )
                     cursor = await connection.execute(sql, {"digest": digest})
                     row = await cursor.fetchone()
@@ -186,6 +187,17 @@ class _PostgresReads:
             found = str(statement.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[no-untyped-call]
             self._compiled[id(statement)] = found
         return found
+
+
+def _conninfo(engine: Engine) -> str:
+    """libpq's connection string for the engine's database, with the parameters as the engine decodes them.
+
+    Not the URL rendered back to text: libpq does not read `+` in a URL as a space, and an
+    `options` of `-c search_path=x` would reach the server as `-c+search_path=x`.
+    """
+    _, params = engine.dialect.create_connect_args(engine.url)
+    params.pop("context", None)  # SQLAlchemy's own type adapters, for its connections only
+    return make_conninfo(**params)
 
 
 def _finish(connections: list[psycopg.AsyncConnection[Any]]) -> None:
