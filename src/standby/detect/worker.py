@@ -14,7 +14,7 @@ serve` or alone as `standby worker`, and several of them share one PostgreSQL.
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
 - Every `alerts_every_s` it looks for new or changed alerts and correlates at once. A
-  new outage that waits for the probes its causes depend on (`outages._hold`) has
+  new outage that waits for the probes its causes depend on (`outages.opening`) has
   those this worker holds checked at once, and is correlated again with their results.
 - When the database cannot be reached, checking goes on and the buffer keeps what
   was seen (the latest result and every health change per probe, if it grows too
@@ -54,7 +54,8 @@ from standby.detect.leases import (
     sync_probes,
 )
 from standby.detect.observer import CheckObserver
-from standby.detect.outages import CorrelationResult, correlate, look
+from standby.detect.outage_look import look
+from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
 from standby.errors import StorageError
 from standby.exercise.records import exercises_marker
