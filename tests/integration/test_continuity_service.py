@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import Conflict, NotFound
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.respond.continuity_service import (

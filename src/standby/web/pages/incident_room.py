@@ -19,7 +19,7 @@ from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, get_outage
 from standby.detect.states import read_states
-from standby.notify.outbox import count_by_state, list_messages
+from standby.notify.outbox_desk import count_by_state, list_messages
 from standby.plan.diagram import layout_plan
 from standby.plan.schema import AnyOf, Dependency, Plan
 from standby.plan.versions import current_plan
