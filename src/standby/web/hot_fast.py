@@ -80,7 +80,7 @@ class HotFastPath(KeptAnswers):
         body, headers = found
         scope["route"] = self._routes.get(scope["path"])  # counted under its route (web/metrics.py)
         headers.append((b"content-length", str(len(body)).encode()))
-        return KeptAnswer(200, headers, body)
+        return 200, headers, body
 
     def passed(self, scope: Scope) -> None:
         """Note the route that answered: whatever is kept was built by it first (for the metrics)."""

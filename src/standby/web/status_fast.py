@@ -52,8 +52,8 @@ class StatusFastPath(KeptAnswers):
             elif name == b"if-modified-since":
                 since = value.decode("latin-1")
         if (tags is not None or since is not None) and fresh(tags, since, document):
-            return KeptAnswer(304, short, b"")
-        return KeptAnswer(200, full, b"" if scope["method"] == "HEAD" else document.body)
+            return 304, short, b""
+        return 200, full, b"" if scope["method"] == "HEAD" else document.body
 
     def _header_blocks(self, document: Document) -> tuple[RawHeaders, RawHeaders]:
         """The 200's and the 304's headers, built once per document rendered."""
