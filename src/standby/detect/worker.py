@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock
 from standby.detect.check_rota import CheckRota, HeldProbe
 from standby.detect.correlation import Correlator
-from standby.detect.health import ProbeHealth, after_check, heartbeat_verdict, metric_ok
+from standby.detect.health import after_check, after_reading
 from standby.detect.leases import (
     CheckRecord,
     Claim,
@@ -57,13 +57,13 @@ from standby.detect.observer import CheckObserver
 from standby.detect.outage_look import look
 from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
+from standby.detect.pushed import pushed_result
 from standby.errors import StorageError
 from standby.exercise.records import exercises_marker
-from standby.plan.probes import HeartbeatProbe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
 from standby.store.engine import unit_of_work
-from standby.store.tables import AlertRow, ComponentStateRow, HeartbeatRow, MetricSampleRow, PlanVersionRow
+from standby.store.tables import AlertRow, ComponentStateRow, PlanVersionRow
 
 log = logging.getLogger("standby.worker")
 MaintenanceLookup = Callable[[Session, Plan, datetime], frozenset[str]]
@@ -319,22 +319,15 @@ class DetectWorker:
     def _record(
         self, held: HeldProbe, result: CheckResult, at: datetime, evidence_at: datetime | None
     ) -> None:
-        probe = held.probe
         if held.pushed:
-            # Pushed probes already judge over time (silence, a window): no extra damping.
-            # Their state begins with its evidence (the heartbeat that came, the moment the
-            # next one was overdue), not with the check that read it.
-            state = "up" if result.ok else "down"
-            began = min(evidence_at or at, at)
-            since = began if state != held.health.state else held.health.since
-            health = ProbeHealth(state, 0 if result.ok else 1, 1 if result.ok else 0, since, began)  # type: ignore[arg-type]
+            health = after_reading(held.health, result.ok, at=at, evidence_at=evidence_at)
         else:
             health = after_check(
                 held.health,
                 result.ok,
                 at=at,
-                failures_to_down=probe.failures_to_down,
-                successes_to_up=probe.successes_to_up,
+                failures_to_down=held.probe.failures_to_down,
+                successes_to_up=held.probe.successes_to_up,
             )
         changed = health.state != held.health.state
         held.health = health
@@ -375,37 +368,15 @@ class DetectWorker:
 
     async def _pushed(self, held: HeldProbe, at: datetime) -> tuple[CheckResult, datetime | None] | None:
         """A pushed probe's result and when what it shows began; None when it says nothing yet."""
-        probe = held.probe
-        component_id = held.lease.component_id
-        # On record, so neither a takeover nor a restart starts the grace period again.
-        watched_since = held.lease.watched_since or held.claimed_at
-
-        def evaluate(session: Session) -> tuple[CheckResult, datetime | None] | None:
-            if isinstance(probe, HeartbeatProbe):
-                last = session.scalar(
-                    select(HeartbeatRow.last_at).where(HeartbeatRow.component_id == component_id)
-                )
-                verdict = heartbeat_verdict(last, every_s=probe.every_s, watched_since=watched_since, now=at)
-                if verdict.ok is None:
-                    return None  # no heartbeat yet, within the grace period: neither up nor down
-                if last is None:
-                    detail = f"no heartbeat in {(at - watched_since).total_seconds():.0f} s"
-                else:
-                    ago = (at - last).total_seconds()
-                    detail = f"last heartbeat {ago:.0f} s ago (expected every {probe.every_s:g} s)"
-                return CheckResult(verdict.ok, detail, None), verdict.evidence_at
-            since = at - timedelta(seconds=probe.window_s)
-            values = session.scalars(
-                select(MetricSampleRow.value).where(
-                    MetricSampleRow.metric == probe.metric,
-                    MetricSampleRow.at >= since,
-                    MetricSampleRow.at <= at,
-                )
-            )
-            ok, detail = metric_ok(values, above=probe.above, below=probe.below)
-            return CheckResult(ok, f"{probe.metric}: {detail}", None), None
-
-        ok, result = await self._in_thread(evaluate)
+        read = functools.partial(
+            pushed_result,
+            probe=held.probe,
+            component_id=held.lease.component_id,
+            # On record, so neither a takeover nor a restart starts the grace period again.
+            watched_since=held.lease.watched_since or held.claimed_at,
+            at=at,
+        )
+        ok, result = await self._in_thread(read)
         return result if ok else None
 
     # ---- writing and correlating ------------------------------------------------------
