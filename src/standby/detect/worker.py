@@ -7,9 +7,9 @@ serve` or alone as `standby worker`, and several of them share one PostgreSQL.
   and renews and claims its share of probe leases (`detect.leases`). A probe taken
   over is checked when its interval since the last check on record has passed (at once
   if overdue), from the health on record: a handover changes nothing.
-- A scheduler starts each held probe's check when due, at most `concurrency` at once.
-  A failure (or a success after down) is confirmed sooner, every `retry_s` of the probe,
-  so that an outage is known within about one interval instead of three.
+- A scheduler starts each held probe's check when due (`detect.check_rota`), at most
+  `concurrency` at once. A failure (or a success after down) is confirmed sooner, every
+  `retry_s` of the probe, so that an outage is known within about one interval, not three.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
