@@ -35,7 +35,7 @@ def look(
     shapes = correlator.outages(reading.failing, maintenance=reading.in_maintenance)
     open_rows, result = reconcile_open(session, shapes)
     if seen_changed(open_rows, result, correlator):
-        return None
+        return None  # compared, never applied: a look leaves no record changed in the session
     since = failing_since({cid: (state, at) for cid, (state, at, _) in current.items()})
     waiting: dict[str, datetime] = {}
     for shape in result.opened:

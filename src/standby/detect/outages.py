@@ -4,9 +4,7 @@ so however many workers correlate at once there is one outage per root cause.
 
 Most passes change nothing, so a worker first looks without the lock (`outage_look`:
 reads only, which on SQLite takes no write lock) and correlates under it only when
-something would change. A correlation of 5,000 components takes seconds of wall time on a loaded
-machine; holding the write lock all along made every other writer wait, the worker's
-own lease renewals among them.
+something would change. Both judge from the same reading (`evidence`).
 """
 
 from __future__ import annotations
