@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from _ratios import figure, print_json
 from _scratch import SHOWN, add_database_options, chosen_databases, scratch_url
 from standby.clock import SystemClock
-from standby.notify import outbox
+from standby.notify import outbox, outbox_desk
 from standby.notify.channels.email import EmailChannel
 from standby.notify.channels.protocol import OutgoingMessage
 from standby.notify.channels.sms import SmsChannel
@@ -164,7 +164,7 @@ async def all_sent(
 
         def counts() -> dict[str, int]:
             with unit_of_work(factory) as session:
-                return outbox.count_by_state(session, incident_id=incident_id)
+                return outbox_desk.count_by_state(session, incident_id=incident_id)
 
         if (await asyncio.to_thread(counts))["sent"] >= total:
             return time.time()

@@ -14,7 +14,7 @@ from test_api_outages import fail_components
 from standby.access.roles import Role
 from standby.config import Settings
 from standby.detect.history import list_outages
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.versions import current_plan
 from standby.respond.incident_service import follow_outage, transition
 from standby.respond.responder import ResponseSettings, respond_once

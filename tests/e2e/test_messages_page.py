@@ -15,7 +15,7 @@ from sqlalchemy import select
 from test_incident_room import SAME_ORIGIN, forms
 
 from standby.access.roles import Role
-from standby.notify import outbox
+from standby.notify import outbox, outbox_desk
 from standby.plan.versions import current_plan
 from standby.respond.incident_service import declare
 from standby.store.engine import unit_of_work
@@ -83,7 +83,7 @@ def seed(web: Web) -> dict[str, int]:
             permanent=False,
         )
         outbox.release(session, worker_id="w", message_ids=[ids["cancelled"]], now=now)
-        outbox.cancel(session, message_id=ids["cancelled"], now=now)
+        outbox_desk.cancel(session, message_id=ids["cancelled"], now=now)
     ids["incident"] = incident.id
     return ids
 

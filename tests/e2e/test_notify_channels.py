@@ -11,7 +11,7 @@ import pytest
 from _receivers import HANG, Garbage, HttpReceiver, Reply, Request, SmtpReceiver, TcpServer
 
 from standby.clock import SystemClock
-from standby.notify import outbox
+from standby.notify import outbox, outbox_desk
 from standby.notify.channels.email import EmailChannel, message_id
 from standby.notify.channels.protocol import OutgoingMessage, PermanentFailure, TemporaryFailure
 from standby.notify.channels.sms import SmsChannel
@@ -364,7 +364,7 @@ async def test_the_outbox_delivers_retries_and_parks_through_real_receivers(sess
             await task
             await channels.aclose()
     with unit_of_work(session_factory) as session:
-        found = {m.key: m for m in outbox.list_messages(session, incident_id=9)}
+        found = {m.key: m for m in outbox_desk.list_messages(session, incident_id=9)}
     assert {k: m.state for k, m in found.items()} == {
         "sms-0100": "sent",
         "sms-0101": "sent",
@@ -419,7 +419,7 @@ async def _until(condition) -> None:
 
 def _settled(factory) -> bool:
     with unit_of_work(factory) as session:
-        counts = outbox.count_by_state(session)
+        counts = outbox_desk.count_by_state(session)
     return counts["pending"] == 0 and counts["sending"] == 0
 
 

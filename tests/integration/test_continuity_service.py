@@ -11,19 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import Conflict, NotFound
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
-from standby.respond.continuity_service import (
-    approve,
-    complete,
-    current_ivr_message,
-    decline,
-    evaluate,
-    list_runs,
-    tick,
-)
+from standby.respond.continuity_service import approve, complete, decline, evaluate, tick
 from standby.respond.incident_service import declare, transition
+from standby.respond.ivr_message import current_ivr_message
+from standby.respond.strategy_runs import list_runs
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work
 from standby.store.tables import AgentRow, ComponentStateRow, OutageRow, StrategyRunRow

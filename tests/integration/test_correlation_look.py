@@ -11,7 +11,8 @@ from test_response import T0, plan_in_force
 from standby.detect.correlation import Correlator
 from standby.detect.health import ProbeHealth
 from standby.detect.leases import CheckRecord, record_checks, sync_probes
-from standby.detect.outages import correlate, look
+from standby.detect.outage_look import look
+from standby.detect.outages import correlate
 from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work
 from standby.store.tables import ComponentStateRow, OutageRow, ProbeRow, StateChangeRow

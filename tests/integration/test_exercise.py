@@ -18,10 +18,10 @@ from standby.detect.correlation import Correlator
 from standby.detect.outages import correlate
 from standby.errors import Conflict, InvalidInput
 from standby.exercise.service import finish_exercise, get_exercise, plan_exercise, start_exercise
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.audit import ReviewLog, audit
 from standby.plan.schema import Plan
-from standby.respond.continuity_service import current_ivr_message
+from standby.respond.ivr_message import current_ivr_message
 from standby.respond.oncall_service import acknowledge_page
 from standby.respond.timeline import entries
 from standby.store.engine import unit_of_work

@@ -16,7 +16,7 @@ from standby.customers.callback_messages import tell_new_time
 from standby.customers.compensation_service import apply_rules, list_offers
 from standby.customers.outage_callbacks import CallbackPass, look_after_callbacks
 from standby.customers.summary_service import customer_summary
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.store.engine import unit_of_work

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.customers.outage_callbacks import CallbackPass, look_after_callbacks
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.notify.outbox_insert import PG_COPY_ROWS
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.store.engine import unit_of_work

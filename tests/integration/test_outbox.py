@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import SystemClock
 from standby.errors import Conflict, InvalidInput, NotFound
-from standby.notify import outbox
+from standby.notify import outbox, outbox_desk
 from standby.notify.channels.fake import FakeChannel
 from standby.notify.channels.protocol import PermanentFailure, TemporaryFailure
 from standby.notify.outbox import NewMessage, RetryPolicy
@@ -68,7 +68,7 @@ def test_enqueue_is_idempotent_and_checks_what_it_is_given(session_factory):
         )
         assert records[0].id == records[2].id != records[1].id
     with unit_of_work(session_factory) as session:
-        assert outbox.count_by_state(session)["pending"] == 4
+        assert outbox_desk.count_by_state(session)["pending"] == 4
 
 
 def test_the_same_key_from_many_threads_at_once_is_one_message(session_factory):
@@ -190,7 +190,7 @@ def test_a_permanent_failure_parks_at_once_and_only_the_claim_holder_records_fai
             outbox.mark_failed(session, message_id=b.id, worker_id="w", now=T0, error="late", permanent=False)
             is None
         )
-        assert outbox.get_message(session, b.id).provider_id == "SM1"
+        assert outbox_desk.get_message(session, b.id).provider_id == "SM1"
 
 
 def test_a_claim_that_ran_out_mid_send_is_claimed_again_with_the_same_key(session_factory):
@@ -240,7 +240,7 @@ def test_a_message_that_kills_its_sender_every_time_is_parked(session_factory):
             on_outcome=lambda s, r: told.append((r.id, r.state, s.in_transaction())),
         )
         assert claimed_again == []
-        parked = outbox.get_message(session, message.id)
+        parked = outbox_desk.get_message(session, message.id)
     assert parked.state == "parked" and "stopped while sending it (attempt 3 of 3)" in (
         parked.last_error or ""
     )
@@ -253,18 +253,18 @@ def test_retry_and_cancel_by_hand(session_factory):
         outbox.claim_due(session, worker_id="w", now=T0, limit=1, lease=LEASE)
         outbox.mark_failed(session, message_id=a.id, worker_id="w", now=T0, error="400 bad", permanent=True)
         with pytest.raises(Conflict, match="is pending, not parked"):
-            outbox.retry_parked(session, message_id=b.id, now=T0, by="ana")
-        retried = outbox.retry_parked(session, message_id=a.id, now=T0 + timedelta(minutes=1), by="ana")
+            outbox_desk.retry_parked(session, message_id=b.id, now=T0, by="ana")
+        retried = outbox_desk.retry_parked(session, message_id=a.id, now=T0 + timedelta(minutes=1), by="ana")
         assert retried.state == "pending" and retried.attempts == 0 and retried.parked_at is None
         assert retried.next_attempt_at == T0 + timedelta(minutes=1) and retried.last_error == "400 bad"
-        assert outbox.cancel(session, message_id=b.id, now=T0).state == "cancelled"
+        assert outbox_desk.cancel(session, message_id=b.id, now=T0).state == "cancelled"
         with pytest.raises(Conflict, match="cancelled already"):
-            outbox.cancel(session, message_id=b.id, now=T0)
+            outbox_desk.cancel(session, message_id=b.id, now=T0)
         with pytest.raises(NotFound, match="no message with id 999"):
-            outbox.cancel(session, message_id=999, now=T0)
+            outbox_desk.cancel(session, message_id=999, now=T0)
         outbox.claim_due(session, worker_id="w", now=T0 + timedelta(hours=1), limit=5, lease=LEASE)
         with pytest.raises(Conflict, match="being sent right now"):
-            outbox.cancel(session, message_id=c.id, now=T0)
+            outbox_desk.cancel(session, message_id=c.id, now=T0)
     with unit_of_work(session_factory) as session:
         # A cancelled message is never claimed (the other two are, their claims having run out).
         later = outbox.claim_due(session, worker_id="w", now=T0 + timedelta(days=1), limit=5, lease=LEASE)
@@ -275,26 +275,26 @@ def test_listing_filters_and_pages(session_factory):
     put(session_factory, 5, prefix="one", incident_id=1)
     put(session_factory, 3, prefix="two", incident_id=2)
     with unit_of_work(session_factory) as session:
-        everything = outbox.list_messages(session)
+        everything = outbox_desk.list_messages(session)
         assert len(everything) == 8 and everything[0].id > everything[-1].id
-        ones = outbox.list_messages(session, incident_id=1, limit=2)
+        ones = outbox_desk.list_messages(session, incident_id=1, limit=2)
         assert [m.key for m in ones] == ["one-4", "one-3"]
-        assert [m.key for m in outbox.list_messages(session, incident_id=1, before_id=ones[-1].id)] == [
+        assert [m.key for m in outbox_desk.list_messages(session, incident_id=1, before_id=ones[-1].id)] == [
             "one-2",
             "one-1",
             "one-0",
         ]
-        assert outbox.list_messages(session, state="sent") == []
+        assert outbox_desk.list_messages(session, state="sent") == []
         with pytest.raises(InvalidInput, match="unknown state"):
-            outbox.list_messages(session, state="lost")
-        assert outbox.count_by_state(session, incident_id=2) == {
+            outbox_desk.list_messages(session, state="lost")
+        assert outbox_desk.count_by_state(session, incident_id=2) == {
             "pending": 3,
             "sending": 0,
             "sent": 0,
             "parked": 0,
             "cancelled": 0,
         }
-        assert outbox.get_by_key(session, "two-1") is not None
+        assert outbox_desk.get_by_key(session, "two-1") is not None
 
 
 # ---- the sender, with fake channels ----------------------------------------------------------
@@ -325,7 +325,7 @@ async def run_until(sender: NotifySender, done, timeout: float = 15.0) -> None:
 
 def counts(factory):
     with unit_of_work(factory) as session:
-        return outbox.count_by_state(session)
+        return outbox_desk.count_by_state(session)
 
 
 def settled(factory):
@@ -375,7 +375,7 @@ async def test_the_sender_sends_each_message_once_and_survives_what_channels_do(
     delivered = [m.key for m in fake.delivered]
     assert len(delivered) == len(set(delivered)) == 41
     with unit_of_work(session_factory) as session:
-        by_key = {m.key: m for m in outbox.list_messages(session, limit=1000)}
+        by_key = {m.key: m for m in outbox_desk.list_messages(session, limit=1000)}
     assert by_key["flaky-0"].state == "sent" and by_key["flaky-0"].attempts == 2
     assert by_key["flaky-0"].last_error == "the SMS gateway answered 503 Service Unavailable: busy"
     assert by_key["refused-0"].state == "parked" and by_key["refused-0"].attempts == 1

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import InvalidInput
-from standby.notify import outbox, outbox_insert
+from standby.notify import outbox, outbox_desk, outbox_insert
 from standby.notify.outbox import MessageRecord, NewMessage
 from standby.store.engine import unit_of_work
 
@@ -84,7 +84,7 @@ def test_many_at_once_store_what_one_by_one_stores_in_order(session_factory: ses
     assert first[3].next_attempt_at == T0 + timedelta(minutes=3) and first[3].recipient == "+447700000003"
     assert first[4].state == "parked" and first[4].last_error == "no gateway" and first[4].parked_at == T0
     with unit_of_work(session_factory) as session:
-        assert outbox.count_by_state(session) == {
+        assert outbox_desk.count_by_state(session) == {
             "pending": 3 * (MANY * 4 // 5),
             "sending": 0,
             "sent": 0,
@@ -108,4 +108,4 @@ def test_one_bad_message_in_many_stores_none(session_factory: sessionmaker[Sessi
         with unit_of_work(session_factory) as session, pytest.raises(InvalidInput, match=says):
             outbox.put_many(session, [*messages[:n], bad], now=T0)
     with unit_of_work(session_factory) as session:
-        assert sum(outbox.count_by_state(session).values()) == 0
+        assert sum(outbox_desk.count_by_state(session).values()) == 0

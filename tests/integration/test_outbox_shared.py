@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import InvalidInput
-from standby.notify import outbox
+from standby.notify import outbox, outbox_desk
 from standby.notify.outbox import MessageRecord, NewMessage
 from standby.notify.outbox_shared import Addressed, SharedText, put_shared
 from standby.store.engine import unit_of_work
@@ -88,7 +88,7 @@ def test_keys_already_there_are_left_and_repeats_are_stored_once(
     with unit_of_work(session_factory) as session:
         put_shared(session, TEXTS, later + later[-3:], now=T0 + timedelta(hours=1))
     with unit_of_work(session_factory) as session:
-        records: list[MessageRecord] = outbox.list_messages(session, limit=100)
+        records: list[MessageRecord] = outbox_desk.list_messages(session, limit=100)
     by_key = {r.key: r for r in records}
     assert len(records) == 20
     assert by_key["again:0"].recipient == "+447700000000" and by_key["again:0"].created_at == T0
@@ -112,7 +112,7 @@ def test_one_bad_message_stores_none(
     with unit_of_work(session_factory) as session, pytest.raises(InvalidInput, match=says):
         put_shared(session, TEXTS, [*addressed("bad", 300), bad], now=T0)
     with unit_of_work(session_factory) as session:
-        assert sum(outbox.count_by_state(session).values()) == 0
+        assert sum(outbox_desk.count_by_state(session).values()) == 0
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_a_bad_text_stores_none(session_factory: sessionmaker[Session], text: Sh
     with unit_of_work(session_factory) as session, pytest.raises(InvalidInput, match=says):
         put_shared(session, [*TEXTS, text], addressed("bad", 30), now=T0)
     with unit_of_work(session_factory) as session:
-        assert sum(outbox.count_by_state(session).values()) == 0
+        assert sum(outbox_desk.count_by_state(session).values()) == 0
 
 
 def test_a_time_without_a_zone_is_refused(session_factory: sessionmaker[Session]) -> None:

@@ -17,7 +17,7 @@ from standby.detect.leases import CheckRecord, record_checks, sync_probes
 from standby.detect.outages import correlate
 from standby.detect.payloads import EventV2
 from standby.detect.receivers import ingest_events
-from standby.notify.outbox import list_messages
+from standby.notify.outbox_desk import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.plan.versions import record_plan

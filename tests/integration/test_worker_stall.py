@@ -20,7 +20,7 @@ from _detect import FAST, ScriptedChecker, eventually, fast_plan_text, running, 
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import SystemClock
-from standby.detect import outages
+from standby.detect import evidence
 from standby.detect.history import list_outages
 from standby.detect.worker import DetectWorker
 from standby.exercise.records import Injection
@@ -41,7 +41,7 @@ class SlowCorrelation:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.on = False
         self.slowed: list[tuple[float, float]] = []
-        original = outages.injections
+        original = evidence.injections
 
         def read_injections(session: Session, now: datetime) -> list[Injection]:
             # Read once by every correlation, between reading the probes and deciding.
@@ -51,7 +51,7 @@ class SlowCorrelation:
                 self.slowed.append((began, time.monotonic()))
             return original(session, now)
 
-        monkeypatch.setattr(outages, "injections", read_injections)
+        monkeypatch.setattr(evidence, "injections", read_injections)
 
 
 def _claims_timed(worker: DetectWorker) -> list[float]:

@@ -60,6 +60,19 @@ def after_check(
     )
 
 
+def after_reading(
+    health: ProbeHealth, ok: bool, *, at: datetime, evidence_at: datetime | None
+) -> ProbeHealth:
+    """A pushed probe's health after one more reading at `at` of what was pushed."""
+    # Pushed probes already judge over time (silence, a window): no extra damping.
+    # Their state begins with its evidence (the heartbeat that came, the moment the
+    # next one was overdue), not with the check that read it.
+    state: ProbeHealthState = "up" if ok else "down"
+    began = min(evidence_at or at, at)
+    since = began if state != health.state else health.since
+    return ProbeHealth(state, 0 if ok else 1, 1 if ok else 0, since, began)
+
+
 @dataclass(frozen=True)
 class HeartbeatVerdict:
     """What a heartbeat probe's silence says: up, down, or nothing yet, and since when."""

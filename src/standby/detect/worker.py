@@ -7,14 +7,14 @@ serve` or alone as `standby worker`, and several of them share one PostgreSQL.
   and renews and claims its share of probe leases (`detect.leases`). A probe taken
   over is checked when its interval since the last check on record has passed (at once
   if overdue), from the health on record: a handover changes nothing.
-- A scheduler starts each held probe's check when due, at most `concurrency` at once.
-  A failure (or a success after down) is confirmed sooner, every `retry_s` of the probe,
-  so that an outage is known within about one interval instead of three.
+- A scheduler starts each held probe's check when due (`detect.check_rota`), at most
+  `concurrency` at once. A failure (or a success after down) is confirmed sooner, every
+  `retry_s` of the probe, so that an outage is known within about one interval, not three.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
 - Every `alerts_every_s` it looks for new or changed alerts and correlates at once. A
-  new outage that waits for the probes its causes depend on (`outages._hold`) has
+  new outage that waits for the probes its causes depend on (`outages.opening`) has
   those this worker holds checked at once, and is correlated again with their results.
 - When the database cannot be reached, checking goes on and the buffer keeps what
   was seen (the latest result and every health change per probe, if it grows too
@@ -26,28 +26,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import heapq
 import logging
-import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
+from standby.detect.check_rota import CheckRota, HeldProbe
 from standby.detect.correlation import Correlator
-from standby.detect.health import ProbeHealth, after_check, heartbeat_verdict, metric_ok
+from standby.detect.health import after_check, after_reading
 from standby.detect.leases import (
     CheckRecord,
     Claim,
-    Lease,
     claim_probes,
     new_worker_id,
     prune,
@@ -57,18 +54,18 @@ from standby.detect.leases import (
     sync_probes,
 )
 from standby.detect.observer import CheckObserver
-from standby.detect.outages import CorrelationResult, correlate, look
+from standby.detect.outage_look import look
+from standby.detect.outages import CorrelationResult, correlate
 from standby.detect.probes.result import Checker, CheckResult
+from standby.detect.pushed import pushed_result
 from standby.errors import StorageError
 from standby.exercise.records import exercises_marker
-from standby.plan.probes import HeartbeatProbe, MetricProbe, Probe
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
 from standby.store.engine import unit_of_work
-from standby.store.tables import AlertRow, ComponentStateRow, HeartbeatRow, MetricSampleRow, PlanVersionRow
+from standby.store.tables import AlertRow, ComponentStateRow, PlanVersionRow
 
 log = logging.getLogger("standby.worker")
-_PROBE = TypeAdapter(Probe)
 MaintenanceLookup = Callable[[Session, Plan, datetime], frozenset[str]]
 AfterCorrelation = Callable[[Session, Plan, int, datetime, str], object]
 """Work to do after each correlation, in a transaction of its own (the response)."""
@@ -101,21 +98,6 @@ class WorkerOptions:
     buffer_limit: int = 100_000
     pushed_every_s: float = 5.0
     full_correlation_every_s: float = 15.0
-
-
-@dataclass
-class _Held:
-    lease: Lease
-    probe: Any
-    health: ProbeHealth
-    claimed_at: datetime
-    due: float = 0.0
-    running: bool = False
-    lease_until: float = 0.0
-    last_at: datetime | None = None
-    """When its latest check began, by this worker or (from the record) the one before."""
-    wanted_from: datetime | None = None
-    """A new outage waits for a check of it made from then on (see `_wake`)."""
 
 
 @dataclass
@@ -155,12 +137,16 @@ class DetectWorker:
         self.observer = observer
         self.id = worker_id or new_worker_id()
         self.started_at = clock.now()
-        self.held: dict[str, _Held] = {}
+        self.rota = CheckRota(
+            claim_every_s=self.options.claim_every_s,
+            pushed_every_s=self.options.pushed_every_s,
+            retry_s=self.options.retry_s,
+        )
+        self.held: dict[str, HeldProbe] = self.rota.held
         self.buffer: list[CheckRecord] = []
         self.stats = _Stats()
         self.database_ok = True
         self._plan: tuple[int, Plan, Correlator] | None = None
-        self._queue: list[tuple[float, str, str]] = []
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
         self._urgent = asyncio.Event()
         self._marker: object = None
@@ -250,30 +236,7 @@ class DetectWorker:
         # the claim waited for the write lock before. A quarter is kept back: for a loop that
         # runs late under load, and for clocks that drift between machines.
         lease_until = renewed_at + self.options.lease_s * 0.75
-        for component_id in list(self.held):
-            if claim.held.get(component_id) != self.held[component_id].lease.settings_sha:
-                del self.held[component_id]
-            else:
-                self.held[component_id].lease_until = lease_until
-        for lease in claim.new:
-            try:
-                probe = _PROBE.validate_python(lease.settings)
-            except ValueError:
-                continue  # the plan validated it; a row from a newer Standby is not ours to judge
-            now = self.clock.now()
-            held = _Held(lease, probe, lease.health, claimed_at=now, lease_until=lease_until)
-            held.last_at = lease.last_checked_at
-            every = self._every_s(probe)
-            if lease.last_checked_at is None:
-                # Never checked: spread the first checks, so 5,000 probes do not start at once.
-                held.due = now_loop + random.uniform(0, min(every, self.options.claim_every_s))
-            else:
-                # Taken over (from a dead worker, or a share given back): checked when it is
-                # due, at once if overdue, so a handover leaves no longer gap than a death.
-                wait = every - (now - lease.last_checked_at).total_seconds()
-                held.due = now_loop + min(max(wait, 0.0), every)
-            self.held[lease.component_id] = held
-            heapq.heappush(self._queue, (held.due, lease.component_id, lease.settings_sha))
+        self.rota.take(claim, lease_until=lease_until, now=self.clock.now(), now_loop=now_loop)
         if claim.new:
             # The next pass correlates: an outage may be waiting for one of these probes.
             self._marker = None
@@ -313,44 +276,29 @@ class DetectWorker:
     async def _schedule(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            now_loop = loop.time()
-            while self._queue and self._queue[0][0] <= now_loop:
-                due, component_id, sha = heapq.heappop(self._queue)
-                held = self.held.get(component_id)
-                if held is None or held.lease.settings_sha != sha or held.due != due or held.running:
-                    continue
-                if held.lease_until < now_loop and self.database_ok:
-                    # The lease ran out before it could be renewed (a busy loop, a slow
-                    # database): another worker may hold the probe now, so wait for the
-                    # renewal rather than check it twice. While the database is away nobody
-                    # can take it over, and checking goes on.
-                    held.due = now_loop + 0.25
-                    heapq.heappush(self._queue, (held.due, component_id, sha))
-                    continue
-                held.running = True
+            for held in self.rota.due(loop.time(), database_ok=self.database_ok):
                 task = asyncio.create_task(self._check(held))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            delay = self._queue[0][0] - now_loop if self._queue else 0.25
-            await asyncio.sleep(min(max(delay, 0.005), 0.25))
+            await asyncio.sleep(self.rota.wait_s(loop.time()))
 
-    async def _check(self, held: _Held) -> None:
+    async def _check(self, held: HeldProbe) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         at: datetime | None = None
         lapsed = False
         try:
             async with self._semaphore:
-                if self.held.get(held.lease.component_id) is not held:
+                if not self.rota.holds(held):
                     return
-                if held.lease_until < loop.time() and self.database_ok:
-                    lapsed = True  # the lease ran out while it waited its turn (see _schedule)
+                if self.rota.lapsed(held, loop.time(), database_ok=self.database_ok):
+                    lapsed = True  # the lease ran out while it waited its turn (see CheckRota.due)
                     return
                 at = self.clock.now()
                 held.last_at = at
                 began = loop.time()
                 evidence_at: datetime | None = None
-                if isinstance(held.probe, HeartbeatProbe | MetricProbe):
+                if held.pushed:
                     found = await self._pushed(held, at)
                     result, evidence_at = found if found is not None else (None, None)
                 else:
@@ -366,55 +314,20 @@ class DetectWorker:
                         lag_s=max(0.0, began - held.due),
                     )
         finally:
-            held.running = False
-            # A check an outage waits for, asked while an older one ran (or before its turn
-            # came): again at once. One made since answered it, whatever it said.
-            again = held.wanted_from is not None and (at is None or at < held.wanted_from)
-            if not again:
-                held.wanted_from = None
-            if self.held.get(held.lease.component_id) is held:
-                if lapsed:
-                    # Not checked: due again once the renewal comes, as in _schedule, rather
-                    # than a whole interval later (a slow claim would cost a check per probe).
-                    held.due = loop.time() + 0.25
-                else:
-                    held.due = loop.time() if again else started + self._next_in(held)
-                heapq.heappush(self._queue, (held.due, held.lease.component_id, held.lease.settings_sha))
+            self.rota.checked(held, started=started, at=at, lapsed=lapsed, now_loop=loop.time())
 
-    def _every_s(self, probe: Any) -> float:
-        """How often a probe is checked in normal times."""
-        if isinstance(probe, HeartbeatProbe | MetricProbe):
-            return self.options.pushed_every_s
-        return _interval(probe)
-
-    def _next_in(self, held: _Held) -> float:
-        probe = held.probe
-        if isinstance(probe, HeartbeatProbe | MetricProbe):
-            return self.options.pushed_every_s
-        interval = _interval(probe)
-        confirming = (held.health.state != "down" and held.health.failures > 0) or (
-            held.health.state == "down" and held.health.successes > 0
-        )
-        retry = self.options.retry_s if self.options.retry_s is not None else float(probe.retry_s)
-        return min(interval, retry) if confirming else interval
-
-    def _record(self, held: _Held, result: CheckResult, at: datetime, evidence_at: datetime | None) -> None:
-        probe = held.probe
-        if isinstance(probe, HeartbeatProbe | MetricProbe):
-            # Pushed probes already judge over time (silence, a window): no extra damping.
-            # Their state begins with its evidence (the heartbeat that came, the moment the
-            # next one was overdue), not with the check that read it.
-            state = "up" if result.ok else "down"
-            began = min(evidence_at or at, at)
-            since = began if state != held.health.state else held.health.since
-            health = ProbeHealth(state, 0 if result.ok else 1, 1 if result.ok else 0, since, began)  # type: ignore[arg-type]
+    def _record(
+        self, held: HeldProbe, result: CheckResult, at: datetime, evidence_at: datetime | None
+    ) -> None:
+        if held.pushed:
+            health = after_reading(held.health, result.ok, at=at, evidence_at=evidence_at)
         else:
             health = after_check(
                 held.health,
                 result.ok,
                 at=at,
-                failures_to_down=probe.failures_to_down,
-                successes_to_up=probe.successes_to_up,
+                failures_to_down=held.probe.failures_to_down,
+                successes_to_up=held.probe.successes_to_up,
             )
         changed = health.state != held.health.state
         held.health = health
@@ -432,9 +345,8 @@ class DetectWorker:
                 changed=changed,
             )
         )
-        if held.wanted_from is not None and at >= held.wanted_from:
+        if self.rota.answered(held, at):
             # An outage waits for this result: write it and correlate at once.
-            held.wanted_from = None
             self._urgent.set()
         if changed:
             log.info("%s: probe %s (%s)", held.lease.component_id, health.state, result.detail)
@@ -452,66 +364,19 @@ class DetectWorker:
         """
         if self._plan is None:
             return
-        now_loop = asyncio.get_running_loop().time()
-        for above in self._plan[2].upstream(component_id):
-            held = self.held.get(above)
-            # Only to get its first check in: once it is confirming a failure it keeps its
-            # own pace, or three dependents failing at once would be three failures of its own.
-            if held is not None and not held.running and held.due > now_loop and held.health.failures == 0:
-                held.due = now_loop
-                heapq.heappush(self._queue, (held.due, above, held.lease.settings_sha))
+        self.rota.first_check_now(self._plan[2].upstream(component_id), asyncio.get_running_loop().time())
 
-    def _wake(self, waiting_on: Mapping[str, datetime]) -> None:
-        """Check at once the probes held here that a new outage waits for (see `detect.outages`).
-
-        Each needs a check made since the outage would start; one already made or running
-        since then is enough. A probe confirming a failure keeps its own quick pace.
-        """
-        now_loop = asyncio.get_running_loop().time()
-        for component_id, needed in waiting_on.items():
-            held = self.held.get(component_id)
-            if held is None or held.health.failures > 0:
-                continue
-            if held.last_at is not None and held.last_at >= needed:
-                continue  # checked since: its result is on its way
-            held.wanted_from = needed if held.wanted_from is None else min(held.wanted_from, needed)
-            if not held.running and held.due > now_loop:
-                held.due = now_loop
-                heapq.heappush(self._queue, (held.due, component_id, held.lease.settings_sha))
-
-    async def _pushed(self, held: _Held, at: datetime) -> tuple[CheckResult, datetime | None] | None:
+    async def _pushed(self, held: HeldProbe, at: datetime) -> tuple[CheckResult, datetime | None] | None:
         """A pushed probe's result and when what it shows began; None when it says nothing yet."""
-        probe = held.probe
-        component_id = held.lease.component_id
-        # On record, so neither a takeover nor a restart starts the grace period again.
-        watched_since = held.lease.watched_since or held.claimed_at
-
-        def evaluate(session: Session) -> tuple[CheckResult, datetime | None] | None:
-            if isinstance(probe, HeartbeatProbe):
-                last = session.scalar(
-                    select(HeartbeatRow.last_at).where(HeartbeatRow.component_id == component_id)
-                )
-                verdict = heartbeat_verdict(last, every_s=probe.every_s, watched_since=watched_since, now=at)
-                if verdict.ok is None:
-                    return None  # no heartbeat yet, within the grace period: neither up nor down
-                if last is None:
-                    detail = f"no heartbeat in {(at - watched_since).total_seconds():.0f} s"
-                else:
-                    ago = (at - last).total_seconds()
-                    detail = f"last heartbeat {ago:.0f} s ago (expected every {probe.every_s:g} s)"
-                return CheckResult(verdict.ok, detail, None), verdict.evidence_at
-            since = at - timedelta(seconds=probe.window_s)
-            values = session.scalars(
-                select(MetricSampleRow.value).where(
-                    MetricSampleRow.metric == probe.metric,
-                    MetricSampleRow.at >= since,
-                    MetricSampleRow.at <= at,
-                )
-            )
-            ok, detail = metric_ok(values, above=probe.above, below=probe.below)
-            return CheckResult(ok, f"{probe.metric}: {detail}", None), None
-
-        ok, result = await self._in_thread(evaluate)
+        read = functools.partial(
+            pushed_result,
+            probe=held.probe,
+            component_id=held.lease.component_id,
+            # On record, so neither a takeover nor a restart starts the grace period again.
+            watched_since=held.lease.watched_since or held.claimed_at,
+            at=at,
+        )
+        ok, result = await self._in_thread(read)
         return result if ok else None
 
     # ---- writing and correlating ------------------------------------------------------
@@ -631,7 +496,7 @@ class DetectWorker:
             for outage_id in result.opened:
                 log.warning("outage %s opened", outage_id)
             if result.waiting_on:
-                self._wake(result.waiting_on)
+                self.rota.wake(result.waiting_on, asyncio.get_running_loop().time())
         if ok and self.after_correlation is not None:
             steps = (
                 self.after_correlation
@@ -663,10 +528,6 @@ def _after(
 
 def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:
     return record_checks(session, worker_id=worker_id, records=batch)
-
-
-def _interval(probe: Any) -> float:
-    return float(getattr(probe, "interval_s", 30.0))
 
 
 def compact(records: list[CheckRecord]) -> list[CheckRecord]:

@@ -23,6 +23,8 @@ does). The life of a message:
 - Backoff: 30 s x 2^(attempts-1), at most 30 min, less up to 20% of jitter; parked after
   8 attempts or at the first permanent failure, with the reason in `last_error`.
 
+Reading messages and changing one by hand (retry, cancel) is `outbox_desk`'s.
+
 The first statement of each writing function is a write, so that on SQLite (WAL) its
 transaction takes the write lock at once instead of failing to upgrade a read.
 """
@@ -36,15 +38,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from standby.errors import Conflict, InvalidInput, NotFound
+from standby.errors import InvalidInput
 from standby.exercise.audience import marked
 from standby.notify import validate
 from standby.notify.channels.protocol import ChannelName, OutgoingMessage
 from standby.notify.outbox_insert import insert_ignoring_duplicates
-from standby.store.tables import MESSAGE_STATES, IncidentRow, MessageRow
+from standby.store.tables import IncidentRow, MessageRow
 
 log = logging.getLogger("standby.notify")
 
@@ -154,7 +156,8 @@ class Outcome:
     permanent: bool = False
 
 
-def _record(row: Row[Any]) -> MessageRecord:
+def message_record(row: Row[Any]) -> MessageRecord:
+    """A message as stored, from its row."""
     get = row._mapping.__getitem__
     return MessageRecord(
         id=get("id"),
@@ -299,7 +302,7 @@ def enqueue_many(session: Session, messages: Sequence[NewMessage], *, now: datet
     for start in range(0, len(unique), 1000):
         chunk = unique[start : start + 1000]
         for row in session.execute(select(_T).where(_T.c.idempotency_key.in_(chunk))):
-            record = _record(row)
+            record = message_record(row)
             found[record.key] = record
     return [found[k] for k in keys]
 
@@ -418,7 +421,7 @@ def _claim(session: Session, ids: Any, worker_id: str, until: datetime) -> list[
         .values(state="sending", claimed_by=worker_id, claimed_until=until, attempts=_T.c.attempts + 1)
         .returning(*_T.c)
     )
-    return [_record(row) for row in session.execute(statement)]
+    return [message_record(row) for row in session.execute(statement)]
 
 
 def _park(session: Session, message_id: int, now: datetime, reason: str) -> MessageRecord | None:
@@ -430,7 +433,7 @@ def _park(session: Session, message_id: int, now: datetime, reason: str) -> Mess
         )
         .returning(*_T.c)
     ).first()
-    return _record(row) if row is not None else None
+    return message_record(row) if row is not None else None
 
 
 def mark_sent(
@@ -457,7 +460,7 @@ def mark_sent(
     if row is None:
         log.debug("message %s: delivery by %s was already recorded", message_id, worker_id)
         return None
-    return _record(row)
+    return message_record(row)
 
 
 def mark_failed(
@@ -505,7 +508,7 @@ def mark_failed(
         )
         .returning(*_T.c)
     ).one()
-    return _record(row)
+    return message_record(row)
 
 
 @dataclass(frozen=True)
@@ -555,7 +558,7 @@ def record_outcomes(
         query = select(_T) if on_outcome is not None else select(_T.c.id)
         found = session.execute(query.where(_T.c.id.in_(ids), _T.c.state == "sent", _T.c.sent_at == now))
         if on_outcome is not None:
-            records = [_record(row) for row in found]
+            records = [message_record(row) for row in found]
             sent_ids = tuple(r.id for r in records)
             for done in records:
                 on_outcome(session, done)
@@ -594,108 +597,6 @@ def release(session: Session, *, worker_id: str, message_ids: Iterable[int], now
         .values(state="pending", next_attempt_at=now, claimed_by=None, claimed_until=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-# ---- reading and changing by hand ------------------------------------------------------------
-
-
-def list_messages(
-    session: Session,
-    *,
-    incident_id: int | None = None,
-    state: str | None = None,
-    channel: str | None = None,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> list[MessageRecord]:
-    """Messages, newest first; only an incident's, or those in one state or of one channel, when asked."""
-    if state is not None and state not in MESSAGE_STATES:
-        raise InvalidInput(f"unknown state {state!r}: use one of {', '.join(MESSAGE_STATES)}")
-    query = select(_T).order_by(_T.c.id.desc()).limit(max(1, limit))
-    if incident_id is not None:
-        query = query.where(_T.c.incident_id == incident_id)
-    if state is not None:
-        query = query.where(_T.c.state == state)
-    if channel is not None:
-        query = query.where(_T.c.channel == validate.check_channel(channel))
-    if before_id is not None:
-        query = query.where(_T.c.id < before_id)
-    return [_record(row) for row in session.execute(query)]
-
-
-def get_message(session: Session, message_id: int) -> MessageRecord:
-    """One message; NotFound when there is none with that id."""
-    row = session.execute(select(_T).where(_T.c.id == message_id)).first()
-    if row is None:
-        raise NotFound(f"no message with id {message_id}")
-    return _record(row)
-
-
-def get_by_key(session: Session, key: str) -> MessageRecord | None:
-    """The message with this idempotency key, if there is one."""
-    row = session.execute(select(_T).where(_T.c.idempotency_key == key)).first()
-    return _record(row) if row is not None else None
-
-
-def count_by_state(
-    session: Session, *, incident_id: int | None = None, channel: str | None = None
-) -> dict[str, int]:
-    """How many messages are in each state (every state is present, zero or not)."""
-    query = select(_T.c.state, func.count()).group_by(_T.c.state)
-    if incident_id is not None:
-        query = query.where(_T.c.incident_id == incident_id)
-    if channel is not None:
-        query = query.where(_T.c.channel == validate.check_channel(channel))
-    counts = dict.fromkeys(MESSAGE_STATES, 0)
-    for state, count in session.execute(query):
-        counts[state] = int(count)
-    return counts
-
-
-def count_failing(session: Session) -> int:
-    """Messages waiting to be tried again after a failed attempt (pending, with an error)."""
-    query = select(func.count()).where(_T.c.state == "pending", _T.c.last_error.is_not(None))
-    return int(session.scalar(query) or 0)
-
-
-def retry_parked(session: Session, *, message_id: int, now: datetime, by: str) -> MessageRecord:
-    """Send a parked message again (due now, attempts from zero); Conflict when it is not parked.
-
-    The reason it was parked stays in `last_error` until the next attempt replaces it.
-    """
-    row = session.execute(
-        update(_T)
-        .where(_T.c.id == message_id, _T.c.state == "parked")
-        .values(state="pending", attempts=0, next_attempt_at=now, parked_at=None)
-        .returning(*_T.c)
-    ).first()
-    if row is None:
-        current = get_message(session, message_id)
-        raise Conflict(
-            f"message {message_id} is {current.state}, not parked: only a parked message is retried"
-        )
-    log.info("message %s: retried by %s", message_id, by)
-    return _record(row)
-
-
-def cancel(session: Session, *, message_id: int, now: datetime) -> MessageRecord:
-    """Stop a message that is waiting (pending or parked); Conflict once it is sending or sent."""
-    row = session.execute(
-        update(_T)
-        .where(_T.c.id == message_id, _T.c.state.in_(("pending", "parked")))
-        .values(state="cancelled", parked_at=None, claimed_by=None, claimed_until=None)
-        .returning(*_T.c)
-    ).first()
-    if row is None:
-        current = get_message(session, message_id)
-        why = {
-            "sending": "it is being sent right now",
-            "sent": "it was sent",
-            "cancelled": "it is cancelled already",
-        }.get(current.state, current.state)
-        raise Conflict(f"message {message_id} cannot be cancelled: {why}")
-    log.info("message %s cancelled at %s", message_id, now.isoformat())
-    return _record(row)
 
 
 # ---- helpers -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ proposed one; running carries out its actions through the outbox:
 - a webhook action: one webhook message (key `strategy:INCIDENT:STRATEGY:action:I`),
   the plan's body with the incident's facts added under keys the body does not use;
 - an `ivr_message` action: published, that is recorded on the timeline; the IVR asks
-  `current_ivr_message` (GET /api/v1/ivr-message), which serves the message of the
+  `ivr_message.current_ivr_message` (GET /api/v1/ivr-message), which serves the message of the
   most recently started strategy still running in an open incident;
 - a relocation: one SMS per agent told to move (key `strategy:INCIDENT:STRATEGY:agent:ID`):
   the active agents of each moving team who have a phone, by `external_id`, at most as
@@ -19,12 +19,13 @@ these again changes nothing: transitions are compare-and-set updates, new runs a
 inserted with ON CONFLICT DO NOTHING, and the outbox keeps one message per key. A
 strategy already proposed or running in another open incident is not proposed again,
 so two incidents never move the same agents twice.
+
+Reading runs (`list_runs`, `get_run`, `live_triggers`) is `strategy_runs`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,247 +33,26 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from standby.detect.history import list_outages
 from standby.errors import Conflict, NotFound
 from standby.plan.schema import Plan, Strategy
 from standby.plan.topology import Topology
 from standby.readiness.service import ready_by_team
-from standby.respond.continuity import (
-    StrategyTrigger,
-    ivr_announcements,
-    relocation,
-    triggered,
-)
+from standby.respond.continuity import relocation, triggered
 from standby.respond.incidents import OPEN_STATES
-from standby.respond.strategy_actions import carry_out, down_components, incident_row, shown_url
-from standby.respond.timeline import SYSTEM, add_entry, entries
+from standby.respond.strategy_actions import carry_out, down_components, incident_row
+from standby.respond.strategy_runs import (
+    StrategyRunRecord,
+    get_run,
+    open_classifications,
+    run_row,
+    strategy_or_none,
+)
+from standby.respond.timeline import SYSTEM, add_entry
 from standby.store.tables import IncidentRow, StrategyRunRow
 
-__all__ = [
-    "IvrMessage",
-    "StepRecord",
-    "StrategyRunRecord",
-    "approve",
-    "complete",
-    "current_ivr_message",
-    "decline",
-    "evaluate",
-    "get_run",
-    "list_runs",
-    "live_triggers",
-    "tick",
-]
+__all__ = ["approve", "complete", "decline", "evaluate", "tick"]
 
 ACTIVE_STATES = ("proposed", "running")
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """One runbook step: ticked off by whom and when, or not yet."""
-
-    index: int
-    step: str
-    done_at: datetime | None
-    by: str | None
-
-    @property
-    def done(self) -> bool:
-        """Whether the step is ticked off."""
-        return self.done_at is not None
-
-
-@dataclass(frozen=True)
-class StrategyRunRecord:
-    """A strategy proposed or run for an incident, as the API and the orchestration see it.
-
-    `reason` is why it was proposed; `applies_now` whether its trigger still holds;
-    `relocation` is what was carried out (running or done) or what would be (proposed).
-    """
-
-    incident_id: int
-    strategy_id: str
-    name: str
-    state: str
-    automatic: bool
-    reason: str | None
-    applies_now: bool
-    proposed_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    completed_at: datetime | None
-    completed_by: str | None
-    steps: tuple[StepRecord, ...]
-    relocation: dict[str, Any] | None
-    ivr_messages: tuple[str, ...]
-    webhooks: tuple[str, ...]
-    in_plan: bool
-
-
-@dataclass(frozen=True)
-class IvrMessage:
-    """The outage message the IVR should play now, and what put it there."""
-
-    text: str
-    deflect_share: float
-    incident_id: int
-    strategy_id: str
-    since: datetime
-
-
-# ---- reading ---------------------------------------------------------------------------
-
-
-def _run(session: Session, incident_id: int, strategy_id: str, *, lock: bool = False) -> StrategyRunRow:
-    """The run; with `lock`, held until the unit of work ends, so that deciders take turns.
-
-    The lock is taken by writing first (an UPDATE that changes nothing): a row lock on
-    PostgreSQL, the write lock on SQLite, where a read would not hold anything.
-    """
-    incident_row(session, incident_id)
-    which = (StrategyRunRow.incident_id == incident_id, StrategyRunRow.strategy_id == strategy_id)
-    query = select(StrategyRunRow).where(*which)
-    if lock:
-        session.execute(
-            update(StrategyRunRow)
-            .where(*which)
-            .values(state=StrategyRunRow.state)
-            .execution_options(synchronize_session=False)
-        )
-        query = query.execution_options(populate_existing=True)
-    row = session.scalars(query).first()
-    if row is None:
-        raise NotFound(f"strategy {strategy_id!r} has not been proposed for incident {incident_id}")
-    return row
-
-
-def _open_classifications(session: Session) -> set[str]:
-    return {
-        o.classification
-        for o in list_outages(session, open_only=True, limit=1000)
-        if not o.in_maintenance and o.merged_into is None
-    }
-
-
-def live_triggers(
-    session: Session, *, plan: Plan, now: datetime, topology: Topology | None = None
-) -> list[StrategyTrigger]:
-    """The plan's strategies the live state triggers now: component states and open outages."""
-    return triggered(
-        plan,
-        topology or Topology.from_plan(plan),
-        down_components=down_components(session, plan),
-        open_outage_classifications=_open_classifications(session),
-        now=now,
-    )
-
-
-def _events(session: Session, incident_id: int) -> dict[str, dict[str, Any]]:
-    """The latest data of each strategy event on the timeline, by 'strategy/event'."""
-    found: dict[str, dict[str, Any]] = {}
-    for entry in entries(session, incident_id, kind="strategy") + entries(
-        session, incident_id, kind="action"
-    ):
-        if "strategy" in entry.data:
-            data = dict(entry.data, at=entry.at, actor=entry.actor)
-            found[f"{entry.data['strategy']}/{entry.data.get('event', entry.kind)}"] = data
-    return found
-
-
-def _as_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return None
-
-
-def _record(
-    row: StrategyRunRow,
-    plan: Plan | None,
-    events: dict[str, dict[str, Any]],
-    applying: set[str],
-) -> StrategyRunRecord:
-    strategy = _strategy_or_none(plan, row.strategy_id)
-    key = row.strategy_id
-    proposed = events.get(f"{key}/proposed", {})
-    completed = events.get(f"{key}/completed")
-    carried = events.get(f"{key}/relocation")
-    moved = carried if carried is not None and row.state in ("running", "done") else None
-    relocation_data = moved.get("relocation") if moved is not None else proposed.get("relocation")
-    return StrategyRunRecord(
-        incident_id=row.incident_id,
-        strategy_id=row.strategy_id,
-        name=strategy.name if strategy is not None else row.strategy_id,
-        state=row.state,
-        automatic=bool(strategy is not None and strategy.automatic),
-        reason=proposed.get("reason"),
-        applies_now=row.strategy_id in applying,
-        proposed_at=row.proposed_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        completed_at=completed["at"] if completed is not None else None,
-        completed_by=completed["actor"] if completed is not None else None,
-        steps=tuple(
-            StepRecord(i, str(s.get("step", "")), _as_time(s.get("done_at")), s.get("by"))
-            for i, s in enumerate(row.steps or [])
-        ),
-        relocation=relocation_data,
-        ivr_messages=tuple(a.text for a in ivr_announcements(strategy)) if strategy is not None else (),
-        webhooks=tuple(shown_url(a.webhook) for a in strategy.actions if a.webhook)
-        if strategy is not None
-        else (),
-        in_plan=strategy is not None,
-    )
-
-
-def _strategy_or_none(plan: Plan | None, strategy_id: str) -> Strategy | None:
-    if plan is None:
-        return None
-    return next((s for s in plan.strategies if s.id == strategy_id), None)
-
-
-def _applying(session: Session, plan: Plan | None, now: datetime, topology: Topology | None) -> set[str]:
-    if plan is None:
-        return set()
-    return {t.strategy_id for t in live_triggers(session, plan=plan, now=now, topology=topology)}
-
-
-def list_runs(
-    session: Session,
-    *,
-    incident_id: int,
-    plan: Plan | None,
-    now: datetime,
-    topology: Topology | None = None,
-) -> list[StrategyRunRecord]:
-    """The strategies proposed or run for an incident, in the plan's order (NotFound for no incident)."""
-    incident_row(session, incident_id)
-    rows = list(
-        session.scalars(
-            select(StrategyRunRow)
-            .where(StrategyRunRow.incident_id == incident_id)
-            .order_by(StrategyRunRow.proposed_at, StrategyRunRow.id)
-        )
-    )
-    applying = _applying(session, plan, now, topology)
-    events = _events(session, incident_id)
-    order = {s.id: i for i, s in enumerate(plan.strategies)} if plan is not None else {}
-    rows.sort(key=lambda r: order.get(r.strategy_id, len(order)))
-    return [_record(r, plan, events, applying) for r in rows]
-
-
-def get_run(
-    session: Session,
-    *,
-    incident_id: int,
-    strategy_id: str,
-    plan: Plan | None,
-    now: datetime,
-    topology: Topology | None = None,
-) -> StrategyRunRecord:
-    """One strategy run of an incident; NotFound naming what is missing."""
-    row = _run(session, incident_id, strategy_id)
-    return _record(row, plan, _events(session, incident_id), _applying(session, plan, now, topology))
 
 
 def _fresh(
@@ -333,7 +113,7 @@ def evaluate(
         plan,
         topology,
         down_components=down,
-        open_outage_classifications=_open_classifications(session),
+        open_outage_classifications=open_classifications(session),
         now=now,
     )
     if not found:
@@ -387,7 +167,7 @@ def evaluate(
                 "relocation": preview.to_dict() if preview is not None else None,
             },
         )
-        row = _run(session, incident_id, strategy.id)
+        row = run_row(session, incident_id, strategy.id)
         if strategy.automatic:
             carry_out(session, plan=plan, topology=topology, row=row, strategy=strategy, by=actor, now=now)
         made.append(row)
@@ -423,7 +203,7 @@ def _check_open(incident: IncidentRow, doing: str) -> None:
 
 
 def _strategy(plan: Plan, strategy_id: str) -> Strategy:
-    strategy = _strategy_or_none(plan, strategy_id)
+    strategy = strategy_or_none(plan, strategy_id)
     if strategy is None:
         raise Conflict(f"the plan in force has no strategy {strategy_id!r} any more: it cannot be run")
     return strategy
@@ -444,7 +224,7 @@ def approve(
     NotFound for no incident or no such run; Conflict for a declined or done one, a
     closed incident, or a strategy the plan no longer has.
     """
-    row = _run(session, incident_id, strategy_id, lock=True)
+    row = run_row(session, incident_id, strategy_id, lock=True)
     topology = topology or Topology.from_plan(plan)
     if row.state in ("running", "done"):
         return _fresh(session, plan, row, now, topology)
@@ -494,7 +274,7 @@ def decline(
 
     Declining again changes nothing; Conflict for one already running or done.
     """
-    row = _run(session, incident_id, strategy_id, lock=True)
+    row = run_row(session, incident_id, strategy_id, lock=True)
     if row.state in ("running", "done"):
         raise Conflict(
             f"strategy {strategy_id!r} is already {row.state} for incident {incident_id}:"
@@ -527,7 +307,7 @@ def complete(
     topology: Topology | None = None,
 ) -> StrategyRunRecord:
     """Mark a running strategy done (its IVR message stops). Again changes nothing; Conflict unless run."""
-    row = _run(session, incident_id, strategy_id, lock=True)
+    row = run_row(session, incident_id, strategy_id, lock=True)
     if row.state in ("proposed", "declined"):
         raise Conflict(
             f"strategy {strategy_id!r} is {row.state} for incident {incident_id}: only a running"
@@ -566,7 +346,7 @@ def tick(
     running or done strategy's steps can change (Conflict otherwise); NotFound for a
     step the runbook does not have.
     """
-    row = _run(session, incident_id, strategy_id, lock=True)
+    row = run_row(session, incident_id, strategy_id, lock=True)
     steps = [dict(s) for s in row.steps or []]
     if not 0 <= step_index < len(steps):
         have = f"steps 0 to {len(steps) - 1}" if steps else "no steps"
@@ -596,45 +376,5 @@ def tick(
 
 
 def _name(plan: Plan | None, strategy_id: str) -> str:
-    strategy = _strategy_or_none(plan, strategy_id)
+    strategy = strategy_or_none(plan, strategy_id)
     return strategy.name if strategy is not None else strategy_id
-
-
-# ---- the IVR ---------------------------------------------------------------------------
-
-
-def current_ivr_message(session: Session, *, plan: Plan | None) -> IvrMessage | None:
-    """The outage message the IVR should play now, or None.
-
-    Of the strategies running in open incidents whose plan entry has an `ivr_message`,
-    the most recently started one's (its first message); a strategy the plan in force no
-    longer has plays nothing.
-    """
-    if plan is None:
-        return None
-    with_message = {s.id: s for s in plan.strategies if ivr_announcements(s)}
-    if not with_message:
-        return None
-    rows = session.scalars(
-        select(StrategyRunRow)
-        .join(IncidentRow, IncidentRow.id == StrategyRunRow.incident_id)
-        .where(
-            StrategyRunRow.state == "running",
-            StrategyRunRow.strategy_id.in_(sorted(with_message)),
-            IncidentRow.state.in_(OPEN_STATES),
-            IncidentRow.exercise_id.is_(None),  # callers never hear an exercise
-        )
-        .order_by(StrategyRunRow.decided_at.desc(), StrategyRunRow.id.desc())
-        .limit(1)
-    )
-    row = rows.first()
-    if row is None:
-        return None
-    first = ivr_announcements(with_message[row.strategy_id])[0]
-    return IvrMessage(
-        text=first.text,
-        deflect_share=first.deflect_share,
-        incident_id=row.incident_id,
-        strategy_id=row.strategy_id,
-        since=row.decided_at or row.proposed_at,
-    )

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from standby.config import Settings
 from standby.detect.history import get_outage
 from standby.errors import Conflict, InvalidInput, NotFound
-from standby.notify.outbox import enqueue, get_by_key
+from standby.notify.outbox import enqueue
+from standby.notify.outbox_desk import get_by_key
 from standby.plan.people import Stakeholder
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts

@@ -20,9 +20,9 @@ from standby.impact.results import ImpactResult
 from standby.plan.changes import plan_changes
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan, plan_of_version, version_in_force
-from standby.respond.continuity_service import list_runs
 from standby.respond.deadline_service import deadlines_of
 from standby.respond.incident_service import IncidentRecord, get_incident
+from standby.respond.strategy_runs import list_runs
 from standby.respond.timeline import Entry, entries
 from standby.review.action_service import actions_of
 from standby.review.draft import (

@@ -15,15 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from standby.access.roles import Permission
 from standby.web.api.components import listing_key
 from standby.web.context import WebContext
+from standby.web.kept_answer import KeptAnswer, KeptAnswers, RawHeaders
 from standby.web.pages.overview import page_key
 from standby.web.quick_door import Admitted, QuickDoor
 
-RawHeaders = list[tuple[bytes, bytes]]
 Found = tuple[bytes, RawHeaders] | None
 
 
@@ -51,40 +51,38 @@ KEPT: dict[str, Callable[[WebContext, Admitted], Found]] = {
 }
 
 
-class HotFastPath:
+class HotFastPath(KeptAnswers):
     """Sends the kept overview or components list to a request the door lets in (see the module)."""
 
     def __init__(self, app: ASGIApp, web: FastAPI) -> None:
         """In front of `app`'s routing; `web` holds the context and the door."""
-        self.app = app
+        super().__init__(app)
         self.web = web
         self._routes: dict[str, object] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer from what is kept when the door lets the request in; else pass it on."""
-        hot = scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in KEPT
-        if hot and await self._answered(scope, send):
-            return
-        await self.app(scope, receive, send)
-        if hot and "route" in scope:
-            # Whatever is kept was built by the route first: by then its object is known here.
-            self._routes[scope["path"]] = scope["route"]
+    def wants(self, scope: Scope) -> bool:
+        """A GET of the overview or of the components list."""
+        return bool(scope["method"] == "GET" and scope["path"] in KEPT)
 
-    async def _answered(self, scope: Scope, send: Send) -> bool:
+    async def kept(self, scope: Scope) -> KeptAnswer | None:
+        """What is kept for the mark the door read, when it lets the request in; else None."""
         request = Request(scope)
         if "if-none-match" in request.headers:
-            return False  # the route answers 304s
+            return None  # the route answers 304s
         context: WebContext = self.web.state.standby
         try:
             seen = await QuickDoor.of(request).admit(request, context, Permission.READ_COMPONENTS)
         except Exception:  # the route asks again, and answers the refusal or the failure in full
-            return False
+            return None
         found = KEPT[scope["path"]](context, seen)
         if found is None:
-            return False
+            return None
         body, headers = found
         scope["route"] = self._routes.get(scope["path"])  # counted under its route (web/metrics.py)
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return True
+        return 200, headers, body
+
+    def passed(self, scope: Scope) -> None:
+        """Note the route that answered: whatever is kept was built by it first (for the metrics)."""
+        if "route" in scope:
+            self._routes[scope["path"]] = scope["route"]

@@ -12,38 +12,38 @@ answers are not counted by the request metrics (web/metrics.py), which run insid
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from standby.status.board import Document, StatusBoard
 from standby.web.headers import SECURITY_HEADERS
+from standby.web.kept_answer import KeptAnswer, KeptAnswers, RawHeaders
 from standby.web.status_render import fresh, validators
 
 PREFIX = "/status"
 
-RawHeaders = list[tuple[bytes, bytes]]
 
-
-class StatusFastPath:
+class StatusFastPath(KeptAnswers):
     """Answers GET and HEAD of the rendered status documents straight from the board."""
 
     def __init__(self, app: ASGIApp, board: StatusBoard) -> None:
         """In front of `app`, serving `board`'s documents."""
-        self.app = app
+        super().__init__(app)
         self.board = board
         self._headers: dict[int, tuple[Document, RawHeaders, RawHeaders]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer from the board when it has the document; else pass the request on."""
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path: str = scope["path"]
-            if path.startswith(PREFIX) and not scope.get("query_string"):
-                document = self.board.get(path)
-                if document is not None:
-                    await self._answer(scope, document, send)
-                    return
-        await self.app(scope, receive, send)
+    def wants(self, scope: Scope) -> bool:
+        """A GET or HEAD of a path under /status, without a query."""
+        return (
+            scope["method"] in ("GET", "HEAD")
+            and scope["path"].startswith(PREFIX)
+            and not scope.get("query_string")
+        )
 
-    async def _answer(self, scope: Scope, document: Document, send: Send) -> None:
+    async def kept(self, scope: Scope) -> KeptAnswer | None:
+        """The document as the board has it (a 304 when the client's copy is fresh); None before."""
+        document = self.board.get(scope["path"])
+        if document is None:
+            return None
         full, short = self._header_blocks(document)
         tags = since = None
         for name, value in scope["headers"]:
@@ -52,12 +52,8 @@ class StatusFastPath:
             elif name == b"if-modified-since":
                 since = value.decode("latin-1")
         if (tags is not None or since is not None) and fresh(tags, since, document):
-            await send({"type": "http.response.start", "status": 304, "headers": short})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": full})
-        body = b"" if scope["method"] == "HEAD" else document.body
-        await send({"type": "http.response.body", "body": body})
+            return 304, short, b""
+        return 200, full, b"" if scope["method"] == "HEAD" else document.body
 
     def _header_blocks(self, document: Document) -> tuple[RawHeaders, RawHeaders]:
         """The 200's and the 304's headers, built once per document rendered."""

@@ -9,14 +9,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from standby.notify.outbox import (
-    MessageRecord,
-    cancel,
-    count_by_state,
-    get_message,
-    list_messages,
-    retry_parked,
-)
+from standby.notify.outbox import MessageRecord
+from standby.notify.outbox_desk import cancel, count_by_state, get_message, list_messages, retry_parked
 from standby.store.engine import unit_of_work
 from standby.web.auth import ManageNotifications, ReadNotifications
 from standby.web.context import Context

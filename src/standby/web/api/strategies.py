@@ -20,15 +20,9 @@ from standby.errors import Conflict
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.plan.versions import current_plan
-from standby.respond.continuity_service import (
-    StrategyRunRecord,
-    approve,
-    complete,
-    current_ivr_message,
-    decline,
-    list_runs,
-    tick,
-)
+from standby.respond.continuity_service import approve, complete, decline, tick
+from standby.respond.ivr_message import current_ivr_message
+from standby.respond.strategy_runs import StrategyRunRecord, list_runs
 from standby.store.engine import unit_of_work
 from standby.web.auth import MAX_CREDENTIAL_LENGTH, ManageIncidents, ReadOutages, require
 from standby.web.context import Context, WebContext

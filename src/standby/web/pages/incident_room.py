@@ -19,15 +19,15 @@ from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.detect.history import OutageRecord, get_outage
 from standby.detect.states import read_states
-from standby.notify.outbox import count_by_state, list_messages
+from standby.notify.outbox_desk import count_by_state, list_messages
 from standby.plan.diagram import layout_plan
 from standby.plan.schema import AnyOf, Dependency, Plan
 from standby.plan.versions import current_plan
 from standby.respond.communication_service import current_states
-from standby.respond.continuity_service import StrategyRunRecord, list_runs
 from standby.respond.deadline_service import deadlines_of
 from standby.respond.incident_service import IncidentRecord, get_incident
 from standby.respond.incidents import ROLES, SEVERITY_WORDS, STATES
+from standby.respond.strategy_runs import StrategyRunRecord, list_runs
 from standby.respond.timeline import SYSTEM, Entry, latest_entry_id, newest_entries
 from standby.respond.update_service import UpdateDraft, draft_updates
 from standby.store.tables import PageRow

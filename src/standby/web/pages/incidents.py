@@ -25,7 +25,7 @@ from sqlalchemy import select
 from standby.access.service import Principal
 from standby.errors import InvalidInput
 from standby.forecast.service import set_estimate
-from standby.notify.outbox import get_message, retry_parked
+from standby.notify.outbox_desk import get_message, retry_parked
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.plan.versions import current_plan

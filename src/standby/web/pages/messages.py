@@ -21,7 +21,8 @@ from fastapi.responses import Response
 from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.errors import InvalidInput
-from standby.notify.outbox import MessageRecord, cancel, count_by_state, list_messages, retry_parked
+from standby.notify.outbox import MessageRecord
+from standby.notify.outbox_desk import cancel, count_by_state, list_messages, retry_parked
 from standby.store.engine import unit_of_work
 from standby.store.tables import CHANNELS, MESSAGE_STATES
 from standby.web.api.notifications import shown_recipient

@@ -23,7 +23,7 @@ from standby.detect.refused_alerts import count_refused_alerts
 from standby.detect.states import read_states
 from standby.errors import PlanInvalid
 from standby.exercise.reviews_service import review_log
-from standby.notify.outbox import count_by_state, count_failing
+from standby.notify.outbox_desk import count_by_state, count_failing
 from standby.plan.audit import Finding, audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
 from standby.plan.loading import load_plan_file

@@ -20,7 +20,7 @@ from standby.detect.history import OutageRecord
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 from standby.respond.centre import Arrival, QueueNow, centre_now, queues_hit
-from standby.respond.continuity_service import StrategyRunRecord
+from standby.respond.strategy_runs import StrategyRunRecord
 
 
 def arrivals_of(runs: Sequence[StrategyRunRecord]) -> list[Arrival]:
