@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -30,6 +31,8 @@ class Listeners:
         async def start() -> asyncio.Server:
             async def close(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
                 writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
 
             return await asyncio.start_server(close, "127.0.0.1", self.ports[i] or 0)
 
@@ -51,6 +54,15 @@ class Listeners:
     def shutdown(self) -> None:
         for i in range(len(self.servers)):
             self.close(i)
+
+        async def settle() -> None:
+            # A connection accepted just before its server closed still has its handler to
+            # run: stopping the loop before it ends left its transport open, a ResourceWarning
+            # (an error here) in whichever test the garbage collector then ran in.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            await asyncio.gather(*others, return_exceptions=True)
+
+        self._call(settle())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
