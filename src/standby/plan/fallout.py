@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy is imported where the columns are counted: checking a scenario needs none of it
+    import numpy as np
+    from numpy.typing import NDArray
 
 Groups = Sequence[Sequence[int]]
 """A node's requirements, each the component positions it needs one of."""
@@ -136,6 +138,8 @@ class Columns:
 
 def columns(rows: Sequence[int], wanted: int, shown: int) -> Columns:
     """Column sums of the `wanted` columns and the first `shown` rows of each, in one pass."""
+    import numpy as np
+
     planes: list[int] = []  # planes[j] holds bit j of every column's running count
     first: dict[int, list[int]] = {}
     need = wanted if shown > 0 else 0
