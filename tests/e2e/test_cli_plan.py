@@ -113,6 +113,55 @@ def test_the_command_starts_without_the_database_web_or_simulation_stacks():
     assert result.stdout.strip() == ""
 
 
+def _modules_after(argv: list[str], modules: tuple[str, ...]) -> tuple[int, set[str], str]:
+    """Run `standby ARGV` in a fresh interpreter: its exit code, which of `modules` it loaded, stderr."""
+    probe = (
+        "import sys\n"
+        "from standby.cli import main\n"
+        f"sys.argv = ['standby', *{argv!r}]\n"
+        "code = 0\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        f"print(code, ','.join(m for m in {modules!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    code, _, loaded = result.stdout.strip().splitlines()[-1].partition(" ")
+    return int(code), set(filter(None, loaded.split(","))), result.stderr
+
+
+def test_impact_checks_the_scenario_before_importing_the_simulation_or_its_reports(tmp_path):
+    """A scenario the plan refuses is told before numpy, the process pool or jinja2 are imported."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(reference_plan_text(), encoding="utf-8")
+    heavy = (
+        "numpy",
+        "jinja2",
+        "multiprocessing",
+        "concurrent.futures",
+        "standby.impact.simulation",
+        "standby.impact.html",
+    )
+    argv = ["impact", str(plan), "--down", "no-such-component", "--at", "10:00", "--minutes", "30"]
+    code, loaded, stderr = _modules_after(argv, ("standby.plan.schema", "standby.impact.scenario", *heavy))
+    # It did read the plan and reach the scenario check: the refusal is the plan's, not a usage error.
+    assert code == 2
+    assert "the plan has no component 'no-such-component'" in stderr
+    assert loaded == {"standby.plan.schema", "standby.impact.scenario"}
+
+
+def test_check_reads_the_plan_without_numpy_or_the_simulation(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(reference_plan_text(), encoding="utf-8")
+    heavy = ("numpy", "jinja2", "multiprocessing", "standby.impact.simulation", "sqlalchemy", "standby.web")
+    code, loaded, _ = _modules_after(["check", str(plan)], ("standby.plan.schema", *heavy))
+    assert code == 0
+    assert loaded == {"standby.plan.schema"}
+
+
 def test_unknown_command_is_usage_error():
     result = runner.invoke(app, ["frobnicate"])
     assert result.exit_code == 2
