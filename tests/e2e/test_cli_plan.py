@@ -157,9 +157,34 @@ def test_check_reads_the_plan_without_numpy_or_the_simulation(tmp_path):
     plan = tmp_path / "plan.yaml"
     plan.write_text(reference_plan_text(), encoding="utf-8")
     heavy = ("numpy", "jinja2", "multiprocessing", "standby.impact.simulation", "sqlalchemy", "standby.web")
-    code, loaded, _ = _modules_after(["check", str(plan)], ("standby.plan.schema", *heavy))
+    code, loaded, _ = _modules_after(["check", str(plan)], ("standby.plan.schema", "phonenumbers", *heavy))
     assert code == 0
+    # The reference plan names its country, which phonenumbers checks.
+    assert loaded == {"standby.plan.schema", "phonenumbers"}
+
+
+def test_check_of_a_plan_without_a_country_does_not_import_phonenumbers(tmp_path):
+    text = reference_plan_text()
+    without_country = "".join(
+        line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("country:")
+    )
+    assert without_country != text
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(without_country, encoding="utf-8")
+    code, loaded, stderr = _modules_after(["check", str(plan)], ("standby.plan.schema", "phonenumbers"))
+    assert code == 0, stderr
     assert loaded == {"standby.plan.schema"}
+
+
+def test_check_refuses_an_unknown_country_at_its_line(tmp_path):
+    text = reference_plan_text()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text.replace("country: GB", "country: XQ"), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "country: GB" in row)
+    result = runner.invoke(app, ["check", str(plan)])
+    assert result.exit_code == 2
+    assert f"{plan}:{line}:" in result.output
+    assert "'XQ' is not a country code" in result.output
 
 
 def test_unknown_command_is_usage_error():
