@@ -176,6 +176,15 @@ def test_check_of_a_plan_without_a_country_does_not_import_phonenumbers(tmp_path
     assert loaded == {"standby.plan.schema"}
 
 
+def test_init_copies_the_reference_plan_without_building_the_plan_schema(tmp_path):
+    code, loaded, stderr = _modules_after(
+        ["init", str(tmp_path)], ("standby.plan.schema", "standby.plan.loading", "yaml", "phonenumbers")
+    )
+    assert code == 0, stderr
+    assert loaded == set()
+    assert (tmp_path / "plan.yaml").read_text(encoding="utf-8") == reference_plan_text()
+
+
 def test_check_refuses_an_unknown_country_at_its_line(tmp_path):
     text = reference_plan_text()
     plan = tmp_path / "plan.yaml"
