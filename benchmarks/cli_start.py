@@ -1,4 +1,4 @@
-"""How long `standby` takes to start: --help, a plan check, and `impact` up to its first step.
+"""How long `standby` takes to start: --help, a plan check and audit, `erlang`, `impact` to its first step.
 
 Each command is run as a fresh process, `--runs` times, beside the interpreter's own start
 (`python -c pass`, the floor no Python command can beat) in the same run, so the ratios
@@ -76,6 +76,7 @@ def main() -> None:
             "python -c pass (the floor)": [sys.executable, "-c", "pass"],
             "standby --help": [*standby, "--help"],
             "standby check PLAN": [*standby, "check", str(plan)],
+            "standby audit PLAN": [*standby, "audit", str(plan)],
             "standby erlang (Erlang A, one interval)": [
                 *standby, "erlang", "--calls", "100", "--interval-minutes", "30", "--aht-s", "300",
                 "--agents", "20", "--answer-within-s", "20", "--patience-s", "120",
