@@ -105,12 +105,96 @@ def test_the_command_starts_without_the_database_web_or_simulation_stacks():
     probe = (
         "import sys; import standby.cli; "
         "print(','.join(m for m in ('sqlalchemy', 'numpy', 'pydantic', 'fastapi', 'alembic', 'yaml',"
-        " 'standby.config', 'standby.plan.schema', 'standby.web', 'asyncio') if m in sys.modules))"
+        " 'standby.config', 'standby.plan.schema', 'standby.web', 'asyncio', 'phonenumbers', 'jinja2',"
+        " 'multiprocessing', 'dateutil') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def _modules_after(argv: list[str], modules: tuple[str, ...]) -> tuple[int, set[str], str]:
+    """Run `standby ARGV` in a fresh interpreter: its exit code, which of `modules` it loaded, stderr."""
+    probe = (
+        "import sys\n"
+        "from standby.cli import main\n"
+        f"sys.argv = ['standby', *{argv!r}]\n"
+        "code = 0\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        f"print(code, ','.join(m for m in {modules!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    code, _, loaded = result.stdout.strip().splitlines()[-1].partition(" ")
+    return int(code), set(filter(None, loaded.split(","))), result.stderr
+
+
+def test_impact_checks_the_scenario_before_importing_the_simulation_or_its_reports(tmp_path):
+    """A scenario the plan refuses is told before numpy, the process pool or jinja2 are imported."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(reference_plan_text(), encoding="utf-8")
+    heavy = (
+        "numpy",
+        "jinja2",
+        "multiprocessing",
+        "concurrent.futures",
+        "standby.impact.simulation",
+        "standby.impact.html",
+    )
+    argv = ["impact", str(plan), "--down", "no-such-component", "--at", "10:00", "--minutes", "30"]
+    code, loaded, stderr = _modules_after(argv, ("standby.plan.schema", "standby.impact.scenario", *heavy))
+    # It did read the plan and reach the scenario check: the refusal is the plan's, not a usage error.
+    assert code == 2
+    assert "the plan has no component 'no-such-component'" in stderr
+    assert loaded == {"standby.plan.schema", "standby.impact.scenario"}
+
+
+def test_check_reads_the_plan_without_numpy_or_the_simulation(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(reference_plan_text(), encoding="utf-8")
+    heavy = ("numpy", "jinja2", "multiprocessing", "standby.impact.simulation", "sqlalchemy", "standby.web")
+    code, loaded, _ = _modules_after(["check", str(plan)], ("standby.plan.schema", "phonenumbers", *heavy))
+    assert code == 0
+    # The reference plan names its country, which phonenumbers checks.
+    assert loaded == {"standby.plan.schema", "phonenumbers"}
+
+
+def test_check_of_a_plan_without_a_country_does_not_import_phonenumbers(tmp_path):
+    text = reference_plan_text()
+    without_country = "".join(
+        line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("country:")
+    )
+    assert without_country != text
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(without_country, encoding="utf-8")
+    code, loaded, stderr = _modules_after(["check", str(plan)], ("standby.plan.schema", "phonenumbers"))
+    assert code == 0, stderr
+    assert loaded == {"standby.plan.schema"}
+
+
+def test_init_copies_the_reference_plan_without_building_the_plan_schema(tmp_path):
+    code, loaded, stderr = _modules_after(
+        ["init", str(tmp_path)], ("standby.plan.schema", "standby.plan.loading", "yaml", "phonenumbers")
+    )
+    assert code == 0, stderr
+    assert loaded == set()
+    assert (tmp_path / "plan.yaml").read_text(encoding="utf-8") == reference_plan_text()
+
+
+def test_check_refuses_an_unknown_country_at_its_line(tmp_path):
+    text = reference_plan_text()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text.replace("country: GB", "country: XQ"), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "country: GB" in row)
+    result = runner.invoke(app, ["check", str(plan)])
+    assert result.exit_code == 2
+    assert f"{plan}:{line}:" in result.output
+    assert "'XQ' is not a country code" in result.output
 
 
 def test_unknown_command_is_usage_error():

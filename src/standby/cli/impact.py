@@ -96,13 +96,12 @@ def impact(
     ] = None,
 ) -> None:
     """Simulate the centre's day with components down, against the same day without: the outage's cost."""
-    # Imported here: the simulation and its reports are needed by this command only.
+    # Imported here: the simulation and its reports are needed by this command only. What is
+    # needed to check the scenario comes first; the simulation's stack (numpy, processes) and the
+    # reports' (jinja2) only once there is something to simulate, so a mistake is told at once.
     from standby.errors import ScenarioInvalid
-    from standby.impact.html import render_html
-    from standby.impact.report import Labels, summary
     from standby.impact.results import Scenario
     from standby.impact.scenario import check_covered, check_scenario
-    from standby.impact.simulation import run_impact
 
     down_ids = _down_option(down)
     if handling_cv is not None and handling_cv <= 0:
@@ -126,6 +125,8 @@ def impact(
         check_scenario(plan, scenario, callbacks)
         if not uncovered:
             check_covered(plan, scenario)
+        from standby.impact.simulation import run_impact
+
         with _simulation_progress() as on_progress:
             result = run_impact(
                 plan,
@@ -139,6 +140,8 @@ def impact(
             )
     except ScenarioInvalid as exc:
         raise fail(f"{plan_path}: {exc}") from None
+    from standby.impact.report import Labels, summary
+
     labels = Labels.of(plan)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
@@ -146,6 +149,8 @@ def impact(
         out.print(summary(result, labels), soft_wrap=False)
     if html_path is not None:
         # The edge may read the clock: the report says when it was written.
+        from standby.impact.html import render_html
+
         written = datetime.now(ZoneInfo(plan.organisation.timezone)).strftime("%Y-%m-%d %H:%M %Z")
         page = render_html(result, labels, plan_source=f"plan {plan_path.name}", generated=written)
         try:

@@ -22,7 +22,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing plan.yaml.")] = False,
 ) -> None:
     """Write a starter plan (the reference plan) as DIR/plan.yaml."""
-    from standby.plan.loading import reference_plan_text
+    from standby.plan.shipped import reference_plan_text
 
     target = directory / "plan.yaml"
     if directory.exists() and not directory.is_dir():

@@ -74,7 +74,7 @@ def serve(
     from standby.config import Settings, ensure_secret_key
     from standby.detect.runner import run_worker
     from standby.observe.instruments import StandbyMetrics
-    from standby.plan.loading import reference_plan_text
+    from standby.plan.shipped import reference_plan_text
     from standby.plan.watch import PlanFileWatch
     from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
     from standby.store.migrations import upgrade

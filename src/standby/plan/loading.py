@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from pydantic_core import ErrorDetails
 from standby.errors import PlanInvalid, PlanProblem
 from standby.plan.rules import Records, check_rules, suggest
 from standby.plan.schema import LIST_SECTIONS, SINGLE_SECTIONS, Plan, Section
+from standby.plan.shipped import reference_plan_text as reference_plan_text  # where callers look for it
 from standby.plan.yamlsource import MAX_BYTES, Located, YamlProblem, read_yaml
 
 SECTIONS = ["organisation", *LIST_SECTIONS, "drills", "status_page", "readiness"]
@@ -29,11 +29,6 @@ _PATTERN_HINTS = {
     "resolver": "host or host:port",
     "webhook": "an http:// or https:// URL",
 }
-
-
-def reference_plan_text() -> str:
-    """The reference plan shipped with Standby, as YAML text."""
-    return resources.files("standby.plan").joinpath("reference.yaml").read_text(encoding="utf-8")
 
 
 def plan_json_schema() -> dict[str, Any]:

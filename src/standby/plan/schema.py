@@ -12,7 +12,6 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from standby.plan.fields import (
@@ -140,6 +139,9 @@ class Organisation(Section):
     def _known_country(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        # Imported here: phonenumbers takes a while to import, and only a plan naming a country needs it.
+        import phonenumbers
+
         code = value.strip().upper()
         if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(
