@@ -256,10 +256,7 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
     n_freed = n_cut = keep = 0
     for pos in range(size):
         x, y = hi[X, pos], hi[Y, pos]
-        if hi[KIND, pos] == DONE:
-            hit = (y >= 0 and ai[Q, y] == target) if by_queue else x == target
-        else:
-            hit = False
+        hit = hi[KIND, pos] == DONE and ((y >= 0 and ai[Q, y] == target) if by_queue else x == target)
         if not hit:
             if keep != pos:
                 move(ht, hi, keep, pos)
@@ -344,9 +341,9 @@ def _room_needed(day: Day, kv: FloatArray, ki: IntArray, kind: int, x: int) -> i
         while c >= 0:
             waiting += 1
             c = ai[NEXT, c]
-        return waiting + s[HEAP_SIZE]  # those on hold, and at most every call in progress
+        return waiting + int(s[HEAP_SIZE])  # those on hold, and at most every call in progress
     if ki[CHANGE_KIND, x] == CAPACITY and ki[CHANGE_CUT, x] != 0:
-        return s[HEAP_SIZE]
+        return int(s[HEAP_SIZE])
     return 0
 
 

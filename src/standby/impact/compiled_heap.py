@@ -30,6 +30,7 @@ ORDER, KIND, X, Y = 0, 1, 2, 3
 """The rows of a heap's integer array."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_OPTIONS: dict[str, Any] = {"cache": True, "_nrt": False}  # `_nrt` is not in numba's stubs
 
 
 def compiled(function: _F) -> _F:
@@ -39,13 +40,13 @@ def compiled(function: _F) -> _F:
     nothing, and counting references to the arrays they hand each other took half of
     the loop's time (atomic increments and decrements at every call).
     """
-    return cast(_F, njit(cache=True, _nrt=False)(function))
+    return cast(_F, njit(**_OPTIONS)(function))
 
 
 @compiled
 def _less(times: FloatArray, ints: IntArray, i: int, j: int) -> bool:
     ti, tj = times[i], times[j]
-    return ti < tj or (ti == tj and ints[ORDER, i] < ints[ORDER, j])
+    return bool(ti < tj or (ti == tj and ints[ORDER, i] < ints[ORDER, j]))
 
 
 @compiled

@@ -20,7 +20,7 @@ import numpy as np
 from standby.impact import compiled_day as cd
 from standby.impact.day import DEFLECT, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
-from standby.impact.queueing import CALLBACK, CHANGE, _END, Event, eligible_groups
+from standby.impact.queueing import _END, CALLBACK, CHANGE, Event, eligible_groups
 from standby.impact.records import WAITING, DayRecord
 
 FloatArray = cd.FloatArray
