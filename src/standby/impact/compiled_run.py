@@ -134,10 +134,12 @@ def _heap_room(model: DayModel, attempts: int) -> int:
     return len(model.changes) + 2 * len(model.callbacks) + 3 * attempts + 2
 
 
-def _start(model: DayModel, draws: Draws, arrays: _ModelArrays) -> cd.Day:
-    """The day's arrays before its first event."""
+def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | None) -> cd.Day:
+    """The day's arrays before its first event, with room for `spare` later attempts."""
     n = len(draws.time)
-    room = n + (n // 4 + 64 if arrays.retries else 0)
+    if spare is None:
+        spare = n // 4 + 64 if arrays.retries else 0
+    room = n + spare
     af = np.empty((8, room), dtype=np.float64)
     af[cd.T, :n] = draws.time
     af[cd.SERVICE, :n] = draws.service
@@ -208,11 +210,15 @@ def _grown(model: DayModel, day: cd.Day, need: int) -> cd.Day:
     return (s, af2, ai2, qf, qi, gi, cf, ci, ht2, hi2, skill_at, skills, eligible_at, eligible, scratch)
 
 
-def simulate_compiled(model: DayModel, draws: Draws) -> DayRecord:
-    """One day on the compiled event list: the record `impact.engine.simulate_events` gives."""
+def simulate_compiled(model: DayModel, draws: Draws, *, spare: int | None = None) -> DayRecord:
+    """One day on the compiled event list: the record `impact.engine.simulate_events` gives.
+
+    `spare`: room for so many later attempts at first (a quarter of the first calls; the
+    tests give none, so that the arrays must grow).
+    """
     arrays = _model_arrays(model)
     tables = _tables(draws)
-    day = _start(model, draws, arrays)
+    day = _start(model, draws, arrays, spare)
     first_calls = len(draws.time)
     s = day[0]
     while True:
