@@ -255,8 +255,8 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
     freed, cut = scratch[0], scratch[1]
     n_freed = n_cut = keep = 0
     for pos in range(size):
-        x, y = hi[X, pos], hi[Y, pos]
-        hit = hi[KIND, pos] == DONE and ((y >= 0 and ai[Q, y] == target) if by_queue else x == target)
+        x, y = hi[pos, X], hi[pos, Y]
+        hit = hi[pos, KIND] == DONE and ((y >= 0 and ai[Q, y] == target) if by_queue else x == target)
         if not hit:
             if keep != pos:
                 move(ht, hi, keep, pos)
@@ -384,7 +384,7 @@ def run_day(
         if ht[0] <= ta:
             if ht[0] >= end_s:
                 break
-            kind, x = hi[KIND, 0], hi[X, 0]
+            kind, x = hi[0, KIND], hi[0, X]
             need = _room_needed(day, kv, ki, kind, x)
             if room - s[ATTEMPTS] < need:
                 s[NEED] = s[ATTEMPTS] + need

@@ -88,7 +88,7 @@ def _model_arrays(model: DayModel) -> _ModelArrays:
         eligible_at=eligible_at,
         eligible=eligible,
         heap_times=np.array([e[0] for e in heap], dtype=np.float64),
-        heap_ints=np.array([[e[1], e[2], e[3], e[4]] for e in heap], dtype=np.int64).T.copy(),
+        heap_ints=np.array([[e[1], e[2], e[3], e[4]] for e in heap], dtype=np.int64),
         first_order=len(heap) - 1,
     )
     model.__dict__["_compiled_arrays"] = found  # a frozen dataclass: its __dict__ takes the cache
@@ -178,8 +178,8 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
     heap_room = _heap_room(model, room)
     ht = np.empty(heap_room, dtype=np.float64)
     ht[:size] = arrays.heap_times
-    hi = np.empty((4, heap_room), dtype=np.int64)
-    hi[:, :size] = arrays.heap_ints
+    hi = np.empty((heap_room, 4), dtype=np.int64)
+    hi[:size] = arrays.heap_ints
     s = np.zeros(cd.STATE_SIZE, dtype=np.int64)
     s[cd.ATTEMPTS] = n
     s[cd.HEAP_SIZE] = size
@@ -204,8 +204,8 @@ def _grown(model: DayModel, day: cd.Day, need: int) -> cd.Day:
     heap_room = _heap_room(model, room)
     ht2 = np.empty(heap_room, dtype=np.float64)
     ht2[:size] = ht[:size]
-    hi2 = np.empty((hi.shape[0], heap_room), dtype=np.int64)
-    hi2[:, :size] = hi[:, :size]
+    hi2 = np.empty((heap_room, 4), dtype=np.int64)
+    hi2[:size] = hi[:size]
     scratch = np.empty((2, heap_room), dtype=np.int64)
     return (s, af2, ai2, qf, qi, gi, cf, ci, ht2, hi2, skill_at, skills, eligible_at, eligible, scratch)
 
