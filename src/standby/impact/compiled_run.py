@@ -140,24 +140,28 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
     if spare is None:
         spare = n // 4 + 64 if arrays.retries else 0
     room = n + spare
+    # Rows a day never reads are left unwritten (on a large plan, half the day's set-up):
+    # deflection's uniforms without a DEFLECT change, and without retries everything only a
+    # caller's next attempt reads; the line's links are written when a call joins a line.
     af = np.empty((8, room), dtype=np.float64)
     af[cd.T, :n] = draws.time
     af[cd.SERVICE, :n] = draws.service
     af[cd.DEADLINE, :n] = draws.deadline
-    af[cd.DEFLECT_U, :n] = draws.deflect if arrays.deflects else 0.0
-    af[cd.RETRY_U, :n] = draws.retry if arrays.retries else 1.0
-    af[cd.DELAY, :n] = draws.delay if arrays.retries else 0.0
     af[cd.END, :n] = math.inf
     af[cd.SERVICE_END, :n] = math.nan
     ai = np.empty((8, room), dtype=np.int64)
     ai[cd.Q, :n] = draws.queue
-    ai[cd.LOCAL, :n] = draws.local if arrays.retries else 0
-    ai[cd.CUSTOMER, :n] = np.arange(n, dtype=np.int64)
-    ai[cd.NUMBER, :n] = 0
     ai[cd.OUTCOME, :n] = WAITING
-    ai[cd.NEXT, :n] = -1
-    ai[cd.DRAWN, :n] = 1
     ai[cd.CUT, :n] = 0
+    if arrays.deflects:
+        af[cd.DEFLECT_U, :n] = draws.deflect
+    if arrays.retries:
+        af[cd.RETRY_U, :n] = draws.retry
+        af[cd.DELAY, :n] = draws.delay
+        ai[cd.LOCAL, :n] = draws.local
+        ai[cd.CUSTOMER, :n] = np.arange(n, dtype=np.int64)
+        ai[cd.NUMBER, :n] = 0
+        ai[cd.DRAWN, :n] = 1
     nq, ng, nc = len(model.queues), len(model.groups), len(model.callbacks)
     qf = np.empty((3, nq), dtype=np.float64)
     qf[cd.SHARE] = arrays.share
