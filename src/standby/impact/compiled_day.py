@@ -12,7 +12,7 @@ All of the day's state lives in arrays, packed and unpacked by `impact.compiled_
   line on hold is a linked list through `ai[NEXT]` with its head and tail in `qi`;
 - queues `qf`/`qi`, groups `gi`, callbacks `cf`/`ci` (their line through `ci[CB_NEXT]`),
   the outage's changes `kv`/`ki`, skills and eligible groups as offsets and indices;
-- the heap `ht`/`hi`; scalars in `s` (attempts so far, heap size, next order, next first call).
+- the heap, one row an entry; scalars in `s` (attempts so far, heap size, next order, next first call).
 
 **Why the loop is re-entrant** rather than calling back into Python (numba's objmode): a
 caller's later attempts draw their numbers per (queue, attempt number) on demand
@@ -35,7 +35,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from standby.impact.compiled_heap import KIND, X, Y, compiled, heapify, move, pop, push
+from standby.impact.compiled_heap import KIND, TIME, X, Y, compiled, heapify, move, pop, push
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH
 from standby.impact.draws import MAX_ATTEMPTS
 from standby.impact.queueing import ABANDON, CALLBACK, CHANGE, DONE, RETRY
@@ -74,8 +74,7 @@ Day = tuple[
     IntArray,  # gi
     FloatArray,  # cf
     IntArray,  # ci
-    FloatArray,  # ht
-    IntArray,  # hi
+    FloatArray,  # heap
     IntArray,  # skill_at
     IntArray,  # skills
     IntArray,  # eligible_at
@@ -86,8 +85,8 @@ Day = tuple[
 
 @compiled
 def _schedule(day: Day, t: float, kind: int, x: int, y: int) -> None:
-    s, ht, hi = day[0], day[8], day[9]
-    s[HEAP_SIZE] = push(ht, hi, s[HEAP_SIZE], t, s[ORDER_NEXT], kind, x, y)
+    s, heap = day[0], day[8]
+    s[HEAP_SIZE] = push(heap, s[HEAP_SIZE], t, s[ORDER_NEXT], kind, x, y)
     s[ORDER_NEXT] += 1
 
 
@@ -149,8 +148,8 @@ def work(day: Day, g: int, now: float) -> None:
         day[5],
         day[6],
         day[7],
+        day[9],
         day[10],
-        day[11],
     )
     for k in range(skill_at[g], skill_at[g + 1]):
         q = skills[k]
@@ -191,7 +190,7 @@ def agent_free(day: Day, g: int, now: float) -> None:
 @compiled
 def arrive(day: Day, end_s: float, c: int, now: float) -> None:
     """Attempt c reaches the centre's number now."""
-    af, ai, qf, qi, gi, eligible_at, eligible = day[1], day[2], day[3], day[4], day[5], day[12], day[13]
+    af, ai, qf, qi, gi, eligible_at, eligible = day[1], day[2], day[3], day[4], day[5], day[11], day[12]
     q = ai[Q, c]
     if qi[REACHABLE, q] == 0:
         ai[OUTCOME, c] = UNREACHABLE
@@ -223,7 +222,7 @@ def arrive(day: Day, end_s: float, c: int, now: float) -> None:
 @compiled
 def callback_due(day: Day, i: int, now: float) -> None:
     """Callback i is due: made now by a free agent, queued for one, or missed."""
-    qi, gi, ci, eligible_at, eligible = day[4], day[5], day[7], day[12], day[13]
+    qi, gi, ci, eligible_at, eligible = day[4], day[5], day[7], day[11], day[12]
     q = ci[CB_QUEUE, i]
     if qi[REACHABLE, q] == 0:
         return
@@ -250,16 +249,16 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
     The heap's array is walked in order, the entries kept in order, then heapified, as
     `_General.cut_off` does with its list.
     """
-    s, af, ai, cf, ht, hi, scratch = day[0], day[1], day[2], day[6], day[8], day[9], day[14]
+    s, af, ai, cf, heap, scratch = day[0], day[1], day[2], day[6], day[8], day[13]
     size = s[HEAP_SIZE]
     freed, cut = scratch[0], scratch[1]
     n_freed = n_cut = keep = 0
     for pos in range(size):
-        x, y = hi[pos, X], hi[pos, Y]
-        hit = hi[pos, KIND] == DONE and ((y >= 0 and ai[Q, y] == target) if by_queue else x == target)
+        x, y = int(heap[pos, X]), int(heap[pos, Y])
+        hit = heap[pos, KIND] == DONE and ((y >= 0 and ai[Q, y] == target) if by_queue else x == target)
         if not hit:
             if keep != pos:
-                move(ht, hi, keep, pos)
+                move(heap, keep, pos)
             keep += 1
             continue
         freed[n_freed] = x
@@ -270,7 +269,7 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
         else:
             cf[CB_END, -1 - y] = now  # a callback cut short was still made
     s[HEAP_SIZE] = keep
-    heapify(ht, hi, keep)
+    heapify(heap, keep)
     for j in range(n_cut):  # after the heap is rebuilt: a retry is pushed onto it
         b = cut[j]
         af[SERVICE_END, b] = now
@@ -303,7 +302,7 @@ def change(day: Day, end_s: float, kv: FloatArray, ki: IntArray, index: int, now
         qi[TAIL, target] = -1
         qi[CB_HEAD, target] = -1
         qi[CB_TAIL, target] = -1
-        freed = day[14][0]
+        freed = day[13][0]
         for j in range(cut_off(day, end_s, now, True, target)):
             agent_free(day, freed[j], now)
     elif kind == DEFLECT:
@@ -376,22 +375,22 @@ def run_day(
     offset: IntArray,
 ) -> int:
     """Run the day from where it stopped: FINISHED, or GROW / DRAW to be called again (module docstring)."""
-    s, af, ai, qi, ht, hi = day[0], day[1], day[2], day[4], day[8], day[9]
+    s, af, ai, qi, heap = day[0], day[1], day[2], day[4], day[8]
     room = af.shape[1]
     while True:
         a = s[FIRST_NEXT]
         ta = af[T, a] if a < first_calls else _INF
-        if ht[0] <= ta:
-            if ht[0] >= end_s:
+        if heap[0, TIME] <= ta:
+            if heap[0, TIME] >= end_s:
                 break
-            kind, x = hi[0, KIND], hi[0, X]
+            kind, x = int(heap[0, KIND]), int(heap[0, X])
             need = _room_needed(day, kv, ki, kind, x)
             if room - s[ATTEMPTS] < need:
                 s[NEED] = s[ATTEMPTS] + need
                 return GROW
             if kind == RETRY and ai[DRAWN, x] == 0 and not _read_draws(day, table, offset, x):
                 return DRAW
-            now, kind, x, _, size = pop(ht, hi, s[HEAP_SIZE])
+            now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size
             if kind == DONE:
                 agent_free(day, x, now)

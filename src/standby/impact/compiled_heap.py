@@ -8,8 +8,9 @@ children, so it leaves the same array): a push appends and sifts down; a pop tak
 entry, puts it at the root and sifts up to a leaf, then down; heapify sifts up from the
 last parent to the root.
 
-An entry is `times[i]` and `ints[i]` = (order, kind, x, y); entries compare as tuples do,
-by time and then by order (orders are unique, so nothing further is compared).
+An entry is a row of one float array: (time, order, kind, x, y), the integers held exactly
+as floats (below 2**53); entries compare as tuples do, by time and then by order (orders
+are unique, so nothing further is compared).
 
 Imports numba: imported only when a day is simulated (`impact.engine`).
 """
@@ -24,10 +25,9 @@ import numpy.typing as npt
 from numba import njit
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
-ORDER, KIND, X, Y = 0, 1, 2, 3
-"""The columns of a heap's integer array (an entry's integers side by side: a sift touches fewer cache lines)."""
+TIME, ORDER, KIND, X, Y = 0, 1, 2, 3, 4
+"""The columns of a heap's array: an entry is one row, so that a sift reads few cache lines."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _OPTIONS: dict[str, Any] = {"cache": True, "_nrt": False}  # `_nrt` is not in numba's stubs
@@ -44,79 +44,71 @@ def compiled(function: _F) -> _F:
 
 
 @compiled
-def _less(times: FloatArray, ints: IntArray, i: int, j: int) -> bool:
-    ti, tj = times[i], times[j]
-    return bool(ti < tj or (ti == tj and ints[i, ORDER] < ints[j, ORDER]))
+def _less(heap: FloatArray, i: int, j: int) -> bool:
+    ti, tj = heap[i, TIME], heap[j, TIME]
+    return bool(ti < tj or (ti == tj and heap[i, ORDER] < heap[j, ORDER]))
 
 
 @compiled
-def move(times: FloatArray, ints: IntArray, to: int, source: int) -> None:
+def move(heap: FloatArray, to: int, source: int) -> None:
     """Entry `source` copied over entry `to`."""
-    times[to] = times[source]
-    ints[to, ORDER] = ints[source, ORDER]
-    ints[to, KIND] = ints[source, KIND]
-    ints[to, X] = ints[source, X]
-    ints[to, Y] = ints[source, Y]
+    for k in range(5):
+        heap[to, k] = heap[source, k]
 
 
 @compiled
-def sift_down(times: FloatArray, ints: IntArray, start: int, pos: int) -> None:
+def sift_down(heap: FloatArray, start: int, pos: int) -> None:
     """heapq._siftdown: the entry at `pos` moves towards `start` while it is less than its parent."""
-    t, order, kind, x, y = times[pos], ints[pos, ORDER], ints[pos, KIND], ints[pos, X], ints[pos, Y]
+    t, order, kind, x, y = heap[pos, TIME], heap[pos, ORDER], heap[pos, KIND], heap[pos, X], heap[pos, Y]
     while pos > start:
         parent = (pos - 1) >> 1
-        tp = times[parent]
-        if t < tp or (t == tp and order < ints[parent, ORDER]):
-            move(times, ints, pos, parent)
+        tp = heap[parent, TIME]
+        if t < tp or (t == tp and order < heap[parent, ORDER]):
+            move(heap, pos, parent)
             pos = parent
             continue
         break
-    times[pos] = t
-    ints[pos, ORDER], ints[pos, KIND], ints[pos, X], ints[pos, Y] = order, kind, x, y
+    heap[pos, TIME], heap[pos, ORDER], heap[pos, KIND], heap[pos, X], heap[pos, Y] = t, order, kind, x, y
 
 
 @compiled
-def sift_up(times: FloatArray, ints: IntArray, size: int, pos: int) -> None:
+def sift_up(heap: FloatArray, size: int, pos: int) -> None:
     """heapq._siftup: the smaller child rises until a leaf is free, where the entry goes, then sifts down."""
     start = pos
-    t, order, kind, x, y = times[pos], ints[pos, ORDER], ints[pos, KIND], ints[pos, X], ints[pos, Y]
+    t, order, kind, x, y = heap[pos, TIME], heap[pos, ORDER], heap[pos, KIND], heap[pos, X], heap[pos, Y]
     child = 2 * pos + 1
     while child < size:
         right = child + 1
-        if right < size and not _less(times, ints, child, right):
+        if right < size and not _less(heap, child, right):
             child = right
-        move(times, ints, pos, child)
+        move(heap, pos, child)
         pos = child
         child = 2 * pos + 1
-    times[pos] = t
-    ints[pos, ORDER], ints[pos, KIND], ints[pos, X], ints[pos, Y] = order, kind, x, y
-    sift_down(times, ints, start, pos)
+    heap[pos, TIME], heap[pos, ORDER], heap[pos, KIND], heap[pos, X], heap[pos, Y] = t, order, kind, x, y
+    sift_down(heap, start, pos)
 
 
 @compiled
-def push(
-    times: FloatArray, ints: IntArray, size: int, t: float, order: int, kind: int, x: int, y: int
-) -> int:
-    """heapq.heappush onto a heap of `size` entries (the arrays have room); the new size."""
-    times[size] = t
-    ints[size, ORDER], ints[size, KIND], ints[size, X], ints[size, Y] = order, kind, x, y
-    sift_down(times, ints, 0, size)
+def push(heap: FloatArray, size: int, t: float, order: int, kind: int, x: int, y: int) -> int:
+    """heapq.heappush onto a heap of `size` entries (the array has room); the new size."""
+    heap[size, TIME], heap[size, ORDER], heap[size, KIND], heap[size, X], heap[size, Y] = t, order, kind, x, y
+    sift_down(heap, 0, size)
     return size + 1
 
 
 @compiled
-def pop(times: FloatArray, ints: IntArray, size: int) -> tuple[float, int, int, int, int]:
+def pop(heap: FloatArray, size: int) -> tuple[float, int, int, int, int]:
     """heapq.heappop from a heap of `size` > 0 entries: (time, kind, x, y, new size)."""
     last = size - 1
-    t, kind, x, y = times[0], ints[0, KIND], ints[0, X], ints[0, Y]
+    t, kind, x, y = heap[0, TIME], int(heap[0, KIND]), int(heap[0, X]), int(heap[0, Y])
     if last > 0:
-        move(times, ints, 0, last)
-        sift_up(times, ints, last, 0)
+        move(heap, 0, last)
+        sift_up(heap, last, 0)
     return t, kind, x, y, last
 
 
 @compiled
-def heapify(times: FloatArray, ints: IntArray, size: int) -> None:
+def heapify(heap: FloatArray, size: int) -> None:
     """heapq.heapify of the first `size` entries."""
     for i in range(size // 2 - 1, -1, -1):
-        sift_up(times, ints, size, i)
+        sift_up(heap, size, i)

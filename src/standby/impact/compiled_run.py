@@ -42,8 +42,7 @@ class _ModelArrays:
     skills: IntArray
     eligible_at: IntArray
     eligible: IntArray
-    heap_times: FloatArray
-    heap_ints: IntArray
+    heap: FloatArray
     first_order: int
 
 
@@ -87,8 +86,7 @@ def _model_arrays(model: DayModel) -> _ModelArrays:
         skills=skills,
         eligible_at=eligible_at,
         eligible=eligible,
-        heap_times=np.array([e[0] for e in heap], dtype=np.float64),
-        heap_ints=np.array([[e[1], e[2], e[3], e[4]] for e in heap], dtype=np.int64),
+        heap=np.array(heap, dtype=np.float64).reshape(len(heap), 5),
         first_order=len(heap) - 1,
     )
     model.__dict__["_compiled_arrays"] = found  # a frozen dataclass: its __dict__ takes the cache
@@ -178,19 +176,17 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
     ci = np.empty((2, nc), dtype=np.int64)
     ci[cd.CB_QUEUE] = arrays.callback_queue
     ci[cd.CB_NEXT] = -1
-    size = len(arrays.heap_times)
+    size = len(arrays.heap)
     heap_room = _heap_room(model, room)
-    ht = np.empty(heap_room, dtype=np.float64)
-    ht[:size] = arrays.heap_times
-    hi = np.empty((heap_room, 4), dtype=np.int64)
-    hi[:size] = arrays.heap_ints
+    heap = np.empty((heap_room, 5), dtype=np.float64)
+    heap[:size] = arrays.heap
     s = np.zeros(cd.STATE_SIZE, dtype=np.int64)
     s[cd.ATTEMPTS] = n
     s[cd.HEAP_SIZE] = size
     s[cd.ORDER_NEXT] = arrays.first_order
     s[cd.RETRIES] = arrays.retries
     return (
-        s, af, ai, qf, qi, gi, cf, ci, ht, hi,
+        s, af, ai, qf, qi, gi, cf, ci, heap,
         arrays.skill_at, arrays.skills, arrays.eligible_at, arrays.eligible,
         np.empty((2, heap_room), dtype=np.int64),
     )  # fmt: skip
@@ -198,7 +194,7 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
 
 def _grown(model: DayModel, day: cd.Day, need: int) -> cd.Day:
     """The day with room for at least `need` attempts (twice as many as before, at least)."""
-    s, af, ai, qf, qi, gi, cf, ci, ht, hi, skill_at, skills, eligible_at, eligible, _ = day
+    s, af, ai, qf, qi, gi, cf, ci, heap, skill_at, skills, eligible_at, eligible, _ = day
     used, size = int(s[cd.ATTEMPTS]), int(s[cd.HEAP_SIZE])
     room = max(need, 2 * af.shape[1])
     af2 = np.empty((af.shape[0], room), dtype=np.float64)
@@ -206,12 +202,10 @@ def _grown(model: DayModel, day: cd.Day, need: int) -> cd.Day:
     ai2 = np.empty((ai.shape[0], room), dtype=np.int64)
     ai2[:, :used] = ai[:, :used]
     heap_room = _heap_room(model, room)
-    ht2 = np.empty(heap_room, dtype=np.float64)
-    ht2[:size] = ht[:size]
-    hi2 = np.empty((heap_room, 4), dtype=np.int64)
-    hi2[:size] = hi[:size]
+    heap2 = np.empty((heap_room, 5), dtype=np.float64)
+    heap2[:size] = heap[:size]
     scratch = np.empty((2, heap_room), dtype=np.int64)
-    return (s, af2, ai2, qf, qi, gi, cf, ci, ht2, hi2, skill_at, skills, eligible_at, eligible, scratch)
+    return (s, af2, ai2, qf, qi, gi, cf, ci, heap2, skill_at, skills, eligible_at, eligible, scratch)
 
 
 def simulate_compiled(model: DayModel, draws: Draws, *, spare: int | None = None) -> DayRecord:
