@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from standby.impact.engine import simulate, simulate_events
 from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, UNREACHABLE, WAITING, DayRecord
 from standby.impact.results import Scenario, ScheduledCallback
 from standby.impact.strategies import resolve
+from standby.impact.tally import DayTally, tally, tally_numpy
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
 
@@ -48,6 +49,20 @@ def both(model: DayModel, draws_args: tuple[Any, ...], **options: Any) -> tuple[
         simulate_compiled(model, Draws(model, *draws_args), **options),
         simulate_events(model, Draws(model, *draws_args)),
     )
+
+
+def same_figures(model: DayModel, record: DayRecord, draws: Draws) -> bool:
+    """The compiled tally's figures are the numpy tally's, bit for bit (tolerance queues: each, one twice)."""
+    queues = [*range(len(model.queues)), 0]
+    a, b = tally(model, record, draws, queues), tally_numpy(model, record, draws, queues)
+    for field in fields(DayTally):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
 
 
 def random_changes(data: st.DataObject, model: DayModel) -> tuple[Change, ...]:
@@ -91,6 +106,7 @@ def test_random_days_give_the_event_lists_record(data: st.DataObject) -> None:
             model = replace(model, changes=random_changes(data, model))
         compiled, python = both(model, (seed, 0, cv))
         assert identical(compiled, python)
+        assert same_figures(model, compiled, Draws(model, seed, 0, cv))
 
 
 @pytest.mark.parametrize(
@@ -105,6 +121,7 @@ def test_the_reference_plans_days_give_the_event_lists_record(down: tuple[str, .
     for model in build_days(plan, effect, callbacks):
         compiled, python = both(model, (seed, 0))
         assert identical(compiled, python)
+        assert same_figures(model, compiled, Draws(model, seed, 0))
 
 
 def _busy_day_with_everything() -> DayModel:
@@ -138,6 +155,7 @@ def test_the_arrays_grow_and_draws_are_fetched_as_the_loop_asks(monkeypatch: pyt
     for seed in (5, 6):
         compiled, python = both(model, (seed, 0), spare=0)
         assert identical(compiled, python)
+        assert same_figures(model, compiled, Draws(model, seed, 0))
     assert codes[compiled_day.GROW] >= 4 and codes[compiled_day.DRAW] >= 2 * (MAX_ATTEMPTS - 2)
     assert codes[compiled_day.FINISHED] == 2
     outcomes = set(compiled.outcome.tolist())
