@@ -48,6 +48,7 @@ from standby.impact.results import Scenario
 from standby.impact.scenario import forecast_day
 from standby.impact.simulation import run_impact
 from standby.impact.strategies import resolve
+from standby.impact.tally import tally
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -92,12 +93,13 @@ OUT = [sys.stdout]
 
 
 def warm_up() -> float:
-    """Load the compiled day engine by simulating one day of the reference plan; its CPU seconds."""
+    """Load the compiled engine and count: simulate and count one reference day; its CPU seconds."""
     plan = load_plan_text(reference_plan_text())
     effect = resolve(plan, Topology.from_plan(plan), Scenario(("leeds-power",), 630, 30))
     baseline, _ = build_days(plan, effect)
     start = time.process_time()
-    simulate(baseline, Draws(baseline, 0, 0))
+    draws = Draws(baseline, 0, 0)
+    tally(baseline, simulate(baseline, draws), draws, ())
     seconds = time.process_time() - start
     engine = "compiled (numba)" if compiled_engine() is not None else "Python (numba not installed)"
     say(f"day engine: {engine}; first day of the process, with the one-off load: {seconds:.2f} s CPU")
