@@ -22,8 +22,8 @@ event it cannot finish, returning GROW (room for more attempts: `s[NEED]` in all
 or adds the table and calls it again, and it carries on where it stopped. It stops only
 between events, so nothing is half done: a retry's draws are read when its RETRY event
 comes (the numbers are the same whenever drawn), and before an event the loop makes sure
-of room for as many attempts as that event can add. Plain compiled functions, cached on
-disk, also load faster than objmode's, and keep Python out of the hot loop altogether.
+of room for as many attempts as that event can add. Python is never called from the
+loop, which keeps every function plain nopython code, cached on disk whole.
 
 Imports numba: imported only when a day is simulated (`impact.engine`).
 """
