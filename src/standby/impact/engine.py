@@ -68,8 +68,8 @@ def compiled_engine() -> _Engine | None:
     """The compiled event list (`compiled_run.simulate_compiled`); None where numba cannot be imported."""
     if not _compiled:
         try:
-            from standby.impact.compiled_run import simulate_compiled
-        except ImportError:
+            from standby.impact.compiled_run import simulate_compiled  # numba: when first needed
+        except (ImportError, RuntimeError):  # no numba; or nowhere to keep its cache (read-only)
             _compiled.append(None)
         else:
             _compiled.append(simulate_compiled)
