@@ -106,7 +106,7 @@ def test_the_command_starts_without_the_database_web_or_simulation_stacks():
         "import sys; import standby.cli; "
         "print(','.join(m for m in ('sqlalchemy', 'numpy', 'pydantic', 'fastapi', 'alembic', 'yaml',"
         " 'standby.config', 'standby.plan.schema', 'standby.web', 'asyncio', 'phonenumbers', 'jinja2',"
-        " 'multiprocessing', 'dateutil') if m in sys.modules))"
+        " 'multiprocessing', 'dateutil', 'numba') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from standby.impact.day import build_days
 from standby.impact.draws import Draws
-from standby.impact.engine import simulate
+from standby.impact.engine import simulate, simulate_events
 from standby.impact.erlang import Traffic, erlang_a
-from standby.impact.pool import pool_applies
+from standby.impact.pool import pool_applies, simulate_pool
 from standby.impact.records import ANSWERED, WAITING, DayRecord
 from standby.impact.results import Scenario
 from standby.impact.strategies import resolve
@@ -121,7 +121,7 @@ def test_pool_gives_the_general_engines_record_attempt_for_attempt(
     for model in days(p, down, at, minutes):
         assert pool_applies(model)
         draws = Draws(model, seed, 3, cv)
-        assert same(simulate(model, draws), simulate(model, draws, general=True))
+        assert same(simulate_pool(model, draws), simulate_events(model, draws))  # the fallback without numba
 
 
 def test_pool_does_not_apply_to_a_lost_site_or_two_queues() -> None:

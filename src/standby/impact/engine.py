@@ -21,13 +21,19 @@ Routing, as most ACDs do it:
   scheduled. The day ends at the model's end; an attempt still waiting then is counted
   as still waiting (or abandoned, if its patience ran out before the end).
 
-One day on a single queue answered by a single team whose agents only come and go with
-their shift is run by `impact.pool` instead, which gives exactly the same record
-(tested) several times faster. Any other day on which no queue becomes unreachable is run
-on the groups' free times (`impact.free_times`), again with exactly the same record
-(tested, and pinned by tests/unit/test_simulation_pinned.py): an event at a call's end
-only while work waits for the agent's skills. The event list here stays the reference,
-and runs the days where a queue's line drops.
+Every day is run by this event list compiled by numba (`impact.compiled_day`, packed and
+unpacked by `impact.compiled_run`): exactly the same record, attempt for attempt, bit for
+bit (tests/unit/test_simulation_compiled.py, and pinned by tests/unit/test_simulation_pinned.py),
+some ten times faster than the fastest Python. numba is imported when the first day is
+simulated, never before (the command's start does not pay for it).
+
+The Python engines stay: this event list as the reference the compiled one is tested
+against, and, where numba cannot be imported, as the fallback with the two faster
+Python engines, which give the same record: one day on a single queue answered by a
+single team whose agents only come and go with their shift runs on `impact.pool`; any
+other day on which no queue becomes unreachable runs on the groups' free times
+(`impact.free_times`: an event at a call's end only while work waits for the agent's
+skills); the days where a queue's line drops run here.
 """
 
 from __future__ import annotations
@@ -54,8 +60,31 @@ from standby.impact.records import (
 _INF = math.inf
 
 
+_Engine = Callable[[DayModel, Draws], DayRecord]
+_compiled: list[_Engine | None] = []  # the compiled engine once looked for; None without numba
+
+
+def compiled_engine() -> _Engine | None:
+    """The compiled event list (`compiled_run.simulate_compiled`); None where numba cannot be imported."""
+    if not _compiled:
+        try:
+            from standby.impact.compiled_run import simulate_compiled  # numba: when first needed
+        except (ImportError, RuntimeError):  # no numba; or nowhere to keep its cache (read-only)
+            _compiled.append(None)
+        else:
+            _compiled.append(simulate_compiled)
+    return _compiled[0]
+
+
 def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayRecord:
-    """One day of the model on the replication's numbers (`general` forces the general engine)."""
+    """One day of the model on the replication's numbers (`general` forces the general engine).
+
+    The compiled event list runs every day (it is the general engine); without numba, the
+    Python engines do, as the module docstring says.
+    """
+    engine = compiled_engine()
+    if engine is not None:
+        return engine(model, draws)
     if not general and pool_applies(model):
         return simulate_pool(model, draws)
     if free_times_apply(model):

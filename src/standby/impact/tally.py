@@ -106,7 +106,85 @@ def _busy(starts: FloatArray, ends: FloatArray, queue: IntArray, queues: int, gr
 
 
 def tally(model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Sequence[int]) -> DayTally:
-    """Count one day's record."""
+    """Count one day's record: compiled where the compiled engine runs (the same figures, bit for bit)."""
+    from standby.impact.engine import compiled_engine  # engine imports numba only when asked
+
+    if compiled_engine() is None:
+        return tally_numpy(model, record, draws, tolerance_queues)
+    return _tally_compiled(model, record, draws, tolerance_queues)
+
+
+def _tally_compiled(
+    model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Sequence[int]
+) -> DayTally:
+    """`tally_numpy`'s figures, counted by `impact.compiled_tally`."""
+    from standby.impact import compiled_tally as ct  # numba: when first needed
+
+    grid = model.grid
+    nq, m = len(model.queues), grid.count
+    length = grid.interval * 60.0
+    shape = np.array([grid.start * 60.0, length, 1.0 / length, float(m)])
+    thresholds = np.array([spec.threshold_s for spec in model.queues])
+    counts = np.zeros((nq * m, FIELDS))
+    backlog = np.zeros((nq, m))
+    customers = draws.time.size  # customers are numbered by their first call
+    hit = np.zeros(customers, dtype=np.bool_)
+    through = np.zeros(customers, dtype=np.bool_)
+    called = np.zeros(customers, dtype=np.bool_)
+    rows = np.full(nq, -1, dtype=np.int64)
+    first_rows: dict[int, int] = {}
+    for row, i in enumerate(tolerance_queues):
+        first_rows.setdefault(i, row)
+        rows[i] = first_rows[i]
+    by_minute = np.zeros((len(tolerance_queues), grid.end + 1))
+    unanswered = ct.count_attempts(
+        record.queue, record.time, record.outcome, record.end, record.cut, record.customer,
+        thresholds, shape, counts, backlog, hit, through, called, rows, by_minute,
+        np.zeros((nq, m + 1), dtype=np.int64),
+    )  # fmt: skip
+    for row, i in enumerate(tolerance_queues):
+        if first_rows[i] != row:
+            by_minute[row] = by_minute[first_rows[i]]
+    first_part, last_part = np.zeros(nq * m), np.zeros(nq * m)
+    steps = np.zeros((nq, m + 1), dtype=np.int64)
+    answered = record.outcome == ANSWERED
+    spans = ct.busy_parts(
+        record.end, record.service_end, record.queue, answered, shape, first_part, last_part, steps
+    )
+    made = ~np.isnan(record.callback_start)
+    cb_queue = np.array([c[1] for c in model.callbacks], dtype=np.int64)
+    spans = (
+        ct.busy_parts(
+            record.callback_start, record.callback_end, cb_queue, made, shape, first_part, last_part, steps
+        )
+        or spans
+    )
+    total = first_part + last_part
+    if spans:
+        total += length * np.cumsum(steps, axis=1)[:, :m].ravel()
+    missed = ~made
+    vulnerable = float((hit & draws.vulnerable).sum()) + float(draws.callback_vulnerable[missed].sum())
+    values = np.array([spec.value_per_call for spec in model.queues])
+    never_through = called & ~through
+    return DayTally(
+        counts=counts.reshape(nq, m, FIELDS),
+        backlog=backlog,
+        busy=total.reshape(nq, m) / length,
+        unanswered_by_minute=by_minute,
+        customers_affected=float(hit.sum() + missed.sum()),
+        vulnerable_affected=vulnerable,
+        calls_unanswered=float(unanswered),
+        callbacks_due=float(len(model.callbacks)),
+        callbacks_missed=float(missed.sum()),
+        lost_value=float(np.bincount(draws.queue[never_through], minlength=nq) @ values),
+        attempts=int(record.time.size),
+    )
+
+
+def tally_numpy(
+    model: DayModel, record: DayRecord, draws: Draws, tolerance_queues: Sequence[int]
+) -> DayTally:
+    """Count one day's record with numpy (the reference of the compiled count; without numba, the count)."""
     grid = model.grid
     nq, m = len(model.queues), grid.count
     q, t, outcome, end = record.queue, record.time, record.outcome, record.end
