@@ -26,6 +26,7 @@ def test_the_runner_reads_cli_starts_figures_against_its_target() -> None:
     assert names == [
         "standby --help, median",
         "standby check PLAN, median",
+        "standby audit PLAN, median",
         "standby erlang (Erlang A, one interval), median",
         "standby impact, up to its first step, median",
     ]
