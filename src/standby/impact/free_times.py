@@ -495,7 +495,9 @@ def _factors(model: DayModel, draws: Draws) -> FloatArray:
     """The handling factor in force as each first call arrives (changes at that moment included)."""
     factor = np.ones(len(draws.time))
     for q in range(len(model.queues)):
-        steps = [c for c in model.changes if c.kind == FACTOR and c.target == q]
+        # In the order the day applies them: by time, then as listed (a model's changes need
+        # not be in time order).
+        steps = sorted((c for c in model.changes if c.kind == FACTOR and c.target == q), key=lambda c: c.time)
         if steps:
             mine = draws.queue == q
             times = np.array([c.time for c in steps])
