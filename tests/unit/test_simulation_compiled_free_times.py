@@ -122,7 +122,7 @@ def test_a_cut_off_retries_the_calls_answered_at_once_then_the_others_each_in_ca
     assert len(appended) >= 2 and appended == sorted(appended)
 
 
-def test_simulate_runs_the_free_times_where_no_queue_becomes_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_simulate_runs_the_free_times_where_no_line_drops(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     free_times, events = engine.compiled_engines() or pytest.fail("numba is installed for the tests")
     assert (free_times, events) == (simulate_compiled_free_times, simulate_compiled)
