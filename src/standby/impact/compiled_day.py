@@ -84,7 +84,8 @@ Day = tuple[
 
 
 @compiled
-def _schedule(day: Day, t: float, kind: int, x: int, y: int) -> None:
+def schedule(day: Day, t: float, kind: int, x: int, y: int) -> None:
+    """Push an event, its order the next one."""
     s, heap = day[0], day[8]
     s[HEAP_SIZE] = push(heap, s[HEAP_SIZE], t, s[ORDER_NEXT], kind, x, y)
     s[ORDER_NEXT] += 1
@@ -114,7 +115,7 @@ def retry(day: Day, end_s: float, c: int, at: float) -> None:
     ai[NEXT, c2] = -1
     ai[DRAWN, c2] = 0
     ai[CUT, c2] = 0
-    _schedule(day, when, RETRY, c2, 0)
+    schedule(day, when, RETRY, c2, 0)
 
 
 @compiled
@@ -125,7 +126,7 @@ def answer(day: Day, c: int, g: int, now: float) -> None:
     af[END, c] = now
     done = now + af[SERVICE, c] * qf[FACTORED, ai[Q, c]]
     af[SERVICE_END, c] = done
-    _schedule(day, done, DONE, g, c)
+    schedule(day, done, DONE, g, c)
 
 
 @compiled
@@ -135,7 +136,7 @@ def start_callback(day: Day, i: int, g: int, now: float) -> None:
     cf[CB_START, i] = now
     done = now + cf[CB_SERVICE, i] * qf[FACTORED, ci[CB_QUEUE, i]]
     cf[CB_END, i] = done
-    _schedule(day, done, DONE, g, -1 - i)
+    schedule(day, done, DONE, g, -1 - i)
 
 
 @compiled
@@ -216,7 +217,7 @@ def arrive(day: Day, end_s: float, c: int, now: float) -> None:
         ai[NEXT, qi[TAIL, q]] = c
     qi[TAIL, q] = c
     if qf[SHARE, q] > 0 and af[DEADLINE, c] < end_s:
-        _schedule(day, af[DEADLINE, c], ABANDON, c, 0)
+        schedule(day, af[DEADLINE, c], ABANDON, c, 0)
 
 
 @compiled
@@ -347,7 +348,7 @@ def _room_needed(day: Day, kv: FloatArray, ki: IntArray, kind: int, x: int) -> i
 
 
 @compiled
-def _read_draws(day: Day, table: FloatArray, offset: IntArray, c: int) -> bool:
+def read_draws(day: Day, table: FloatArray, offset: IntArray, c: int) -> bool:
     """Attempt c's draws from its (queue, number) table; False when that table is not drawn yet."""
     s, af, ai = day[0], day[1], day[2]
     start = offset[ai[Q, c], ai[NUMBER, c]]
@@ -388,7 +389,7 @@ def run_day(
             if room - s[ATTEMPTS] < need:
                 s[NEED] = s[ATTEMPTS] + need
                 return GROW
-            if kind == RETRY and ai[DRAWN, x] == 0 and not _read_draws(day, table, offset, x):
+            if kind == RETRY and ai[DRAWN, x] == 0 and not read_draws(day, table, offset, x):
                 return DRAW
             now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size

@@ -18,8 +18,10 @@ from heapq import heapify
 import numpy as np
 
 from standby.impact import compiled_day as cd
-from standby.impact.day import DEFLECT, DayModel
+from standby.impact import compiled_free_times as cft
+from standby.impact.day import CAPACITY, DEFLECT, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
+from standby.impact.free_times import at_once_ends
 from standby.impact.queueing import _END, CALLBACK, CHANGE, Event, eligible_groups
 from standby.impact.records import WAITING, DayRecord
 
@@ -128,8 +130,9 @@ def _tables(draws: Draws) -> _Tables:
 
 def _heap_room(model: DayModel, attempts: int) -> int:
     # At most: every change and callback due, every callback made, and per attempt its
-    # abandonment, its call's end and its own RETRY event; and the sentinel.
-    return len(model.changes) + 2 * len(model.callbacks) + 3 * attempts + 2
+    # abandonment, its call's end and its own RETRY event; and the sentinel. On the
+    # groups' free times, a group's pending event too, and one left stale by each change.
+    return 2 * len(model.changes) + len(model.groups) + 2 * len(model.callbacks) + 3 * attempts + 2
 
 
 def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | None) -> cd.Day:
@@ -235,6 +238,55 @@ def simulate_compiled(model: DayModel, draws: Draws, *, spare: int | None = None
             day = _grown(model, day, int(s[cd.NEED]))
         else:
             tables.add(draws, int(s[cd.DRAW_QUEUE]), int(s[cd.DRAW_NUMBER]))
+    return _record(draws, day)
+
+
+def _free_start(model: DayModel, draws: Draws, first_calls: int) -> cft.Free:
+    """The groups' free times before the day's first event: nobody there, each heap its sentinel."""
+    ng = len(model.groups)
+    width = 1 + max((int(c.value) for c in model.changes if c.kind == CAPACITY), default=0)
+    ft = np.empty((ng, width), dtype=np.float64)
+    ft[:, 0] = math.inf
+    fc = np.empty((ng, width), dtype=np.int64)
+    fc[:, 0] = cft.NO_CALL
+    gs = np.empty((2, ng), dtype=np.int64)
+    gs[cft.SIZE] = 1
+    gs[cft.LIVE] = -1
+    return (
+        ft, fc, gs, at_once_ends(model, draws, first_calls),
+        np.full(len(model.callbacks), -1, dtype=np.int64), np.empty((2, width), dtype=np.int64),
+    )  # fmt: skip
+
+
+def simulate_compiled_free_times(model: DayModel, draws: Draws, *, spare: int | None = None) -> DayRecord:
+    """One day (where `free_times.free_times_apply`) on the compiled free times: `simulate_events`'s record.
+
+    The same arrays as `simulate_compiled`, and the groups' free times (`impact.compiled_free_times`).
+    """
+    arrays = _model_arrays(model)
+    tables = _tables(draws)
+    day = _start(model, draws, arrays, spare)
+    first_calls = int(np.searchsorted(draws.time, model.end_s))  # those within the day
+    free = _free_start(model, draws, first_calls)
+    s = day[0]
+    while True:
+        code = cft.run_day(
+            day,
+            free,
+            first_calls,
+            model.end_s,
+            arrays.change_values,
+            arrays.change_ints,
+            tables.table,
+            tables.offset,
+        )
+        if code == cd.FINISHED:
+            break
+        if code == cd.GROW:
+            day = _grown(model, day, int(s[cd.NEED]))
+        else:
+            tables.add(draws, int(s[cd.DRAW_QUEUE]), int(s[cd.DRAW_NUMBER]))
+    cft.finish(day, free, first_calls)
     return _record(draws, day)
 
 

@@ -21,11 +21,16 @@ Routing, as most ACDs do it:
   scheduled. The day ends at the model's end; an attempt still waiting then is counted
   as still waiting (or abandoned, if its patience ran out before the end).
 
-Every day is run by this event list compiled by numba (`impact.compiled_day`, packed and
-unpacked by `impact.compiled_run`): exactly the same record, attempt for attempt, bit for
-bit (tests/unit/test_simulation_compiled.py, and pinned by tests/unit/test_simulation_pinned.py),
-some ten times faster than the fastest Python. numba is imported when the first day is
-simulated, never before (the command's start does not pay for it).
+Every day is run compiled by numba (packed and unpacked by `impact.compiled_run`): a day
+on which no queue becomes unreachable on the groups' free times (`impact.compiled_free_times`,
+the port of `impact.free_times`), any other on this event list (`impact.compiled_day`),
+each giving its Python engine's record exactly, bit for bit and in the same order
+(tests/unit/test_simulation_compiled.py, tests/unit/test_simulation_compiled_free_times.py,
+pinned by tests/unit/test_simulation_pinned.py), some ten times faster than the fastest
+Python. The free times append the retries of calls cut off at one moment in call order,
+the event list in its heap's order, so their records agree attempt for attempt once
+ordered by (customer, attempt). numba is imported when the first day is simulated, never
+before (the command's start does not pay for it).
 
 The Python engines stay: this event list as the reference the compiled one is tested
 against, and, where numba cannot be imported, as the fallback with the two faster
@@ -61,30 +66,39 @@ _INF = math.inf
 
 
 _Engine = Callable[[DayModel, Draws], DayRecord]
-_compiled: list[_Engine | None] = []  # the compiled engine once looked for; None without numba
+# The compiled engines once looked for: the free times, the event list; None without numba.
+_compiled: list[tuple[_Engine, _Engine] | None] = []
+
+
+def compiled_engines() -> tuple[_Engine, _Engine] | None:
+    """The compiled free times and event list (`impact.compiled_run`); None where numba cannot be imported."""
+    if not _compiled:
+        try:  # numba: when first needed
+            from standby.impact.compiled_run import simulate_compiled, simulate_compiled_free_times
+        except (ImportError, RuntimeError):  # no numba; or nowhere to keep its cache (read-only)
+            _compiled.append(None)
+        else:
+            _compiled.append((simulate_compiled_free_times, simulate_compiled))
+    return _compiled[0]
 
 
 def compiled_engine() -> _Engine | None:
     """The compiled event list (`compiled_run.simulate_compiled`); None where numba cannot be imported."""
-    if not _compiled:
-        try:
-            from standby.impact.compiled_run import simulate_compiled  # numba: when first needed
-        except (ImportError, RuntimeError):  # no numba; or nowhere to keep its cache (read-only)
-            _compiled.append(None)
-        else:
-            _compiled.append(simulate_compiled)
-    return _compiled[0]
+    engines = compiled_engines()
+    return None if engines is None else engines[1]
 
 
 def simulate(model: DayModel, draws: Draws, *, general: bool = False) -> DayRecord:
     """One day of the model on the replication's numbers (`general` forces the general engine).
 
-    The compiled event list runs every day (it is the general engine); without numba, the
-    Python engines do, as the module docstring says.
+    Compiled, a day on which no queue becomes unreachable runs on the groups' free times,
+    any other on the event list; without numba, the Python engines do, as the module
+    docstring says.
     """
-    engine = compiled_engine()
-    if engine is not None:
-        return engine(model, draws)
+    engines = compiled_engines()
+    if engines is not None:
+        free_times, events = engines
+        return free_times(model, draws) if free_times_apply(model) else events(model, draws)
     if not general and pool_applies(model):
         return simulate_pool(model, draws)
     if free_times_apply(model):

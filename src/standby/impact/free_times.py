@@ -83,12 +83,10 @@ class _FreeTimes(DayState):
         # A first call answered at once ends when it would with the factor in force at its arrival.
         n = int(np.searchsorted(draws.time, model.end_s))  # the first calls that arrive within the day
         self.reached = 0  # how many first calls have arrived so far
+        self.at_once_end = at_once_ends(model, draws, n)
         if any(c.kind == FACTOR for c in model.changes):
-            handling = draws.service[:n] * _factors(model, draws)[:n]
-            self.at_once_end: FloatArray = draws.time[:n] + handling
             self.done_at_once: list[float] = self.at_once_end.tolist()
         else:  # the same on every day of the replication: made once, shared (read only)
-            self.at_once_end = draws.end_at_once[:n]
             everyone = draws.end_at_once_list
             self.done_at_once = everyone if n == len(everyone) else everyone[:n]
         self.touched: list[int] = []  # the first calls a method handled (the others: answered at once)
@@ -484,11 +482,22 @@ def _pick(values: Sequence[_T], at: list[int]) -> Sequence[_T]:
     return itemgetter(*at)(values) if len(at) > 1 else [values[i] for i in at]
 
 
+def at_once_ends(model: DayModel, draws: Draws, n: int) -> FloatArray:
+    """When each of the first n calls ends if answered on arrival, with the handling factor then in force."""
+    if any(c.kind == FACTOR for c in model.changes):
+        handling = draws.service[:n] * _factors(model, draws)[:n]
+        ends: FloatArray = draws.time[:n] + handling
+        return ends
+    return draws.end_at_once[:n]  # the same on every day of the replication: made once, shared
+
+
 def _factors(model: DayModel, draws: Draws) -> FloatArray:
     """The handling factor in force as each first call arrives (changes at that moment included)."""
     factor = np.ones(len(draws.time))
     for q in range(len(model.queues)):
-        steps = [c for c in model.changes if c.kind == FACTOR and c.target == q]
+        # In the order the day applies them: by time, then as listed (a model's changes need
+        # not be in time order).
+        steps = sorted((c for c in model.changes if c.kind == FACTOR and c.target == q), key=lambda c: c.time)
         if steps:
             mine = draws.queue == q
             times = np.array([c.time for c in steps])
