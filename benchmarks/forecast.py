@@ -42,14 +42,10 @@ import yaml
 from standby.forecast.live import LiveState
 from standby.forecast.outlook import forecast
 from standby.forecast.records import Forecast
-from standby.impact.day import build_days
-from standby.impact.draws import Draws
-from standby.impact.engine import compiled_engine, simulate
+from standby.impact.compiled_load import load_compiled_engines
 from standby.impact.results import Scenario
 from standby.impact.scenario import forecast_day
 from standby.impact.simulation import run_impact
-from standby.impact.strategies import resolve
-from standby.impact.tally import tally
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
@@ -94,19 +90,10 @@ OUT = [sys.stdout]
 
 
 def warm_up() -> float:
-    """Load the compiled engines and count: simulate and count two reference days; their CPU seconds.
-
-    The normal day runs on the free times, the ACD's outage (lines dropping) on the event list.
-    """
-    plan = load_plan_text(reference_plan_text())
-    effect = resolve(plan, Topology.from_plan(plan), Scenario(("acd",), 630, 30))
-    start = time.process_time()
-    for model in build_days(plan, effect):
-        draws = Draws(model, 0, 0)
-        tally(model, simulate(model, draws), draws, ())
-    seconds = time.process_time() - start
-    engine = "compiled (numba)" if compiled_engine() is not None else "Python (numba not installed)"
-    say(f"day engines: {engine}; first two days of the process, with the one-off load: {seconds:.2f} s CPU")
+    """Load the compiled engines and count as the forecaster does at its start; their CPU seconds."""
+    compiled, seconds = load_compiled_engines()
+    engine = "compiled (numba)" if compiled else "Python (numba not installed)"
+    say(f"day engines: {engine}; loaded as the forecaster does at its start: {seconds:.2f} s CPU")
     return seconds
 
 

@@ -6,7 +6,8 @@ five minutes, and makes their forecasts, one at a time. It polls every `POLL_S`,
 incident has its first forecast within seconds. It keeps to its CPU budget (a share of
 one core, STANDBY_FORECAST_CPU) by resting between replications, and the process runs at
 a lower priority than the web app and the worker: a forecast never delays detection,
-paging or a page. Several forecasters on one database are harmless (the last kept wins,
+paging or a page. It loads the compiled day engines when it starts, before its first pass
+(`impact.compiled_load`). Several forecasters on one database are harmless (the last kept wins,
 and a recommendation repeated adds no timeline entry), but one is enough.
 """
 
@@ -24,6 +25,7 @@ from standby.clock import Clock
 from standby.errors import ScenarioInvalid
 from standby.forecast.outlook import forecast
 from standby.forecast.service import gather, is_due, keep, open_incidents
+from standby.impact.compiled_load import load_compiled_engines
 from standby.plan.topology import Topology
 from standby.plan.versions import current_plan
 from standby.store.engine import unit_of_work
@@ -107,6 +109,11 @@ def run_forecaster(
     factory: sessionmaker[Session], clock: Clock, *, cpu_share: float, stop: threading.Event
 ) -> None:
     """Keep forecasts fresh until `stop` is set."""
+    # Before the first pass and outside the budget: on a fresh install numba compiles the
+    # engines here (seconds, once; later starts load them from disk), not in the first
+    # forecast of an incident, which must come within seconds of its opening.
+    compiled, seconds = load_compiled_engines()
+    log.info("simulation engines %s in %.1f s of CPU", "compiled" if compiled else "in Python", seconds)
     budget = CpuBudget(cpu_share)
     while not stop.is_set():
         try:
