@@ -145,7 +145,7 @@ def line_take(qi: IntArray, links: IntArray, link: int, head: int, tail: int, q:
 
 
 @compiled
-def hold(day: Day, end_s: float, c: int, q: int) -> None:
+def put_on_hold(day: Day, end_s: float, c: int, q: int) -> None:
     """Put attempt c last in queue q's line, its abandoning an event if it comes within the day."""
     af, ai, qf, qi = day[1], day[2], day[3], day[4]
     line_append(qi, ai, NEXT, HEAD, TAIL, q, c)
@@ -330,7 +330,7 @@ def arrive(day: Day, end_s: float, c: int, now: float) -> None:
             gi[IDLE, g] -= 1
             answer(day, c, g, now)
             return
-    hold(day, end_s, c, q)
+    put_on_hold(day, end_s, c, q)
 
 
 @compiled
