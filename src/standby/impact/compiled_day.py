@@ -141,7 +141,7 @@ def line_take(qi: IntArray, links: IntArray, link: int, head: int, tail: int, q:
         qi[head, q] = links[link, item]
         if qi[head, q] < 0:
             qi[tail, q] = -1
-    return item
+    return int(item)
 
 
 @compiled
@@ -187,7 +187,7 @@ def answered(day: Day, c: int, now: float) -> float:
     af[END, c] = now
     done = now + af[SERVICE, c] * qf[FACTORED, ai[Q, c]]
     af[SERVICE_END, c] = done
-    return done
+    return float(done)
 
 
 @compiled
@@ -197,7 +197,7 @@ def callback_made(day: Day, i: int, now: float) -> float:
     cf[CB_START, i] = now
     done = now + cf[CB_SERVICE, i] * qf[FACTORED, ci[CB_QUEUE, i]]
     cf[CB_END, i] = done
-    return done
+    return float(done)
 
 
 @compiled
@@ -250,7 +250,7 @@ def joining(gi: IntArray, g: int, value: float) -> int:
         return 0
     n = cap - gi[PRESENT, g]
     gi[PRESENT, g] = cap
-    return n
+    return int(n)
 
 
 @compiled
