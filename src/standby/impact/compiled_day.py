@@ -303,6 +303,18 @@ def work(day: Day, g: int, now: float) -> None:
 
 
 @compiled
+def idle_agent(day: Day, q: int) -> int:
+    """The first group eligible for queue q with an idle agent, that agent now busy; -1 when none is idle."""
+    gi, eligible_at, eligible = day[5], day[11], day[12]
+    for k in range(eligible_at[q], eligible_at[q + 1]):
+        g = eligible[k]
+        if gi[IDLE, g] > 0:
+            gi[IDLE, g] -= 1
+            return int(g)
+    return -1
+
+
+@compiled
 def agent_free(day: Day, g: int, now: float) -> None:
     """An agent of group g has finished a call: they leave if the group is over capacity, else work."""
     gi = day[5]
@@ -315,7 +327,7 @@ def agent_free(day: Day, g: int, now: float) -> None:
 @compiled
 def arrive(day: Day, end_s: float, c: int, now: float) -> None:
     """Attempt c reaches the centre's number now."""
-    af, ai, qi, gi, eligible_at, eligible = day[1], day[2], day[4], day[5], day[11], day[12]
+    af, ai, qi = day[1], day[2], day[4]
     q = ai[Q, c]
     if qi[REACHABLE, q] == 0:
         ai[OUTCOME, c] = UNREACHABLE
@@ -324,29 +336,25 @@ def arrive(day: Day, end_s: float, c: int, now: float) -> None:
         return
     if deflected(day, end_s, c, now):
         return
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if gi[IDLE, g] > 0:
-            gi[IDLE, g] -= 1
-            answer(day, c, g, now)
-            return
-    put_on_hold(day, end_s, c, q)
+    g = idle_agent(day, q)
+    if g >= 0:
+        answer(day, c, g, now)
+    else:
+        put_on_hold(day, end_s, c, q)
 
 
 @compiled
 def callback_due(day: Day, i: int, now: float) -> None:
     """Callback i is due: made now by a free agent, queued for one, or missed."""
-    qi, gi, ci, eligible_at, eligible = day[4], day[5], day[7], day[11], day[12]
+    qi, ci = day[4], day[7]
     q = ci[CB_QUEUE, i]
     if qi[REACHABLE, q] == 0:
         return
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if gi[IDLE, g] > 0:
-            gi[IDLE, g] -= 1
-            start_callback(day, i, g, now)
-            return
-    line_append(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q, i)
+    g = idle_agent(day, q)
+    if g >= 0:
+        start_callback(day, i, g, now)
+    else:
+        line_append(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q, i)
 
 
 @compiled

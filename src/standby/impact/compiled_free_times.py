@@ -221,6 +221,17 @@ def work(day: Day, free: Free, g: int, now: float) -> bool:
 
 
 @compiled
+def free_group(day: Day, free: Free, q: int, now: float) -> int:
+    """The first group eligible for queue q with an agent free at `now`; -1 when none is free."""
+    ft, eligible_at, eligible = free[0], day[11], day[12]
+    for k in range(eligible_at[q], eligible_at[q + 1]):
+        g = eligible[k]
+        if ft[g, 0] <= now:
+            return int(g)
+    return -1
+
+
+@compiled
 def agent_free(day: Day, free: Free, g: int, now: float) -> None:
     """Group g's event: its earliest free agent leaves if over capacity, else takes work."""
     gi = day[5]
@@ -294,17 +305,15 @@ def hold(day: Day, free: Free, end_s: float, c: int, q: int) -> None:
 @compiled
 def arrive(day: Day, free: Free, end_s: float, c: int, now: float) -> None:
     """Attempt c (a caller calling again) reaches the centre's number now."""
-    ai, eligible_at, eligible = day[2], day[11], day[12]
+    ai = day[2]
     if deflected(day, end_s, c, now):
         return
     q = ai[Q, c]
-    ft = free[0]
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if ft[g, 0] <= now:
-            answer(day, free, c, g, now)
-            return
-    hold(day, free, end_s, c, q)
+    g = free_group(day, free, q, now)
+    if g >= 0:
+        answer(day, free, c, g, now)
+    else:
+        hold(day, free, end_s, c, q)
 
 
 @compiled
@@ -313,11 +322,10 @@ def callback_due(day: Day, free: Free, i: int, now: float) -> None:
     qi, ci, eligible_at, eligible = day[4], day[7], day[11], day[12]
     ft, gs = free[0], free[2]
     q = ci[CB_QUEUE, i]
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if ft[g, 0] <= now:
-            start_callback(day, free, i, g, now)
-            return
+    g = free_group(day, free, q, now)
+    if g >= 0:
+        start_callback(day, free, i, g, now)
+        return
     line_append(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q, i)
     for k in range(eligible_at[q], eligible_at[q + 1]):
         g = eligible[k]
@@ -378,8 +386,8 @@ def run_day(
     `first_calls`: those that arrive within the day. A first call answered at once costs one
     `free_replace` and nothing else; `finish` records it.
     """
-    s, af, ai, heap, eligible_at, eligible = day[0], day[1], day[2], day[8], day[11], day[12]
-    ft, gs, at_once = free[0], free[2], free[3]
+    s, af, ai, heap = day[0], day[1], day[2], day[8]
+    gs, at_once = free[2], free[3]
     room = af.shape[1]
     while True:
         a = s[FIRST_NEXT]
@@ -413,11 +421,9 @@ def run_day(
             return GROW
         if not deflected(day, end_s, a, ta):
             q = ai[Q, a]
-            for k in range(eligible_at[q], eligible_at[q + 1]):
-                g = eligible[k]
-                if ft[g, 0] <= ta:
-                    free_replace(free, g, at_once[a], a)
-                    break
+            g = free_group(day, free, q, ta)
+            if g >= 0:
+                free_replace(free, g, at_once[a], a)
             else:
                 hold(day, free, end_s, a, q)
         s[FIRST_NEXT] = a + 1
