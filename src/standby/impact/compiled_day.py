@@ -61,6 +61,7 @@ ATTEMPTS, HEAP_SIZE, ORDER_NEXT, FIRST_NEXT, NEED, DRAW_QUEUE, DRAW_NUMBER, RETR
 STATE_SIZE = 8
 # What `run_day` returns.
 FINISHED, GROW, DRAW = 0, 1, 2
+GO = -1  # `stop_before`: nothing stops the loop
 NO_WORK = -1  # `next_work`: nothing for the agent to take
 
 _INF = math.inf
@@ -472,6 +473,18 @@ def read_draws(day: Day, table: FloatArray, offset: IntArray, c: int) -> bool:
 
 
 @compiled
+def stop_before(
+    day: Day, table: FloatArray, offset: IntArray, room: int, need: int, kind: int, x: int
+) -> int:
+    """Why the loop stops before the event at the heap's top: GROW (for `need` attempts), DRAW, or GO on."""
+    if short_of_room(day[0], room, need):
+        return GROW
+    if kind == RETRY and day[2][DRAWN, x] == 0 and not read_draws(day, table, offset, x):
+        return DRAW
+    return GO
+
+
+@compiled
 def run_day(
     day: Day,
     first_calls: int,
@@ -482,7 +495,7 @@ def run_day(
     offset: IntArray,
 ) -> int:
     """Run the day from where it stopped: FINISHED, or GROW / DRAW to be called again (module docstring)."""
-    s, af, ai, heap = day[0], day[1], day[2], day[8]
+    s, af, heap = day[0], day[1], day[8]
     room = af.shape[1]
     while True:
         a = s[FIRST_NEXT]
@@ -491,10 +504,9 @@ def run_day(
             if heap[0, TIME] >= end_s:
                 break
             kind, x = int(heap[0, KIND]), int(heap[0, X])
-            if short_of_room(s, room, _room_needed(day, kv, ki, kind, x)):
-                return GROW
-            if kind == RETRY and ai[DRAWN, x] == 0 and not read_draws(day, table, offset, x):
-                return DRAW
+            stop = stop_before(day, table, offset, room, _room_needed(day, kv, ki, kind, x), kind, x)
+            if stop != GO:
+                return stop
             now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size
             if kind == DONE:

@@ -39,11 +39,10 @@ from standby.impact.compiled_day import (
     CHANGE_CUT,
     CHANGE_KIND,
     CHANGE_TARGET,
-    DRAW,
-    DRAWN,
     END,
     FINISHED,
     FIRST_NEXT,
+    GO,
     GROW,
     HEAD,
     HEAP_SIZE,
@@ -69,9 +68,9 @@ from standby.impact.compiled_day import (
     next_work,
     put_on_hold,
     queue_change,
-    read_draws,
     schedule,
     short_of_room,
+    stop_before,
 )
 from standby.impact.compiled_heap import KIND, ORDER, TIME, X, compiled, pop
 from standby.impact.day import CAPACITY
@@ -396,10 +395,9 @@ def run_day(
             if heap[0, TIME] >= end_s:
                 break
             kind, x = int(heap[0, KIND]), int(heap[0, X])
-            if short_of_room(s, room, _room_needed(day, free, ki, kind, x)):
-                return GROW
-            if kind == RETRY and ai[DRAWN, x] == 0 and not read_draws(day, table, offset, x):
-                return DRAW
+            stop = stop_before(day, table, offset, room, _room_needed(day, free, ki, kind, x), kind, x)
+            if stop != GO:
+                return stop
             token = int(heap[0, ORDER])
             now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size
