@@ -5,7 +5,11 @@ there, in the same order, with the same float operations, so the record is the e
 list's bit for bit (tests/unit/test_simulation_compiled_free_times.py). The day's state is
 the compiled event list's (`impact.compiled_day`: the attempts, the queues' lines, the
 callbacks, the event heap, the later attempts' draws, packed by `impact.compiled_run`),
-and the loop is re-entrant the same way (GROW / DRAW). What is added, `Free`:
+and the loop is re-entrant the same way (GROW / DRAW). What both engines do alike (the
+queues' lines, an agent's next piece of work, answering, deflection, abandoning, a call cut
+short, a queue's changes, the loop's stops) is `compiled_day`'s functions, called from here
+(numba inlines them: the day costs what it did when each engine had its own copy). What is
+added, `Free`:
 
 - each group's heap of its agents' free times, one row of `ft` (the sentinel, infinite,
   always in it), each entry with what the agent was last on in `fc` (an attempt; NO_CALL;
