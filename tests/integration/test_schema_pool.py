@@ -15,11 +15,16 @@ def _rows(database: str, schema: str, table: str) -> list[tuple[object, ...]]:
         return conn.execute(query).fetchall()
 
 
-@pytest.mark.postgres
-def test_a_schema_comes_back_as_the_migration_left_it(postgres_database: str, postgres_pool) -> None:
+@pytest.fixture
+def pool(postgres_pool: SchemaPool | None) -> SchemaPool:
+    """The tests' pool of schemas; the test is skipped where there is none."""
     if postgres_pool is None:
         pytest.skip("the pool needs a superuser")
-    pool: SchemaPool = postgres_pool
+    return postgres_pool
+
+
+@pytest.mark.postgres
+def test_a_schema_comes_back_as_the_migration_left_it(postgres_database: str, pool: SchemaPool) -> None:
     schema = pool.take()
     marks = _rows(postgres_database, schema, "change_marks")
     with psycopg.connect(postgres_database, autocommit=True) as conn:
@@ -52,10 +57,7 @@ def test_a_schema_comes_back_as_the_migration_left_it(postgres_database: str, po
 
 
 @pytest.mark.postgres
-def test_a_schema_whose_shape_a_test_changed_is_dropped(postgres_database: str, postgres_pool) -> None:
-    if postgres_pool is None:
-        pytest.skip("the pool needs a superuser")
-    pool: SchemaPool = postgres_pool
+def test_a_schema_whose_shape_a_test_changed_is_dropped(postgres_database: str, pool: SchemaPool) -> None:
     schema = pool.take()
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE INDEX extra ON {} (role)").format(sql.Identifier(schema, "users")))

@@ -7,30 +7,31 @@ list in its heap's order: against the event list, records are compared ordered b
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
-from _plans import REFERENCE
+from _compiled_days import (
+    busy_day_with_everything,
+    count_stops,
+    identical,
+    random_days,
+    reference_days,
+    same_figures,
+    stopped_for_room_and_draws,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_simulation_compiled import _busy_day_with_everything, identical, random_changes, same_figures
-from test_simulation_engine import days, one_queue_plan, random_centre
+from test_simulation_engine import days, one_queue_plan
 
-from standby.impact import compiled_day, compiled_free_times, compiled_run, engine
+from standby.impact import compiled_run, engine
 from standby.impact.compiled_run import simulate_compiled, simulate_compiled_free_times
-from standby.impact.day import CAPACITY, REACH, Change, DayModel, build_days
+from standby.impact.day import CAPACITY, REACH, Change, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
 from standby.impact.engine import simulate, simulate_events
 from standby.impact.free_times import free_times_apply, simulate_free_times
 from standby.impact.records import ABANDONED, ANSWERED, DEFLECTED, WAITING, DayRecord
-from standby.impact.results import Scenario, ScheduledCallback
-from standby.impact.strategies import resolve
-from standby.plan.schema import Plan
-from standby.plan.topology import Topology
 
 
 def check(model: DayModel, draws_args: tuple[Any, ...], **options: Any) -> DayRecord:
@@ -51,13 +52,7 @@ def without_reach(model: DayModel) -> DayModel:
 @given(data=st.data())
 def test_random_days_give_the_free_times_record(data: st.DataObject) -> None:
     """Random centres and outages: every change but reachability, callbacks, at any moment."""
-    p = random_centre(data)
-    down = data.draw(st.sampled_from(["power-a", "power-b", "acd", "ivr", "crm", "vpn"]))
-    at, minutes = data.draw(st.integers(480, 560)), data.draw(st.integers(1, 120))
-    seed, cv = data.draw(st.integers(0, 2**32)), data.draw(st.one_of(st.none(), st.floats(0.2, 2.0)))
-    for model in days(p, down, at, minutes):
-        if data.draw(st.booleans()):
-            model = replace(model, changes=random_changes(data, model))
+    for model, draws_args in random_days(data):
         model = without_reach(model)
         if data.draw(st.booleans()):
             due = st.integers(int(model.start_s), int(model.end_s) + 600).map(float)
@@ -65,7 +60,7 @@ def test_random_days_give_the_free_times_record(data: st.DataObject) -> None:
             calls = data.draw(st.lists(st.tuples(due, queue), max_size=12))
             model = replace(model, callbacks=tuple(sorted((d, q, None) for d, q in calls)))
         assert free_times_apply(model)
-        check(model, (seed, 0, cv))
+        check(model, draws_args)
 
 
 @pytest.mark.parametrize(
@@ -74,31 +69,19 @@ def test_random_days_give_the_free_times_record(data: st.DataObject) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_reference_plans_days_give_the_free_times_record(down: tuple[str, ...], seed: int) -> None:
     """Three queues, four teams on shifts, a partner, relocations home, listed callbacks."""
-    plan = Plan.model_validate(yaml.safe_load(REFERENCE.read_text(encoding="utf-8")))
-    effect = resolve(plan, Topology.from_plan(plan), Scenario(down, 600, 90))
-    callbacks = (ScheduledCallback(615, "billing", vulnerable=True), ScheduledCallback(640, "emergency"))
-    for model in build_days(plan, effect, callbacks):
+    for model in reference_days(down):
         assert free_times_apply(model)
         check(model, (seed, 0))
 
 
 def test_the_arrays_grow_and_draws_are_fetched_as_the_loop_asks(monkeypatch: pytest.MonkeyPatch) -> None:
     """No spare room at first: the loop stops for room and for draws many times, and carries on exactly."""
-    codes: Counter[int] = Counter()
-    run_day = compiled_free_times.run_day
-
-    def counted(*args: Any) -> int:
-        code = run_day(*args)
-        codes[code] += 1
-        return code
-
-    monkeypatch.setattr(compiled_run.cft, "run_day", counted)
-    model = without_reach(_busy_day_with_everything())
+    codes = count_stops(monkeypatch, compiled_run.cft)
+    model = without_reach(busy_day_with_everything())
     assert any(c.kind == CAPACITY and c.cut for c in model.changes)
     for seed in (5, 6):
         compiled = check(model, (seed, 0), spare=0)
-    assert codes[compiled_day.GROW] >= 4 and codes[compiled_day.DRAW] >= 2 * (MAX_ATTEMPTS - 2)
-    assert codes[compiled_day.FINISHED] == 2
+    assert stopped_for_room_and_draws(codes, 2)
     assert {ANSWERED, ABANDONED, DEFLECTED} <= set(compiled.outcome.tolist())
     assert compiled.cut.any() and compiled.attempt.max() == MAX_ATTEMPTS - 1
     assert not np.isnan(compiled.callback_start).any()  # no line drops: every callback is made
@@ -135,7 +118,7 @@ def test_simulate_runs_the_free_times_where_no_line_drops(monkeypatch: pytest.Mo
         return run
 
     monkeypatch.setattr(engine, "_compiled", [(named("free times", free_times), named("events", events))])
-    model = _busy_day_with_everything()
+    model = busy_day_with_everything()
     simulate(without_reach(model), Draws(model, 8, 0))
     simulate(model, Draws(model, 8, 0))
     assert ran == ["free times", "events"]

@@ -61,6 +61,8 @@ ATTEMPTS, HEAP_SIZE, ORDER_NEXT, FIRST_NEXT, NEED, DRAW_QUEUE, DRAW_NUMBER, RETR
 STATE_SIZE = 8
 # What `run_day` returns.
 FINISHED, GROW, DRAW = 0, 1, 2
+GO = -1  # `stop_before`: nothing stops the loop
+NO_WORK = -1  # `next_work`: nothing for the agent to take
 
 _INF = math.inf
 _NAN = math.nan
@@ -118,64 +120,199 @@ def retry(day: Day, end_s: float, c: int, at: float) -> None:
     schedule(day, when, RETRY, c2, 0)
 
 
+# ---- what the free times (`impact.compiled_free_times`) do the same way ------------------------
+
+
 @compiled
-def answer(day: Day, c: int, g: int, now: float) -> None:
-    """An agent of group g answers attempt c now."""
+def line_append(qi: IntArray, links: IntArray, link: int, head: int, tail: int, q: int, item: int) -> None:
+    """Put `item` last in queue q's line: the attempts' (ai, NEXT, HEAD, TAIL) or callbacks' (ci, CB_...)."""
+    links[link, item] = -1
+    if qi[tail, q] < 0:
+        qi[head, q] = item
+    else:
+        links[link, qi[tail, q]] = item
+    qi[tail, q] = item
+
+
+@compiled
+def line_take(qi: IntArray, links: IntArray, link: int, head: int, tail: int, q: int) -> int:
+    """Take the first of queue q's line (named as for `line_append`); -1 when it is empty."""
+    item = qi[head, q]
+    if item >= 0:
+        qi[head, q] = links[link, item]
+        if qi[head, q] < 0:
+            qi[tail, q] = -1
+    return int(item)
+
+
+@compiled
+def put_on_hold(day: Day, end_s: float, c: int, q: int) -> None:
+    """Put attempt c last in queue q's line, its abandoning an event if it comes within the day."""
+    af, ai, qf, qi = day[1], day[2], day[3], day[4]
+    line_append(qi, ai, NEXT, HEAD, TAIL, q, c)
+    if qf[SHARE, q] > 0 and af[DEADLINE, c] < end_s:
+        schedule(day, af[DEADLINE, c], ABANDON, c, 0)
+
+
+@compiled
+def next_work(day: Day, g: int, now: float, on_hold: int) -> int:
+    """What a free agent of group g takes next: attempt c (c >= 0), callback i (-2 - i), or NO_WORK.
+
+    Callbacks gone past their grace are dropped, callers whose patience ran out abandon, and
+    attempts no longer `on_hold` (their outcome while in a line) are passed over.
+    """
+    af, ai, qi, cf, ci, skill_at, skills = day[1], day[2], day[4], day[6], day[7], day[9], day[10]
+    for k in range(skill_at[g], skill_at[g + 1]):
+        q = skills[k]
+        i = line_take(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q)
+        while i >= 0:
+            if cf[DUE, i] + CALLBACK_GRACE_S >= now:
+                return -2 - i
+            i = line_take(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q)
+        c = line_take(qi, ai, NEXT, HEAD, TAIL, q)
+        while c >= 0:
+            if ai[OUTCOME, c] == on_hold:  # else abandoned already, by its own event
+                if not af[DEADLINE, c] < now:
+                    return c
+                ai[OUTCOME, c] = ABANDONED
+                af[END, c] = af[DEADLINE, c]
+            c = line_take(qi, ai, NEXT, HEAD, TAIL, q)
+    return NO_WORK
+
+
+@compiled
+def answered(day: Day, c: int, now: float) -> float:
+    """Attempt c is answered now: when its call ends."""
     af, ai, qf = day[1], day[2], day[3]
     ai[OUTCOME, c] = ANSWERED
     af[END, c] = now
     done = now + af[SERVICE, c] * qf[FACTORED, ai[Q, c]]
     af[SERVICE_END, c] = done
-    schedule(day, done, DONE, g, c)
+    return float(done)
+
+
+@compiled
+def callback_made(day: Day, i: int, now: float) -> float:
+    """Callback i is made now: when it ends."""
+    qf, cf, ci = day[3], day[6], day[7]
+    cf[CB_START, i] = now
+    done = now + cf[CB_SERVICE, i] * qf[FACTORED, ci[CB_QUEUE, i]]
+    cf[CB_END, i] = done
+    return float(done)
+
+
+@compiled
+def deflected(day: Day, end_s: float, c: int, now: float) -> bool:
+    """Whether attempt c, arriving now, is deflected (its caller may call again)."""
+    af, ai, qf = day[1], day[2], day[3]
+    share = qf[DEFLECTING, ai[Q, c]]
+    if share != 0.0 and af[DEFLECT_U, c] < share:
+        ai[OUTCOME, c] = DEFLECTED
+        af[END, c] = now
+        retry(day, end_s, c, now)
+        return True
+    return False
+
+
+@compiled
+def abandon(day: Day, end_s: float, c: int, now: float, on_hold: int) -> None:
+    """Attempt c's patience runs out now: it abandons if still `on_hold`, and may call again."""
+    af, ai = day[1], day[2]
+    if ai[OUTCOME, c] == on_hold:
+        ai[OUTCOME, c] = ABANDONED
+        af[END, c] = now
+        retry(day, end_s, c, now)
+
+
+@compiled
+def cut_short(day: Day, end_s: float, c: int, now: float) -> None:
+    """Attempt c's call is cut off now (a lost site or line): its caller may call again."""
+    af, ai = day[1], day[2]
+    af[SERVICE_END, c] = now
+    ai[CUT, c] = 1
+    retry(day, end_s, c, now)
+
+
+@compiled
+def queue_change(qf: FloatArray, kind: int, target: int, value: float) -> None:
+    """A change of queue `target`'s deflected share (DEFLECT) or handling time's factor (FACTOR)."""
+    if kind == DEFLECT:
+        qf[DEFLECTING, target] = value
+    elif kind == FACTOR:
+        qf[FACTORED, target] = value
+
+
+@compiled
+def joining(gi: IntArray, g: int, value: float) -> int:
+    """Group g's capacity becomes `value`: how many agents join now (present from now)."""
+    cap = int(value)
+    gi[CAP, g] = cap
+    if gi[PRESENT, g] >= cap:
+        return 0
+    n = cap - gi[PRESENT, g]
+    gi[PRESENT, g] = cap
+    return int(n)
+
+
+@compiled
+def short_of_room(s: IntArray, room: int, need: int) -> bool:
+    """Whether the attempts' arrays lack room for `need` more; if so, `s[NEED]` says how much in all."""
+    if room - s[ATTEMPTS] < need:
+        s[NEED] = s[ATTEMPTS] + need
+        return True
+    return False
+
+
+@compiled
+def abandon_at_end(day: Day, end_s: float, on_hold: int) -> None:
+    """The day ends: those still `on_hold` whose patience ran out before the end abandoned."""
+    af, ai, qi = day[1], day[2], day[4]
+    for q in range(qi.shape[1]):
+        c = qi[HEAD, q]
+        while c >= 0:
+            if ai[OUTCOME, c] == on_hold and af[DEADLINE, c] < end_s:
+                ai[OUTCOME, c] = ABANDONED
+                af[END, c] = af[DEADLINE, c]
+            c = ai[NEXT, c]
+
+
+# ---- the event list ------------------------------------------------------------------------------
+
+
+@compiled
+def answer(day: Day, c: int, g: int, now: float) -> None:
+    """An agent of group g answers attempt c now."""
+    schedule(day, answered(day, c, now), DONE, g, c)
 
 
 @compiled
 def start_callback(day: Day, i: int, g: int, now: float) -> None:
     """An agent of group g makes callback i now."""
-    qf, cf, ci = day[3], day[6], day[7]
-    cf[CB_START, i] = now
-    done = now + cf[CB_SERVICE, i] * qf[FACTORED, ci[CB_QUEUE, i]]
-    cf[CB_END, i] = done
-    schedule(day, done, DONE, g, -1 - i)
+    schedule(day, callback_made(day, i, now), DONE, g, -1 - i)
 
 
 @compiled
 def work(day: Day, g: int, now: float) -> None:
     """A free agent of group g takes the next piece of work, or goes idle."""
-    af, ai, qi, gi, cf, ci, skill_at, skills = (
-        day[1],
-        day[2],
-        day[4],
-        day[5],
-        day[6],
-        day[7],
-        day[9],
-        day[10],
-    )
-    for k in range(skill_at[g], skill_at[g + 1]):
-        q = skills[k]
-        while qi[CB_HEAD, q] >= 0:
-            i = qi[CB_HEAD, q]
-            qi[CB_HEAD, q] = ci[CB_NEXT, i]
-            if qi[CB_HEAD, q] < 0:
-                qi[CB_TAIL, q] = -1
-            if cf[DUE, i] + CALLBACK_GRACE_S >= now:
-                start_callback(day, i, g, now)
-                return
-        while qi[HEAD, q] >= 0:
-            c = qi[HEAD, q]
-            qi[HEAD, q] = ai[NEXT, c]
-            if qi[HEAD, q] < 0:
-                qi[TAIL, q] = -1
-            if ai[OUTCOME, c] != WAITING:
-                continue  # abandoned already, by its own event
-            if af[DEADLINE, c] < now:
-                ai[OUTCOME, c] = ABANDONED
-                af[END, c] = af[DEADLINE, c]
-                continue
-            answer(day, c, g, now)
-            return
-    gi[IDLE, g] += 1
+    w = next_work(day, g, now, WAITING)
+    if w >= 0:
+        answer(day, w, g, now)
+    elif w != NO_WORK:
+        start_callback(day, -2 - w, g, now)
+    else:
+        day[5][IDLE, g] += 1
+
+
+@compiled
+def idle_agent(day: Day, q: int) -> int:
+    """The first group eligible for queue q with an idle agent, that agent now busy; -1 when none is idle."""
+    gi, eligible_at, eligible = day[5], day[11], day[12]
+    for k in range(eligible_at[q], eligible_at[q + 1]):
+        g = eligible[k]
+        if gi[IDLE, g] > 0:
+            gi[IDLE, g] -= 1
+            return int(g)
+    return -1
 
 
 @compiled
@@ -191,54 +328,34 @@ def agent_free(day: Day, g: int, now: float) -> None:
 @compiled
 def arrive(day: Day, end_s: float, c: int, now: float) -> None:
     """Attempt c reaches the centre's number now."""
-    af, ai, qf, qi, gi, eligible_at, eligible = day[1], day[2], day[3], day[4], day[5], day[11], day[12]
+    af, ai, qi = day[1], day[2], day[4]
     q = ai[Q, c]
     if qi[REACHABLE, q] == 0:
         ai[OUTCOME, c] = UNREACHABLE
         af[END, c] = now
         retry(day, end_s, c, now)
         return
-    share = qf[DEFLECTING, q]
-    if share != 0.0 and af[DEFLECT_U, c] < share:
-        ai[OUTCOME, c] = DEFLECTED
-        af[END, c] = now
-        retry(day, end_s, c, now)
+    if deflected(day, end_s, c, now):
         return
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if gi[IDLE, g] > 0:
-            gi[IDLE, g] -= 1
-            answer(day, c, g, now)
-            return
-    ai[NEXT, c] = -1
-    if qi[TAIL, q] < 0:
-        qi[HEAD, q] = c
+    g = idle_agent(day, q)
+    if g >= 0:
+        answer(day, c, g, now)
     else:
-        ai[NEXT, qi[TAIL, q]] = c
-    qi[TAIL, q] = c
-    if qf[SHARE, q] > 0 and af[DEADLINE, c] < end_s:
-        schedule(day, af[DEADLINE, c], ABANDON, c, 0)
+        put_on_hold(day, end_s, c, q)
 
 
 @compiled
 def callback_due(day: Day, i: int, now: float) -> None:
     """Callback i is due: made now by a free agent, queued for one, or missed."""
-    qi, gi, ci, eligible_at, eligible = day[4], day[5], day[7], day[11], day[12]
+    qi, ci = day[4], day[7]
     q = ci[CB_QUEUE, i]
     if qi[REACHABLE, q] == 0:
         return
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if gi[IDLE, g] > 0:
-            gi[IDLE, g] -= 1
-            start_callback(day, i, g, now)
-            return
-    ci[CB_NEXT, i] = -1
-    if qi[CB_TAIL, q] < 0:
-        qi[CB_HEAD, q] = i
+    g = idle_agent(day, q)
+    if g >= 0:
+        start_callback(day, i, g, now)
     else:
-        ci[CB_NEXT, qi[CB_TAIL, q]] = i
-    qi[CB_TAIL, q] = i
+        line_append(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q, i)
 
 
 @compiled
@@ -250,7 +367,7 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
     The heap's array is walked in order, the entries kept in order, then heapified, as
     `_General.cut_off` does with its list.
     """
-    s, af, ai, cf, heap, scratch = day[0], day[1], day[2], day[6], day[8], day[13]
+    s, ai, cf, heap, scratch = day[0], day[2], day[6], day[8], day[13]
     size = s[HEAP_SIZE]
     freed, cut = scratch[0], scratch[1]
     n_freed = n_cut = keep = 0
@@ -272,10 +389,7 @@ def cut_off(day: Day, end_s: float, now: float, by_queue: bool, target: int) -> 
     s[HEAP_SIZE] = keep
     heapify(heap, keep)
     for j in range(n_cut):  # after the heap is rebuilt: a retry is pushed onto it
-        b = cut[j]
-        af[SERVICE_END, b] = now
-        ai[CUT, b] = 1
-        retry(day, end_s, b, now)
+        cut_short(day, end_s, cut[j], now)
     return n_freed
 
 
@@ -306,25 +420,18 @@ def change(day: Day, end_s: float, kv: FloatArray, ki: IntArray, index: int, now
         freed = day[13][0]
         for j in range(cut_off(day, end_s, now, True, target)):
             agent_free(day, freed[j], now)
-    elif kind == DEFLECT:
-        qf[DEFLECTING, target] = value
-    elif kind == FACTOR:
-        qf[FACTORED, target] = value
     elif kind == CAPACITY:
         g = target
         if ki[CHANGE_CUT, index] != 0:
             gi[PRESENT, g] -= cut_off(day, end_s, now, False, g)
-        cap = int(value)
-        gi[CAP, g] = cap
-        if gi[PRESENT, g] < cap:
-            joining = cap - gi[PRESENT, g]
-            gi[PRESENT, g] = cap
-            for _ in range(joining):
-                work(day, g, now)
-        elif gi[PRESENT, g] > cap:
-            leaving = min(gi[IDLE, g], gi[PRESENT, g] - cap)
+        for _ in range(joining(gi, g, value)):
+            work(day, g, now)
+        if gi[PRESENT, g] > gi[CAP, g]:  # nobody joined: idle agents over capacity leave now
+            leaving = min(gi[IDLE, g], gi[PRESENT, g] - gi[CAP, g])
             gi[IDLE, g] -= leaving
             gi[PRESENT, g] -= leaving
+    else:
+        queue_change(qf, kind, target, value)
 
 
 @compiled
@@ -366,6 +473,18 @@ def read_draws(day: Day, table: FloatArray, offset: IntArray, c: int) -> bool:
 
 
 @compiled
+def stop_before(
+    day: Day, table: FloatArray, offset: IntArray, room: int, need: int, kind: int, x: int
+) -> int:
+    """Why the loop stops before the event at the heap's top: GROW (for `need` attempts), DRAW, or GO on."""
+    if short_of_room(day[0], room, need):
+        return GROW
+    if kind == RETRY and day[2][DRAWN, x] == 0 and not read_draws(day, table, offset, x):
+        return DRAW
+    return GO
+
+
+@compiled
 def run_day(
     day: Day,
     first_calls: int,
@@ -376,7 +495,7 @@ def run_day(
     offset: IntArray,
 ) -> int:
     """Run the day from where it stopped: FINISHED, or GROW / DRAW to be called again (module docstring)."""
-    s, af, ai, qi, heap = day[0], day[1], day[2], day[4], day[8]
+    s, af, heap = day[0], day[1], day[8]
     room = af.shape[1]
     while True:
         a = s[FIRST_NEXT]
@@ -385,12 +504,9 @@ def run_day(
             if heap[0, TIME] >= end_s:
                 break
             kind, x = int(heap[0, KIND]), int(heap[0, X])
-            need = _room_needed(day, kv, ki, kind, x)
-            if room - s[ATTEMPTS] < need:
-                s[NEED] = s[ATTEMPTS] + need
-                return GROW
-            if kind == RETRY and ai[DRAWN, x] == 0 and not read_draws(day, table, offset, x):
-                return DRAW
+            stop = stop_before(day, table, offset, room, _room_needed(day, kv, ki, kind, x), kind, x)
+            if stop != GO:
+                return stop
             now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size
             if kind == DONE:
@@ -398,10 +514,7 @@ def run_day(
             elif kind == RETRY:
                 arrive(day, end_s, x, now)
             elif kind == ABANDON:
-                if ai[OUTCOME, x] == WAITING:
-                    ai[OUTCOME, x] = ABANDONED
-                    af[END, x] = now
-                    retry(day, end_s, x, now)
+                abandon(day, end_s, x, now, WAITING)
             elif kind == CALLBACK:
                 callback_due(day, x, now)
             else:
@@ -409,16 +522,9 @@ def run_day(
             continue
         if ta >= end_s:
             break
-        if s[RETRIES] != 0 and room - s[ATTEMPTS] < 1:
-            s[NEED] = s[ATTEMPTS] + 1
+        if s[RETRIES] != 0 and short_of_room(s, room, 1):
             return GROW
         arrive(day, end_s, a, ta)
         s[FIRST_NEXT] = a + 1
-    for q in range(qi.shape[1]):
-        c = qi[HEAD, q]
-        while c >= 0:
-            if ai[OUTCOME, c] == WAITING and af[DEADLINE, c] < end_s:
-                ai[OUTCOME, c] = ABANDONED  # patience ran out before the day ended
-                af[END, c] = af[DEADLINE, c]
-            c = ai[NEXT, c]
+    abandon_at_end(day, end_s, WAITING)
     return FINISHED

@@ -5,7 +5,11 @@ there, in the same order, with the same float operations, so the record is the e
 list's bit for bit (tests/unit/test_simulation_compiled_free_times.py). The day's state is
 the compiled event list's (`impact.compiled_day`: the attempts, the queues' lines, the
 callbacks, the event heap, the later attempts' draws, packed by `impact.compiled_run`),
-and the loop is re-entrant the same way (GROW / DRAW). What is added, `Free`:
+and the loop is re-entrant the same way (GROW / DRAW). What both engines do alike (the
+queues' lines, an agent's next piece of work, answering, deflection, abandoning, a call cut
+short, a queue's changes, the loop's stops) is `compiled_day`'s functions, called from here
+(numba inlines them: the day costs what it did when each engine had its own copy). What is
+added, `Free`:
 
 - each group's heap of its agents' free times, one row of `ft` (the sentinel, infinite,
   always in it), each entry with what the agent was last on in `fc` (an attempt; NO_CALL;
@@ -35,49 +39,47 @@ from standby.impact.compiled_day import (
     CB_HEAD,
     CB_NEXT,
     CB_QUEUE,
-    CB_SERVICE,
-    CB_START,
     CB_TAIL,
     CHANGE_CUT,
     CHANGE_KIND,
     CHANGE_TARGET,
-    CUT,
-    DEADLINE,
-    DEFLECT_U,
-    DEFLECTING,
-    DRAW,
-    DRAWN,
-    DUE,
     END,
-    FACTORED,
     FINISHED,
     FIRST_NEXT,
+    GO,
     GROW,
     HEAD,
     HEAP_SIZE,
-    NEED,
-    NEXT,
+    NO_WORK,
     ORDER_NEXT,
     OUTCOME,
     PRESENT,
     RETRIES,
-    SERVICE,
     SERVICE_END,
-    SHARE,
-    TAIL,
     Day,
     FloatArray,
     IntArray,
     Q,
     T,
-    read_draws,
-    retry,
+    abandon,
+    abandon_at_end,
+    answered,
+    callback_made,
+    cut_short,
+    deflected,
+    joining,
+    line_append,
+    next_work,
+    put_on_hold,
+    queue_change,
     schedule,
+    short_of_room,
+    stop_before,
 )
 from standby.impact.compiled_heap import KIND, ORDER, TIME, X, compiled, pop
-from standby.impact.day import CAPACITY, DEFLECT, FACTOR
+from standby.impact.day import CAPACITY
 from standby.impact.queueing import ABANDON, CALLBACK, CHANGE, DONE, RETRY
-from standby.impact.records import ABANDONED, ANSWERED, CALLBACK_GRACE_S, DEFLECTED, WAITING
+from standby.impact.records import ANSWERED, WAITING
 
 QUEUED = -1  # an attempt on hold (`free_times._QUEUED`)
 NO_CALL = -1  # a free time that ends no call: an agent who joined
@@ -198,53 +200,38 @@ def arm(day: Day, free: Free, g: int) -> None:
 @compiled
 def answer(day: Day, free: Free, c: int, g: int, now: float) -> None:
     """An agent of group g, free at `now`, answers attempt c."""
-    af, ai, qf = day[1], day[2], day[3]
-    ai[OUTCOME, c] = ANSWERED
-    af[END, c] = now
-    done = now + af[SERVICE, c] * qf[FACTORED, ai[Q, c]]
-    af[SERVICE_END, c] = done
-    free_replace(free, g, done, c)
+    free_replace(free, g, answered(day, c, now), c)
 
 
 @compiled
 def start_callback(day: Day, free: Free, i: int, g: int, now: float) -> None:
     """An agent of group g, free at `now`, makes callback i."""
-    qf, cf, ci = day[3], day[6], day[7]
-    cf[CB_START, i] = now
-    done = now + cf[CB_SERVICE, i] * qf[FACTORED, ci[CB_QUEUE, i]]
-    cf[CB_END, i] = done
     free[4][i] = g
-    free_replace(free, g, done, -2 - i)
+    free_replace(free, g, callback_made(day, i, now), -2 - i)
 
 
 @compiled
 def work(day: Day, free: Free, g: int, now: float) -> bool:
     """Group g's agent free at `now` (its heap's top) takes the next piece of work (True), or idles."""
-    af, ai, qi, cf, ci, skill_at, skills = day[1], day[2], day[4], day[6], day[7], day[9], day[10]
-    for k in range(skill_at[g], skill_at[g + 1]):
-        q = skills[k]
-        while qi[CB_HEAD, q] >= 0:
-            i = qi[CB_HEAD, q]
-            qi[CB_HEAD, q] = ci[CB_NEXT, i]
-            if qi[CB_HEAD, q] < 0:
-                qi[CB_TAIL, q] = -1
-            if cf[DUE, i] + CALLBACK_GRACE_S >= now:
-                start_callback(day, free, i, g, now)
-                return True
-        while qi[HEAD, q] >= 0:
-            c = qi[HEAD, q]
-            qi[HEAD, q] = ai[NEXT, c]
-            if qi[HEAD, q] < 0:
-                qi[TAIL, q] = -1
-            if ai[OUTCOME, c] != QUEUED:
-                continue  # abandoned already, by its own event
-            if af[DEADLINE, c] < now:
-                ai[OUTCOME, c] = ABANDONED
-                af[END, c] = af[DEADLINE, c]
-                continue
-            answer(day, free, c, g, now)
-            return True
+    w = next_work(day, g, now, QUEUED)
+    if w >= 0:
+        answer(day, free, w, g, now)
+        return True
+    if w != NO_WORK:
+        start_callback(day, free, -2 - w, g, now)
+        return True
     return False  # the agent's free time stays on the heap, already past: idle
+
+
+@compiled
+def free_group(day: Day, free: Free, q: int, now: float) -> int:
+    """The first group eligible for queue q with an agent free at `now`; -1 when none is free."""
+    ft, eligible_at, eligible = free[0], day[11], day[12]
+    for k in range(eligible_at[q], eligible_at[q + 1]):
+        g = eligible[k]
+        if ft[g, 0] <= now:
+            return int(g)
+    return -1
 
 
 @compiled
@@ -298,10 +285,7 @@ def cut_off(day: Day, free: Free, end_s: float, g: int, now: float) -> int:
         af[END, c] = af[T, c]
     for row, n in ((0, at_once), (1, others)):
         for j in range(n):
-            c = cuts[row, j]
-            af[SERVICE_END, c] = now
-            ai[CUT, c] = 1
-            retry(day, end_s, c, now)
+            cut_short(day, end_s, cuts[row, j], now)
     return count
 
 
@@ -311,16 +295,9 @@ def cut_off(day: Day, free: Free, end_s: float, g: int, now: float) -> int:
 @compiled
 def hold(day: Day, free: Free, end_s: float, c: int, q: int) -> None:
     """Put attempt c on hold in queue q (nobody was free): the groups skilled for it are watched."""
-    af, ai, qf, qi, eligible_at, eligible = day[1], day[2], day[3], day[4], day[11], day[12]
+    ai, eligible_at, eligible = day[2], day[11], day[12]
     ai[OUTCOME, c] = QUEUED
-    ai[NEXT, c] = -1
-    if qi[TAIL, q] < 0:
-        qi[HEAD, q] = c
-    else:
-        ai[NEXT, qi[TAIL, q]] = c
-    qi[TAIL, q] = c
-    if qf[SHARE, q] > 0 and af[DEADLINE, c] < end_s:
-        schedule(day, af[DEADLINE, c], ABANDON, c, 0)
+    put_on_hold(day, end_s, c, q)
     gs = free[2]
     for k in range(eligible_at[q], eligible_at[q + 1]):
         g = eligible[k]
@@ -331,21 +308,15 @@ def hold(day: Day, free: Free, end_s: float, c: int, q: int) -> None:
 @compiled
 def arrive(day: Day, free: Free, end_s: float, c: int, now: float) -> None:
     """Attempt c (a caller calling again) reaches the centre's number now."""
-    af, ai, qf, eligible_at, eligible = day[1], day[2], day[3], day[11], day[12]
-    q = ai[Q, c]
-    share = qf[DEFLECTING, q]
-    if share != 0.0 and af[DEFLECT_U, c] < share:
-        ai[OUTCOME, c] = DEFLECTED
-        af[END, c] = now
-        retry(day, end_s, c, now)
+    ai = day[2]
+    if deflected(day, end_s, c, now):
         return
-    ft = free[0]
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if ft[g, 0] <= now:
-            answer(day, free, c, g, now)
-            return
-    hold(day, free, end_s, c, q)
+    q = ai[Q, c]
+    g = free_group(day, free, q, now)
+    if g >= 0:
+        answer(day, free, c, g, now)
+    else:
+        hold(day, free, end_s, c, q)
 
 
 @compiled
@@ -354,17 +325,11 @@ def callback_due(day: Day, free: Free, i: int, now: float) -> None:
     qi, ci, eligible_at, eligible = day[4], day[7], day[11], day[12]
     ft, gs = free[0], free[2]
     q = ci[CB_QUEUE, i]
-    for k in range(eligible_at[q], eligible_at[q + 1]):
-        g = eligible[k]
-        if ft[g, 0] <= now:
-            start_callback(day, free, i, g, now)
-            return
-    ci[CB_NEXT, i] = -1
-    if qi[CB_TAIL, q] < 0:
-        qi[CB_HEAD, q] = i
-    else:
-        ci[CB_NEXT, qi[CB_TAIL, q]] = i
-    qi[CB_TAIL, q] = i
+    g = free_group(day, free, q, now)
+    if g >= 0:
+        start_callback(day, free, i, g, now)
+        return
+    line_append(qi, ci, CB_NEXT, CB_HEAD, CB_TAIL, q, i)
     for k in range(eligible_at[q], eligible_at[q + 1]):
         g = eligible[k]
         if gs[LIVE, g] < 0 and ft[g, 0] < _INF:
@@ -376,29 +341,21 @@ def change(day: Day, free: Free, end_s: float, kv: FloatArray, ki: IntArray, ind
     """Apply the model's change `index` (never a queue's reachability: `free_times.free_times_apply`)."""
     qf, gi = day[3], day[5]
     kind, target, value = ki[CHANGE_KIND, index], ki[CHANGE_TARGET, index], kv[index]
-    if kind == DEFLECT:
-        qf[DEFLECTING, target] = value
-    elif kind == FACTOR:
-        qf[FACTORED, target] = value
-    elif kind == CAPACITY:
+    if kind == CAPACITY:
         g = target
         if ki[CHANGE_CUT, index] != 0:
             gi[PRESENT, g] -= cut_off(day, free, end_s, g, now)
-        cap = int(value)
-        gi[CAP, g] = cap
-        if gi[PRESENT, g] < cap:
-            joining = cap - gi[PRESENT, g]
-            gi[PRESENT, g] = cap
-            for _ in range(joining):
-                free_push(free, g, now, NO_CALL)
-                work(day, free, g, now)
-        else:  # idle agents over capacity go home now; busy ones when their call ends
-            ft = free[0]
-            while gi[PRESENT, g] > cap and ft[g, 0] <= now:
-                free_pop(free, g)
-                gi[PRESENT, g] -= 1
+        for _ in range(joining(gi, g, value)):
+            free_push(free, g, now, NO_CALL)
+            work(day, free, g, now)
+        ft = free[0]  # nobody joined: idle agents over capacity go home now; busy ones when their call ends
+        while gi[PRESENT, g] > gi[CAP, g] and ft[g, 0] <= now:
+            free_pop(free, g)
+            gi[PRESENT, g] -= 1
         free[2][LIVE, g] = -1
         arm(day, free, g)
+    else:
+        queue_change(qf, kind, target, value)
 
 
 # ---- the loop -----------------------------------------------------------------------------------
@@ -432,10 +389,8 @@ def run_day(
     `first_calls`: those that arrive within the day. A first call answered at once costs one
     `free_replace` and nothing else; `finish` records it.
     """
-    s, af, ai, qf, qi, heap, eligible_at, eligible = (
-        day[0], day[1], day[2], day[3], day[4], day[8], day[11], day[12]
-    )  # fmt: skip
-    ft, gs, at_once = free[0], free[2], free[3]
+    s, af, ai, heap = day[0], day[1], day[2], day[8]
+    gs, at_once = free[2], free[3]
     room = af.shape[1]
     while True:
         a = s[FIRST_NEXT]
@@ -444,12 +399,9 @@ def run_day(
             if heap[0, TIME] >= end_s:
                 break
             kind, x = int(heap[0, KIND]), int(heap[0, X])
-            need = _room_needed(day, free, ki, kind, x)
-            if room - s[ATTEMPTS] < need:
-                s[NEED] = s[ATTEMPTS] + need
-                return GROW
-            if kind == RETRY and ai[DRAWN, x] == 0 and not read_draws(day, table, offset, x):
-                return DRAW
+            stop = stop_before(day, table, offset, room, _room_needed(day, free, ki, kind, x), kind, x)
+            if stop != GO:
+                return stop
             token = int(heap[0, ORDER])
             now, kind, x, _, size = pop(heap, s[HEAP_SIZE])
             s[HEAP_SIZE] = size
@@ -459,10 +411,7 @@ def run_day(
             elif kind == RETRY:
                 arrive(day, free, end_s, x, now)
             elif kind == ABANDON:
-                if ai[OUTCOME, x] == QUEUED:
-                    ai[OUTCOME, x] = ABANDONED
-                    af[END, x] = now
-                    retry(day, end_s, x, now)
+                abandon(day, end_s, x, now, QUEUED)
             elif kind == CALLBACK:
                 callback_due(day, free, x, now)
             else:
@@ -470,31 +419,17 @@ def run_day(
             continue
         if ta >= end_s:
             break
-        if s[RETRIES] != 0 and room - s[ATTEMPTS] < 1:
-            s[NEED] = s[ATTEMPTS] + 1
+        if s[RETRIES] != 0 and short_of_room(s, room, 1):
             return GROW
-        q = ai[Q, a]
-        share = qf[DEFLECTING, q]
-        if share != 0.0 and af[DEFLECT_U, a] < share:
-            ai[OUTCOME, a] = DEFLECTED
-            af[END, a] = ta
-            retry(day, end_s, a, ta)
-        else:
-            for k in range(eligible_at[q], eligible_at[q + 1]):
-                g = eligible[k]
-                if ft[g, 0] <= ta:
-                    free_replace(free, g, at_once[a], a)
-                    break
+        if not deflected(day, end_s, a, ta):
+            q = ai[Q, a]
+            g = free_group(day, free, q, ta)
+            if g >= 0:
+                free_replace(free, g, at_once[a], a)
             else:
                 hold(day, free, end_s, a, q)
         s[FIRST_NEXT] = a + 1
-    for q in range(qi.shape[1]):
-        c = qi[HEAD, q]
-        while c >= 0:
-            if ai[OUTCOME, c] == QUEUED and af[DEADLINE, c] < end_s:
-                ai[OUTCOME, c] = ABANDONED  # patience ran out before the day ended
-                af[END, c] = af[DEADLINE, c]
-            c = ai[NEXT, c]
+    abandon_at_end(day, end_s, QUEUED)
     return FINISHED
 
 

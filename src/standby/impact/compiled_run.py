@@ -12,6 +12,7 @@ Imports numba: imported only when a day is simulated (`impact.engine`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heapify
 
@@ -27,6 +28,7 @@ from standby.impact.records import WAITING, DayRecord
 
 FloatArray = cd.FloatArray
 IntArray = cd.IntArray
+_Step = Callable[[cd.Day], int]  # one call of a compiled loop: FINISHED, GROW or DRAW
 
 
 @dataclass(frozen=True)
@@ -219,26 +221,23 @@ def simulate_compiled(model: DayModel, draws: Draws, *, spare: int | None = None
     """
     arrays = _model_arrays(model)
     tables = _tables(draws)
-    day = _start(model, draws, arrays, spare)
-    first_calls = len(draws.time)
+    first_calls, end_s, values, ints = len(draws.time), model.end_s, arrays.change_values, arrays.change_ints
+
+    def step(day: cd.Day) -> int:
+        return cd.run_day(day, first_calls, end_s, values, ints, tables.table, tables.offset)
+
+    return _record(draws, _run(model, draws, tables, _start(model, draws, arrays, spare), step))
+
+
+def _run(model: DayModel, draws: Draws, tables: _Tables, day: cd.Day, step: _Step) -> cd.Day:
+    """Call a compiled loop (`step`) until the day is finished, growing the arrays or drawing as it asks."""
     s = day[0]
-    while True:
-        code = cd.run_day(
-            day,
-            first_calls,
-            model.end_s,
-            arrays.change_values,
-            arrays.change_ints,
-            tables.table,
-            tables.offset,
-        )
-        if code == cd.FINISHED:
-            break
+    while (code := step(day)) != cd.FINISHED:
         if code == cd.GROW:
             day = _grown(model, day, int(s[cd.NEED]))
         else:
             tables.add(draws, int(s[cd.DRAW_QUEUE]), int(s[cd.DRAW_NUMBER]))
-    return _record(draws, day)
+    return day
 
 
 def _free_start(model: DayModel, draws: Draws, first_calls: int) -> cft.Free:
@@ -265,27 +264,15 @@ def simulate_compiled_free_times(model: DayModel, draws: Draws, *, spare: int | 
     """
     arrays = _model_arrays(model)
     tables = _tables(draws)
-    day = _start(model, draws, arrays, spare)
     first_calls = int(np.searchsorted(draws.time, model.end_s))  # those within the day
+    end_s, values, ints = model.end_s, arrays.change_values, arrays.change_ints
+    day = _start(model, draws, arrays, spare)
     free = _free_start(model, draws, first_calls)
-    s = day[0]
-    while True:
-        code = cft.run_day(
-            day,
-            free,
-            first_calls,
-            model.end_s,
-            arrays.change_values,
-            arrays.change_ints,
-            tables.table,
-            tables.offset,
-        )
-        if code == cd.FINISHED:
-            break
-        if code == cd.GROW:
-            day = _grown(model, day, int(s[cd.NEED]))
-        else:
-            tables.add(draws, int(s[cd.DRAW_QUEUE]), int(s[cd.DRAW_NUMBER]))
+
+    def step(day: cd.Day) -> int:
+        return cft.run_day(day, free, first_calls, end_s, values, ints, tables.table, tables.offset)
+
+    day = _run(model, draws, tables, day, step)
     cft.finish(day, free, first_calls)
     return _record(draws, day)
 
