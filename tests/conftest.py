@@ -316,13 +316,5 @@ def _long_rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the long tests first, longest first; keep each browser module's tests on one worker.
-
-    The sort is stable: every other test keeps its place. A module's browser is launched once
-    per worker that runs any of its tests (`chromium` is module-scoped), about a second of
-    CPU each; with `--dist loadgroup` (scripts/test) a module's browser tests share a worker.
-    """
+    """Run the long tests first, longest first (a stable sort: every other test keeps its place)."""
     items.sort(key=_long_rank)
-    for item in items:
-        if "chromium" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
