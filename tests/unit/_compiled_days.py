@@ -14,7 +14,7 @@ from _plans import REFERENCE
 from hypothesis import strategies as st
 from test_simulation_engine import days, one_queue_plan, random_centre
 
-from standby.impact.compiled_day import DRAW, FINISHED, GROW
+from standby.impact.compiled_steps import DRAW, FINISHED, GROW
 from standby.impact.day import CAPACITY, DEFLECT, FACTOR, REACH, Change, DayModel, build_days
 from standby.impact.draws import MAX_ATTEMPTS, Draws
 from standby.impact.records import DayRecord

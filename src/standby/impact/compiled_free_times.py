@@ -3,11 +3,11 @@
 Every routine of `free_times._FreeTimes` is here under its own name and does what it does
 there, in the same order, with the same float operations, so the record is the event
 list's bit for bit (tests/unit/test_simulation_compiled_free_times.py). The day's state is
-the compiled event list's (`impact.compiled_day`: the attempts, the queues' lines, the
+the compiled event list's (`impact.compiled_steps`: the attempts, the queues' lines, the
 callbacks, the event heap, the later attempts' draws, packed by `impact.compiled_run`),
 and the loop is re-entrant the same way (GROW / DRAW). What both engines do alike (the
 queues' lines, an agent's next piece of work, answering, deflection, abandoning, a call cut
-short, a queue's changes, the loop's stops) is `compiled_day`'s functions, called from here
+short, a queue's changes, the loop's stops) is `compiled_steps`'s functions, called from here
 (numba inlines them: the day costs what it did when each engine had its own copy). What is
 added, `Free`:
 
@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import math
 
-from standby.impact.compiled_day import (
+from standby.impact.compiled_heap import KIND, ORDER, TIME, X, compiled, pop
+from standby.impact.compiled_steps import (
     ATTEMPTS,
     CAP,
     CB_END,
@@ -76,7 +77,6 @@ from standby.impact.compiled_day import (
     short_of_room,
     stop_before,
 )
-from standby.impact.compiled_heap import KIND, ORDER, TIME, X, compiled, pop
 from standby.impact.day import CAPACITY
 from standby.impact.queueing import ABANDON, CALLBACK, CHANGE, DONE, RETRY
 from standby.impact.records import ANSWERED, WAITING

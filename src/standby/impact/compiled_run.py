@@ -1,10 +1,10 @@
 """One day on the compiled event list: the model and its draws packed into arrays, run, the record unpacked.
 
-`impact.compiled_day` holds the loop and says what each array is. Here are what only Python
-does: the arrays a model gives every day simulated on it (made once per model), the
-tables of later attempts' draws (made once per replication, shared by its days, each
-table drawn when the loop first asks for it), growing the attempts' arrays when callers
-call again, and the record.
+`impact.compiled_day` holds the loop and `impact.compiled_steps` names each array's rows.
+Here is what only Python does: the arrays a model gives every day simulated on it (made
+once per model), the tables of later attempts' draws (made once per replication, shared
+by its days, each table drawn when the loop first asks for it), growing the attempts'
+arrays when callers call again, and the record.
 
 Imports numba: imported only when a day is simulated (`impact.engine`).
 """
@@ -20,15 +20,16 @@ import numpy as np
 
 from standby.impact import compiled_day as cd
 from standby.impact import compiled_free_times as cft
+from standby.impact import compiled_steps as cs
 from standby.impact.day import CAPACITY, DEFLECT, DayModel
 from standby.impact.draws import MAX_ATTEMPTS, Draws
 from standby.impact.free_times import at_once_ends
 from standby.impact.queueing import _END, CALLBACK, CHANGE, Event, eligible_groups
 from standby.impact.records import WAITING, DayRecord
 
-FloatArray = cd.FloatArray
-IntArray = cd.IntArray
-_Step = Callable[[cd.Day], int]  # one call of a compiled loop: FINISHED, GROW or DRAW
+FloatArray = cs.FloatArray
+IntArray = cs.IntArray
+_Step = Callable[[cs.Day], int]  # one call of a compiled loop: FINISHED, GROW or DRAW
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class _Tables:
             grown[:, : self.used] = self.table[:, : self.used]
             self.table = grown
         end = self.used + n
-        rows = (cd.TABLE_SERVICE, cd.TABLE_PATIENCE, cd.TABLE_DEFLECT, cd.TABLE_RETRY, cd.TABLE_DELAY)
+        rows = (cs.TABLE_SERVICE, cs.TABLE_PATIENCE, cs.TABLE_DEFLECT, cs.TABLE_RETRY, cs.TABLE_DELAY)
         for row, values in zip(rows, (a.service, a.patience, a.deflect, a.retry, a.delay), strict=True):
             self.table[row, self.used : end] = values
         self.offset[queue, number] = self.used
@@ -137,7 +138,7 @@ def _heap_room(model: DayModel, attempts: int) -> int:
     return 2 * len(model.changes) + len(model.groups) + 2 * len(model.callbacks) + 3 * attempts + 2
 
 
-def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | None) -> cd.Day:
+def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | None) -> cs.Day:
     """The day's arrays before its first event, with room for `spare` later attempts."""
     n = len(draws.time)
     if spare is None:
@@ -147,49 +148,49 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
     # deflection's uniforms without a DEFLECT change, and without retries everything only a
     # caller's next attempt reads; the line's links are written when a call joins a line.
     af = np.empty((8, room), dtype=np.float64)
-    af[cd.T, :n] = draws.time
-    af[cd.SERVICE, :n] = draws.service
-    af[cd.DEADLINE, :n] = draws.deadline
-    af[cd.END, :n] = math.inf
-    af[cd.SERVICE_END, :n] = math.nan
+    af[cs.T, :n] = draws.time
+    af[cs.SERVICE, :n] = draws.service
+    af[cs.DEADLINE, :n] = draws.deadline
+    af[cs.END, :n] = math.inf
+    af[cs.SERVICE_END, :n] = math.nan
     ai = np.empty((8, room), dtype=np.int64)
-    ai[cd.Q, :n] = draws.queue
-    ai[cd.OUTCOME, :n] = WAITING
-    ai[cd.CUT, :n] = 0
+    ai[cs.Q, :n] = draws.queue
+    ai[cs.OUTCOME, :n] = WAITING
+    ai[cs.CUT, :n] = 0
     if arrays.deflects:
-        af[cd.DEFLECT_U, :n] = draws.deflect
+        af[cs.DEFLECT_U, :n] = draws.deflect
     if arrays.retries:
-        af[cd.RETRY_U, :n] = draws.retry
-        af[cd.DELAY, :n] = draws.delay
-        ai[cd.LOCAL, :n] = draws.local
-        ai[cd.CUSTOMER, :n] = np.arange(n, dtype=np.int64)
-        ai[cd.NUMBER, :n] = 0
-        ai[cd.DRAWN, :n] = 1
+        af[cs.RETRY_U, :n] = draws.retry
+        af[cs.DELAY, :n] = draws.delay
+        ai[cs.LOCAL, :n] = draws.local
+        ai[cs.CUSTOMER, :n] = np.arange(n, dtype=np.int64)
+        ai[cs.NUMBER, :n] = 0
+        ai[cs.DRAWN, :n] = 1
     nq, ng, nc = len(model.queues), len(model.groups), len(model.callbacks)
     qf = np.empty((3, nq), dtype=np.float64)
-    qf[cd.SHARE] = arrays.share
-    qf[cd.DEFLECTING] = 0.0
-    qf[cd.FACTORED] = 1.0
+    qf[cs.SHARE] = arrays.share
+    qf[cs.DEFLECTING] = 0.0
+    qf[cs.FACTORED] = 1.0
     qi = np.full((5, nq), -1, dtype=np.int64)
-    qi[cd.REACHABLE] = 1
+    qi[cs.REACHABLE] = 1
     gi = np.zeros((3, ng), dtype=np.int64)
     cf = np.empty((4, nc), dtype=np.float64)
-    cf[cd.DUE] = arrays.due
-    cf[cd.CB_SERVICE] = draws.callback_service
-    cf[cd.CB_START] = math.nan
-    cf[cd.CB_END] = math.nan
+    cf[cs.DUE] = arrays.due
+    cf[cs.CB_SERVICE] = draws.callback_service
+    cf[cs.CB_START] = math.nan
+    cf[cs.CB_END] = math.nan
     ci = np.empty((2, nc), dtype=np.int64)
-    ci[cd.CB_QUEUE] = arrays.callback_queue
-    ci[cd.CB_NEXT] = -1
+    ci[cs.CB_QUEUE] = arrays.callback_queue
+    ci[cs.CB_NEXT] = -1
     size = len(arrays.heap)
     heap_room = _heap_room(model, room)
     heap = np.empty((heap_room, 5), dtype=np.float64)
     heap[:size] = arrays.heap
-    s = np.zeros(cd.STATE_SIZE, dtype=np.int64)
-    s[cd.ATTEMPTS] = n
-    s[cd.HEAP_SIZE] = size
-    s[cd.ORDER_NEXT] = arrays.first_order
-    s[cd.RETRIES] = arrays.retries
+    s = np.zeros(cs.STATE_SIZE, dtype=np.int64)
+    s[cs.ATTEMPTS] = n
+    s[cs.HEAP_SIZE] = size
+    s[cs.ORDER_NEXT] = arrays.first_order
+    s[cs.RETRIES] = arrays.retries
     return (
         s, af, ai, qf, qi, gi, cf, ci, heap,
         arrays.skill_at, arrays.skills, arrays.eligible_at, arrays.eligible,
@@ -197,10 +198,10 @@ def _start(model: DayModel, draws: Draws, arrays: _ModelArrays, spare: int | Non
     )  # fmt: skip
 
 
-def _grown(model: DayModel, day: cd.Day, need: int) -> cd.Day:
+def _grown(model: DayModel, day: cs.Day, need: int) -> cs.Day:
     """The day with room for at least `need` attempts (twice as many as before, at least)."""
     s, af, ai, qf, qi, gi, cf, ci, heap, skill_at, skills, eligible_at, eligible, _ = day
-    used, size = int(s[cd.ATTEMPTS]), int(s[cd.HEAP_SIZE])
+    used, size = int(s[cs.ATTEMPTS]), int(s[cs.HEAP_SIZE])
     room = max(need, 2 * af.shape[1])
     af2 = np.empty((af.shape[0], room), dtype=np.float64)
     af2[:, :used] = af[:, :used]
@@ -223,20 +224,20 @@ def simulate_compiled(model: DayModel, draws: Draws, *, spare: int | None = None
     tables = _tables(draws)
     first_calls, end_s, values, ints = len(draws.time), model.end_s, arrays.change_values, arrays.change_ints
 
-    def step(day: cd.Day) -> int:
+    def step(day: cs.Day) -> int:
         return cd.run_day(day, first_calls, end_s, values, ints, tables.table, tables.offset)
 
     return _record(draws, _run(model, draws, tables, _start(model, draws, arrays, spare), step))
 
 
-def _run(model: DayModel, draws: Draws, tables: _Tables, day: cd.Day, step: _Step) -> cd.Day:
+def _run(model: DayModel, draws: Draws, tables: _Tables, day: cs.Day, step: _Step) -> cs.Day:
     """Call a compiled loop (`step`) until the day is finished, growing the arrays or drawing as it asks."""
     s = day[0]
-    while (code := step(day)) != cd.FINISHED:
-        if code == cd.GROW:
-            day = _grown(model, day, int(s[cd.NEED]))
+    while (code := step(day)) != cs.FINISHED:
+        if code == cs.GROW:
+            day = _grown(model, day, int(s[cs.NEED]))
         else:
-            tables.add(draws, int(s[cd.DRAW_QUEUE]), int(s[cd.DRAW_NUMBER]))
+            tables.add(draws, int(s[cs.DRAW_QUEUE]), int(s[cs.DRAW_NUMBER]))
     return day
 
 
@@ -269,7 +270,7 @@ def simulate_compiled_free_times(model: DayModel, draws: Draws, *, spare: int | 
     day = _start(model, draws, arrays, spare)
     free = _free_start(model, draws, first_calls)
 
-    def step(day: cd.Day) -> int:
+    def step(day: cs.Day) -> int:
         return cft.run_day(day, free, first_calls, end_s, values, ints, tables.table, tables.offset)
 
     day = _run(model, draws, tables, day, step)
@@ -277,21 +278,21 @@ def simulate_compiled_free_times(model: DayModel, draws: Draws, *, spare: int | 
     return _record(draws, day)
 
 
-def _record(draws: Draws, day: cd.Day) -> DayRecord:
+def _record(draws: Draws, day: cs.Day) -> DayRecord:
     """The day's record; where nobody called again, the first calls' arrays are the draws' own."""
     s, af, ai, cf = day[0], day[1], day[2], day[6]
-    n = int(s[cd.ATTEMPTS])
-    outcome = ai[cd.OUTCOME, :n].astype(np.int8)
-    end = af[cd.END, :n].copy()
-    service_end = af[cd.SERVICE_END, :n].copy()
-    cut = ai[cd.CUT, :n].astype(np.bool_)
-    start, finish = cf[cd.CB_START].copy(), cf[cd.CB_END].copy()
+    n = int(s[cs.ATTEMPTS])
+    outcome = ai[cs.OUTCOME, :n].astype(np.int8)
+    end = af[cs.END, :n].copy()
+    service_end = af[cs.SERVICE_END, :n].copy()
+    cut = ai[cs.CUT, :n].astype(np.bool_)
+    start, finish = cf[cs.CB_START].copy(), cf[cs.CB_END].copy()
     if n == len(draws.time):
         return DayRecord(
             draws.queue, np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64), draws.time,
             outcome, end, service_end, cut, start, finish,
         )  # fmt: skip
     return DayRecord(
-        ai[cd.Q, :n].copy(), ai[cd.CUSTOMER, :n].copy(), ai[cd.NUMBER, :n].copy(), af[cd.T, :n].copy(),
+        ai[cs.Q, :n].copy(), ai[cs.CUSTOMER, :n].copy(), ai[cs.NUMBER, :n].copy(), af[cs.T, :n].copy(),
         outcome, end, service_end, cut, start, finish,
     )  # fmt: skip
