@@ -58,9 +58,11 @@ class Listeners:
         async def settle() -> None:
             # A connection accepted just before its server closed still has its handler to
             # run: stopping the loop before it ends left its transport open, a ResourceWarning
-            # (an error here) in whichever test the garbage collector then ran in.
-            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            await asyncio.gather(*others, return_exceptions=True)
+            # (an error here) in whichever test the garbage collector then ran in. Until none
+            # is left: finishing an accept starts the connection's handler, a task of its own.
+            while others := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                await asyncio.gather(*others, return_exceptions=True)
+            await asyncio.sleep(0)  # the closed transports' last callbacks
 
         self._call(settle())
         self.loop.call_soon_threadsafe(self.loop.stop)
