@@ -5,66 +5,73 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
 class Listeners:
-    """TCP listeners on 127.0.0.1 in a thread of their own, each one can be closed and reopened."""
+    """TCP listeners on 127.0.0.1 in a thread of their own, each one can be closed and reopened.
+
+    Each accepts whenever its socket is readable and closes what it accepted at once.
+    Not `asyncio.start_server`: closing such a server between an accept and the transport's
+    creation (a probe connecting as its listener is closed, which these tests do on purpose)
+    fails an assertion inside asyncio (`Server._attach`) that it swallows, leaving the accepted
+    socket open: a ResourceWarning, an error here, in whichever test the collector ran next.
+    """
 
     def __init__(self, count: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.servers: list[asyncio.Server | None] = [None] * count
+        self.listening: list[socket.socket | None] = [None] * count
         self.ports: list[int] = [0] * count
         for i in range(count):
             self.open(i)
 
-    def _call(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+    def _in_loop(self, work: Callable[[], None]) -> None:
+        async def run() -> None:
+            work()
+
+        asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
     def open(self, i: int) -> None:
-        async def start() -> asyncio.Server:
-            async def close(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                writer.close()
-                with contextlib.suppress(ConnectionError):
-                    await writer.wait_closed()
+        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(("127.0.0.1", self.ports[i]))
+        listening.listen(128)
+        listening.setblocking(False)
 
-            return await asyncio.start_server(close, "127.0.0.1", self.ports[i] or 0)
+        def accept_all() -> None:
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while True:
+                    accepted, _ = listening.accept()
+                    accepted.close()
 
-        server = self._call(start())
-        self.servers[i] = server
-        self.ports[i] = server.sockets[0].getsockname()[1]
+        self._in_loop(lambda: self.loop.add_reader(listening, accept_all))
+        self.listening[i] = listening
+        self.ports[i] = listening.getsockname()[1]
 
     def close(self, i: int) -> None:
-        server = self.servers[i]
-        if server is not None:
+        listening = self.listening[i]
+        if listening is not None:
 
-            async def stop() -> None:
-                server.close()
-                await server.wait_closed()
+            def stop() -> None:
+                # In the loop's own thread: a readiness already queued is cancelled with the
+                # reader, so nothing is accepted after this and nothing accepted stays open.
+                self.loop.remove_reader(listening)
+                listening.close()
 
-            self._call(stop())
-            self.servers[i] = None
+            self._in_loop(stop)
+            self.listening[i] = None
 
     def shutdown(self) -> None:
-        for i in range(len(self.servers)):
+        for i in range(len(self.listening)):
             self.close(i)
-
-        async def settle() -> None:
-            # A connection accepted just before its server closed still has its handler to
-            # run: stopping the loop before it ends left its transport open, a ResourceWarning
-            # (an error here) in whichever test the garbage collector then ran in. Until none
-            # is left: finishing an accept starts the connection's handler, a task of its own.
-            while others := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                await asyncio.gather(*others, return_exceptions=True)
-            await asyncio.sleep(0)  # the closed transports' last callbacks
-
-        self._call(settle())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()
