@@ -12,7 +12,7 @@ from _web import T0, Web, log_in, make_web
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.access.roles import Role
-from standby.notify import outbox
+from standby.notify import outbox, outbox_delivery
 from standby.store.engine import unit_of_work
 
 pytestmark = pytest.mark.anyio
@@ -78,9 +78,9 @@ def seed(web: Web) -> dict[str, int]:
             incident_id=2,
             now=T0,
         )
-        outbox.claim_due(session, worker_id="w", now=T0, limit=2, lease=timedelta(seconds=60))
-        outbox.mark_sent(session, message_id=sms.id, worker_id="w", now=T0, provider_id="SM1")
-        outbox.mark_failed(
+        outbox_delivery.claim_due(session, worker_id="w", now=T0, limit=2, lease=timedelta(seconds=60))
+        outbox_delivery.mark_sent(session, message_id=sms.id, worker_id="w", now=T0, provider_id="SM1")
+        outbox_delivery.mark_failed(
             session,
             message_id=mail.id,
             worker_id="w",

@@ -17,7 +17,7 @@ from test_deadlines_delivery import respond as deadline_pass
 
 from standby.access.roles import Role
 from standby.config import Settings
-from standby.notify import outbox
+from standby.notify import outbox, outbox_delivery
 from standby.plan.versions import current_plan
 from standby.respond.incident_service import add_note, declare
 from standby.respond.responder import ResponseSettings, respond_once
@@ -96,11 +96,11 @@ def park(web: Web, *, recipient_like: str = "%") -> int:
             .where(MessageRow.id != message_id, MessageRow.state == "pending")
             .values(next_attempt_at=web.clock.now() + timedelta(hours=1))
         )
-        (claimed,) = outbox.claim_due(
+        (claimed,) = outbox_delivery.claim_due(
             session, worker_id="w", now=web.clock.now(), limit=1, lease=timedelta(seconds=60)
         )
         assert claimed.id == message_id
-        outbox.mark_failed(
+        outbox_delivery.mark_failed(
             session,
             message_id=message_id,
             worker_id="w",

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from test_incident_room import SAME_ORIGIN, forms
 
 from standby.access.roles import Role
-from standby.notify import outbox, outbox_desk
+from standby.notify import outbox, outbox_delivery, outbox_desk
 from standby.plan.versions import current_plan
 from standby.respond.incident_service import declare
 from standby.store.engine import unit_of_work
@@ -71,10 +71,12 @@ def seed(web: Web) -> dict[str, int]:
                 "waiting", "webhook", HOOK, payload={"style": "slack"}, not_before=now + timedelta(minutes=5)
             ),
         }
-        claimed = outbox.claim_due(session, worker_id="w", now=now, limit=10, lease=timedelta(seconds=60))
+        claimed = outbox_delivery.claim_due(
+            session, worker_id="w", now=now, limit=10, lease=timedelta(seconds=60)
+        )
         assert {c.id for c in claimed} == {ids["sent"], ids["failing"], ids["cancelled"]}
-        outbox.mark_sent(session, message_id=ids["sent"], worker_id="w", now=now, provider_id="p1")
-        outbox.mark_failed(
+        outbox_delivery.mark_sent(session, message_id=ids["sent"], worker_id="w", now=now, provider_id="p1")
+        outbox_delivery.mark_failed(
             session,
             message_id=ids["failing"],
             worker_id="w",
@@ -82,7 +84,7 @@ def seed(web: Web) -> dict[str, int]:
             error="SMTP 451: try again later",
             permanent=False,
         )
-        outbox.release(session, worker_id="w", message_ids=[ids["cancelled"]], now=now)
+        outbox_delivery.release(session, worker_id="w", message_ids=[ids["cancelled"]], now=now)
         outbox_desk.cancel(session, message_id=ids["cancelled"], now=now)
     ids["incident"] = incident.id
     return ids

@@ -16,7 +16,7 @@ from standby.notify.channels.email import EmailChannel, message_id
 from standby.notify.channels.protocol import OutgoingMessage, PermanentFailure, TemporaryFailure
 from standby.notify.channels.sms import SmsChannel
 from standby.notify.channels.webhook import WebhookChannel, verify
-from standby.notify.outbox import RetryPolicy
+from standby.notify.outbox_delivery import RetryPolicy
 from standby.notify.sender import Channels, NotifySender, SenderOptions
 from standby.store.engine import unit_of_work
 

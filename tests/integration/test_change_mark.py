@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from standby.notify.outbox import claim_due, enqueue, mark_failed, mark_sent
+from standby.notify.outbox import enqueue
+from standby.notify.outbox_delivery import claim_due, mark_failed, mark_sent
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.plan.versions import record_plan
 from standby.store import migrations

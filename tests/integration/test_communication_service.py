@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.config import Settings
 from standby.detect.history import OutageRecord
 from standby.errors import NotFound
-from standby.notify.outbox import Outcome, claim_due, record_outcomes, release
+from standby.notify.outbox_delivery import Outcome, claim_due, record_outcomes, release
 from standby.notify.outbox_desk import list_messages
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.respond.agents import import_agents

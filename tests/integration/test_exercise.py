@@ -19,7 +19,8 @@ from standby.detect.outages import correlate
 from standby.errors import Conflict, InvalidInput
 from standby.exercise.service import finish_exercise, get_exercise, plan_exercise, start_exercise
 from standby.notify.outbox_desk import list_messages
-from standby.plan.audit import ReviewLog, audit
+from standby.plan.audit import audit
+from standby.plan.audit_reviews import ReviewLog
 from standby.plan.schema import Plan
 from standby.respond.ivr_message import current_ivr_message
 from standby.respond.oncall_service import acknowledge_page

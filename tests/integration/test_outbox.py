@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import SystemClock
 from standby.errors import Conflict, InvalidInput, NotFound
-from standby.notify import outbox, outbox_desk
+from standby.notify import outbox, outbox_delivery, outbox_desk
 from standby.notify.channels.fake import FakeChannel
 from standby.notify.channels.protocol import PermanentFailure, TemporaryFailure
-from standby.notify.outbox import NewMessage, RetryPolicy
+from standby.notify.outbox import NewMessage
+from standby.notify.outbox_delivery import RetryPolicy
 from standby.notify.sender import Channels, NotifySender, SenderOptions
 from standby.store.engine import make_engine, make_session_factory, unit_of_work
 from standby.store.migrations import upgrade
@@ -96,10 +97,10 @@ def test_the_same_key_from_many_threads_at_once_is_one_message(session_factory):
 def test_claims_mark_sending_count_the_attempt_and_never_overlap(session_factory):
     put(session_factory, 10)
     with unit_of_work(session_factory) as session:
-        mine = outbox.claim_due(session, worker_id="w1", now=T0, limit=4, lease=LEASE)
+        mine = outbox_delivery.claim_due(session, worker_id="w1", now=T0, limit=4, lease=LEASE)
     with unit_of_work(session_factory) as session:
-        theirs = outbox.claim_due(session, worker_id="w2", now=T0, limit=100, lease=LEASE)
-        assert outbox.claim_due(session, worker_id="w3", now=T0, limit=100, lease=LEASE) == []
+        theirs = outbox_delivery.claim_due(session, worker_id="w2", now=T0, limit=100, lease=LEASE)
+        assert outbox_delivery.claim_due(session, worker_id="w3", now=T0, limit=100, lease=LEASE) == []
     assert len(mine) == 4 and len(theirs) == 6
     assert not {m.id for m in mine} & {m.id for m in theirs}
     assert all(m.state == "sending" and m.attempts == 1 and m.claimed_until == T0 + LEASE for m in mine)
@@ -120,9 +121,9 @@ def test_two_workers_claiming_at_the_same_instant_skip_each_others_rows(postgres
 def _claim_at_once(session_factory: sessionmaker[Session]) -> None:
     put(session_factory, 10)
     with session_factory() as first, session_factory() as second:
-        a = outbox.claim_due(first, worker_id="a", now=T0, limit=6, lease=LEASE)
+        a = outbox_delivery.claim_due(first, worker_id="a", now=T0, limit=6, lease=LEASE)
         # `first` has not committed: its rows are locked, and `second` skips them.
-        b = outbox.claim_due(second, worker_id="b", now=T0, limit=6, lease=LEASE)
+        b = outbox_delivery.claim_due(second, worker_id="b", now=T0, limit=6, lease=LEASE)
         first.commit()
         second.commit()
     assert len(a) == 6 and len(b) == 4
@@ -135,9 +136,9 @@ def test_failures_back_off_then_park_with_the_reason(session_factory):
     rng = random.Random(1)
     for attempt in range(1, 9):
         with unit_of_work(session_factory) as session:
-            (claimed,) = outbox.claim_due(session, worker_id="w", now=now, limit=5, lease=LEASE)
+            (claimed,) = outbox_delivery.claim_due(session, worker_id="w", now=now, limit=5, lease=LEASE)
             assert claimed.id == message.id and claimed.attempts == attempt
-            after = outbox.mark_failed(
+            after = outbox_delivery.mark_failed(
                 session,
                 message_id=message.id,
                 worker_id="w",
@@ -154,7 +155,7 @@ def test_failures_back_off_then_park_with_the_reason(session_factory):
             assert after.last_error == f"503 busy #{attempt}" and after.claimed_by is None
             with unit_of_work(session_factory) as session:  # not due before its time
                 assert (
-                    outbox.claim_due(
+                    outbox_delivery.claim_due(
                         session, worker_id="w", now=now + timedelta(seconds=wait / 2), limit=5, lease=LEASE
                     )
                     == []
@@ -168,12 +169,14 @@ def test_failures_back_off_then_park_with_the_reason(session_factory):
 def test_a_permanent_failure_parks_at_once_and_only_the_claim_holder_records_failure(session_factory):
     a, b = put(session_factory, 2)
     with unit_of_work(session_factory) as session:
-        outbox.claim_due(session, worker_id="w", now=T0, limit=5, lease=LEASE)
+        outbox_delivery.claim_due(session, worker_id="w", now=T0, limit=5, lease=LEASE)
         assert (
-            outbox.mark_failed(session, message_id=a.id, worker_id="other", now=T0, error="x", permanent=True)
+            outbox_delivery.mark_failed(
+                session, message_id=a.id, worker_id="other", now=T0, error="x", permanent=True
+            )
             is None
         )
-        parked = outbox.mark_failed(
+        parked = outbox_delivery.mark_failed(
             session,
             message_id=a.id,
             worker_id="w",
@@ -183,11 +186,16 @@ def test_a_permanent_failure_parks_at_once_and_only_the_claim_holder_records_fai
         )
         assert parked is not None and parked.state == "parked"
         assert parked.last_error == "the gateway refused the message: 400 Bad Request: invalid 'To'"
-        sent = outbox.mark_sent(session, message_id=b.id, worker_id="w", now=T0, provider_id="SM1")
+        sent = outbox_delivery.mark_sent(session, message_id=b.id, worker_id="w", now=T0, provider_id="SM1")
         assert sent is not None and sent.state == "sent" and sent.provider_id == "SM1" and sent.sent_at == T0
-        assert outbox.mark_sent(session, message_id=b.id, worker_id="w", now=T0, provider_id="SM2") is None
         assert (
-            outbox.mark_failed(session, message_id=b.id, worker_id="w", now=T0, error="late", permanent=False)
+            outbox_delivery.mark_sent(session, message_id=b.id, worker_id="w", now=T0, provider_id="SM2")
+            is None
+        )
+        assert (
+            outbox_delivery.mark_failed(
+                session, message_id=b.id, worker_id="w", now=T0, error="late", permanent=False
+            )
             is None
         )
         assert outbox_desk.get_message(session, b.id).provider_id == "SM1"
@@ -196,24 +204,26 @@ def test_a_permanent_failure_parks_at_once_and_only_the_claim_holder_records_fai
 def test_a_claim_that_ran_out_mid_send_is_claimed_again_with_the_same_key(session_factory):
     (message,) = put(session_factory, 1)
     with unit_of_work(session_factory) as session:
-        (first,) = outbox.claim_due(session, worker_id="dead", now=T0, limit=5, lease=LEASE)
+        (first,) = outbox_delivery.claim_due(session, worker_id="dead", now=T0, limit=5, lease=LEASE)
     with unit_of_work(session_factory) as session:  # still held
-        assert outbox.claim_due(session, worker_id="new", now=T0 + LEASE, limit=5, lease=LEASE) == []
+        assert outbox_delivery.claim_due(session, worker_id="new", now=T0 + LEASE, limit=5, lease=LEASE) == []
     later = T0 + LEASE + timedelta(seconds=1)
     with unit_of_work(session_factory) as session:
-        (second,) = outbox.claim_due(session, worker_id="new", now=later, limit=5, lease=LEASE)
+        (second,) = outbox_delivery.claim_due(session, worker_id="new", now=later, limit=5, lease=LEASE)
     assert second.id == first.id and second.key == first.key == "m-0"
     assert second.attempts == 2 and second.claimed_by == "new"
     with unit_of_work(session_factory) as session:
         # The dead worker woke up: its failure is not its to record, its delivery is a fact.
         assert (
-            outbox.mark_failed(
+            outbox_delivery.mark_failed(
                 session, message_id=message.id, worker_id="dead", now=later, error="x", permanent=False
             )
             is None
         )
         assert (
-            outbox.mark_sent(session, message_id=message.id, worker_id="dead", now=later, provider_id=None)
+            outbox_delivery.mark_sent(
+                session, message_id=message.id, worker_id="dead", now=later, provider_id=None
+            )
             is not None
         )
 
@@ -225,12 +235,12 @@ def test_a_message_that_kills_its_sender_every_time_is_parked(session_factory):
     now = T0
     for _ in range(3):
         with unit_of_work(session_factory) as session:
-            (_claimed,) = outbox.claim_due(
+            (_claimed,) = outbox_delivery.claim_due(
                 session, worker_id="w", now=now, limit=5, lease=LEASE, policy=policy
             )
         now = now + LEASE + timedelta(seconds=1)
     with unit_of_work(session_factory) as session:
-        claimed_again = outbox.claim_due(
+        claimed_again = outbox_delivery.claim_due(
             session,
             worker_id="w",
             now=now,
@@ -250,8 +260,10 @@ def test_a_message_that_kills_its_sender_every_time_is_parked(session_factory):
 def test_retry_and_cancel_by_hand(session_factory):
     a, b, c = put(session_factory, 3)
     with unit_of_work(session_factory) as session:
-        outbox.claim_due(session, worker_id="w", now=T0, limit=1, lease=LEASE)
-        outbox.mark_failed(session, message_id=a.id, worker_id="w", now=T0, error="400 bad", permanent=True)
+        outbox_delivery.claim_due(session, worker_id="w", now=T0, limit=1, lease=LEASE)
+        outbox_delivery.mark_failed(
+            session, message_id=a.id, worker_id="w", now=T0, error="400 bad", permanent=True
+        )
         with pytest.raises(Conflict, match="is pending, not parked"):
             outbox_desk.retry_parked(session, message_id=b.id, now=T0, by="ana")
         retried = outbox_desk.retry_parked(session, message_id=a.id, now=T0 + timedelta(minutes=1), by="ana")
@@ -262,12 +274,14 @@ def test_retry_and_cancel_by_hand(session_factory):
             outbox_desk.cancel(session, message_id=b.id, now=T0)
         with pytest.raises(NotFound, match="no message with id 999"):
             outbox_desk.cancel(session, message_id=999, now=T0)
-        outbox.claim_due(session, worker_id="w", now=T0 + timedelta(hours=1), limit=5, lease=LEASE)
+        outbox_delivery.claim_due(session, worker_id="w", now=T0 + timedelta(hours=1), limit=5, lease=LEASE)
         with pytest.raises(Conflict, match="being sent right now"):
             outbox_desk.cancel(session, message_id=c.id, now=T0)
     with unit_of_work(session_factory) as session:
         # A cancelled message is never claimed (the other two are, their claims having run out).
-        later = outbox.claim_due(session, worker_id="w", now=T0 + timedelta(days=1), limit=5, lease=LEASE)
+        later = outbox_delivery.claim_due(
+            session, worker_id="w", now=T0 + timedelta(days=1), limit=5, lease=LEASE
+        )
         assert sorted(m.id for m in later) == [a.id, c.id]
 
 
@@ -461,6 +475,8 @@ async def test_a_stop_gives_back_what_was_cut_short(session_factory):
     c = counts(session_factory)
     assert c["sending"] == 0 and c["pending"] == 6
     with unit_of_work(session_factory) as session:
-        again = outbox.claim_due(session, worker_id="next", now=datetime.now(UTC), limit=10, lease=LEASE)
+        again = outbox_delivery.claim_due(
+            session, worker_id="next", now=datetime.now(UTC), limit=10, lease=LEASE
+        )
     assert len(again) == 6
     assert sorted(m.attempts for m in again) == [1, 1, 2, 2, 2, 2]

@@ -11,7 +11,9 @@ from _plans import any_of, component, plan, queue, reference_plan, site, team
 from hypothesis import given
 from hypothesis import strategies as st
 
-from standby.plan.audit import Finding, add_months, audit, count_by_severity
+from standby.plan.audit import audit, count_by_severity
+from standby.plan.audit_reviews import add_months
+from standby.plan.findings import Finding
 from standby.plan.report import audit_json, audit_summary
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology

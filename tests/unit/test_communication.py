@@ -10,17 +10,13 @@ import yaml
 from _plans import REFERENCE
 
 from standby.plan.schema import Plan
-from standby.respond.communication import (
+from standby.respond.communication import Evaluation, GroupState, OutageFacts, evaluate, what_to_send
+from standby.respond.notice_addresses import (
     CUSTOMERS_ONE_BY_ONE,
     AgentContact,
-    Evaluation,
-    GroupState,
     Notice,
-    OutageFacts,
-    evaluate,
     lead_candidates,
     message_key,
-    what_to_send,
 )
 
 T0 = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)

@@ -9,7 +9,8 @@ from typing import Any
 
 from _plans import any_of, component, plan, queue, reference_plan, site, team
 
-from standby.plan.diagram import Layout, dependency_ids, layout_plan
+from standby.plan.diagram import dependency_ids, layout_plan
+from standby.plan.diagram_parts import Layout
 from standby.plan.layering import Box, crossings, layered
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology

@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from standby.notify.outbox import DEFAULT_POLICY, RetryPolicy
+from standby.notify.outbox_delivery import DEFAULT_POLICY, RetryPolicy
 
 
 @given(attempts=st.integers(min_value=1, max_value=1000), seed=st.integers(0, 2**32))

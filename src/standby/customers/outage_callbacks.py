@@ -15,9 +15,9 @@ number), so the pass stays cheap when nothing changed and quick with 100,000 cal
 3. **Recover.** While an outage lasts, a flagged callback of a queue it no longer stops,
    not yet due, goes back. Once it has ended: flagged callbacks due before its end were
    missed (`missed`), and are rescheduled together into the capacity after recovery
-   (`customers.capacity`, `customers.rescheduling`; recovery is the end, or now if later,
-   rounded up to a unit) and told their new time once (`callback_messages`); those no
-   slot within the horizon can take become `unplaced`, for a person to move. Flagged
+   (`customers.missed_callbacks`; recovery is the end, or now if later, rounded up to a
+   unit) and told their new time once (`callback_messages`); those no slot within the
+   horizon can take become `unplaced`, for a person to move. Flagged
    callbacks due at or after the end go back to what they were ("no longer affected").
 
 A queue counts only while the outage stopped it (`lost_spans`, from the change feed): a
@@ -28,7 +28,7 @@ end keeps those due after it came back (those flagged ahead of time go back).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,37 +36,29 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
-    Integer,
     String,
     Table,
     and_,
     exists,
-    func,
-    insert,
     literal,
-    literal_column,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
+from standby.customers.callback_history import add_events, chunks, events_from, iso_text, json_object, number
 from standby.customers.callback_messages import CallbackContact, tell_new_times
-from standby.customers.capacity import HORIZON_DAYS, backlog_calls, callback_capacity
-from standby.customers.rescheduling import Placed, ToPlace, Unplaced, place
+from standby.customers.missed_callbacks import BOOKED, reschedule_missed
+from standby.customers.rescheduling import Placed
 from standby.detect.history import OutageRecord, get_outage
 from standby.plan.schema import Plan
 from standby.store.tables import CallbackEventRow, CallbackRow, OutageRow, StateChangeRow
-from standby.store.tables.base import UTCDateTime
 
 FLAG_AHEAD = timedelta(minutes=30)
 """While an outage lasts, callbacks due this soon are flagged: nobody is set to dial them."""
 RECENT = timedelta(hours=24)
 """An outage that ended this recently is still looked at (for a worker that was stopped)."""
-BOOKED = ("scheduled", "rescheduled", "confirmed")
-ACTOR = "standby"
-CHUNK = 1000
 
 _C: Table = CallbackRow.__table__  # type: ignore[assignment]
 _E: Table = CallbackEventRow.__table__  # type: ignore[assignment]
@@ -136,15 +128,15 @@ def _flag(session: Session, outage: OutageRecord, now: datetime) -> int:
     # The history first, while the state before is still there to copy; then only the
     # callbacks whose history was written are flagged (a callback booked in between waits
     # for the next pass).
-    data = _json(
+    data = json_object(
         session,
-        outage_id=_number(outage.id),
+        outage_id=number(outage.id),
         state_before=_C.c.state,
         outage_before=_C.c.outage_id,
-        due_at=_iso(session, due),
+        due_at=iso_text(session, due),
     )
     text = f"outage {outage.id} stops its queue at its due time"
-    _events_from(session, now, "flagged", literal(text, String()), data, hit, outage_id=outage.id)
+    events_from(session, now, "flagged", literal(text, String()), data, hit, outage_id=outage.id)
     written = exists().where(_E.c.callback_id == _C.c.id, _E.c.kind == "flagged", _E.c.at == now)
     flagged = session.connection().execute(
         update(_C)
@@ -203,10 +195,10 @@ def _follow_merges(session: Session, now: datetime) -> None:
         ids = list(
             session.scalars(select(_C.c.id).where(_C.c.outage_id == outage_id, _C.c.state == "flagged"))
         )
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(update(_C).where(_C.c.id.in_(chunk)).values(outage_id=target, updated_at=now))
         text = f"outage {outage_id} merged into outage {target}: it follows that outage"
-        _add_events(
+        add_events(
             session,
             now,
             "outage_merged",
@@ -268,7 +260,7 @@ def _release_recovered_queues(session: Session, outage: OutageRecord, now: datet
 def _release(session: Session, ids: Sequence[int], now: datetime, why: str, *, outage_id: int) -> int:
     """Put flagged callbacks back as they were before they were flagged."""
     before: dict[int, tuple[str, int | None]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         events = session.execute(
             select(_E.c.callback_id, _E.c.data)
             .where(_E.c.callback_id.in_(chunk), _E.c.kind == "flagged")
@@ -280,13 +272,13 @@ def _release(session: Session, ids: Sequence[int], now: datetime, why: str, *, o
     for callback_id in ids:
         groups[before.get(callback_id, ("scheduled", None))].append(callback_id)
     for (state, outage_before), members in groups.items():
-        for chunk in _chunks(members):
+        for chunk in chunks(members):
             session.execute(
                 update(_C)
                 .where(_C.c.id.in_(chunk), _C.c.state == "flagged")
                 .values(state=state, outage_id=outage_before, updated_at=now)
             )
-    _add_events(
+    add_events(
         session,
         now,
         "released",
@@ -327,19 +319,8 @@ def _recover(
     )
     if not missed:
         return CallbackPass(released=released)
-    recovery = max(ended, now)
-    capacity = callback_capacity(
-        plan,
-        recovery=recovery,
-        booked=booked_after(session, recovery),
-        backlog=backlog_calls(
-            plan, dict.fromkeys([*outage.queues, *outage.ever.get("queues", [])]), outage.started_at, ended
-        ),
-    )
-    placement = place([ToPlace(r[0], r[5], r[7], r[6]) for r in missed], capacity)
     by_id = {r[0]: r for r in missed}
-    _reschedule(session, placement.placed, outage.id, now)
-    _unplace(session, placement.unplaced, by_id, outage.id, now)
+    placement = reschedule_missed(session, plan=plan, outage=outage, missed=by_id, now=now)
     told = tell_new_times(
         session,
         plan=plan,
@@ -358,207 +339,3 @@ def _told(row: Any, placed: Placed, outage_id: int) -> CallbackContact:
     return CallbackContact(
         callback_id, moves + 1, customer, phone, email, queue, placed.start, placed.end, outage_id
     )
-
-
-def booked_after(session: Session, recovery: datetime) -> list[tuple[str, datetime]]:
-    """Callbacks that keep their time within the horizon: they take capacity first."""
-    rows = session.execute(
-        select(_C.c.queue, _C.c.due_at).where(
-            _C.c.state.in_(BOOKED),
-            _C.c.due_at >= recovery,
-            _C.c.due_at < recovery + timedelta(days=HORIZON_DAYS + 1),
-        )
-    )
-    return [(queue, due_at) for queue, due_at in rows]
-
-
-def _reschedule(session: Session, placed: Sequence[Placed], outage_id: int, now: datetime) -> None:
-    """Give each placed callback its new window, and write its history, in one or two statements.
-
-    Each slot's times are sent once (PostgreSQL) or converted once (SQLite), not once per
-    callback; one statement per slot with ids in chunks spent most of its time finding rows.
-    On PostgreSQL the history comes from what the update returns (a writable CTE).
-    """
-    if not placed:
-        return
-    slots: dict[tuple[datetime, datetime], int] = {}
-    ids = [p.id for p in placed]
-    slot_of = [slots.setdefault((p.start, p.end), len(slots)) for p in placed]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        params = {
-            "ids": ids,
-            "slots": slot_of,
-            "starts": [start for start, _ in slots],
-            "ends": [end for _, end in slots],
-            "now": now,
-            "actor": ACTOR,
-            "outage_id": outage_id,
-            "text": f"missed in outage {outage_id}; rescheduled to ",
-        }
-        connection.exec_driver_sql(_PG_RESCHEDULE, params)
-        return
-    to_db = _to_db(connection)
-    times = [(to_db(start), to_db(end)) for start, end in slots]
-    now_db = to_db(now)
-    rows = [(*times[k], now_db, now_db, i) for i, k in zip(ids, slot_of, strict=True)]
-    connection.exec_driver_sql(_SQLITE_RESCHEDULE, rows)
-    due, till = _iso(session, _C.c.due_at), _iso(session, _C.c.window_end)
-    text = (
-        literal(f"missed in outage {outage_id}; rescheduled to ", String())
-        + due
-        + literal(" .. ", String())
-        + till
-        + literal(" and the customer told", String())
-    )
-    data = _json(session, outage_id=_number(outage_id), due_at=due, window_end=till, moves=_C.c.moves)
-    done = and_(_C.c.outage_id == outage_id, _C.c.state == "rescheduled", _C.c.rescheduled_at == now)
-    _events_from(session, now, "rescheduled", text, data, done, outage_id=outage_id)
-
-
-def _unplace(
-    session: Session,
-    unplaced: Sequence[Unplaced],
-    rows: Mapping[int, Any],
-    outage_id: int,
-    now: datetime,
-) -> None:
-    for chunk in _chunks([u.id for u in unplaced]):
-        session.execute(
-            update(_C)
-            .where(_C.c.id.in_(chunk), _C.c.state == "flagged")
-            .values(state="unplaced", missed=True, updated_at=now)
-        )
-    _add_events(
-        session,
-        now,
-        "unplaced",
-        (
-            (
-                u.id,
-                f"missed in outage {outage_id}; {u.reason}: a person must give it a new time",
-                {"outage_id": outage_id, "from": rows[u.id].due_at.isoformat(), "reason": u.reason},
-            )
-            for u in unplaced
-        ),
-        outage_id=outage_id,
-    )
-
-
-_PG_ISO_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
-_PG_ISO = f"to_char({{}} AT TIME ZONE 'UTC', '{_PG_ISO_FORMAT}')"
-_PG_RESCHEDULE = f"""
-WITH moved AS (
-  UPDATE callbacks AS c
-  SET state = 'rescheduled', due_at = s.due_at, window_end = s.window_end, moves = c.moves + 1,
-      missed = true, rescheduled_at = %(now)s, updated_at = %(now)s
-  FROM unnest(%(ids)s::integer[], %(slots)s::integer[]) AS v(id, slot)
-  JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) WITH ORDINALITY
-    AS s(due_at, window_end, n) ON s.n = v.slot + 1
-  WHERE c.id = v.id AND c.state = 'flagged'
-  RETURNING c.id, c.moves, {_PG_ISO.format("c.due_at")} AS due, {_PG_ISO.format("c.window_end")} AS till
-)
-INSERT INTO callback_events (callback_id, at, kind, actor, text, data, outage_id)
-SELECT id, %(now)s, 'rescheduled', %(actor)s,
-       %(text)s::text || due || ' .. ' || till || ' and the customer told',
-       jsonb_build_object(
-         'outage_id', %(outage_id)s::integer, 'due_at', due, 'window_end', till, 'moves', moves
-       ),
-       %(outage_id)s::integer
-FROM moved
-"""
-_SQLITE_RESCHEDULE = """
-UPDATE callbacks
-SET state = 'rescheduled', due_at = ?, window_end = ?, moves = moves + 1, missed = 1,
-    rescheduled_at = ?, updated_at = ?
-WHERE id = ? AND state = 'flagged'
-"""
-
-
-# ---- helpers ----------------------------------------------------------------------------
-
-
-def _events_from(
-    session: Session,
-    now: datetime,
-    kind: str,
-    text: ColumnElement[Any],
-    data: ColumnElement[Any],
-    where: Any,
-    *,
-    outage_id: int,
-) -> None:
-    """One history entry (about `outage_id`) for each callback `where` selects, in one statement."""
-    rows = select(
-        _C.c.id,
-        literal(now, UTCDateTime()),
-        literal(kind, String()),
-        literal(ACTOR, String()),
-        text,
-        data,
-        _number(outage_id),
-    ).where(where)
-    columns = ["callback_id", "at", "kind", "actor", "text", "data", "outage_id"]
-    session.connection().execute(insert(_E).from_select(columns, rows))
-
-
-def _json(session: Session, **pairs: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A JSON object built by the database from columns and constants."""
-    build = func.jsonb_build_object if _dialect(session) == "postgresql" else func.json_object
-    args: list[ColumnElement[Any]] = []
-    for key, value in pairs.items():
-        args += [literal_column(f"'{key}'"), value]  # keys are names written here, never input
-    return build(*args)
-
-
-def _iso(session: Session, column: ColumnElement[datetime]) -> ColumnElement[str]:
-    """A UTC time as Python's isoformat writes it (whole seconds), by the database."""
-    if _dialect(session) == "postgresql":
-        return func.to_char(func.timezone("UTC", column), literal_column(f"'{_PG_ISO_FORMAT}'"))
-    return func.strftime(literal_column("'%Y-%m-%dT%H:%M:%S+00:00'"), column)
-
-
-def _to_db(connection: Connection) -> Callable[[datetime], Any]:
-    """A time as the driver takes it for a UTCDateTime column (UTC; SQLite's text form)."""
-    process = _C.c.due_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    assert process is not None
-    return process
-
-
-def _number(value: int) -> ColumnElement[Any]:
-    return literal_column(str(int(value)), Integer())
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def _add_events(
-    session: Session,
-    now: datetime,
-    kind: str,
-    events: Iterable[tuple[int, str, dict[str, Any]]],
-    *,
-    outage_id: int,
-) -> None:
-    rows = [
-        {
-            "callback_id": i,
-            "at": now,
-            "kind": kind,
-            "actor": ACTOR,
-            "text": text,
-            "data": data,
-            "outage_id": outage_id,
-        }
-        for i, text, data in events
-    ]
-    # On the connection: the ORM's bulk insert would run one INSERT per row here.
-    connection = session.connection()
-    for start in range(0, len(rows), 5 * CHUNK):
-        connection.execute(insert(_E), rows[start : start + 5 * CHUNK])
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield list(ids[start : start + CHUNK])

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from standby.customers.capacity import callback_capacity
-from standby.customers.outage_callbacks import booked_after
+from standby.customers.missed_callbacks import booked_after
 from standby.customers.rescheduling import ToPlace, place
 from standby.notify.outbox import NewMessage, put_many
 from standby.plan.schema import Plan

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from standby.clock import Clock
 from standby.config import Settings
+from standby.detect.correlation_loop import AfterCorrelation
 from standby.detect.observer import CheckObserver
 from standby.detect.probes.checker import ProbeChecker
-from standby.detect.worker import AfterCorrelation, DetectWorker, WorkerOptions
+from standby.detect.worker import DetectWorker, WorkerOptions
 from standby.errors import ConfigError
 from standby.notify.runner import run_sender
 from standby.notify.sender import SenderOptions

@@ -13,9 +13,10 @@ serve` or alone as `standby worker`, and several of them share one PostgreSQL.
 - Results go to a buffer that is written in batches; a health change is written at
   once and then correlated (`detect.outages`). Nothing is acted on before it is
   stored: correlation reads what the write committed.
-- Every `alerts_every_s` it looks for new or changed alerts and correlates at once. A
-  new outage that waits for the probes its causes depend on (`outages.opening`) has
-  those this worker holds checked at once, and is correlated again with their results.
+- When it correlates (after a change, a new alert, now and then) and what runs after is
+  `detect.correlation_loop`'s. A new outage that waits for the probes its causes depend
+  on (`outages.opening`) has those this worker holds checked at once, and is correlated
+  again with their results.
 - When the database cannot be reached, checking goes on and the buffer keeps what
   was seen (the latest result and every health change per probe, if it grows too
   big), to be written when the database is back.
@@ -41,6 +42,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock
 from standby.detect.check_rota import CheckRota, HeldProbe
 from standby.detect.correlation import Correlator
+from standby.detect.correlation_loop import (
+    AfterCorrelation,
+    CorrelationLoop,
+    MaintenanceLookup,
+    no_maintenance,
+)
 from standby.detect.health import after_check, after_reading
 from standby.detect.leases import (
     CheckRecord,
@@ -54,31 +61,16 @@ from standby.detect.leases import (
     sync_probes,
 )
 from standby.detect.observer import CheckObserver
-from standby.detect.outage_look import look
-from standby.detect.outages import CorrelationResult, correlate
+from standby.detect.outages import CorrelationResult
 from standby.detect.probes.result import Checker, CheckResult
 from standby.detect.pushed import pushed_result
 from standby.errors import StorageError
-from standby.exercise.records import exercises_marker
 from standby.plan.schema import Plan
 from standby.plan.versions import plan_of_version
 from standby.store.engine import unit_of_work
-from standby.store.tables import AlertRow, ComponentStateRow, PlanVersionRow
+from standby.store.tables import PlanVersionRow
 
 log = logging.getLogger("standby.worker")
-MaintenanceLookup = Callable[[Session, Plan, datetime], frozenset[str]]
-AfterCorrelation = Callable[[Session, Plan, int, datetime, str], object]
-"""Work to do after each correlation, in a transaction of its own (the response)."""
-
-
-def no_maintenance(_session: Session, _plan: Plan, _now: datetime) -> frozenset[str]:
-    """A maintenance lookup that finds none."""
-    return frozenset()
-
-
-# Alerts are never deleted: a new one raises the largest id, a change its update time.
-# Both are read from indexes, unlike a count, which scans the table on PostgreSQL.
-ALERTS_MARKER = select(func.max(AlertRow.id), func.max(AlertRow.updated_at))
 
 
 @dataclass(frozen=True)
@@ -112,8 +104,11 @@ class _Stats:
     opened: list[int] = field(default_factory=list)
 
 
-class DetectWorker:
+class DetectWorker(CorrelationLoop):
     """One worker: holds leases, runs checks, writes results, correlates."""
+
+    options: WorkerOptions
+    stats: _Stats
 
     def __init__(
         self,
@@ -379,7 +374,7 @@ class DetectWorker:
         ok, result = await self._in_thread(read)
         return result if ok else None
 
-    # ---- writing and correlating ------------------------------------------------------
+    # ---- writing (correlating is `CorrelationLoop`'s) ------------------------------------
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -395,26 +390,6 @@ class DetectWorker:
                 log.exception("worker %s: writing results failed", self.id)
                 await asyncio.sleep(self.options.flush_every_s)
 
-    def _ask_correlation(self) -> None:
-        """Correlate what was just written, in a task of its own: the results written next
-        never wait for a correlation. One at a time; asked again meanwhile, once more after."""
-        if self._correlating is not None and not self._correlating.done():
-            self._correlate_again = True
-            return
-        self._correlating = asyncio.create_task(self._correlate_while_asked())
-        self._tasks.add(self._correlating)
-        self._correlating.add_done_callback(self._tasks.discard)
-
-    async def _correlate_while_asked(self) -> None:
-        while True:
-            self._correlate_again = False
-            try:
-                await self._correlate()
-            except Exception:
-                log.exception("worker %s: correlating failed", self.id)
-            if not self._correlate_again:
-                return
-
     async def _flush(self) -> int:
         if not self.buffer:
             return 0
@@ -426,104 +401,9 @@ class DetectWorker:
         self.stats.flushes += 1
         return int(changes)
 
-    async def _watch_alerts(self) -> None:
-        """Correlate at once when an alert came, changed or cleared: its outage must not wait
-        for the periodic pass (the correlation then has the probes it waits for checked)."""
-
-        def read(session: Session) -> tuple[Any, ...]:
-            return tuple(session.execute(ALERTS_MARKER).one())
-
-        ok, marker = await self._in_thread(read)
-        if not ok or marker == self._alerts_seen:
-            return
-        if self._alerts_seen is not None:
-            self._urgent.set()
-        self._alerts_seen = marker
-
-    async def _look_around(self) -> None:
-        """The periodic pass: correlate when something this worker did not see changed."""
-        if self._correlating is not None and not self._correlating.done():
-            return  # one asked by the results runs now, and reads what this pass would
-        await self._correlate(only_if_changed=True)
-
-    async def _correlate(self, *, only_if_changed: bool = False) -> None:
-        if self._plan is None:
-            return
-        version, plan, correlator = self._plan
-        now = self.clock.now()
-        loop_now = asyncio.get_running_loop().time()
-        # A full pass anyway now and then: another worker's probes change states too.
-        due_anyway = loop_now - self._last_full >= self.options.full_correlation_every_s
-
-        def work(session: Session) -> CorrelationResult | tuple[frozenset[str], Any] | None:
-            covered = self.maintenance(session, plan, now)
-            alerts = session.execute(ALERTS_MARKER).one()
-            # Another worker's correlation changed a state (a dependent went down): this
-            # one may hold the probes the new outage waits for.
-            states = session.scalar(select(func.max(ComponentStateRow.updated_at)))
-            marker = (version, covered, tuple(alerts), states, exercises_marker(session))
-            if only_if_changed and not due_anyway and marker == self._marker:
-                return None
-            # Reads only, no lock: most passes change nothing, and a pass that held the write
-            # lock for the seconds a loaded machine gives it made every writer wait.
-            result = look(session, correlator=correlator, maintenance=covered, now=now)
-            if result is None:
-                return covered, marker  # something changes: again under the lock
-            self._marker = marker
-            return result
-
-        def write(covered: frozenset[str], marker: Any, session: Session) -> CorrelationResult:
-            self.stats.locked_correlations += 1
-            result = correlate(
-                session,
-                correlator=correlator,
-                maintenance=covered,
-                now=self.clock.now(),  # what it opens is detected now, not when the look began
-                holder=self.id,
-                plan_version_id=version,
-            )
-            self._marker = marker
-            return result
-
-        ok, result = await self._in_thread(work)
-        if ok and isinstance(result, tuple):
-            ok, result = await self._in_thread(functools.partial(write, *result))
-        if ok and result is not None:
-            self._last_full = loop_now
-            self.stats.correlations += 1
-            self.stats.last_correlation = result
-            self.stats.opened.extend(result.opened)
-            for outage_id in result.opened:
-                log.warning("outage %s opened", outage_id)
-            if result.waiting_on:
-                self.rota.wake(result.waiting_on, asyncio.get_running_loop().time())
-        if ok and self.after_correlation is not None:
-            steps = (
-                self.after_correlation
-                if isinstance(self.after_correlation, tuple)
-                else (self.after_correlation,)
-            )
-            # Committed correlation first: the response reads the outages it wrote. It runs
-            # on every pass, changed or not: escalation and reminders run on time. Each step
-            # commits on its own, so a long one does not hold the response lock. Each reads
-            # the time as it starts: what it records happens then, not when the pass began
-            # (an incident resolved meanwhile is older than its all-clear).
-            for step in steps:
-                done, _ = await self._in_thread(
-                    functools.partial(_after, step, plan, version, self.clock, self.id)
-                )
-                if not done:
-                    break
-
     async def _prune(self) -> None:
         before = self.clock.now() - self.options.retention
         await self._in_thread(lambda s: prune(s, before=before))
-
-
-def _after(
-    step: AfterCorrelation, plan: Plan, version: int, clock: Clock, holder: str, session: Session
-) -> object:
-    return step(session, plan, version, clock.now(), holder)
 
 
 def _record_batch(session: Session, worker_id: str, batch: list[CheckRecord]) -> int:

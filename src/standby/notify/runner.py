@@ -14,7 +14,7 @@ from standby.config import Settings
 from standby.notify.channels.email import EmailChannel
 from standby.notify.channels.sms import SmsChannel, SmsStyle
 from standby.notify.channels.webhook import WebhookChannel, derive_secret
-from standby.notify.outbox import OnOutcome
+from standby.notify.outbox_delivery import OnOutcome
 from standby.notify.sender import Channels, NotifySender, SenderOptions
 
 NOT_CONFIGURED = {

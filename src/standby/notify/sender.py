@@ -5,8 +5,8 @@ Several senders (in `standby serve` and in each `standby worker`) share one outb
 
 - It claims only what it can start at once: up to `concurrency` messages in flight, in
   batches of at most `batch`, each marked `sending` with a claim lease *before* anything
-  goes out (`outbox.claim_due`). When nothing is due it looks again every `poll_s`, or at
-  once when `nudge()` is called.
+  goes out (`outbox_delivery.claim_due`). When nothing is due it looks again every
+  `poll_s`, or at once when `nudge()` is called.
 - Each message goes out on its channel under a hard deadline; whatever the receiver does
   (garbage, a hang, a reset, an exception in a channel) becomes an outcome, never a dead
   sender. A channel that is not configured parks its messages with the reason.
@@ -47,9 +47,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from standby.clock import Clock
 from standby.errors import StandbyError
 from standby.notify.channels.protocol import Channel, DeliveryFailure, PermanentFailure
-from standby.notify.outbox import (
+from standby.notify.outbox import MessageRecord
+from standby.notify.outbox_delivery import (
     DEFAULT_POLICY,
-    MessageRecord,
     OnOutcome,
     Outcome,
     Recorded,

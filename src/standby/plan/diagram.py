@@ -12,37 +12,27 @@ are not drawn, like Graphviz's `tred`: drawing all of them hides the structure.
 Past `max_components` components or `max_depth` depths the map collapses into at
 most `COLLAPSED_DEPTHS` columns of groups by depth and kind, and says so in
 `Layout.notes`: a picture of 5,000 boxes informs nobody and takes long to draw.
-Nothing here reads the clock or the database.
+Nothing here reads the clock or the database. This builds the graph to draw (its
+parts in `diagram_parts`); `diagram_placing` places it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-from standby.plan.layering import Box, Spacing, layered
+from standby.plan.diagram_parts import Layout, MapGraph, Tone, Vertex
+from standby.plan.diagram_placing import place_graph
+from standby.plan.diagram_placing import svg_path as svg_path  # re-exported: the web app imports it here
 from standby.plan.schema import AnyOf, Plan
 
-NodeKind = Literal["component", "site", "queue", "junction", "group"]
-Tone = Literal["up", "degraded", "down", "maintenance", "unknown"]
-STATES: tuple[Tone, ...] = ("up", "degraded", "down", "maintenance", "unknown")
 # How bad each state is: groups and tables show the worst first.
 SEVERITY: dict[str, int] = {"down": 4, "degraded": 3, "maintenance": 2, "unknown": 1, "up": 0}
 
-NODE_WIDTH = 166.0
-NODE_HEIGHT = 50.0
 JUNCTION_WIDTH = 50.0
 JUNCTION_HEIGHT = 20.0
-COLUMN_GAP = 50.0
 COLLAPSED_DEPTHS = 6
-# Rough widths of a character at the label and detail font sizes, to shorten text that
-# would overflow its box (SVG text does not wrap or clip by itself).
-LABEL_CHAR = 7.0
-DETAIL_CHAR = 5.6
-NODE_GAP = 14.0
-MARGIN = 24.0
-HEADER = 30.0
 
 
 class AvailabilityView(Protocol):
@@ -65,99 +55,6 @@ class AvailabilityView(Protocol):
         """Queues reachable and answered by some available site."""
 
 
-@dataclass(frozen=True)
-class Node:
-    """A box on the map, with its top-left corner at (x, y)."""
-
-    id: str
-    kind: NodeKind
-    label: str
-    status: str  # the state in words, beside the label: colour is never the only signal
-    detail: str
-    tone: Tone
-    available: bool
-    impacted: bool  # unavailable through a dependency although its own state is not down
-    x: float
-    y: float
-    width: float
-    height: float
-    column: int
-    title: str = ""
-    members: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A line from a dependency to what needs it, through `points` (left to right)."""
-
-    source: str
-    target: str
-    points: tuple[tuple[float, float], ...]
-    dashed: bool  # a team's site answering a queue, rather than a dependency
-    live: bool  # the source is available
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of the map and its heading."""
-
-    x: float
-    width: float
-    title: str
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The whole map: everything needed to draw it, in drawing units (pixels)."""
-
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
-    columns: tuple[Column, ...]
-    width: float
-    height: float
-    collapsed: bool
-    notes: tuple[str, ...]
-
-    def node(self, node_id: str) -> Node:
-        """The node with this id (KeyError if absent)."""
-        for candidate in self.nodes:
-            if candidate.id == node_id:
-                return candidate
-        raise KeyError(node_id)
-
-
-@dataclass
-class _Vertex:
-    id: str
-    kind: NodeKind
-    rank: int
-    label: str = ""
-    status: str = ""
-    detail: str = ""
-    tone: Tone = "unknown"
-    available: bool = True
-    impacted: bool = False
-    title: str = ""
-    members: tuple[str, ...] = ()
-    width: float = NODE_WIDTH
-    height: float = NODE_HEIGHT
-    heading: str = ""
-
-
-@dataclass
-class _Graph:
-    vertices: dict[str, _Vertex] = field(default_factory=dict)
-    edges: dict[tuple[str, str], bool] = field(default_factory=dict)  # (source, target) -> dashed
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, vertex: _Vertex) -> None:
-        self.vertices.setdefault(vertex.id, vertex)
-
-    def link(self, source: str, target: str, *, dashed: bool = False) -> None:
-        if source != target and source in self.vertices and target in self.vertices:
-            self.edges.setdefault((source, target), dashed)
-
-
 def layout_plan(
     plan: Plan,
     *,
@@ -176,7 +73,7 @@ def layout_plan(
     else:
         graph = _full_graph(plan, depths, states, availability)
         collapsed = False
-    return _place(graph, collapsed)
+    return place_graph(graph, collapsed)
 
 
 def dependency_ids(entries: Iterable[str | AnyOf]) -> list[str]:
@@ -258,17 +155,17 @@ def _full_graph(
     depths: Mapping[str, int],
     states: Mapping[str, str],
     availability: AvailabilityView | None,
-) -> _Graph:
+) -> MapGraph:
     status = _Status(states, availability)
     closures = _closures(plan, depths)
-    graph = _Graph()
+    graph = MapGraph()
     dropped = 0
     for c in sorted(plan.components, key=lambda c: depths[c.id]):
         depth = depths[c.id]
         tone, ok = status.tone(c.id), status.component_ok(c.id)
         impacted = not ok and tone != "down"
         graph.add(
-            _Vertex(
+            Vertex(
                 f"component:{c.id}",
                 "component",
                 2 * depth,
@@ -336,7 +233,7 @@ def _reduce(entries: Iterable[_Entry], closures: Mapping[str, _Closure]) -> list
 
 
 def _attach(
-    graph: _Graph,
+    graph: MapGraph,
     target: str,
     rank: int,
     entries: list[_Entry],
@@ -350,7 +247,7 @@ def _attach(
             junction = f"{target}:any-of-{index}"
             live = [m for m in entry.any_of if status.component_ok(m)]
             graph.add(
-                _Vertex(
+                Vertex(
                     junction,
                     "junction",
                     rank - 1,
@@ -373,7 +270,7 @@ def _attach(
 
 
 def _add_sites_and_queues(
-    graph: _Graph,
+    graph: MapGraph,
     plan: Plan,
     status: _Status,
     rank: int,
@@ -394,7 +291,7 @@ def _add_sites_and_queues(
             live = [i for i in ids if status.site_ok(i)]
             key = f"group:site:{kind}"
             graph.add(
-                _Vertex(
+                Vertex(
                     key,
                     "group",
                     rank,
@@ -423,7 +320,7 @@ def _add_sites_and_queues(
             )
             site_key[s.id] = f"site:{s.id}"
             graph.add(
-                _Vertex(
+                Vertex(
                     site_key[s.id],
                     "site",
                     rank,
@@ -444,7 +341,7 @@ def _add_sites_and_queues(
         for tone, ids in by_tone.items():
             key = f"group:queue:{tone}"
             graph.add(
-                _Vertex(
+                Vertex(
                     key,
                     "group",
                     rank + 2,
@@ -465,7 +362,7 @@ def _add_sites_and_queues(
             queue_key[q.id] = f"queue:{q.id}"
             level = q.service_level
             graph.add(
-                _Vertex(
+                Vertex(
                     queue_key[q.id],
                     "queue",
                     rank + 2,
@@ -511,9 +408,9 @@ def _collapsed_graph(
     states: Mapping[str, str],
     availability: AvailabilityView | None,
     columns: int,
-) -> _Graph:
+) -> MapGraph:
     status = _Status(states, availability)
-    graph = _Graph()
+    graph = MapGraph()
     deepest = max(depths.values(), default=0)
     buckets = min(deepest + 1, columns)
     span: dict[int, list[int]] = {}
@@ -532,7 +429,7 @@ def _collapsed_graph(
         live = [i for i in ids if status.component_ok(i)]
         lo, hi = span[bucket][0], span[bucket][-1]
         graph.add(
-            _Vertex(
+            Vertex(
                 key,
                 "group",
                 2 * bucket,
@@ -565,7 +462,7 @@ def _collapsed_graph(
     return graph
 
 
-def _reduce_links(graph: _Graph) -> int:
+def _reduce_links(graph: MapGraph) -> int:
     """Drop dependency links implied by a longer path (transitive reduction); return how many.
 
     Between groups every depth tends to link to every later one, and those lines would
@@ -592,85 +489,6 @@ def _reduce_links(graph: _Graph) -> int:
             del graph.edges[(source, target)]
             dropped += 1
     return dropped
-
-
-# --- placing it ---------------------------------------------------------------------------
-
-
-def _place(graph: _Graph, collapsed: bool) -> Layout:
-    vertices = graph.vertices
-    placement = layered(
-        [Box(v.id, v.rank, v.width, v.height) for v in vertices.values()],
-        list(graph.edges),
-        Spacing(
-            column_gap=COLUMN_GAP,
-            box_gap=NODE_GAP,
-            # Many lines pass each group column; packed tight they read as one bundle.
-            dummy_gap=3.0 if collapsed else 10.0,
-            left=MARGIN,
-            top=MARGIN + HEADER,
-        ),
-    )
-    headings: dict[int, str] = {}
-    nodes: list[Node] = []
-    for v in vertices.values():
-        cx, cy = placement.centres[v.id]
-        column = placement.column_of[v.id]
-        if v.heading:
-            headings.setdefault(column, v.heading)
-        nodes.append(
-            Node(
-                id=v.id,
-                kind=v.kind,
-                label=_fit(v.label, v.width - 24, LABEL_CHAR),
-                status=v.status,
-                detail=_fit(v.detail, v.width - 20, DETAIL_CHAR),
-                tone=v.tone,
-                available=v.available,
-                impacted=v.impacted,
-                x=round(cx - v.width / 2, 1),
-                y=round(cy - v.height / 2, 1),
-                width=v.width,
-                height=v.height,
-                column=column,
-                title=v.title,
-                members=v.members,
-            )
-        )
-    edges = [
-        Edge(source, target, route, graph.edges[(source, target)], vertices[source].available)
-        for (source, target), route in placement.routes.items()
-    ]
-    return Layout(
-        nodes=tuple(nodes),
-        edges=tuple(edges),
-        columns=tuple(
-            Column(x, width, headings.get(i, "")) for i, (x, width) in enumerate(placement.columns)
-        ),
-        width=placement.width,
-        height=placement.height,
-        collapsed=collapsed,
-        notes=tuple(graph.notes),
-    )
-
-
-def _fit(text: str, width: float, per_char: float) -> str:
-    """The text, shortened with an ellipsis to about `width` units."""
-    most = max(int(width / per_char), 4)
-    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
-
-
-def svg_path(points: tuple[tuple[float, float], ...]) -> str:
-    """An SVG path through the points, as cubic curves that leave and arrive horizontally."""
-    if not points:
-        return ""
-    (x, y), rest = points[0], points[1:]
-    parts = [f"M{x:.1f},{y:.1f}"]
-    for nx, ny in rest:
-        bend = (nx - x) / 2
-        parts.append(f"C{x + bend:.1f},{y:.1f} {nx - bend:.1f},{ny:.1f} {nx:.1f},{ny:.1f}")
-        x, y = nx, ny
-    return " ".join(parts)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

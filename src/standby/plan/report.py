@@ -10,7 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from standby.plan.audit import SEVERITIES, Finding, count_by_severity
+from standby.plan.audit import count_by_severity
+from standby.plan.findings import SEVERITIES, Finding
 
 SEVERITY_STYLES: dict[str, str] = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 

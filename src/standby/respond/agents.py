@@ -29,7 +29,7 @@ from standby.intake import MAX_PROBLEMS, Cells, Layout, Row, RowProblem, RowsInv
 from standby.notify.validate import email_address, phone_number
 from standby.plan.rules import suggest
 from standby.plan.schema import Plan
-from standby.respond.communication import AgentContact
+from standby.respond.notice_addresses import AgentContact
 from standby.store.tables import AgentRow
 
 LAYOUT = Layout(

@@ -37,18 +37,11 @@ from standby.exercise.records import exercise_audience
 from standby.notify.outbox import MessageRecord, enqueue
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
-from standby.respond.communication import (
-    Evaluation,
-    GroupState,
-    Notice,
-    OutageFacts,
-    Recipient,
-    Reminder,
-    evaluate,
-)
+from standby.respond.communication import Evaluation, GroupState, OutageFacts, Reminder, evaluate
 from standby.respond.deadline_service import follow_deadlines
 from standby.respond.deadlines import DeadlineStatus
 from standby.respond.incident_service import lock_incident
+from standby.respond.notice_addresses import Notice, Recipient
 from standby.respond.templates import TemplateProblem, Templates, local_time, message_variables, templates_for
 from standby.respond.timeline import Entry, add_entry, entries
 from standby.store.tables import CommunicationRow, IncidentRow

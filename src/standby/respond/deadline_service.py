@@ -32,8 +32,8 @@ from standby.errors import InvalidInput
 from standby.notify.outbox import enqueue
 from standby.plan.people import Person
 from standby.plan.schema import Plan
-from standby.respond.communication import lead_candidates, message_key, normalise_email, normalise_phone
 from standby.respond.deadlines import FAILURES, DeadlineStatus, Delivery, deadline_status
+from standby.respond.notice_addresses import lead_candidates, message_key, normalise_email, normalise_phone
 from standby.respond.templates import local_time
 from standby.respond.timeline import add_entry
 from standby.store.tables import CommunicationRow, IncidentRow, MessageRow
@@ -83,7 +83,7 @@ def deliveries_by_group(
         .order_by(MessageRow.id)
     )
     for row in rows:
-        # Keys are comm:INCIDENT:GROUP:... (communication.Notice.ref): the group is the third part.
+        # Keys are comm:INCIDENT:GROUP:... (notice_addresses.Notice.ref): the group is the third part.
         parts = str(row.idempotency_key).split(":", 3)
         if len(parts) < 4 or parts[0] != "comm" or row.incident_id is None:
             continue

@@ -32,10 +32,11 @@ from standby.notify.outbox_desk import get_by_key
 from standby.plan.people import Stakeholder
 from standby.plan.schema import Plan
 from standby.respond.agents import team_contacts
-from standby.respond.communication import GroupState, Notice, OutageFacts, message_key, update_notices
+from standby.respond.communication import GroupState, OutageFacts, update_notices
 from standby.respond.communication_service import current_states, facts_of
 from standby.respond.incident_service import lock_incident
 from standby.respond.incidents import OPEN_STATES
+from standby.respond.notice_addresses import Notice, message_key
 from standby.respond.templates import TemplateProblem, message_variables, templates_for
 from standby.respond.timeline import add_entry
 from standby.store.tables import CommunicationRow, IncidentRow
