@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from standby.plan.audit import add_months
+from standby.plan.audit_reviews import add_months
 from standby.plan.schema import Plan
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from standby.errors import InvalidInput, NotFound
 from standby.exercise.service import finished_dates
 from standby.notify.outbox import enqueue
-from standby.plan.audit import ReviewLog, add_months
+from standby.plan.audit_reviews import ReviewLog, add_months
 from standby.plan.changes import plan_changes
 from standby.plan.schema import Plan
 from standby.plan.versions import current_plan, plan_of_version

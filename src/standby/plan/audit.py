@@ -13,16 +13,10 @@ from datetime import date
 
 from standby.plan.audit_failures import queues_without_agents, single_points_of_failure, site_loss
 from standby.plan.audit_gaps import components_without_probe, queues_without_tolerance, stakeholders
-from standby.plan.audit_reviews import ReviewLog as ReviewLog
-from standby.plan.audit_reviews import add_months as add_months
-from standby.plan.audit_reviews import drills, end_of_life, plan_review, vendor_reviews
-from standby.plan.findings import SEVERITIES as SEVERITIES
-from standby.plan.findings import Finding as Finding
+from standby.plan.audit_reviews import ReviewLog, drills, end_of_life, plan_review, vendor_reviews
+from standby.plan.findings import SEVERITIES, Finding
 from standby.plan.schema import Plan
 from standby.plan.topology import Topology
-
-# ReviewLog, add_months, SEVERITIES and Finding are imported "as" themselves: re-exported
-# for the web pages and the exercise programme, which import them from here.
 
 # Findings are grouped by section in the order the plan file has them.
 SECTION_ORDER: tuple[str, ...] = (

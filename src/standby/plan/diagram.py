@@ -24,7 +24,6 @@ from typing import Protocol
 
 from standby.plan.diagram_parts import Layout, MapGraph, Tone, Vertex
 from standby.plan.diagram_placing import place_graph
-from standby.plan.diagram_placing import svg_path as svg_path  # re-exported: the web app imports it here
 from standby.plan.schema import AnyOf, Plan
 
 # How bad each state is: groups and tables show the worst first.

@@ -25,7 +25,7 @@ from standby.config import Settings
 from standby.errors import StandbyError
 from standby.observe.address import MetricsAddress
 from standby.observe.instruments import StandbyMetrics
-from standby.plan.diagram import svg_path
+from standby.plan.diagram_placing import svg_path
 from standby.plan.watch import PlanFileWatch
 from standby.status.board import StatusBoard
 from standby.status.fanout_service import tell_subscribers

@@ -24,8 +24,9 @@ from standby.detect.states import read_states
 from standby.errors import PlanInvalid
 from standby.exercise.reviews_service import review_log
 from standby.notify.outbox_desk import count_by_state, count_failing
-from standby.plan.audit import Finding, audit, count_by_severity
+from standby.plan.audit import audit, count_by_severity
 from standby.plan.diagram import SEVERITY, layout_plan
+from standby.plan.findings import Finding
 from standby.plan.loading import load_plan_file
 from standby.plan.schema import AnyOf, Plan
 from standby.plan.topology import Availability, Topology

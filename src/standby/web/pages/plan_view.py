@@ -17,8 +17,9 @@ from standby.access.roles import Permission
 from standby.access.service import Principal
 from standby.errors import InvalidInput, NotFound
 from standby.exercise.reviews_service import review_log
-from standby.plan.audit import SEVERITIES, audit, count_by_severity
+from standby.plan.audit import audit, count_by_severity
 from standby.plan.changes import plan_changes
+from standby.plan.findings import SEVERITIES
 from standby.plan.schema import Plan
 from standby.plan.versions import (
     PlanVersionInfo,
