@@ -7,6 +7,7 @@ STANDBY_REQUIRE_BROWSER=1 or STANDBY_REQUIRE_POSTGRES=1, when they fail.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,8 @@ ARGS = [
     "--no-first-run",
 ]
 WAIT_MS = 20_000
+
+
 def browser_required() -> bool:
     """Whether a missing browser fails the run rather than skipping it."""
     return (
@@ -46,9 +49,20 @@ def _missing(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless (never a downloaded one: `playwright install` is not needed)."""
+@pytest.fixture(scope="session")
+def chromium_process() -> Iterator[tuple[Browser, asyncio.AbstractEventLoop | None]]:
+    """Debian's Chromium, headless, launched once per test process, with Playwright's event loop.
+
+    Never a downloaded one: `playwright install` is not needed. Once per process, not per
+    module: the tests of a module are spread over the workers among other modules' tests,
+    and a module's browser was launched again each time a worker came back to one of its
+    tests (about 1.7 s of CPU a launch). Each test gets it through `chromium`, which leaves
+    nothing of the test's behind.
+
+    Playwright's sync API marks its own event loop as the thread's running loop between its
+    calls; another test's `asyncio.run` (or anyio's) would then refuse to start. The mark is
+    taken off here and put back only while a browser test runs.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -57,10 +71,28 @@ def chromium() -> Iterator[Browser]:
         _missing(f"Chromium not found at {CHROMIUM} (Debian package chromium); the browser tests need it")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
         try:
-            yield browser
+            yield browser, loop
         finally:
+            asyncio.events._set_running_loop(loop)
             browser.close()
+
+
+@pytest.fixture
+def chromium(chromium_process: tuple[Browser, asyncio.AbstractEventLoop | None]) -> Iterator[Browser]:
+    """The process's Chromium for one test: every browser profile the test opened is closed after it."""
+    browser, loop = chromium_process
+    asyncio.events._set_running_loop(loop)
+    try:
+        yield browser
+    finally:
+        try:
+            for context in browser.contexts:
+                context.close()
+        finally:
+            asyncio.events._set_running_loop(None)
 
 
 class Server(Served):

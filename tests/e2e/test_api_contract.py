@@ -79,6 +79,9 @@ def served(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[t
     settings = Settings(database_url="sqlite://", data_dir=tmp_path)
     app = create_app(settings, clock=SystemClock(), session_factory=session_factory)
     with Served(app) as server:
+        # The document is built on its first request (about 0.5 s of CPU, many more on a loaded
+        # machine): built here, so schemathesis's 10-second read timeout never meets it.
+        assert httpx.get(f"{server.base}/openapi.json", timeout=120).status_code == 200
         yield server, tokens[Role.ADMIN]
 
 
