@@ -28,11 +28,15 @@ from sqlalchemy import Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from _passwords import hash_at_test_strength
 from _schema_pool import SchemaPool
 from standby.store.engine import make_engine, make_session_factory, sqlite_path
 from standby.store.migrations import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# Passwords are hashed and verified at the cheapest parameters in the tests (_passwords.py).
+hash_at_test_strength()
 
 
 def _libpq_url(url: str, database: str | None = None) -> str:

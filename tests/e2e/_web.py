@@ -21,11 +21,11 @@ from typing import Self
 import httpx
 import pytest
 import uvicorn
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
+from _passwords import TEST_HASHER
 from standby.access.roles import Role
 from standby.access.service import create_token
 from standby.clock import FakeClock
@@ -73,8 +73,8 @@ class Web:
 
 @cache
 def password_hash() -> str:
-    """PASSWORD hashed once per test run: argon2 is slow on purpose, five users a test add up."""
-    return PasswordHasher().hash(PASSWORD)
+    """PASSWORD hashed once per test run, as the tests hash every password (tests/_passwords.py)."""
+    return TEST_HASHER.hash(PASSWORD)
 
 
 def seed_users(factory: sessionmaker[Session]) -> dict[Role, str]:

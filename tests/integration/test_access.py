@@ -9,6 +9,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from _passwords import SERVICE_HASHER
+from standby.access import service as access_service
 from standby.access.roles import Permission, Role
 from standby.access.service import (
     Principal,
@@ -119,7 +121,20 @@ def test_a_new_password_replaces_the_old_and_signs_out(uow) -> None:
             set_password(s, username="nobody", password=PASSWORD)
 
 
-def test_old_hash_parameters_are_upgraded_on_sign_in(uow) -> None:
+def test_the_service_hashes_at_rfc_9106_low_memory_strength(uow, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access_service, "_HASHER", SERVICE_HASHER)
+    with uow() as s:
+        create_user(s, username="erin", password=PASSWORD, role=Role.VIEWER, now=T0)
+    with uow() as s:
+        stored = s.scalars(select(UserRow.password_hash)).one()
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert authenticate(s, username="erin", password=PASSWORD) is not None
+        assert s.scalars(select(UserRow.password_hash)).one() == stored  # nothing to upgrade
+
+
+def test_old_hash_parameters_are_upgraded_on_sign_in(uow, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At the service's strength, not the tests' cheapest (tests/_passwords.py).
+    monkeypatch.setattr(access_service, "_HASHER", SERVICE_HASHER)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     with uow() as s:
         s.add(UserRow(username="old", password_hash=weak, role="viewer", created_at=T0))
