@@ -55,7 +55,7 @@ class Seen:
 
 
 @contextmanager
-def serving(app: ASGIApp, http: type[asyncio.Protocol]) -> Iterator[int]:
+def serving(app: ASGIApp, http: type[asyncio.Protocol], keep_alive_s: int = 5) -> Iterator[int]:
     """`app` under uvicorn with this HTTP protocol, in a thread; yields the port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,7 +63,7 @@ def serving(app: ASGIApp, http: type[asyncio.Protocol]) -> Iterator[int]:
     # No lifespan: the tests render the board themselves, and two servers share the app.
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, http=http, lifespan="off", log_level="warning",
-        access_log=False, timeout_graceful_shutdown=5,
+        access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive_s,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{http.__name__}", daemon=True)
@@ -161,7 +161,8 @@ def test_each_document_as_the_asgi_path_sends_it(served: Both, tmp_path: Path) -
         for name in ("content-security-policy", "x-frame-options", "cache-control", "etag"):
             header(full, name)
         head = served.both(request("HEAD", path), head=True)
-        assert head == full[: len(head)] and head.endswith(b"\r\n\r\n")
+        assert same(full).startswith(same(head)) and head.endswith(b"\r\n\r\n")
+        assert len(full) == len(head) + len(board.get(path).body)
         etag, modified = header(full, "etag"), header(full, "last-modified")
         for validator in (f"If-None-Match: {etag}", f"If-Modified-Since: {modified}"):
             unchanged = served.both(request("GET", path, validator))
@@ -169,7 +170,7 @@ def test_each_document_as_the_asgi_path_sends_it(served: Both, tmp_path: Path) -
             assert header(unchanged, "etag") == etag and "content-length" not in unchanged.decode()
             served.both(request("HEAD", path, validator), head=True)
         changed = served.both(request("GET", path, 'If-None-Match: "another"'))
-        assert changed == full[: len(changed)] and len(changed) == len(full)
+        assert same(changed) == same(full)
 
 
 def test_the_wire_answers_without_the_app(served: Both) -> None:
@@ -292,3 +293,34 @@ def test_a_new_rendering_is_served_once_the_board_changes(served: Both, tmp_path
         served.wire_port, request("GET", "/status", f"If-None-Match: {header(before, 'etag')}"), [False]
     )
     assert unchanged.startswith(b"HTTP/1.1 200 OK\r\n")  # the old copy is stale now
+
+
+def test_an_idle_connection_closes_after_uvicorns_keep_alive_timeout(web: Web) -> None:
+    refresh(web)
+    seen = Seen(web.app)
+    with serving(seen, status_wire(web.app.state.status_board), keep_alive_s=1) as port:
+        # Answered on the wire, asked again within the timeout: open for as long as the client talks.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            reader = conn.makefile("rb")
+            started = time.monotonic()
+            for _ in range(4):
+                conn.sendall(request("GET", "/status.json"))
+                assert read_answer(reader, False).startswith(b"HTTP/1.1 200 OK\r\n")
+                time.sleep(0.6)
+            assert time.monotonic() - started > 2  # longer than the timeout
+            heard = time.monotonic()
+            assert reader.read() == b""  # then closed once idle for the timeout
+            assert 0.3 <= time.monotonic() - heard < 3
+            reader.close()
+        # The app answered last: uvicorn's own timer closes it, a timeout after that answer.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            reader = conn.makefile("rb")
+            sent = time.monotonic()
+            conn.sendall(request("GET", "/status") + request("GET", "/slow"))
+            assert read_answer(reader, False).startswith(b"HTTP/1.1 200 OK\r\n")
+            assert read_answer(reader, False).endswith(b"slow")
+            assert reader.read() == b""
+            # The wire's check, a timeout after the first answer, left it to uvicorn's.
+            assert SLOW_S + 0.9 <= time.monotonic() - sent < 4
+            reader.close()
+    assert seen.requests == ["GET /slow"]

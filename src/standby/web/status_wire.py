@@ -27,6 +27,7 @@ bytes). These answers are not counted by the request metrics, like the ASGI fast
 from __future__ import annotations
 
 import urllib.parse
+from asyncio import TimerHandle
 from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -88,6 +89,22 @@ class StatusWire(HttpToolsProtocol):
     """The answer to the request being parsed, when it is answered here."""
     _closing = False
     """Whether the connection closes after that answer (HTTP/1.0, Connection: close)."""
+    _heard_at = 0.0
+    """When the client last sent anything (the loop's clock)."""
+    _idle_timer: TimerHandle | None = None
+    """The keep-alive timeout's check after answers given here."""
+
+    def data_received(self, data: bytes) -> None:
+        """Note the time (the keep-alive timeout counts from it), then parse as uvicorn does."""
+        self._heard_at = self.loop.time()
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the keep-alive check, then let uvicorn tidy up."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:
         """Answer here when the request qualifies; else start (or queue) the ASGI cycle as uvicorn does."""
@@ -105,21 +122,39 @@ class StatusWire(HttpToolsProtocol):
             return
         self._wired = None
         self.transport.write(wired)
+        self.server_state.total_requests += 1  # uvicorn's count (--limit-max-requests)
         if self._closing:
             self.transport.close()
-        # What uvicorn does after each answer: count it, then arm the keep-alive timeout.
-        self.on_response_complete()
+        elif self._idle_timer is None:
+            # uvicorn arms a timer after every answer and cancels it at the next data (about a
+            # microsecond each, a tenth of an answer here): one check per timeout period instead.
+            self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
+
+    def _idle_check(self) -> None:
+        """Close the connection when it was idle for uvicorn's keep-alive timeout; else look again later."""
+        self._idle_timer = None
+        if self.transport.is_closing() or self.timeout_keep_alive_task is not None:
+            return  # closed, or the app answered last: uvicorn's own timer runs
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return  # the app is answering: uvicorn arms its timer when it is done
+        idle = self.loop.time() - self._heard_at
+        if idle >= self.timeout_keep_alive:
+            self.transport.close()
+        else:
+            self._idle_timer = self.loop.call_later(self.timeout_keep_alive - idle, self._idle_check)
 
     def _answer_here(self) -> bytes | None:
         """The whole answer when this request may be answered on the wire; None sends it to the app."""
         url = self.url
-        if not url.startswith(_PREFIX) or b"?" in url or b"%" in url or b"#" in url or self.root_path:
+        if not url.startswith(_PREFIX):
             return None
         # latin-1 never fails: a path that is not ASCII matches no document and goes to uvicorn.
+        # A document's path holds no query or fragment: a target with either finds none.
         path = url.decode("latin-1")
         document = self.board.get(path)
-        if document is None:
-            return None
+        if document is None or b"%" in url or self.root_path:
+            return None  # uvicorn would decode the escapes, or prefix the root path: its answer
         parser = self.parser
         method = parser.get_method()
         if method not in _READS or parser.should_upgrade() or self.limit_concurrency is not None:
