@@ -10,6 +10,7 @@ the client's bytes to choose.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import threading
@@ -55,7 +56,9 @@ class Seen:
 
 
 @contextmanager
-def serving(app: ASGIApp, http: type[asyncio.Protocol], keep_alive_s: int = 5) -> Iterator[int]:
+def serving(
+    app: ASGIApp, http: type[asyncio.Protocol], keep_alive_s: int = 5, access_log: bool = False
+) -> Iterator[int]:
     """`app` under uvicorn with this HTTP protocol, in a thread; yields the port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,7 +66,7 @@ def serving(app: ASGIApp, http: type[asyncio.Protocol], keep_alive_s: int = 5) -
     # No lifespan: the tests render the board themselves, and two servers share the app.
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, http=http, lifespan="off", log_level="warning",
-        access_log=False, timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive_s,
+        access_log=access_log, timeout_graceful_shutdown=5, timeout_keep_alive=keep_alive_s,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{http.__name__}", daemon=True)
@@ -324,3 +327,51 @@ def test_an_idle_connection_closes_after_uvicorns_keep_alive_timeout(web: Web) -
             assert SLOW_S + 0.9 <= time.monotonic() - sent < 4
             reader.close()
     assert seen.requests == ["GET /slow"]
+
+
+def test_the_access_log_has_uvicorns_line_for_each_answer(web: Web) -> None:
+    refresh(web)
+    etag = web.app.state.status_board.get("/status/feed.atom").etag
+    sent = [
+        request("GET", "/status"),
+        request("HEAD", "/status.json", version="1.0"),
+        request("GET", "/status/feed.atom", f"If-None-Match: {etag}"),
+    ]
+    lines: list[logging.LogRecord] = []
+    keep = logging.Handler()
+    keep.emit = lines.append  # type: ignore[method-assign]
+    access = logging.getLogger("uvicorn.access")
+    seen = Seen(web.app)
+    wire = status_wire(web.app.state.status_board)
+    logged = {}
+    with serving(seen, HttpToolsProtocol, access_log=True) as asgi_port, serving(
+        seen, wire, access_log=True
+    ) as wire_port:
+        level = access.level
+        access.addHandler(keep)
+        access.setLevel(logging.INFO)
+        try:
+            for name, port in (("asgi", asgi_port), ("wire", wire_port)):
+                lines.clear()
+                for one in sent:
+                    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                        reader = conn.makefile("rb")
+                        conn.sendall(one)
+                        read_answer(reader, one.startswith(b"HEAD"))
+                        reader.close()
+                logged[name] = [(r.msg, r.args) for r in lines]
+        finally:
+            access.removeHandler(keep)
+            access.setLevel(level)
+    assert len(seen.requests) == 3  # the ASGI path's
+    assert len(logged["wire"]) == 3
+    for (asgi_msg, asgi_args), (wire_msg, wire_args) in zip(logged["asgi"], logged["wire"], strict=True):
+        assert wire_msg == asgi_msg
+        assert isinstance(asgi_args, tuple) and isinstance(wire_args, tuple)
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", wire_args[0])
+        assert wire_args[1:] == asgi_args[1:]
+    assert [args[1:] for _, args in logged["wire"]] == [  # type: ignore[index]
+        ("GET", "/status", "1.1", 200),
+        ("HEAD", "/status.json", "1.0", 200),
+        ("GET", "/status/feed.atom", "1.1", 304),
+    ]
