@@ -18,10 +18,15 @@ yet, a server started with a root path or a concurrency limit, a client not read
 its answers; and any request behind one the app is still answering on the same
 connection (pipelining: answers must leave in the order the requests came).
 
+After answers given here, one keep-alive check per timeout period replaces uvicorn's
+timer armed and cancelled per answer; it also closes a connection whose next request
+stopped half-way through its headers for that long, which uvicorn would leave open.
+
 uvicorn has no supported hook for this: `http=` takes a protocol class (uvicorn issue
-1228), and this one overrides three of HttpToolsProtocol's parser callbacks, so it
-follows uvicorn's internals (tests/e2e/test_status_wire.py holds it to the ASGI path's
-bytes). These answers are not counted by the request metrics, like the ASGI fast path's.
+1228), and this one overrides four of HttpToolsProtocol's methods (two parser callbacks,
+data_received and connection_lost), so it follows uvicorn's internals: check it at each
+uvicorn upgrade (tests/e2e/test_status_wire.py holds it to uvicorn's own protocol, byte
+for byte). These answers are not counted by the request metrics, like the ASGI fast path's.
 """
 
 from __future__ import annotations
