@@ -8,6 +8,11 @@ permalink) is answered here from memory, with the same headers the route would s
 (status_render.fresh). The header block of each document is built once per rendering.
 Everything else, and these paths before the first rendering, go on to the app. These
 answers are not counted by the request metrics (web/metrics.py), which run inside.
+
+Under `standby serve` most of these requests are answered earlier still, inside uvicorn's
+HTTP protocol (web/status_wire.py); this path answers the rest (a request queued behind
+one the app is answering, a percent-encoded path) and serves other servers (h11) and ASGI
+transports.
 """
 
 from __future__ import annotations
