@@ -8,9 +8,12 @@ wrk (64 connections, 2 threads, on 127.0.0.1) asks for /status for `--seconds` f
    bytes (checked), from disk, with sendfile.
 
 Figures per server: requests per second, latency percentiles (50, 90, 99), errors (socket
-errors and non-2xx answers). The bar (issue 15): Standby at least half nginx's requests per
-second, p99 under 50 ms, no errors. Each is run `--runs` times, alternating; the best run of
-each is reported (the machine is shared: the best is the least disturbed).
+errors and non-2xx answers), and on Linux the server's CPU time per request (user and
+system, of Standby's web process and of nginx's worker): a figure the machine's other load
+disturbs less than the rates, which fall with it. The bar (issue 15): Standby at least half
+nginx's requests per second, p99 under 50 ms, no errors. Each is run `--runs` times,
+alternating; the best run of each is reported (the machine is shared: the best is the least
+disturbed), with the machine's load average (1 minute) before and after.
 
     .venv/bin/python benchmarks/status_wrk.py [--seconds 10] [--connections 64] [--runs 2] [--access-log] \
         [--quick] [--json]
@@ -85,10 +88,34 @@ def wait_for(url: str, within: float = 60) -> bytes:
         time.sleep(0.2)
 
 
-def wrk(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One wrk run's figures."""
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU time of these processes so far (Linux's /proc); None elsewhere."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command's name, which may hold spaces
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (nginx's workers); empty where /proc does not say."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def wrk(url: str, args: argparse.Namespace, pids: list[int]) -> dict[str, Any]:
+    """One wrk run's figures, with the CPU time `pids` spent per request."""
     command = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", url]
+    before = cpu_seconds(pids)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    after = cpu_seconds(pids)
+    answered = re.search(r"(\d+) requests in", out)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency: dict[int, float] = {}
     for percent in (50, 90, 99):
@@ -108,6 +135,11 @@ def wrk(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "p90_ms": latency.get(90),
         "p99_ms": latency.get(99),
         "errors": errors,
+        "cpu_us_per_request": (
+            round((after - before) / int(answered.group(1)) * 1e6, 1)
+            if before is not None and after is not None and answered is not None and int(answered.group(1))
+            else None
+        ),
     }
 
 
@@ -169,9 +201,12 @@ def main() -> None:
             if ours != theirs:
                 raise SystemExit("nginx does not serve the bytes Standby serves: the comparison is void")
             runs: dict[str, list[dict[str, Any]]] = {"standby": [], "nginx": []}
+            workers = children(server.pid) or [server.pid]
+            load = [round(os.getloadavg()[0], 2)]
             for _ in range(args.runs):
-                runs["standby"].append(wrk(f"http://127.0.0.1:{standby_port}/status", args))
-                runs["nginx"].append(wrk(f"http://127.0.0.1:{nginx_port}/status", args))
+                runs["standby"].append(wrk(f"http://127.0.0.1:{standby_port}/status", args, [standby.pid]))
+                runs["nginx"].append(wrk(f"http://127.0.0.1:{nginx_port}/status", args, workers))
+            load.append(round(os.getloadavg()[0], 2))
         finally:
             if server is not None:
                 server.terminate()
@@ -187,6 +222,7 @@ def main() -> None:
         **best,
         "runs": runs,
         "standby_over_nginx": round(ratio, 3),
+        "load_average": load,
         "meets_bar": (
             ratio >= 0.5 and (best["standby"]["p99_ms"] or 1e9) < 50 and best["standby"]["errors"] == 0
         ),
@@ -201,6 +237,7 @@ def main() -> None:
         for name in ("standby", "nginx"):
             print(name, json.dumps(best[name]))
         print("standby / nginx:", results["standby_over_nginx"], "meets the bar:", results["meets_bar"])
+        print("load average (1 min) before and after:", *load)
 
 
 if __name__ == "__main__":

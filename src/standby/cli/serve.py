@@ -79,6 +79,7 @@ def serve(
     from standby.store.engine import make_engine, make_session_factory, mask_password, unit_of_work
     from standby.store.migrations import upgrade
     from standby.web.app import create_app
+    from standby.web.status_wire import status_wire
 
     try:
         settings = Settings.from_env()
@@ -192,10 +193,13 @@ def serve(
         gc.freeze()
         # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
         # Standby reads it itself, and only from STANDBY_TRUSTED_PROXIES (the login limits).
+        # http: uvicorn's httptools protocol, answering the rendered status documents itself,
+        # before any ASGI cycle (web/status_wire.py): a surge on /status costs a fraction.
         uvicorn.run(
             web,
             host=settings.host,
             port=settings.port,
+            http=status_wire(web.state.status_board),
             log_level="info",
             access_log=settings.access_log if access_log is None else access_log,
             proxy_headers=False,

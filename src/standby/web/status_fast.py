@@ -8,6 +8,11 @@ permalink) is answered here from memory, with the same headers the route would s
 (status_render.fresh). The header block of each document is built once per rendering.
 Everything else, and these paths before the first rendering, go on to the app. These
 answers are not counted by the request metrics (web/metrics.py), which run inside.
+
+Under `standby serve` most of these requests are answered earlier still, inside uvicorn's
+HTTP protocol (web/status_wire.py); this path answers the rest (a request queued behind
+one the app is answering, a percent-encoded path) and serves other servers (h11) and ASGI
+transports.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ class StatusFastPath(KeptAnswers):
         """In front of `app`, serving `board`'s documents."""
         super().__init__(app)
         self.board = board
-        self._headers: dict[int, tuple[Document, RawHeaders, RawHeaders]] = {}
+        self._headers = DocumentHeaders()
 
     def wants(self, scope: Scope) -> bool:
         """A GET or HEAD of a path under /status, without a query."""
@@ -44,7 +49,7 @@ class StatusFastPath(KeptAnswers):
         document = self.board.get(scope["path"])
         if document is None:
             return None
-        full, short = self._header_blocks(document)
+        full, short = self._headers.of(document)
         tags = since = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
@@ -55,9 +60,20 @@ class StatusFastPath(KeptAnswers):
             return 304, short, b""
         return 200, full, b"" if scope["method"] == "HEAD" else document.body
 
-    def _header_blocks(self, document: Document) -> tuple[RawHeaders, RawHeaders]:
-        """The 200's and the 304's headers, built once per document rendered."""
-        found = self._headers.get(id(document))
+
+class DocumentHeaders:
+    """Each rendered document's raw headers, the 200's and the 304's, built once per rendering.
+
+    Shared with the answers on the wire (web/status_wire.py): both send the same headers.
+    """
+
+    def __init__(self) -> None:
+        """Nothing built yet."""
+        self._built: dict[int, tuple[Document, RawHeaders, RawHeaders]] = {}
+
+    def of(self, document: Document) -> tuple[RawHeaders, RawHeaders]:
+        """The 200's headers and the 304's (the validators and security headers, no body's)."""
+        found = self._built.get(id(document))
         if found is not None and found[0] is document:
             return found[1], found[2]
         named = {**validators(document), **SECURITY_HEADERS}
@@ -67,7 +83,7 @@ class StatusFastPath(KeptAnswers):
             (b"content-length", str(len(document.body)).encode()),
             *common,
         ]
-        if len(self._headers) > 1000:  # documents of past renderings: let them go
-            self._headers.clear()
-        self._headers[id(document)] = (document, full, common)
+        if len(self._built) > 1000:  # documents of past renderings: let them go
+            self._built.clear()
+        self._built[id(document)] = (document, full, common)
         return full, common
