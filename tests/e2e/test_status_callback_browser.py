@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from _browser import PHONE, WAIT_MS, Server, chromium, fits, watched
-from _status import ivr_back, ivr_down
+from _status import ivr_back, ivr_down, refresh
 from _web import Web, make_web
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,9 +63,7 @@ def test_a_callback_asked_for_in_the_browser_while_a_line_is_down(
             page.goto(f"{server.base}/status", timeout=WAIT_MS)
             assert page.locator("#callback").count() == 0  # every line answering: no form
             incident_id = ivr_down(web, tmp_path)
-            # Served, the board's own task may have rendered the change already (a plain refresh
-            # then finds nothing new: seen once on a loaded machine); render again regardless.
-            assert web.app.state.status_board.refresh(force=True)
+            refresh(web, served=True)
             page.reload(timeout=WAIT_MS)
             fits(page)
             options = page.locator("#cb-service option").all_inner_texts()
