@@ -41,10 +41,17 @@ FROM pg_namespace n WHERE n.nspname = %s
 class SchemaPool:
     """One test process's migrated schemas in one database: `take` one, `give_back` it clean."""
 
-    def __init__(self, database: str, migrate: Callable[[str], None]) -> None:
-        """`migrate(schema)` migrates an empty schema of that name to the newest revision."""
+    def __init__(
+        self, database: str, migrate: Callable[[str], None], forget: Callable[[], None] = lambda: None
+    ) -> None:
+        """`migrate(schema)` migrates an empty schema of that name to the newest revision.
+
+        `forget()` is called each time a schema is handed out again: the process may remember
+        things of its rows by its address and their ids, which now count from 1 again.
+        """
         self.database = database
         self.migrate = migrate
+        self.forget = forget
         self.free: list[str] = []
         self.seed = f"seed_{secrets.token_hex(6)}"
         self.tables: list[str] = []
@@ -63,6 +70,7 @@ class SchemaPool:
     def take(self) -> str:
         """A migrated schema holding only what the migration wrote."""
         if self.free:
+            self.forget()
             return self.free.pop()
         schema = f"p_{secrets.token_hex(6)}"
         with psycopg.connect(self.database, autocommit=True) as conn:

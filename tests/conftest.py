@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from _passwords import hash_at_test_strength
 from _schema_pool import SchemaPool
+from standby.customers.compensation_service import PROCESS_MEMO
+from standby.customers.summary_service import TIMELINE_MEMO
 from standby.store.engine import make_engine, make_session_factory, sqlite_path
 from standby.store.migrations import upgrade
 
@@ -243,6 +245,12 @@ def postgres_migration(postgres_database: str) -> Iterator[list[Statement]]:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+def _forget_the_customers_memos() -> None:
+    """Empty the process's memos of outages and incidents, keyed by address and id."""
+    TIMELINE_MEMO.clear()
+    PROCESS_MEMO.clear()
+
+
 @pytest.fixture(scope="session")
 def postgres_pool(postgres_database: str, request: pytest.FixtureRequest) -> Iterator[SchemaPool | None]:
     """This test process's pool of migrated schemas (`tests/_schema_pool.py`); None without a superuser."""
@@ -258,7 +266,7 @@ def postgres_pool(postgres_database: str, request: pytest.FixtureRequest) -> Ite
         finally:
             engine.dispose()
 
-    pool = SchemaPool(postgres_database, migrate)
+    pool = SchemaPool(postgres_database, migrate, forget=_forget_the_customers_memos)
     try:
         yield pool
     finally:
@@ -290,24 +298,33 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 # Tests that run for tens of seconds (measured with --durations), longest first: they start
-# first, so that the workers share them out at the start instead of one worker running the last of them
-# alone while the other has finished. Only the order changes; a name no longer here or no
-# longer long costs nothing.
+# first, each on a worker of its own, so that no worker is left running the last of them
+# alone at the end. That needs xdist to hand out tests one at a time (`--maxschedchunk=1` in
+# pyproject.toml): by default it gives each worker its first block of consecutive tests at
+# once, and the first worker got every long test (294 s of tests against 247 s for another).
+# Only the order changes; a name no longer here or no longer long costs nothing.
 LONG_FIRST = (
     "tests/e2e/test_api_contract.py::test_every_operation_answers_only_what_the_document_declares",
-    "tests/e2e/test_serve_plan_precedence.py::",
     "tests/e2e/test_worker_takeover.py::",
+    "tests/e2e/test_readiness_browser.py::test_through_a_slow_line",
+    "tests/integration/test_worker_stall.py::",
+    "tests/e2e/test_serve_plan_precedence.py::",
+    "tests/e2e/test_incident_room_browser.py::",
+    "tests/e2e/test_benchmark_runner_real.py::",
     "tests/e2e/test_workers.py::test_two_workers_share_probes_open_one_outage_and_take_over",
+    "tests/unit/test_simulation_compiled_free_times.py::test_random_days",
+    "tests/e2e/test_outage_scenario.py::",
+    "tests/integration/test_worker_times.py::test_an_alert_has_its_upstream_probes_checked",
+    "tests/e2e/test_web.py::test_standby_serve_runs_for_real",
+    "tests/e2e/test_alertmanager_peer.py::test_an_alert_fired_while_standby_is_down",
+    "tests/unit/test_rescheduling.py::test_no_callback_is_lost_none_is_booked_beyond_capacity",
+    "tests/e2e/test_pages_browser.py::",
+    "tests/e2e/test_review_browser.py::",
     "tests/e2e/test_forecaster_process.py::",
     "tests/unit/test_forecast.py::test_adding_agents_never_forecasts_more_unanswered_calls",
     "tests/integration/test_compensation_service.py::test_many_customers_in_one_pass",
-    "tests/unit/test_rescheduling.py::test_no_callback_is_lost_none_is_booked_beyond_capacity",
-    "tests/e2e/test_readiness_browser.py::test_through_a_slow_line",
-    "tests/e2e/test_review_browser.py::",
-    "tests/e2e/test_pages_browser.py::",
     "tests/e2e/test_metrics.py::test_a_worker_alone_serves_its_checks",
     "tests/e2e/test_cli_audit.py::test_a_20000_long_chain",
-    "tests/e2e/test_web.py::test_standby_serve_runs_for_real",
 )
 
 
@@ -320,5 +337,19 @@ def _long_rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the long tests first, longest first (a stable sort: every other test keeps its place)."""
-    items.sort(key=_long_rank)
+    """Run the long tests first, longest first, each one's cases apart (every other test keeps its place).
+
+    First each long test's first case, then each one's second (SQLite, then PostgreSQL), so
+    that two cases of one long test do not start side by side on one worker's queue.
+    """
+    cases: dict[int, int] = {}
+    places: dict[str, tuple[int, int]] = {}
+    for item in items:
+        rank = _long_rank(item)
+        if rank == len(LONG_FIRST):
+            places[item.nodeid] = (1, 0)
+            continue
+        case = cases.get(rank, 0)
+        cases[rank] = case + 1
+        places[item.nodeid] = (0, case * len(LONG_FIRST) + rank)
+    items.sort(key=lambda item: places[item.nodeid])

@@ -58,6 +58,15 @@ def test_the_page_before_during_and_after_an_outage_on_a_phone(
             assert page.locator(".day-some").count() == 2  # billing's and moving home's 40 minutes
             assert "Resolved" in page.locator(".notice.resolved").inner_text()
             fits(page)
+            # The bar's end labels stay whole beside a long summary ("99.97% uptime, 1 day with
+            # downtime"): seen at 390 px as "Toda" over "y".
+            lines = (
+                "e => { const r = document.createRange(); r.selectNodeContents(e);"
+                " return r.getClientRects().length; }"
+            )
+            ends = page.locator(".bar-legend span:first-child, .bar-legend span:last-child")
+            assert ends.count() == 6
+            assert [end.evaluate(lines) for end in ends.all()] == [1] * 6
             assert problems == [], problems
         finally:
             context.close()

@@ -93,6 +93,11 @@ class Memo:
             while len(self._seen) > self._size:
                 self._seen.pop(next(iter(self._seen)))
 
+    def clear(self) -> None:
+        """Forget everything (the database it described was emptied)."""
+        with self._lock:
+            self._seen.clear()
+
     def remember_on_commit(self, session: Session, key: tuple[str, int], fingerprint: Any) -> None:
         """Remember `fingerprint` once the session's transaction commits; forget it on rollback.
 
