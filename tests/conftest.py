@@ -299,8 +299,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 # Tests that run for tens of seconds (measured with --durations), longest first: they start
 # first, each on a worker of its own, so that no worker is left running the last of them
-# alone at the end. That needs xdist to hand out tests one at a time (`--maxschedchunk=1` in
-# pyproject.toml): by default it gives each worker its first block of consecutive tests at
+# alone at the end. That needs xdist to hand out tests one at a time (`--maxschedchunk=1`,
+# set in `pytest_configure` below): by default it gives each worker its first block of consecutive tests at
 # once, and the first worker got every long test (294 s of tests against 247 s for another).
 # Only the order changes; a name no longer here or no longer long costs nothing.
 LONG_FIRST = (
@@ -334,6 +334,15 @@ def _long_rank(item: pytest.Item) -> int:
         if item.nodeid.startswith(prefix):
             return rank
     return len(LONG_FIRST)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Have xdist hand each worker one test at a time unless told otherwise (see LONG_FIRST).
+
+    Set here rather than in pyproject's addopts, which `-p no:xdist` would then refuse.
+    """
+    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
+        config.option.maxschedchunk = 1
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
