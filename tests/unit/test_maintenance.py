@@ -19,13 +19,10 @@ from standby.detect.maintenance import (
     first_occurrence,
     next_occurrence,
     occurrence_at,
-    parse_recurrence,
     recurrence_problem,
     upcoming,
     windows_from_plan,
 )
-from standby.errors import PlanInvalid
-from standby.plan.loading import load_plan_text, reference_plan_text
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -159,31 +156,6 @@ def test_count_and_until() -> None:
     assert len(upcoming(dated, utc(2026, 1, 1), 10)) == 2
 
 
-@pytest.mark.parametrize(
-    ("rule", "words"),
-    [
-        ("", "empty"),
-        ("FREQ=FORTNIGHTLY", "not a frequency"),
-        ("FREQ=MINUTELY", "at most daily"),
-        ("BYDAY=SU", "no FREQ"),
-        ("FREQ=DAILY;FOO=1", "not an RFC 5545"),
-        ("FREQ=DAILY;DTSTART=20260101T000000", "DTSTART"),
-        ("FREQ=DAILY;COUNT=2;UNTIL=20270101", "not both"),
-        ("FREQ=DAILY;COUNT=99999", "COUNT"),
-        ("FREQ=DAILY;UNTIL=2027", "UNTIL"),
-        ("FREQ=WEEKLY;BYDAY=XX", "not a recurrence rule"),
-        ("FREQ=DAILY;FREQ=WEEKLY", "twice"),
-    ],
-)
-def test_bad_rules_say_what_is_wrong(rule: str, words: str) -> None:
-    with pytest.raises(ValueError, match=words):
-        parse_recurrence(rule)
-
-
-def test_rules_are_stored_upper_case_without_the_prefix() -> None:
-    assert parse_recurrence(" rrule:freq=weekly;byday=su ") == "FREQ=WEEKLY;BYDAY=SU"
-
-
 def test_a_plan_window_with_an_offset_and_an_unusable_rule() -> None:
     w = window(datetime(2026, 6, 1, 2, 0, tzinfo=UTC), 30, "FREQ=HOURLY")
     assert occurrence_at(w, utc(2026, 6, 1, 2, 10)) is None
@@ -262,22 +234,3 @@ def test_occurrence_at_agrees_with_walking_every_occurrence(
         assert occurrence_at(w, following[0]) is not None
         just_before = following[0] - timedelta(seconds=1)
         assert occurrence_at(w, just_before) == brute_force(w, just_before)
-
-
-@pytest.mark.parametrize(
-    ("rule", "message"),
-    [
-        ("FREQ=DAILY;BYHOUR=99999999999999999999", "is not a recurrence rule"),
-        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 1000"),
-        ("FREQ=HOURLY", "repeats at most daily"),
-        ("FREQ=DAILY;COUNT=3;UNTIL=20270101", "not both"),
-        ("FREQ=DAILY;DTSTART=20260101T000000", "DTSTART"),
-    ],
-)
-def test_a_plan_with_a_bad_repeat_says_where_and_why(rule: str, message: str) -> None:
-    text = reference_plan_text().replace('"FREQ=MONTHLY;BYDAY=1SU"', f'"{rule}"')
-    with pytest.raises(PlanInvalid) as caught:
-        load_plan_text(text)
-    (problem,) = caught.value.problems
-    line = text.splitlines()[problem.line - 1]
-    assert "repeat:" in line and message in problem.message

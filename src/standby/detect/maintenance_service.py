@@ -24,11 +24,11 @@ from standby.detect.maintenance import (
     first_occurrence,
     next_occurrence,
     occurrence_at,
-    parse_recurrence,
     recurrence_problem,
     upcoming,
     windows_from_plan,
 )
+from standby.detect.recurrence import parse_recurrence
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.schema import Plan
 from standby.store.tables import MaintenanceWindowRow

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator
 
+from standby.detect.recurrence import parse_recurrence
 from standby.plan.fields import Id, PositiveMinutes, Text
 from standby.plan.section import Section
 
@@ -68,10 +69,6 @@ class MaintenanceWindow(Section):
     def _valid_rule(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        # The rules of recurrence live with the windows' arithmetic; imported here because
-        # detect.maintenance itself reads plans.
-        from standby.detect.maintenance import parse_recurrence
-
         if "DTSTART" in value.upper():
             raise ValueError("put the first start in 'starts', not DTSTART in 'repeat'")
         return parse_recurrence(value)
