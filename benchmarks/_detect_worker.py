@@ -2,7 +2,8 @@
 
 The targets in a plan, on SQLite or a scratch PostgreSQL database, for a fixed time after
 every probe was checked once; counted by a checker that also sees how late each check
-came. Part of benchmarks/detect_checks.py; not a benchmark of its own.
+came. Part of benchmarks/detect_checks.py; not a benchmark of its own. Its plan and
+`store_plan` also serve benchmarks/detect_latency.py.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from _scratch import scratch_url
 from _targets import Targets
 
 
-def plan_text(probes: list[dict[str, Any]], extra_components: list[dict[str, Any]] | None = None) -> str:
-    """A valid plan: one component per probe (no dependencies), a site, a queue and a team."""
+def plan_text(
+    probes: list[dict[str, Any]],
+    extra_components: list[dict[str, Any]] | None = None,
+    *,
+    organisation: str = "Detection benchmark",
+    queue_depends_on: list[str] | None = None,
+    shift: tuple[str, str] = ("08:00", "20:00"),
+) -> str:
+    """A valid plan: a component per probe (no dependencies), `extra_components`, a site, a queue, a team."""
     import yaml
 
     components = [
@@ -28,25 +36,22 @@ def plan_text(probes: list[dict[str, Any]], extra_components: list[dict[str, Any
         for i, probe in enumerate(probes)
     ]
     components += extra_components or []
+    queue: dict[str, Any] = {"id": "general", "name": "General"}
+    if queue_depends_on:
+        queue["depends_on"] = queue_depends_on
+    queue |= {"service_level": {"answer_within_s": 20, "target": 0.8}, "aht_s": 300}
     plan = {
-        "organisation": {"name": "Detection benchmark", "timezone": "Europe/London"},
+        "organisation": {"name": organisation, "timezone": "Europe/London"},
         "components": components,
         "sites": [{"id": "office", "name": "Office", "seats": 10}],
-        "queues": [
-            {
-                "id": "general",
-                "name": "General",
-                "service_level": {"answer_within_s": 20, "target": 0.8},
-                "aht_s": 300,
-            }
-        ],
+        "queues": [queue],
         "teams": [
             {
                 "id": "team",
                 "site": "office",
                 "queues": ["general"],
                 "agents": 10,
-                "shift": {"start": "08:00", "end": "20:00"},
+                "shift": {"start": shift[0], "end": shift[1]},
             }
         ],
     }

@@ -35,12 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from _detect_worker import plan_text, store_plan  # noqa: E402
 from _ratios import figure, print_json  # noqa: E402
 from _scratch import unreachable  # noqa: E402
 from _targets import HOST, Targets, raise_nofile  # noqa: E402
@@ -89,12 +88,10 @@ def build_plan(ports: list[int], count: int, interval_s: float, timeout_s: float
     def probe(port: int) -> dict[str, Any]:
         return {"type": "tcp", "target": f"{HOST}:{port}", "interval_s": interval_s, "timeout_s": timeout_s}
 
-    components: list[dict[str, Any]] = [
-        {"id": f"target-{i}", "name": f"Target {i}", "kind": "other", "probe": probe(ports[i])}
-        for i in range(count)
+    cascade: list[dict[str, Any]] = [
+        {"id": ROOT, "name": "Root SBC", "kind": "sbc", "probe": probe(ports[count])}
     ]
-    components.append({"id": ROOT, "name": "Root SBC", "kind": "sbc", "probe": probe(ports[count])})
-    components += [
+    cascade += [
         {
             "id": f"dependent-{d}",
             "name": f"Dependent {d}",
@@ -104,30 +101,13 @@ def build_plan(ports: list[int], count: int, interval_s: float, timeout_s: float
         }
         for d in range(DEPENDENTS)
     ]
-    plan = {
-        "organisation": {"name": "Detection latency benchmark", "timezone": "Europe/London"},
-        "components": components,
-        "sites": [{"id": "office", "name": "Office", "seats": 10}],
-        "queues": [
-            {
-                "id": "general",
-                "name": "General",
-                "depends_on": [ROOT],
-                "service_level": {"answer_within_s": 20, "target": 0.8},
-                "aht_s": 300,
-            }
-        ],
-        "teams": [
-            {
-                "id": "team",
-                "site": "office",
-                "queues": ["general"],
-                "agents": 10,
-                "shift": {"start": "00:00", "end": "24:00"},
-            }
-        ],
-    }
-    return yaml.safe_dump(plan, sort_keys=False)
+    return plan_text(
+        [probe(port) for port in ports[:count]],
+        cascade,
+        organisation="Detection latency benchmark",
+        queue_depends_on=[ROOT],
+        shift=("00:00", "24:00"),
+    )
 
 
 def _utc(value: datetime) -> datetime:
@@ -215,9 +195,7 @@ async def measure(database: str, url: str, args: argparse.Namespace) -> Result:
     from standby.detect.probes.checker import ProbeChecker
     from standby.detect.runner import maintenance_now
     from standby.detect.worker import DetectWorker
-    from standby.plan.loading import load_plan_text
-    from standby.plan.versions import record_plan
-    from standby.store.engine import make_engine, make_session_factory, unit_of_work
+    from standby.store.engine import make_engine, make_session_factory
     from standby.store.migrations import upgrade
 
     rng = random.Random(args.seed)
@@ -229,10 +207,7 @@ async def measure(database: str, url: str, args: argparse.Namespace) -> Result:
         try:
             upgrade(engine)
             factory = make_session_factory(engine)
-            text = build_plan(ports, args.targets, args.interval, args.timeout)
-            plan = load_plan_text(text)
-            with unit_of_work(factory) as session:
-                record_plan(session, plan=plan, source=text, now=SystemClock().now(), loaded_by="benchmark")
+            store_plan(factory, build_plan(ports, args.targets, args.interval, args.timeout))
             checker = ProbeChecker()
             worker = DetectWorker(
                 session_factory=factory, clock=SystemClock(), checker=checker, maintenance=maintenance_now
