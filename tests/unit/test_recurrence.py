@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from standby.detect.recurrence import expand, local_time, parse_recurrence, time_zone
+from standby.detect.recurrence import expand, local_time, parse_recurrence
 from standby.errors import PlanInvalid
 from standby.plan.loading import load_plan_text, reference_plan_text
+from standby.time_zones import time_zone
 
 
 @pytest.mark.parametrize(

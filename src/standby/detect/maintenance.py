@@ -30,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from standby.detect.recurrence import Expansion, expand, local_time, time_zone
+from standby.detect.recurrence import Expansion, expand, local_time
 from standby.plan.schema import Plan
+from standby.time_zones import time_zone
 
 Source = Literal["plan", "api"]
 

@@ -32,6 +32,7 @@ from standby.detect.recurrence import parse_recurrence
 from standby.errors import Conflict, InvalidInput, NotFound
 from standby.plan.schema import Plan
 from standby.store.tables import MaintenanceWindowRow
+from standby.time_zones import time_zone
 
 Status = Literal["active", "upcoming", "ended", "cancelled"]
 
@@ -350,11 +351,9 @@ def _missing(key: str) -> str:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        raise InvalidInput(
-            f"timezone: {name[:80]!r} is not a time zone: use an IANA name such as 'Europe/London'"
-        ) from None
+        return time_zone(name)
+    except ValueError as refused:
+        raise InvalidInput(f"timezone: {refused}") from None
 
 
 def _check_components(components: Sequence[str], plan: Plan) -> list[str]:

@@ -24,9 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulebase, rrulestr
+
+from standby.time_zones import time_zone
 
 # An occurrence-counted rule (COUNT=n) is listed in full once; more than this is refused.
 MAX_COUNT = 10_000
@@ -287,14 +289,6 @@ def _strip(text: str) -> str:
 # --- time ------------------------------------------------------------------------------
 
 
-def time_zone(name: str) -> ZoneInfo:
-    """The IANA zone by name; ValueError saying what to write instead."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a time zone: use an IANA name such as 'Europe/London'") from None
-
-
 def local_time(instant: datetime, zone: ZoneInfo) -> datetime:
     """The aware `instant` as the naive wall-clock time the zone shows then."""
     return instant.astimezone(zone).replace(tzinfo=None, fold=0)
@@ -313,5 +307,4 @@ __all__ = [
     "expand",
     "local_time",
     "parse_recurrence",
-    "time_zone",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -60,6 +59,7 @@ from standby.plan.section import (
 )
 from standby.plan.status_page import PublicService, StatusPage
 from standby.plan.watching import AlertRouting, LocalDateTime, MaintenanceWindow
+from standby.time_zones import time_zone
 
 __all__ = [
     "Action",
@@ -152,12 +152,7 @@ class Organisation(Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a time zone: use an IANA name such as 'Europe/London'"
-            ) from None
+        time_zone(value)
         return value
 
 

@@ -39,9 +39,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from standby.plan.people import Rotation
+from standby.time_zones import time_zone
 
 DEFAULT_START = date(2026, 1, 5)
 """The date a rotation's first turn begins from when the plan gives none (a Monday)."""
@@ -104,7 +105,7 @@ def shifts_between(
     start, end = _utc(start, "start"), _utc(end, "end")
     if end <= start:
         raise ValueError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-    turns = _Turns(rotation, _zone(timezone))
+    turns = _Turns(rotation, time_zone(timezone))
     usable = [o for o in map(_in_utc, overrides) if o.ends > o.starts]
     touching = [o for o in usable if o.starts < end and o.ends > start]
     low = min([start, *(o.starts for o in touching)])
@@ -158,7 +159,7 @@ def next_handoff(
 
 def turn_starts(rotation: Rotation, timezone: str, index: int) -> datetime:
     """When turn `index` begins (turn 0 is the first on or after the rotation's start), in UTC."""
-    return _Turns(rotation, _zone(timezone)).begins(index)
+    return _Turns(rotation, time_zone(timezone)).begins(index)
 
 
 def first_handoff_local(rotation: Rotation) -> datetime:
@@ -220,13 +221,6 @@ class _Turns:
         while self.begins(index) > at:
             index -= 1
         return index
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a time zone: use an IANA name such as 'Europe/London'") from None
 
 
 def _utc(when: datetime, name: str) -> datetime:
