@@ -87,27 +87,50 @@ def day_outcome(model: DayModel, tallies: Sequence[DayTally]) -> DayOutcome:
     counts = np.sum([t.counts for t in tallies], axis=0)
     backlog = np.sum([t.backlog for t in tallies], axis=0) / runs
     busy = np.sum([t.busy for t in tallies], axis=0) / runs
+    # Each figure divided over the whole array at once, then read out as Python floats: the same
+    # IEEE divisions as one interval at a time, without 24,000 numpy scalars per field on a
+    # 500-queue day (0.2 s of each replication's forecast).
+    offered = counts[:, :, OFFERED]
+    answered = counts[:, :, ANSWERED_COUNT]
+    in_target = counts[:, :, IN_TARGET]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = (in_target / offered).tolist()
+        asa = (counts[:, :, WAIT_SUM] / answered).tolist()
+    figures = zip(
+        (offered / runs).tolist(),
+        (answered / runs).tolist(),
+        (in_target / runs).tolist(),
+        (counts[:, :, ABANDONED_COUNT] / runs).tolist(),
+        (counts[:, :, UNREACHABLE_COUNT] / runs).tolist(),
+        (counts[:, :, DEFLECTED_COUNT] / runs).tolist(),
+        (offered != 0).tolist(),
+        (answered != 0).tolist(),
+        level,
+        asa,
+        backlog.tolist(),
+        busy.tolist(),
+        strict=True,
+    )
     queues = {}
-    for i, spec in enumerate(model.queues):
-        rows = []
-        for j, start in enumerate(model.grid.starts):
-            c = counts[i, j]
-            rows.append(
-                QueueInterval(
-                    start=start,
-                    offered=float(c[OFFERED]) / runs,
-                    answered=float(c[ANSWERED_COUNT]) / runs,
-                    answered_in_target=float(c[IN_TARGET]) / runs,
-                    abandoned=float(c[ABANDONED_COUNT]) / runs,
-                    unreachable=float(c[UNREACHABLE_COUNT]) / runs,
-                    deflected=float(c[DEFLECTED_COUNT]) / runs,
-                    service_level=float(c[IN_TARGET] / c[OFFERED]) if c[OFFERED] else None,
-                    asa_s=float(c[WAIT_SUM] / c[ANSWERED_COUNT]) if c[ANSWERED_COUNT] else None,
-                    backlog=float(backlog[i, j]),
-                    agents_busy=float(busy[i, j]),
-                )
+    for spec, (off, ans, hit, aband, unreach, defl, any_offered, any_answered, lvl, wait, back, bus) in zip(
+        model.queues, figures, strict=True
+    ):
+        queues[spec.id] = tuple(
+            QueueInterval(
+                start=start,
+                offered=off[j],
+                answered=ans[j],
+                answered_in_target=hit[j],
+                abandoned=aband[j],
+                unreachable=unreach[j],
+                deflected=defl[j],
+                service_level=lvl[j] if any_offered[j] else None,
+                asa_s=wait[j] if any_answered[j] else None,
+                backlog=back[j],
+                agents_busy=bus[j],
             )
-        queues[spec.id] = tuple(rows)
+            for j, start in enumerate(model.grid.starts)
+        )
     lost = [t.lost_value for t in tallies]
     return DayOutcome(
         queues=queues,
