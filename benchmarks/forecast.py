@@ -20,9 +20,9 @@ of CPU per simulated day here, seven days a replication), so the forecast is tim
 and with 2 replications, and the figure for 20 is what they say: the work done once
 (resolving every option and length, building the days) plus 20 times the work of one
 replication. `--quick` does the same but leaves out the `run_impact` comparisons; it runs
-in under a minute. (It used to time one replication and take 20 times it, an upper bound
-that counted the work done once 20 times: 61.6 s against the 17 to 20 s the same code
-does, so the short table showed a target missed that was not.)
+in under a minute. (It used to time one replication and take 20 times it: an upper bound
+that counted the work done once 20 times, 61.6 s where the estimate from one and two gave
+29 to 33 s on the same machine.)
 
     .venv/bin/python benchmarks/forecast.py [--replications 20] [--skip-large] [--quick] [--json]
 
