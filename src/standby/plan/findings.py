@@ -10,7 +10,9 @@ Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 
 
-@dataclass(frozen=True)
+# Slots: the 20,000-component chain gives 40,003 findings, and a dict per finding for its
+# fields was a tenth of the audit's memory.
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing the audit found: how bad, which check, about what, and what to tell people."""
 
