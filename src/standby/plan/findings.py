@@ -10,8 +10,8 @@ Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 
 
-# Slots: the 20,000-component chain gives 40,003 findings, and a dict per finding for its
-# fields was a tenth of the audit's memory.
+# Slots: the 20,000-component chain gives 40,003 findings, and each one's own attribute dict
+# cost memory for nothing (about 2 MB of the audit API's peak there).
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One thing the audit found: how bad, which check, about what, and what to tell people."""
