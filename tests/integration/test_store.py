@@ -97,13 +97,16 @@ def test_constraints_hold(session_factory: sessionmaker[Session]) -> None:
         )
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_larger_cache(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'folder' / 'standby.db'}")
     try:
         with engine.connect() as connection:
             assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
             assert connection.scalar(text("PRAGMA foreign_keys")) == 1
             assert connection.scalar(text("PRAGMA busy_timeout")) == 10_000
+            # The bulk passes' pages stay in memory (negative: KiB; 2 = MEMORY).
+            assert connection.scalar(text("PRAGMA cache_size")) == -32 * 1024
+            assert connection.scalar(text("PRAGMA temp_store")) == 2
         assert (tmp_path / "new" / "folder" / "standby.db").exists()
     finally:
         engine.dispose()

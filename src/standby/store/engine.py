@@ -22,6 +22,8 @@ from standby.errors import ConfigError, StorageError
 
 # Waiting this long for another writer beats failing a request with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 32 * 1024
+"""Page cache per SQLite connection, at most (SQLite allocates it as pages are read)."""
 
 _SQLITE_DRIVERS = {"sqlite": "sqlite+pysqlite", "sqlite+pysqlite": "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {
@@ -110,6 +112,12 @@ def _sqlite_engine(url: URL) -> Engine:
                 # WAL: readers (the status page) do not wait for writers (the worker).
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
+                # A pass that reschedules 100,000 callbacks and puts their messages in the
+                # outbox dirties more pages than SQLite's default 2 MB cache holds, and
+                # spilled them mid-transaction: 32 MB (allocated only as pages are read)
+                # and statement journals in memory took a fifth off that pass's time.
+                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+                cursor.execute("PRAGMA temp_store = MEMORY")
         finally:
             cursor.close()
 
