@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import DateTime, Engine, String, cast, func, insert, select, text, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from standby.errors import InvalidInput
@@ -15,6 +16,7 @@ from standby.notify import outbox, outbox_desk
 from standby.notify.outbox import MessageRecord, NewMessage
 from standby.notify.outbox_shared import Addressed, SharedText, put_shared
 from standby.store.engine import unit_of_work
+from standby.store.migrations import alembic_config, upgrade
 from standby.store.tables import MessageRow
 
 T0 = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
@@ -133,3 +135,46 @@ def test_a_bad_text_stores_none(session_factory: sessionmaker[Session], text: Sh
 def test_a_time_without_a_zone_is_refused(session_factory: sessionmaker[Session]) -> None:
     with unit_of_work(session_factory) as session, pytest.raises(InvalidInput, match="no time zone"):
         put_shared(session, TEXTS, addressed("naive", 3), now=T0.replace(tzinfo=None))
+
+
+def test_the_bulk_paths_store_times_as_any_other_write_does(session_factory: sessionmaker[Session]) -> None:
+    """SQLite keeps times as text and compares them as text: every writer must spell them alike."""
+    at = {"created_at": T0, "next_attempt_at": T0}
+    with unit_of_work(session_factory) as session:
+        outbox.put_many(session, as_messages(addressed("full", 1)), now=T0)
+        put_shared(session, TEXTS, addressed("shared", 1), now=T0)
+        session.execute(
+            insert(MessageRow).values(
+                idempotency_key="core:0", channel="sms", recipient="+447700900123", body="Hello",
+                purpose="callback", state="pending", attempts=0, **at,
+            )
+        )
+    with unit_of_work(session_factory) as session:
+        spelled = session.execute(
+            select(
+                MessageRow.idempotency_key,
+                cast(type_coerce(MessageRow.created_at, DateTime()), String()),
+                cast(type_coerce(MessageRow.next_attempt_at, DateTime()), String()),
+            ).order_by(MessageRow.idempotency_key)
+        ).all()
+    assert [key for key, _, _ in spelled] == ["core:0", "full:0", "shared:0"]
+    assert len({(created, due) for _, created, due in spelled}) == 1, spelled
+    with unit_of_work(session_factory) as session:
+        # Spelled otherwise, a time equal to T0 compared below it on SQLite.
+        assert session.scalar(select(func.count()).where(MessageRow.next_attempt_at >= T0)) == 3
+
+
+def test_times_stored_before_the_fix_are_respelled(bare_engine: Engine) -> None:
+    with bare_engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0020")
+        connection.execute(
+            text(
+                "INSERT INTO messages (idempotency_key, channel, recipient, body, purpose, state, attempts,"
+                " next_attempt_at, created_at) VALUES ('old:0', 'sms', '+447700900123', 'Hello', 'callback',"
+                " 'pending', 0, '2026-06-15 09:30:00', '2026-06-15 09:30:00')"
+            )
+        )
+    upgrade(bare_engine)
+    with Session(bare_engine) as session:
+        assert session.scalar(select(func.count()).where(MessageRow.next_attempt_at >= T0)) == 1
+        assert session.scalar(select(MessageRow.created_at)) == T0

@@ -133,6 +133,9 @@ def raw_insert(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, Process
             f" VALUES ({', '.join('?' for _ in columns)})"
             " ON CONFLICT (idempotency_key) DO NOTHING"
         )
-        processors = tuple(_T.c[c].type.bind_processor(dialect) for c in columns)
+        # The dialect's own type, as the ORM binds it: the generic type's processor left a
+        # naive datetime for sqlite3's default adapter, which spells a whole second without
+        # ".000000", and SQLite compares times as text (such a time sorted below its equal).
+        processors = tuple(_T.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
         found = _RAW_INSERTS[(dialect.name, columns)] = (sql, processors)
     return found
