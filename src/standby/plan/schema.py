@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from standby.plan.countries import is_phone_region
 from standby.plan.fields import (
     ClockTime,
     Email,
@@ -139,11 +140,8 @@ class Organisation(Section):
     def _known_country(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        # Imported here: phonenumbers takes a while to import, and only a plan naming a country needs it.
-        import phonenumbers
-
         code = value.strip().upper()
-        if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+        if len(code) != 2 or not is_phone_region(code):
             raise ValueError(
                 f"{value!r} is not a country code: use ISO 3166-1 alpha-2, such as 'GB', 'IE' or 'US'"
             )
