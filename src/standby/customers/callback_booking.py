@@ -24,10 +24,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from standby.customers.callback_history import times_for_driver
 from standby.customers.callback_records import CallbackInput
 from standby.intake import RowProblem
 from standby.store.tables import CallbackRow
@@ -137,10 +138,8 @@ def _book_postgresql(
 def _book_sqlite(
     connection: Connection, rows: Sequence[CallbackInput], *, now: datetime, by: str, source: str, text: str
 ) -> Booked:
-    table: Table = CallbackRow.__table__  # type: ignore[assignment]
     # The column type's own binding (UTC, then SQLite's text form), so these rows compare with all others.
-    to_db = table.c.due_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    assert to_db is not None
+    to_db = times_for_driver(connection)
     now_db = to_db(now)
     dues = [to_db(r.due_at) for r in rows]
     pending = {(r.phone, r.queue, due): r for r, due in zip(rows, dues, strict=True)}

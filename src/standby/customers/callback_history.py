@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from standby.store.tables import CallbackEventRow, CallbackRow
-from standby.store.tables.base import UTCDateTime
+from standby.store.tables.base import UTCDateTime, driver_binding
 
 ACTOR = "standby"
 """Who the history says did it."""
@@ -82,7 +82,7 @@ def iso_text(session: Session, column: ColumnElement[datetime]) -> ColumnElement
 
 def times_for_driver(connection: Connection) -> Callable[[datetime], Any]:
     """A time as the driver takes it for a UTCDateTime column (UTC; SQLite's text form)."""
-    process = _C.c.due_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    process = driver_binding(_C.c.due_at, connection.dialect)
     assert process is not None
     return process
 

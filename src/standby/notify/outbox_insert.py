@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Connection, Dialect, Table
 from sqlalchemy.orm import Session
 
 from standby.store.tables import MessageRow
+from standby.store.tables.base import driver_binding
 
 _T: Table = MessageRow.__table__  # type: ignore[assignment]
 
@@ -133,9 +134,7 @@ def raw_insert(dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, Process
             f" VALUES ({', '.join('?' for _ in columns)})"
             " ON CONFLICT (idempotency_key) DO NOTHING"
         )
-        # The dialect's own type, as the ORM binds it: the generic type's processor left a
-        # naive datetime for sqlite3's default adapter, which spells a whole second without
-        # ".000000", and SQLite compares times as text (such a time sorted below its equal).
-        processors = tuple(_T.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+        # As the ORM binds them: SQLite compares times as text, so every writer must spell them alike.
+        processors = tuple(driver_binding(_T.c[c], dialect) for c in columns)
         found = _RAW_INSERTS[(dialect.name, columns)] = (sql, processors)
     return found

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Column,
     DateTime,
     Dialect,
     MetaData,
@@ -51,6 +53,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def driver_binding(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How the ORM turns a value of `column` into what the driver sends (None: as it is).
+
+    Through the dialect's own type: the generic type's processor stops short of it (on
+    SQLite a time would reach sqlite3's default adapter, spelled otherwise than the ORM's).
+    """
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def json_column() -> Any:
