@@ -7,19 +7,23 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import _customer_rows
-from sqlalchemy import insert, select
+import pytest
+from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from standby.customers.missed_callbacks import _SQLITE_RESCHEDULE
 from standby.customers.outage_callbacks import CallbackPass, look_after_callbacks
 from standby.notify.outbox_desk import list_messages
 from standby.notify.outbox_insert import PG_COPY_ROWS
 from standby.plan.loading import load_plan_text, reference_plan_text
+from standby.respond.templates import TemplateProblem
 from standby.store.engine import unit_of_work
-from standby.store.tables import CallbackEventRow, CallbackRow, OutageRow
+from standby.store.tables import CallbackEventRow, CallbackRow, MessageRow, OutageRow
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday; Europe/London is on UTC
 PLAN = load_plan_text(reference_plan_text())
@@ -52,23 +56,29 @@ def book(factory: sessionmaker[Session], count: int) -> None:
         session.execute(insert(CallbackRow), rows)
 
 
-def test_many_missed_callbacks_are_each_moved_recorded_and_told_once(
-    session_factory: sessionmaker[Session],
-) -> None:
-    with unit_of_work(session_factory) as session:
+def flagged_then_ended(factory: sessionmaker[Session], count: int) -> tuple[int, datetime]:
+    """An outage that hit `count` callbacks, flagged, then ended: (its id, a time after its end)."""
+    with unit_of_work(factory) as session:
         outage = _customer_rows.add_outage(
             session, started_at=T0, ended_at=None, queues=("billing", "moving")
         )
-    book(session_factory, COUNT)
-    with unit_of_work(session_factory) as session:
-        assert look_after_callbacks(session, plan=PLAN, now=T0 + timedelta(minutes=50)) == CallbackPass(
-            flagged=COUNT
-        )
-    end, now = T0 + timedelta(hours=1), T0 + timedelta(hours=1, seconds=5)
-    with unit_of_work(session_factory) as session:
+    book(factory, count)
+    with unit_of_work(factory) as session:
+        flagging = look_after_callbacks(session, plan=PLAN, now=T0 + timedelta(minutes=50))
+    assert flagging == CallbackPass(flagged=count)
+    end = T0 + timedelta(hours=1)
+    with unit_of_work(factory) as session:
         row = session.get(OutageRow, outage)
         assert row is not None
         row.ended_at, row.queues, row.updated_at = end, [], end
+    return outage, end + timedelta(seconds=5)
+
+
+def test_many_missed_callbacks_are_each_moved_recorded_and_told_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    outage, now = flagged_then_ended(session_factory, COUNT)
+    end = T0 + timedelta(hours=1)
     with unit_of_work(session_factory) as session:
         done = look_after_callbacks(session, plan=PLAN, now=now)
     assert done.rescheduled + done.unplaced == COUNT and done.told == done.rescheduled > 0
@@ -109,3 +119,71 @@ def test_many_missed_callbacks_are_each_moved_recorded_and_told_once(
     with unit_of_work(session_factory) as session:
         assert look_after_callbacks(session, plan=PLAN, now=now + timedelta(seconds=5)) == CallbackPass()
         assert len(list_messages(session, limit=10 * COUNT)) == done.told
+
+
+def test_a_pass_whose_messages_cannot_be_written_moves_no_callback(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The callbacks are written in a second thread while their messages are rendered; a template
+    that cannot be used stops the pass, and the callbacks written meanwhile are rolled back."""
+    _, now = flagged_then_ended(session_factory, 300)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "callback.moved.sms.j2").write_text("{{ organisation.name }}: {{ callback.nowhere }}\n")
+    with pytest.raises(TemplateProblem), unit_of_work(session_factory) as session:
+        look_after_callbacks(session, plan=PLAN, now=now, data_dir=tmp_path)
+    with unit_of_work(session_factory) as session:
+        states = set(session.scalars(select(CallbackRow.state)))
+        kinds = set(session.scalars(select(CallbackEventRow.kind)))
+        assert (states, kinds) == ({"flagged"}, {"flagged"})
+        assert session.scalars(select(MessageRow)).first() is None
+    # Once the template is mended, the next pass does it all.
+    (templates / "callback.moved.sms.j2").write_text("{{ organisation.name }}: {{ callback.start }}\n")
+    with unit_of_work(session_factory) as session:
+        done = look_after_callbacks(session, plan=PLAN, now=now, data_dir=tmp_path)
+    assert done.rescheduled + done.unplaced == 300 and done.told == done.rescheduled > 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_moves_each_slots_callbacks_by_their_ids(engine: Engine) -> None:
+    """The statement that moves a slot's callbacks finds each by its id: were SQLite to start
+    from the state index, it would read every flagged callback once for each id (minutes)."""
+    with engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {_SQLITE_RESCHEDULE}", ("a", "b", "c", "d", "[1, 2]")
+        ).all()
+    steps = [row[3] for row in plan]
+    assert steps[0].startswith("SCAN j"), steps
+    assert steps[1] == "SEARCH callbacks USING INTEGER PRIMARY KEY (rowid=?)", steps
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_looks_for_callbacks_to_flag_among_booked_ones_only(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """The flagging statements, run in every pass while an outage lasts and for a day after,
+    start at the state index: the queue index would have them read every callback of the
+    queue in the span, the 100,000 flagged already too."""
+    with unit_of_work(session_factory) as session:
+        _customer_rows.add_outage(session, started_at=T0, ended_at=None, queues=("billing", "moving"))
+    book(session_factory, 20)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "callbacks.state IN" in statement and not many:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with unit_of_work(session_factory) as session:
+            assert look_after_callbacks(session, plan=PLAN, now=T0 + timedelta(minutes=50)).flagged == 20
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(seen) == 2  # the history's INSERT .. SELECT, then the UPDATE
+    with engine.connect() as connection:
+        for statement, parameters in seen:
+            explained = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            searches = [row[3] for row in explained if row[3].split(" ")[:2][-1] == "callbacks"]
+            assert searches, statement
+            state_index = "SEARCH callbacks USING INDEX ix_callbacks_state_due_at"
+            assert all(s.startswith(state_index) for s in searches), searches

@@ -160,3 +160,23 @@ def test_recovery_is_rounded_up_to_the_next_slot_boundary():
     assert first_unit(shape, datetime(2026, 11, 24, 10, 0, tzinfo=UTC)) == datetime(
         2026, 11, 24, 10, 0, tzinfo=UTC
     )
+
+
+def test_a_callback_takes_its_time_from_the_units_of_its_slot_in_order():
+    hourly = {"interval_minutes": 60, "start": "00:00", "calls": [0.0] * 24}
+    quarter = {"interval_minutes": 15, "start": "00:00", "calls": [0.0] * 96}
+    shape = centre(
+        queues=[queue("billing", forecast=hourly, aht_s=1200), queue("sales", forecast=quarter, aht_s=600)],
+        teams=[team("desk", "hq", ["billing", "sales"], agents=1)],
+    )
+    capacity = callback_capacity(shape, recovery=datetime(2026, 11, 24, 10, 0, tzinfo=UTC), horizon_days=1)
+    quarter_s = 15 * 60.0
+    # Sales' slots are one unit each: a callback takes its handling time from that unit.
+    assert capacity.take("sales", 1) == 0
+    assert capacity.spare[0][:4] == [quarter_s, quarter_s - 600, quarter_s, quarter_s]
+    # Billing's hour is four units: 1,200 s is taken from the first units that have time left.
+    assert capacity.take("billing", 0) == 0
+    assert capacity.spare[0][:4] == [0.0, quarter_s - 600 - 300, quarter_s, quarter_s]
+    # A unit without the handling time left takes nothing, and the queue's callback is refused there.
+    assert capacity.take("sales", 1) is None
+    assert capacity.spare[0][1] == quarter_s - 900

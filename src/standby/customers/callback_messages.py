@@ -33,7 +33,7 @@ from standby.errors import InvalidInput
 from standby.notify import validate
 from standby.notify.channels.protocol import ChannelName
 from standby.notify.outbox import MessageRecord, NewMessage, enqueue_many
-from standby.notify.outbox_shared import Addressed, SharedText, put_shared
+from standby.notify.outbox_shared import Addressed, CheckedShared, SharedText, check_shared
 from standby.plan.schema import Plan
 from standby.respond.templates import OVERRIDE_DIR, Rendered, Templates
 from standby.store.tables import CallbackRow
@@ -209,19 +209,14 @@ def tell_new_time(
     return record
 
 
-def tell_new_times(
-    session: Session,
-    *,
-    plan: Plan,
-    callbacks: Iterable[CallbackContact],
-    now: datetime,
-    data_dir: Path | None = None,
-) -> int:
-    """Tell many customers their new times; how many messages are in the outbox.
+def new_time_messages(
+    plan: Plan, callbacks: Iterable[CallbackContact], data_dir: Path | None = None
+) -> CheckedShared:
+    """The messages telling many customers their new times, checked and ready for the outbox (pure).
 
-    Nothing is read back (a hundred thousand records the pass would not look at), and each
-    distinct text goes to the database once (`outbox_shared`).
+    Each distinct text is rendered once and goes to the database once (`outbox_shared`).
+    TemplateProblem when an override template cannot be used.
     """
     writer = _Writer(plan, data_dir)
     messages = [m for m in map(writer.addressed, callbacks) if m is not None]
-    return put_shared(session, writer.texts, messages, now=now)
+    return check_shared(writer.texts, messages)

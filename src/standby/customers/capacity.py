@@ -118,10 +118,19 @@ class Capacity:
         """Book one callback of `queue` in `slot`: the team index that takes it, or None when none can."""
         slots = self.queues[queue]
         need = slots.aht_s
+        first, end = slots.bounds[slot], slots.bounds[slot + 1]
+        spare = self.spare
+        if end - first == 1:  # a slot of one unit, as when every queue's slots are alike: no sums
+            for team in slots.teams:
+                row = spare[team]
+                if row[first] >= need:
+                    row[first] -= need
+                    return team
+            return None
         for team in slots.teams:
-            if self.team_spare(team, slots, slot) >= need:
-                row = self.spare[team]
-                for unit in range(slots.bounds[slot], slots.bounds[slot + 1]):
+            row = spare[team]
+            if sum(row[first:end]) >= need:
+                for unit in range(first, end):
                     used = min(row[unit], need)
                     row[unit] -= used
                     need -= used

@@ -4,12 +4,13 @@ A service `outage_callbacks` runs once an outage has ended; it never commits. Th
 callbacks are placed (`customers.rescheduling`) into what is left of the callback
 capacity after recovery (`customers.capacity`: the callbacks that keep their time, and the
 backlog of calls the outage left, take it first); each placed one gets its new window and
-its history in one or two statements whatever their number, and those no slot within the
+its history in a few statements whatever their number, and those no slot within the
 horizon can take become `unplaced`, for a person to move.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,10 +41,10 @@ BOOKED = ("scheduled", "rescheduled", "confirmed")
 _C: Table = CallbackRow.__table__  # type: ignore[assignment]
 
 
-def reschedule_missed(
+def place_missed(
     session: Session, *, plan: Plan, outage: OutageRecord, missed: Mapping[int, Any], now: datetime
 ) -> Placement:
-    """Give the callbacks the ended outage made miss new times after recovery, or make them unplaced.
+    """Where the callbacks the ended outage made miss go after recovery (nothing written yet).
 
     `missed`: each callback's row by id, in the order read: (id, moves, customer, phone,
     email, queue, due_at, vulnerable). Recovery is the outage's end, or now if later.
@@ -59,10 +60,15 @@ def reschedule_missed(
             plan, dict.fromkeys([*outage.queues, *outage.ever.get("queues", [])]), outage.started_at, ended
         ),
     )
-    placement = place([ToPlace(r[0], r[5], r[7], r[6]) for r in missed.values()], capacity)
-    _reschedule(session, placement.placed, outage.id, now)
-    _unplace(session, placement.unplaced, missed, outage.id, now)
-    return placement
+    return place([ToPlace(r[0], r[5], r[7], r[6]) for r in missed.values()], capacity)
+
+
+def write_placement(
+    session: Session, placement: Placement, missed: Mapping[int, Any], *, outage_id: int, now: datetime
+) -> None:
+    """Give each placed callback its new window, and make the others unplaced, with their history."""
+    _reschedule(session, placement.placed, outage_id, now)
+    _unplace(session, placement.unplaced, missed, outage_id, now)
 
 
 def booked_after(session: Session, recovery: datetime) -> list[tuple[str, datetime]]:
@@ -78,11 +84,12 @@ def booked_after(session: Session, recovery: datetime) -> list[tuple[str, dateti
 
 
 def _reschedule(session: Session, placed: Sequence[Placed], outage_id: int, now: datetime) -> None:
-    """Give each placed callback its new window, and write its history, in one or two statements.
+    """Give each placed callback its new window, and write its history, in a few statements.
 
-    Each slot's times are sent once (PostgreSQL) or converted once (SQLite), not once per
-    callback; one statement per slot with ids in chunks spent most of its time finding rows.
-    On PostgreSQL the history comes from what the update returns (a writable CTE).
+    Each slot's times are sent or converted once, not once per callback. PostgreSQL: one
+    statement, the history written from what the update returns (a writable CTE). SQLite:
+    one statement per slot, its ids as one JSON array each found by its key, then the
+    history in one more.
     """
     if not placed:
         return
@@ -105,11 +112,18 @@ def _reschedule(session: Session, placed: Sequence[Placed], outage_id: int, now:
         }
         connection.exec_driver_sql(_PG_RESCHEDULE, params)
         return
+    # One statement per slot, its ids as a JSON array: SQLite runs each whole without
+    # Python's lock (an executemany takes it back for every row), so the pass can render
+    # the customers' messages meanwhile (`store.write_behind`).
+    members: list[list[int]] = [[] for _ in slots]
+    for callback_id, k in zip(ids, slot_of, strict=True):
+        members[k].append(callback_id)
     to_db = times_for_driver(connection)
-    times = [(to_db(start), to_db(end)) for start, end in slots]
     now_db = to_db(now)
-    rows = [(*times[k], now_db, now_db, i) for i, k in zip(ids, slot_of, strict=True)]
-    connection.exec_driver_sql(_SQLITE_RESCHEDULE, rows)
+    for (start, end), slot_ids in zip(slots, members, strict=True):
+        connection.exec_driver_sql(
+            _SQLITE_RESCHEDULE, (to_db(start), to_db(end), now_db, now_db, json.dumps(slot_ids))
+        )
     due, till = iso_text(session, _C.c.due_at), iso_text(session, _C.c.window_end)
     text = (
         literal(f"missed in outage {outage_id}; rescheduled to ", String())
@@ -160,10 +174,15 @@ WITH moved AS (
       missed = true, rescheduled_at = %(now)s, updated_at = %(now)s
   FROM unnest(string_to_array(%(ids)s, ',')::integer[], string_to_array(%(slots)s, ',')::integer[])
     AS v(id, slot)
-  JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) WITH ORDINALITY
-    AS s(due_at, window_end, n) ON s.n = v.slot + 1
+  JOIN (
+    SELECT due_at, window_end, n,
+           {_PG_ISO.format("due_at")} AS due, {_PG_ISO.format("window_end")} AS till
+    FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[])
+      WITH ORDINALITY AS t(due_at, window_end, n)
+  ) AS s ON s.n = v.slot + 1
   WHERE c.id = v.id AND c.state = 'flagged'
-  RETURNING c.id, c.moves, {_PG_ISO.format("c.due_at")} AS due, {_PG_ISO.format("c.window_end")} AS till
+  -- Each slot's times are spelled once, not once for each of its callbacks.
+  RETURNING c.id, c.moves, s.due, s.till
 )
 INSERT INTO callback_events (callback_id, at, kind, actor, text, data, outage_id)
 SELECT id, %(now)s, 'rescheduled', %(actor)s,
@@ -174,9 +193,12 @@ SELECT id, %(now)s, 'rescheduled', %(actor)s,
        %(outage_id)s::integer
 FROM moved
 """
+# `+` keeps SQLite from starting at the state index: it would then read every flagged
+# callback once for each id (minutes for 100,000), where each id is found by its key.
 _SQLITE_RESCHEDULE = """
 UPDATE callbacks
 SET state = 'rescheduled', due_at = ?, window_end = ?, moves = moves + 1, missed = 1,
     rescheduled_at = ?, updated_at = ?
-WHERE id = ? AND state = 'flagged'
+FROM json_each(?) AS j
+WHERE callbacks.id = j.value AND +callbacks.state = 'flagged'
 """

@@ -2,7 +2,7 @@
 
 A service run in every response pass (`look_after_callbacks`); it never commits. Each
 step is idempotent and works in bulk (a few statements per outage; the callbacks
-rescheduled are written with their history in one or two statements, whatever their
+rescheduled are written with their history in a few statements, whatever their
 number), so the pass stays cheap when nothing changed and quick with 100,000 callbacks.
 
 1. **Flag.** For each outage not merged into another, open or ended in the last
@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from sqlalchemy import (
     and_,
     exists,
     literal,
+    literal_column,
     or_,
     select,
     update,
@@ -48,12 +50,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from standby.customers.callback_history import add_events, chunks, events_from, iso_text, json_object, number
-from standby.customers.callback_messages import CallbackContact, tell_new_times
-from standby.customers.missed_callbacks import BOOKED, reschedule_missed
+from standby.customers.callback_messages import CallbackContact, new_time_messages
+from standby.customers.missed_callbacks import BOOKED, place_missed, write_placement
 from standby.customers.rescheduling import Placed
 from standby.detect.history import OutageRecord, get_outage
+from standby.notify.outbox_shared import put_checked
 from standby.plan.schema import Plan
 from standby.store.tables import CallbackEventRow, CallbackRow, OutageRow, StateChangeRow
+from standby.store.write_behind import write_behind
 
 FLAG_AHEAD = timedelta(minutes=30)
 """While an outage lasts, callbacks due this soon are flagged: nobody is set to dial them."""
@@ -117,9 +121,14 @@ def _outages_to_watch(session: Session, now: datetime) -> list[OutageRecord]:
 
 
 def _flag(session: Session, outage: OutageRecord, now: datetime) -> int:
-    due = _C.c.due_at
+    due, of_queue = _C.c.due_at, _C.c.queue
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite, without statistics, would look each queue's span up in the queue index and
+        # read every callback there, flagged already or not (100,000 after a long outage, in
+        # each pass for a day after it ends); `+` leaves it the state index: booked ones only.
+        of_queue = literal_column("+callbacks.queue", String())
     spans = [
-        and_(_C.c.queue == queue, due >= since, due < until if until is not None else due <= now + FLAG_AHEAD)
+        and_(of_queue == queue, due >= since, due < until if until is not None else due <= now + FLAG_AHEAD)
         for queue, since, until in lost_spans(session, outage)
     ]
     if not spans:
@@ -306,7 +315,10 @@ def _recover(
             _C.c.queue,
             _C.c.due_at,
             _C.c.vulnerable,
-        ).where(_C.c.outage_id == outage.id, _C.c.state == "flagged")
+        )
+        .where(_C.c.outage_id == outage.id, _C.c.state == "flagged")
+        # The order `rescheduling.place` sorts in, so that its sort finds them already sorted.
+        .order_by(_C.c.due_at, _C.c.id)
     ).all()
     # By position, not by name: a Row's attribute lookup costs more than the rest of the loop.
     missed = [r for r in rows if r[6] < ended]
@@ -320,14 +332,15 @@ def _recover(
     if not missed:
         return CallbackPass(released=released)
     by_id = {r[0]: r for r in missed}
-    placement = reschedule_missed(session, plan=plan, outage=outage, missed=by_id, now=now)
-    told = tell_new_times(
-        session,
-        plan=plan,
-        callbacks=(_told(by_id[p.id], p, outage.id) for p in placement.placed),
-        now=now,
-        data_dir=data_dir,
-    )
+    placement = place_missed(session, plan=plan, outage=outage, missed=by_id, now=now)
+    # The callbacks and their history are written (seconds, for a hundred thousand) while
+    # their customers' messages are rendered and checked; the session is left alone meanwhile.
+    with write_behind() as writes:
+        writes.run(partial(write_placement, session, placement, by_id, outage_id=outage.id, now=now))
+        messages = new_time_messages(
+            plan, (_told(by_id[p.id], p, outage.id) for p in placement.placed), data_dir
+        )
+    told = put_checked(session, messages, now=now)
     return CallbackPass(
         rescheduled=len(placement.placed), unplaced=len(placement.unplaced), released=released, told=told
     )

@@ -81,16 +81,17 @@ def place(callbacks: Iterable[ToPlace], capacity: Capacity) -> Placement:
     # longest waiting first within each group): a third of the time of a key function.
     ordered = sorted(callbacks, key=_WAITING)
     ordered.sort(key=_VULNERABLE, reverse=True)
+    take, queues, teams, add = left.take, left.queues, left.teams, placed.append  # the loop's hot names
     for callback in ordered:
         queue = callback.queue
-        slots = left.queues.get(queue)
+        slots = queues.get(queue)
         if slots is None:
             unplaced.append(Unplaced(callback.id, queue, f"the plan has no queue {queue!r}"))
             continue
         slot = pointer.get(queue, 0)
         team = None
-        while slot < slots.count:
-            team = left.take(queue, slot)
+        while slot < len(slots.bounds) - 1:  # slots.count, without a property call per step
+            team = take(queue, slot)
             if team is not None:
                 break
             slot += 1
@@ -102,5 +103,5 @@ def place(callbacks: Iterable[ToPlace], capacity: Capacity) -> Placement:
         when = times.get((queue, slot))
         if when is None:
             when = times[(queue, slot)] = left.slot_times(queue, slot)
-        placed.append(Placed(callback.id, queue, when[0], when[1], left.teams[team]))
+        add(Placed(callback.id, queue, when[0], when[1], teams[team]))
     return Placement(placed, unplaced)

@@ -52,6 +52,14 @@ class Addressed(NamedTuple):
     recipient_name: str | None = None
 
 
+@dataclass(frozen=True)
+class CheckedShared:
+    """Texts and messages checked as the outbox checks them, ready to be stored."""
+
+    texts: list[tuple[Any, ...]]
+    rows: list[tuple[str, int, str, str | None]]
+
+
 def put_shared(
     session: Session, texts: Sequence[SharedText], messages: Sequence[Addressed], *, now: datetime
 ) -> int:
@@ -61,7 +69,11 @@ def put_shared(
     checks them (InvalidInput names the bad one). Keys already in the outbox are left as
     they are; a key twice in `messages` is stored once.
     """
-    aware_time(now, "now")
+    return put_checked(session, check_shared(texts, messages), now=now)
+
+
+def check_shared(texts: Sequence[SharedText], messages: Sequence[Addressed]) -> CheckedShared:
+    """Every text and message checked as `outbox.put_many` checks them (pure; InvalidInput names one)."""
     checked = [
         checked_text(NewMessage("-", t.channel, "-", t.body, t.purpose, subject=t.subject)) for t in texts
     ]
@@ -81,13 +93,20 @@ def put_shared(
                 one_line(message.recipient_name, what="recipient name", limit=validate.MAX_NAME),
             )
         )
+    return CheckedShared(checked, rows)
+
+
+def put_checked(session: Session, checked: CheckedShared, *, now: datetime) -> int:
+    """Put messages `check_shared` checked in the outbox; how many were asked for."""
+    aware_time(now, "now")
     connection = session.connection()
+    rows = checked.rows
     for start in range(0, len(rows), CHUNK):
         part = rows[start : start + CHUNK]
         if connection.dialect.name == "postgresql":
-            _pg_put(connection, checked, part, now)
+            _pg_put(connection, checked.texts, part, now)
         else:
-            _sqlite_put(connection, checked, part, now)
+            _sqlite_put(connection, checked.texts, part, now)
     return len(rows)
 
 
