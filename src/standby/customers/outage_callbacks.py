@@ -121,7 +121,8 @@ def _outages_to_watch(session: Session, now: datetime) -> list[OutageRecord]:
 
 
 def _flag(session: Session, outage: OutageRecord, now: datetime) -> int:
-    due, of_queue = _C.c.due_at, _C.c.queue
+    due = _C.c.due_at
+    of_queue: ColumnElement[str] = _C.c.queue
     if session.get_bind().dialect.name == "sqlite":
         # SQLite, without statistics, would look each queue's span up in the queue index and
         # read every callback there, flagged already or not (100,000 after a long outage, in
