@@ -54,6 +54,7 @@ from standby.customers.callback_messages import CallbackContact, new_time_messag
 from standby.customers.missed_callbacks import BOOKED, place_missed, write_placement
 from standby.customers.rescheduling import Placed
 from standby.detect.history import OutageRecord, get_outage
+from standby.garbage_collection import collection_paused
 from standby.notify.outbox_shared import put_checked
 from standby.plan.schema import Plan
 from standby.store.tables import CallbackEventRow, CallbackRow, OutageRow, StateChangeRow
@@ -100,7 +101,10 @@ def look_after_callbacks(
             done += CallbackPass(released=_release_recovered_queues(session, outage, now))
     _follow_merges(session, now)
     for outage in _ended_with_flags(session):
-        done += _recover(session, plan=plan, outage=outage, now=now, data_dir=data_dir)
+        # Up to a hundred thousand callbacks read, placed and told: as many rows, tuples and
+        # messages, which would set the cyclic collector off again and again for nothing.
+        with collection_paused():
+            done += _recover(session, plan=plan, outage=outage, now=now, data_dir=data_dir)
     return done
 
 
