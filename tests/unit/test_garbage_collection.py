@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -55,3 +57,15 @@ def test_a_collector_that_was_off_stays_off() -> None:
     with collection_paused(), collection_paused():
         pass
     assert not gc.isenabled()
+
+
+def test_the_command_line_freezes_what_its_imports_made_and_leaves_the_collector_on() -> None:
+    code = "import gc, standby.cli; print(gc.isenabled(), gc.get_freeze_count() > 10_000)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert shown.stdout.split() == ["True", "True"]
