@@ -22,7 +22,8 @@ from standby.notify.outbox_desk import list_messages
 from standby.notify.outbox_insert import PG_COPY_ROWS
 from standby.plan.loading import load_plan_text, reference_plan_text
 from standby.respond.templates import TemplateProblem
-from standby.store.engine import unit_of_work
+from standby.store.engine import make_engine, make_session_factory, unit_of_work
+from standby.store.migrations import upgrade
 from standby.store.tables import CallbackEventRow, CallbackRow, MessageRow, OutageRow
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday; Europe/London is on UTC
@@ -187,3 +188,17 @@ def test_sqlite_looks_for_callbacks_to_flag_among_booked_ones_only(
             assert searches, statement
             state_index = "SEARCH callbacks USING INDEX ix_callbacks_state_due_at"
             assert all(s.startswith(state_index) for s in searches), searches
+
+
+def test_an_in_memory_database_writes_in_the_callers_thread() -> None:
+    """SQLite's in-memory connection cannot be used from another thread: the pass writes at once."""
+    engine = make_engine("sqlite://")
+    try:
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        _, now = flagged_then_ended(factory, 40)
+        with unit_of_work(factory) as session:
+            done = look_after_callbacks(session, plan=PLAN, now=now)
+        assert done.rescheduled + done.unplaced == 40 and done.told == done.rescheduled > 0
+    finally:
+        engine.dispose()

@@ -340,7 +340,7 @@ def _recover(
     placement = place_missed(session, plan=plan, outage=outage, missed=by_id, now=now)
     # The callbacks and their history are written (seconds, for a hundred thousand) while
     # their customers' messages are rendered and checked; the session is left alone meanwhile.
-    with write_behind() as writes:
+    with write_behind(session) as writes:
         writes.run(partial(write_placement, session, placement, by_id, outage_id=outage.id, now=now))
         messages = new_time_messages(
             plan, (_told(by_id[p.id], p, outage.id) for p in placement.placed), data_dir
