@@ -109,11 +109,6 @@ class Capacity:
                 high = middle - 1
         return low
 
-    def team_spare(self, team: int, slots: QueueSlots, slot: int) -> float:
-        """Agent-seconds `team` has left in a slot."""
-        row = self.spare[team]
-        return sum(row[slots.bounds[slot] : slots.bounds[slot + 1]])
-
     def take(self, queue: str, slot: int) -> int | None:
         """Book one callback of `queue` in `slot`: the team index that takes it, or None when none can."""
         slots = self.queues[queue]
