@@ -451,6 +451,26 @@ async def test_the_sender_keeps_going_while_the_database_blinks(session_factory)
     assert sender.stats.database_errors > 0 and sender.database_ok
 
 
+@pytest.mark.anyio
+async def test_a_message_sent_but_not_yet_recorded_is_not_sent_again_by_its_own_sender(session_factory):
+    """Outcomes are written together (group commit); one that waits longer than the claim's
+    lease leaves its message `sending` with the claim run out. The same sender, claiming again
+    as its slots free, must not send it a second time (seen under load in the crash test)."""
+    put(session_factory, 24)
+    fake = FakeChannel(delay_s=0.01)
+    sender = NotifySender(
+        session_factory=session_factory,
+        clock=SystemClock(),
+        channels=Channels({"sms": fake}),
+        # Outcomes wait up to 1.5 s to be written; claims run out after 0.3 s.
+        options=SenderOptions(concurrency=8, batch=8, lease_s=0.3, poll_s=0.05, flush_every_s=1.5),
+    )
+    await run_until(sender, lambda: settled(session_factory))
+    keys = [m.key for m in fake.delivered]
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 24
+    assert counts(session_factory)["sent"] == 24
+
+
 async def _until(condition) -> None:
     while not await asyncio.to_thread(condition):
         await asyncio.sleep(0.05)

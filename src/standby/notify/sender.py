@@ -141,6 +141,9 @@ class NotifySender:
         self.database_ok = True
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._outcomes: list[Outcome] = []
+        # Sent (or failed) but not yet recorded: their claim may run out before the outcome
+        # is written, and this sender must not claim and send them again meanwhile.
+        self._unwritten: set[int] = set()
         self._channel_of: dict[int, str] = {}
         self._nudge = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -198,8 +201,8 @@ class NotifySender:
 
     def _start(self, record: MessageRecord) -> None:
         self.stats.claimed += 1
-        if record.id in self._inflight:  # our own lease ran out and we claimed it again
-            return
+        if record.id in self._inflight or record.id in self._unwritten:
+            return  # our own claim ran out while we were sending it, or before its outcome was written
         self._channel_of[record.id] = record.channel
         task = asyncio.create_task(self._send(record))
         self._inflight[record.id] = task
@@ -212,6 +215,7 @@ class NotifySender:
 
     async def _send(self, record: MessageRecord) -> None:
         outcome = await self._attempt(record)
+        self._unwritten.add(record.id)
         self._outcomes.append(outcome)
         self._written.set()
 
@@ -290,6 +294,7 @@ class NotifySender:
                 self.stats.retrying += 1
         for outcome in batch:
             self._channel_of.pop(outcome.message_id, None)
+            self._unwritten.discard(outcome.message_id)
         return True
 
     def _record(self, session: Session, batch: list[Outcome]) -> Recorded:
