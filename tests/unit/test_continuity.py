@@ -271,3 +271,35 @@ def test_ivr_announcements_default_their_deflect_share(ref):
     assert announcement.index == 0 and announcement.deflect_share == 0.1
     assert announcement.text.startswith("We are sorry")
     assert ivr_announcements(ref.strategies[0]) == []
+
+
+def _home_plan(shift: dict[str, str]) -> Plan:
+    return plan(
+        components=[component("power"), component("vpn")],
+        sites=[
+            site("office", "power", seats=50),
+            site("home", "vpn", seats=50, kind="home", activation_minutes=30),
+        ],
+        queues=[queue("q")],
+        teams=[team("a", "office", ["q"], agents=20, home_capable=1.0, shift=shift)],
+        strategies=[
+            {"id": "go-home", "name": "Home", "when": {"site_down": "office"}, "relocate": {"to": "home"}}
+        ],
+    )
+
+
+def test_a_team_on_round_the_clock_moves_when_its_arrival_is_after_midnight():
+    """Seen: at 23:45, agents on a 00:00-24:00 shift were not moved, as if their shift ended at midnight."""
+    p = _home_plan({"start": "00:00", "end": "24:00"})
+    late = datetime(2026, 12, 7, 23, 45, tzinfo=UTC)  # London is on UTC in December
+    moving = relocation(p, Topology.from_plan(p), p.strategies[0], down_components=["power"], now=late)
+    assert moving is not None
+    assert [(m.team_id, m.agents) for m in moving.moves] == [("a", 20)]
+    assert moving.ready_at == late + timedelta(minutes=30)
+
+
+def test_a_team_whose_shift_ends_at_midnight_before_it_could_arrive_does_not_move():
+    p = _home_plan({"start": "16:00", "end": "24:00"})
+    late = datetime(2026, 12, 7, 23, 45, tzinfo=UTC)
+    moving = relocation(p, Topology.from_plan(p), p.strategies[0], down_components=["power"], now=late)
+    assert moving is not None and moving.moves == ()

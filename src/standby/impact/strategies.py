@@ -113,6 +113,10 @@ def _at(minute: int, text: str) -> Happening:
 
 
 def _overlaps(team: Team, start: int, end: int) -> bool:
+    # Minutes past 24:00 (a live outage late in the evening) are tomorrow's: only a team on
+    # around the clock is still on then; a shift ending at midnight has ended.
+    if team.shift.round_the_clock:
+        return start < end
     return team.shift.start < end and start < team.shift.end
 
 

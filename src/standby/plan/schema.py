@@ -312,6 +312,11 @@ class Shift(Section):
             )
         return self
 
+    @property
+    def round_the_clock(self) -> bool:
+        """Whether the team works every minute of every day, so its shift runs on past midnight."""
+        return self.start == 0 and self.end == 24 * 60
+
 
 class Team(Section):
     """A group of agents at a site, with their skills in priority order."""
