@@ -301,7 +301,10 @@ class Shift(Section):
     """When a team works, in the plan's time zone."""
 
     start: ClockTime = Field(description='Start, "HH:MM".')
-    end: ClockTime = Field(description='End, "HH:MM" ("24:00" for midnight).')
+    end: ClockTime = Field(
+        description='End, "HH:MM" ("24:00" for midnight). "00:00" to "24:00" is round the clock:'
+        " the team is still on after midnight, where a shift ending at 24:00 has ended."
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Shift:
